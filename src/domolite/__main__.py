@@ -1,0 +1,3 @@
+from domolite.cli import main
+
+main()

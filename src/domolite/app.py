@@ -1,0 +1,88 @@
+"""create_app(settings) -> FastAPI: services, routers, error handlers, toe middleware, recovery at start."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from domolite.api import datasets as datasets_api
+from domolite.api import errors as api_errors
+from domolite.api import oauth as oauth_api
+from domolite.api import streams as streams_api
+from domolite.api.deps import Services
+from domolite.api.middleware import ToeMiddleware
+from domolite.auth.tokens import TokenService
+from domolite.catalog import open_catalog
+from domolite.datasets import DataSets
+from domolite.ingest.executions import Ingest
+from domolite.query.engine import Door
+from domolite.settings import Settings
+from domolite.storage.lake import Lake
+from domolite.streams import Streams
+
+log = logging.getLogger("domolite")
+
+
+def build_services(settings: Settings) -> Services:
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    catalog = open_catalog(settings.resolved_catalog_url)
+    lake = Lake(
+        catalog_url=settings.resolved_catalog_url,
+        lake_dir=settings.lake_dir,
+        extension_dir=data_dir / "extensions",
+        threads=settings.duckdb_threads,
+        memory_limit=settings.duckdb_memory_limit,
+    )
+    door = Door(
+        lake,
+        timeout_s=settings.query_timeout_s,
+        max_rows=settings.query_max_rows,
+        scratch_dir=settings.staging_dir / "exports",
+        memory_limit=settings.duckdb_memory_limit,
+        threads=settings.duckdb_threads,
+    )
+    datasets = DataSets(catalog, lake)
+    return Services(
+        settings=settings,
+        catalog=catalog,
+        lake=lake,
+        door=door,
+        ingest=Ingest(catalog, lake, settings.staging_dir, settings.max_part_bytes),
+        tokens=TokenService(catalog, settings.token_lifetime_s),
+        datasets=datasets,
+        streams=Streams(catalog, datasets),
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    services = build_services(settings)
+    services.ingest.recover()
+    services.datasets.reconcile_row_counts()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            services.door.close()
+            services.lake.close()
+            services.catalog.close()
+
+    app = FastAPI(
+        title="domolite",
+        lifespan=lifespan,
+        redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.services = services
+    api_errors.install(app)
+    app.add_middleware(ToeMiddleware)
+    for module in (oauth_api, datasets_api, streams_api):
+        app.include_router(module.router)
+    return app

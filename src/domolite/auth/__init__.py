@@ -1,0 +1,1 @@
+"""Who is calling: passwords, OAuth clients, access tokens and developer tokens."""

@@ -1,0 +1,110 @@
+"""OAuth access tokens (signed JWTs that carry `exp`) and developer tokens (`X-DOMO-Developer-Token`)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+from domolite.auth.secrets import hash_secret, hash_token, random_secret, token_matches, verify_secret
+from domolite.catalog import Catalog
+from domolite.errors import BadRequest, Unauthorized, UserNotFound
+from domolite.models import Principal, User
+
+KNOWN_SCOPES = frozenset({"data", "user", "dashboard", "account", "audit", "workflow"})
+DEV_TOKEN_PREFIX = "DDCI"
+
+
+@dataclass(frozen=True)
+class Grant:
+    access_token: str
+    expires_in: int
+    scopes: tuple[str, ...]
+    user: User
+    jti: str
+
+
+class TokenService:
+    """Issues and checks credentials. The signing key lives in the catalog, so tokens survive restarts."""
+
+    def __init__(self, catalog: Catalog, lifetime_s: int) -> None:
+        self.catalog = catalog
+        self.lifetime_s = lifetime_s
+        self._key = catalog.get_or_create_key("jwt_signing_key", lambda: secrets.token_hex(32))
+
+    # -- OAuth client credentials -----------------------------------------------------------------------------
+    def grant(self, client_id: str, client_secret: str, requested: str | None) -> Grant:
+        client = self.catalog.get_client(client_id)
+        if client is None or not verify_secret(client[0], client_secret):
+            raise Unauthorized("Bad credentials")
+        secret_hash, user_id, allowed = client
+        del secret_hash
+        wanted = parse_scopes(requested) if requested else allowed
+        scopes = tuple(sorted(wanted & allowed))
+        if not scopes:
+            raise BadRequest(f"invalid_scope: none of {sorted(wanted)} is allowed for this client")
+        user = self.catalog.get_user(user_id)
+        now = int(time.time())
+        jti = str(uuid.uuid4())
+        payload = {
+            "iat": now,
+            "exp": now + self.lifetime_s,
+            "jti": jti,
+            "sub": str(user.id),
+            "client_id": client_id,
+            "scope": " ".join(scopes),
+        }
+        token = jwt.encode(payload, self._key, algorithm="HS256")
+        return Grant(access_token=token, expires_in=self.lifetime_s, scopes=scopes, user=user, jti=jti)
+
+    def verify_access_token(self, token: str) -> Principal:
+        try:
+            payload = jwt.decode(token, self._key, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("The access token has expired") from None
+        except jwt.PyJWTError:
+            raise Unauthorized("The access token is not valid") from None
+        try:
+            user = self.catalog.get_user(int(payload["sub"]))
+        except (UserNotFound, ValueError):
+            raise Unauthorized("The access token's user no longer exists") from None
+        if payload.get("client_id") and self.catalog.get_client(str(payload["client_id"])) is None:
+            raise Unauthorized("The access token's client no longer exists")
+        return Principal(
+            user=user, scopes=frozenset(str(payload.get("scope", "")).split()), client_id=payload.get("client_id")
+        )
+
+    # -- developer tokens -------------------------------------------------------------------------------------
+    def create_dev_token(self, user_id: int, name: str) -> str:
+        token_id = secrets.token_hex(8)
+        token = f"{DEV_TOKEN_PREFIX}{token_id}{random_secret(24)}"
+        self.catalog.create_dev_token(token_id, hash_token(token), user_id, name)
+        return token
+
+    def verify_dev_token(self, token: str) -> Principal:
+        token_id = token[len(DEV_TOKEN_PREFIX) : len(DEV_TOKEN_PREFIX) + 16] if token.startswith(DEV_TOKEN_PREFIX) else ""
+        found = self.catalog.get_dev_token(token_id) if token_id else None
+        if found is None or not token_matches(found[0], token):
+            raise Unauthorized("The developer token is not valid")
+        if found[2]:
+            raise Unauthorized("The developer token has been revoked")
+        user = self.catalog.get_user(found[1])
+        return Principal(user=user, scopes=KNOWN_SCOPES, client_id=None)
+
+    # -- clients ----------------------------------------------------------------------------------------------
+    def create_client(self, user_id: int, name: str, scopes: tuple[str, ...]) -> tuple[str, str]:
+        unknown = set(scopes) - KNOWN_SCOPES
+        if unknown or not scopes:
+            raise BadRequest(f"unknown scope(s): {', '.join(sorted(unknown)) or '(none given)'}")
+        client_id = str(uuid.uuid4())
+        secret = random_secret(32)
+        self.catalog.create_client(client_id, hash_secret(secret), name, user_id, scopes)
+        return client_id, secret
+
+
+def parse_scopes(text: str) -> frozenset[str]:
+    """Scopes arrive space-, plus- or comma-separated ('data user', 'data+user', 'account, data')."""
+    return frozenset(s for s in text.replace(",", " ").replace("+", " ").split() if s)

@@ -1,0 +1,114 @@
+"""The metadata catalog's tables (SQLAlchemy Core). Alembic migrations under `migrations/` create them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+server_keys = Table(
+    "server_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(320), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("password_hash", Text, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("secret_hash", Text, nullable=False),
+    Column("name", String(320), nullable=False),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+dev_tokens = Table(
+    "dev_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("token_hash", String(128), nullable=False),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(320), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(1000), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("owner_id", BigInteger, nullable=False),
+    Column("columns", Text, nullable=False),
+    Column("table_name", String(64), nullable=False, unique=True),
+    Column("pdp_enabled", Boolean, nullable=False, default=False),
+    Column("row_count", BigInteger, nullable=False, default=0),
+    Column("data_provider_type", String(200), nullable=False, default="api"),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("properties", Text, nullable=False, default="{}"),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("data_updated_at", DateTime, nullable=True),
+)
+
+streams = Table(
+    "streams",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("dataset_id", String(36), nullable=False, index=True),
+    Column("update_method", String(16), nullable=False),
+    Column("key_columns", Text, nullable=False, default="[]"),
+    Column("created_at", DateTime, nullable=False),
+    Column("modified_at", DateTime, nullable=False),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("stream_id", BigInteger, nullable=False, index=True),
+    Column("state", String(16), nullable=False),
+    Column("update_method", String(16), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("modified_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=True),
+    Column("rows", BigInteger, nullable=False, default=0),
+    Column("bytes", BigInteger, nullable=False, default=0),
+    Column("message", Text, nullable=True),
+)
+
+parts = Table(
+    "parts",
+    metadata,
+    Column("execution_id", BigInteger, nullable=False),
+    Column("part_no", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    UniqueConstraint("execution_id", "part_no", name="uq_parts_execution_part"),
+)

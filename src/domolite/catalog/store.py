@@ -1,0 +1,480 @@
+"""Catalog: the only module that talks SQLAlchemy. SQLite by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from domolite.catalog import schema as t
+from domolite.errors import (
+    Conflict,
+    DataSetNotFound,
+    ExecutionNotFound,
+    InvalidField,
+    StreamNotFound,
+    UserNotFound,
+)
+from domolite.models import (
+    Column,
+    DataSet,
+    DomoType,
+    Execution,
+    ExecutionState,
+    Role,
+    Stream,
+    UpdateMethod,
+    User,
+    check_transition,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def open_catalog(url: str) -> Catalog:
+    """Connect to the catalog at `url` and bring its tables up to the newest migration."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+    catalog = Catalog(engine)
+    catalog.migrate()
+    return catalog
+
+
+class Catalog:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- server keys ------------------------------------------------------------------------------------------
+    def get_or_create_key(self, name: str, make: Any) -> str:
+        with self.tx() as c:
+            row = c.execute(select(t.server_keys.c.value).where(t.server_keys.c.name == name)).first()
+            if row:
+                return str(row[0])
+        value = str(make())
+        try:
+            with self.tx() as c:
+                c.execute(insert(t.server_keys).values(name=name, value=value))
+        except IntegrityError:  # another process made it first
+            pass
+        with self.tx() as c:
+            return str(c.execute(select(t.server_keys.c.value).where(t.server_keys.c.name == name)).scalar_one())
+
+    # -- users ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _user(row: Any) -> User:
+        return User(id=int(row.id), email=row.email, name=row.name, role=Role(row.role))
+
+    def create_user(self, email: str, name: str, role: Role, password_hash: str | None) -> User:
+        try:
+            with self.tx() as c:
+                uid = c.execute(
+                    insert(t.users).values(
+                        email=email, name=name, role=role.value, password_hash=password_hash, created_at=utcnow()
+                    )
+                ).inserted_primary_key
+        except IntegrityError:
+            raise Conflict(f"a user with email {email} already exists") from None
+        assert uid is not None
+        return User(id=int(uid[0]), email=email, name=name, role=role)
+
+    def count_users(self) -> int:
+        with self.tx() as c:
+            return int(c.execute(select(func.count()).select_from(t.users)).scalar_one())
+
+    def get_user(self, user_id: int) -> User:
+        with self.tx() as c:
+            row = c.execute(select(t.users).where(t.users.c.id == user_id)).first()
+        if row is None:
+            raise UserNotFound(user_id)
+        return self._user(row)
+
+    def find_user_by_email(self, email: str) -> tuple[User, str | None]:
+        with self.tx() as c:
+            row = c.execute(select(t.users).where(func.lower(t.users.c.email) == email.lower())).first()
+        if row is None:
+            raise UserNotFound(email)
+        return self._user(row), row.password_hash
+
+    # -- clients and developer tokens -------------------------------------------------------------------------
+    def create_client(self, client_id: str, secret_hash: str, name: str, user_id: int, scopes: Sequence[str]) -> None:
+        with self.tx() as c:
+            c.execute(
+                insert(t.clients).values(
+                    client_id=client_id,
+                    secret_hash=secret_hash,
+                    name=name,
+                    user_id=user_id,
+                    scopes=" ".join(scopes),
+                    created_at=utcnow(),
+                )
+            )
+
+    def get_client(self, client_id: str) -> tuple[str, int, frozenset[str]] | None:
+        """Return (secret_hash, user_id, scopes) of a client, or None."""
+        with self.tx() as c:
+            row = c.execute(select(t.clients).where(t.clients.c.client_id == client_id)).first()
+        if row is None:
+            return None
+        return row.secret_hash, int(row.user_id), frozenset(row.scopes.split())
+
+    def create_dev_token(self, token_id: str, token_hash: str, user_id: int, name: str) -> None:
+        with self.tx() as c:
+            c.execute(
+                insert(t.dev_tokens).values(
+                    id=token_id, token_hash=token_hash, user_id=user_id, name=name, created_at=utcnow()
+                )
+            )
+
+    def get_dev_token(self, token_id: str) -> tuple[str, int, bool] | None:
+        """Return (token_hash, user_id, revoked) of a developer token, or None."""
+        with self.tx() as c:
+            row = c.execute(select(t.dev_tokens).where(t.dev_tokens.c.id == token_id)).first()
+        if row is None:
+            return None
+        return row.token_hash, int(row.user_id), row.revoked_at is not None
+
+    # -- datasets ---------------------------------------------------------------------------------------------
+    @staticmethod
+    def _dataset(row: Any) -> DataSet:
+        cols = tuple(Column(name=c["name"], type=DomoType(c["type"])) for c in json.loads(row.columns))
+        return DataSet(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            owner_id=int(row.owner_id),
+            columns=cols,
+            table=row.table_name,
+            pdp_enabled=bool(row.pdp_enabled),
+            row_count=int(row.row_count),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            data_updated_at=row.data_updated_at,
+            data_provider_type=row.data_provider_type,
+            tags=tuple(json.loads(row.tags)),
+            properties=json.loads(row.properties),
+        )
+
+    @staticmethod
+    def _columns_json(columns: Sequence[Column]) -> str:
+        return json.dumps([{"name": c.name, "type": c.type.value} for c in columns])
+
+    def insert_dataset(self, conn: Connection, dataset: DataSet) -> None:
+        conn.execute(
+            insert(t.datasets).values(
+                id=dataset.id,
+                name=dataset.name,
+                description=dataset.description,
+                owner_id=dataset.owner_id,
+                columns=self._columns_json(dataset.columns),
+                table_name=dataset.table,
+                pdp_enabled=dataset.pdp_enabled,
+                row_count=0,
+                data_provider_type=dataset.data_provider_type,
+                tags=json.dumps(list(dataset.tags)),
+                properties=json.dumps(dataset.properties),
+                created_at=dataset.created_at,
+                updated_at=dataset.updated_at,
+                data_updated_at=None,
+            )
+        )
+
+    def get_dataset(self, dataset_id: str) -> DataSet:
+        with self.tx() as c:
+            row = c.execute(select(t.datasets).where(t.datasets.c.id == dataset_id)).first()
+        if row is None:
+            raise DataSetNotFound(dataset_id)
+        return self._dataset(row)
+
+    def list_datasets(
+        self, *, limit: int, offset: int, name_like: str = "", sort: str | None = None, owner_id: int | None = None
+    ) -> list[DataSet]:
+        q = select(t.datasets)
+        if name_like:
+            q = q.where(func.lower(t.datasets.c.name).contains(name_like.lower(), autoescape=True))
+        if owner_id is not None:
+            q = q.where(t.datasets.c.owner_id == owner_id)
+        key = (sort or "").lstrip("-+")
+        descending = (sort or "").startswith("-")
+        column = {
+            "name": t.datasets.c.name,
+            "lastupdated": t.datasets.c.updated_at,
+            "lasttouched": t.datasets.c.updated_at,
+            "created": t.datasets.c.created_at,
+            "rowcount": t.datasets.c.row_count,
+        }.get(key.lower())
+        if column is not None:
+            q = q.order_by(column.desc() if descending else column.asc(), t.datasets.c.created_at, t.datasets.c.id)
+        else:
+            q = q.order_by(t.datasets.c.created_at, t.datasets.c.id)
+        q = q.limit(limit).offset(offset)
+        with self.tx() as c:
+            return [self._dataset(r) for r in c.execute(q)]
+
+    def all_dataset_ids(self) -> list[str]:
+        with self.tx() as c:
+            return [r[0] for r in c.execute(select(t.datasets.c.id))]
+
+    def update_dataset(self, dataset_id: str, **changes: Any) -> DataSet:
+        values: dict[str, Any] = {}
+        for key, value in changes.items():
+            if key == "columns":
+                values["columns"] = self._columns_json(value)
+            elif key in ("tags",):
+                values[key] = json.dumps(list(value))
+            elif key == "properties":
+                values[key] = json.dumps(value)
+            else:
+                values[key] = value
+        values.setdefault("updated_at", utcnow())
+        with self.tx() as c:
+            n = c.execute(update(t.datasets).where(t.datasets.c.id == dataset_id).values(**values)).rowcount
+        if n == 0:
+            raise DataSetNotFound(dataset_id)
+        return self.get_dataset(dataset_id)
+
+    def record_data_change(self, dataset_id: str, row_count: int, conn: Connection | None = None) -> None:
+        now = utcnow()
+        stmt = (
+            update(t.datasets)
+            .where(t.datasets.c.id == dataset_id)
+            .values(row_count=row_count, updated_at=now, data_updated_at=now)
+        )
+        if conn is not None:
+            conn.execute(stmt)
+        else:
+            with self.tx() as c:
+                c.execute(stmt)
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        with self.tx() as c:
+            stream_ids = [r[0] for r in c.execute(select(t.streams.c.id).where(t.streams.c.dataset_id == dataset_id))]
+            c.execute(delete(t.streams).where(t.streams.c.dataset_id == dataset_id))
+            n = c.execute(delete(t.datasets).where(t.datasets.c.id == dataset_id)).rowcount
+            if n == 0:
+                raise DataSetNotFound(dataset_id)
+            if stream_ids:
+                exec_ids = select(t.executions.c.id).where(t.executions.c.stream_id.in_(stream_ids))
+                c.execute(delete(t.parts).where(t.parts.c.execution_id.in_(exec_ids)))
+                c.execute(delete(t.executions).where(t.executions.c.stream_id.in_(stream_ids)))
+
+    # -- streams ----------------------------------------------------------------------------------------------
+    @staticmethod
+    def _stream(row: Any) -> Stream:
+        return Stream(
+            id=int(row.id),
+            dataset_id=row.dataset_id,
+            update_method=UpdateMethod(row.update_method),
+            key_columns=tuple(json.loads(row.key_columns)),
+            created_at=row.created_at,
+            modified_at=row.modified_at,
+        )
+
+    def insert_stream(
+        self, conn: Connection, dataset_id: str, method: UpdateMethod, key_columns: Sequence[str]
+    ) -> int:
+        now = utcnow()
+        key = conn.execute(
+            insert(t.streams).values(
+                dataset_id=dataset_id,
+                update_method=method.value,
+                key_columns=json.dumps(list(key_columns)),
+                created_at=now,
+                modified_at=now,
+            )
+        ).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def get_stream(self, stream_id: int) -> Stream:
+        with self.tx() as c:
+            row = c.execute(select(t.streams).where(t.streams.c.id == stream_id)).first()
+        if row is None:
+            raise StreamNotFound(stream_id)
+        return self._stream(row)
+
+    def list_streams(self, *, limit: int, offset: int, dataset_ids: Sequence[str] | None = None) -> list[Stream]:
+        q = select(t.streams).order_by(t.streams.c.id)
+        if dataset_ids is not None:
+            q = q.where(t.streams.c.dataset_id.in_(list(dataset_ids)))
+        with self.tx() as c:
+            return [self._stream(r) for r in c.execute(q.limit(limit).offset(offset))]
+
+    def update_stream(self, stream_id: int, method: UpdateMethod | None, key_columns: Sequence[str] | None) -> Stream:
+        values: dict[str, Any] = {"modified_at": utcnow()}
+        if method is not None:
+            values["update_method"] = method.value
+        if key_columns is not None:
+            values["key_columns"] = json.dumps(list(key_columns))
+        with self.tx() as c:
+            if c.execute(update(t.streams).where(t.streams.c.id == stream_id).values(**values)).rowcount == 0:
+                raise StreamNotFound(stream_id)
+        return self.get_stream(stream_id)
+
+    def delete_stream(self, stream_id: int) -> None:
+        with self.tx() as c:
+            if c.execute(delete(t.streams).where(t.streams.c.id == stream_id)).rowcount == 0:
+                raise StreamNotFound(stream_id)
+
+    # -- executions -------------------------------------------------------------------------------------------
+    def _execution(self, conn: Connection, row: Any) -> Execution:
+        nparts = conn.execute(
+            select(func.count()).select_from(t.parts).where(t.parts.c.execution_id == row.id)
+        ).scalar_one()
+        return Execution(
+            id=int(row.id),
+            stream_id=int(row.stream_id),
+            state=ExecutionState(row.state),
+            update_method=UpdateMethod(row.update_method),
+            created_at=row.created_at,
+            modified_at=row.modified_at,
+            ended_at=row.ended_at,
+            rows=int(row.rows),
+            bytes=int(row.bytes),
+            message=row.message,
+            parts=int(nparts),
+        )
+
+    def create_execution(self, stream_id: int, method: UpdateMethod) -> Execution:
+        now = utcnow()
+        with self.tx() as c:
+            key = c.execute(
+                insert(t.executions).values(
+                    stream_id=stream_id,
+                    state=ExecutionState.ACTIVE.value,
+                    update_method=method.value,
+                    created_at=now,
+                    modified_at=now,
+                    rows=0,
+                    bytes=0,
+                )
+            ).inserted_primary_key
+            assert key is not None
+            row = c.execute(select(t.executions).where(t.executions.c.id == key[0])).one()
+            return self._execution(c, row)
+
+    def get_execution(self, stream_id: int, execution_id: int) -> Execution:
+        with self.tx() as c:
+            row = c.execute(
+                select(t.executions).where(
+                    t.executions.c.id == execution_id, t.executions.c.stream_id == stream_id
+                )
+            ).first()
+            if row is None:
+                raise ExecutionNotFound(stream_id, execution_id)
+            return self._execution(c, row)
+
+    def list_executions(self, stream_id: int, *, limit: int, offset: int) -> list[Execution]:
+        q = (
+            select(t.executions)
+            .where(t.executions.c.stream_id == stream_id)
+            .order_by(t.executions.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.tx() as c:
+            return [self._execution(c, r) for r in c.execute(q).all()]
+
+    def executions_in_state(self, state: ExecutionState) -> list[Execution]:
+        with self.tx() as c:
+            rows = c.execute(select(t.executions).where(t.executions.c.state == state.value)).all()
+            return [self._execution(c, r) for r in rows]
+
+    def advance_execution(
+        self,
+        execution: Execution,
+        new: ExecutionState,
+        *,
+        message: str | None = None,
+        rows: int | None = None,
+        size: int | None = None,
+    ) -> Execution:
+        """Move an execution to `new` if the state machine allows it, with compare-and-set on the old state."""
+        check_transition(execution.state, new)
+        now = utcnow()
+        values: dict[str, Any] = {"state": new.value, "modified_at": now}
+        if new in (ExecutionState.SUCCESS, ExecutionState.ERROR, ExecutionState.ABORTED):
+            values["ended_at"] = now
+        if message is not None:
+            values["message"] = message
+        if rows is not None:
+            values["rows"] = rows
+        if size is not None:
+            values["bytes"] = size
+        with self.tx() as c:
+            n = c.execute(
+                update(t.executions)
+                .where(t.executions.c.id == execution.id, t.executions.c.state == execution.state.value)
+                .values(**values)
+            ).rowcount
+            if n == 0:
+                current = c.execute(select(t.executions.c.state).where(t.executions.c.id == execution.id)).scalar()
+                from domolite.errors import ExecutionNotActive
+
+                raise ExecutionNotActive(execution.stream_id, execution.id, str(current))
+            row = c.execute(select(t.executions).where(t.executions.c.id == execution.id)).one()
+            return self._execution(c, row)
+
+    # -- parts ------------------------------------------------------------------------------------------------
+    def record_part(self, execution_id: int, part_no: int, size: int) -> None:
+        with self.tx() as c:
+            c.execute(delete(t.parts).where(t.parts.c.execution_id == execution_id, t.parts.c.part_no == part_no))
+            c.execute(insert(t.parts).values(execution_id=execution_id, part_no=part_no, bytes=size, received_at=utcnow()))
+
+    def part_numbers(self, execution_id: int) -> list[tuple[int, int]]:
+        """(part_no, bytes) of an execution's parts, in numeric order."""
+        with self.tx() as c:
+            rows = c.execute(
+                select(t.parts.c.part_no, t.parts.c.bytes)
+                .where(t.parts.c.execution_id == execution_id)
+                .order_by(t.parts.c.part_no)
+            ).all()
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    def delete_parts(self, execution_id: int) -> None:
+        with self.tx() as c:
+            c.execute(delete(t.parts).where(t.parts.c.execution_id == execution_id))
+
+
+def parse_int_id(value: str, what: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidField(what, f"{value!r} is not a number") from None
+    return number

@@ -1,0 +1,169 @@
+"""The `domolite` command: serve, and admin commands that work on a data dir with or without a running server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from domolite.settings import Settings
+
+
+def _settings(**flags: Any) -> Settings:
+    return Settings(**{k: v for k, v in flags.items() if v is not None})
+
+
+def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+    click.echo(json.dumps(payload) if as_json else text)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory [env DOMOLITE_DATA_DIR]."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.group()
+@click.version_option(package_name="domolite")
+def main() -> None:
+    """domolite: a self-hosted DataSet platform that speaks Domo's APIs."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind [env DOMOLITE_HOST, default 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [env DOMOLITE_PORT, default 8000].")
+@data_dir_option
+@click.option("--catalog-url", default=None, help="SQLAlchemy catalog URL [env DOMOLITE_CATALOG_URL].")
+@click.option("--query-timeout-s", type=float, default=None, help="SQL time limit [env DOMOLITE_QUERY_TIMEOUT_S].")
+@click.option("--log-level", default=None, help="Log level [env DOMOLITE_LOG_LEVEL].")
+def serve(**flags: Any) -> None:
+    """Run the HTTP server."""
+    import uvicorn
+
+    from domolite.app import create_app
+    from domolite.bootstrap import bootstrap_if_empty
+    from domolite.catalog import open_catalog
+
+    settings = _settings(**flags)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+    catalog = open_catalog(settings.resolved_catalog_url)
+    first = bootstrap_if_empty(catalog, settings)
+    catalog.close()
+    if first:
+        lines = [
+            "domolite: first start; these credentials are shown once:",
+            f"  admin user      {first.admin.email} (id {first.admin.id})",
+        ]
+        if first.password:
+            lines.append(f"  admin password  {first.password}")
+        lines += [
+            f"  client id       {first.client_id}",
+            f"  client secret   {first.client_secret}",
+            f"  developer token {first.developer_token}",
+        ]
+        click.echo("\n".join(lines), err=True)
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=5,
+        log_config=None,
+    )
+
+
+def _catalog(data_dir: Path | None, catalog_url: str | None = None) -> Any:
+    from domolite.catalog import open_catalog
+
+    return open_catalog(_settings(data_dir=data_dir, catalog_url=catalog_url).resolved_catalog_url)
+
+
+@main.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("create")
+@data_dir_option
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", default="Participant", type=click.Choice(["Admin", "Privileged", "Participant"]))
+@click.option("--password", default=None)
+@json_option
+def users_create(data_dir: Path | None, email: str, name: str, role: str, password: str | None, as_json: bool) -> None:
+    """Create a user; prints its integer id."""
+    from domolite.bootstrap import create_user
+    from domolite.errors import DomoError
+
+    try:
+        user = create_user(_catalog(data_dir), email, name, role, password)
+    except DomoError as exc:
+        _fail(exc.message)
+        return
+    _emit(as_json, {"id": user.id}, f"created user {user.id} ({user.email})")
+
+
+@main.group()
+def clients() -> None:
+    """Manage OAuth clients."""
+
+
+@clients.command("create")
+@data_dir_option
+@click.option("--user", "email", required=True, help="E-mail of the user the client acts as.")
+@click.option("--name", required=True)
+@click.option("--scope", default="data,user", help="Comma-separated scopes.")
+@json_option
+def clients_create(data_dir: Path | None, email: str, name: str, scope: str, as_json: bool) -> None:
+    """Create an OAuth client (client credentials grant)."""
+    from domolite.auth.tokens import TokenService, parse_scopes
+    from domolite.errors import DomoError
+
+    catalog = _catalog(data_dir)
+    try:
+        user, _ = catalog.find_user_by_email(email)
+        client_id, secret = TokenService(catalog, 3600).create_client(user.id, name, tuple(sorted(parse_scopes(scope))))
+    except DomoError as exc:
+        _fail(exc.message)
+        return
+    _emit(as_json, {"clientId": client_id, "clientSecret": secret}, f"client id {client_id}\nclient secret {secret}")
+
+
+@main.group()
+def tokens() -> None:
+    """Manage developer tokens."""
+
+
+@tokens.command("create")
+@data_dir_option
+@click.option("--user", "email", required=True, help="E-mail of the user the token acts as.")
+@click.option("--name", default="developer token")
+@json_option
+def tokens_create(data_dir: Path | None, email: str, name: str, as_json: bool) -> None:
+    """Create a developer access token (X-DOMO-Developer-Token)."""
+    from domolite.auth.tokens import TokenService
+    from domolite.errors import DomoError
+
+    catalog = _catalog(data_dir)
+    try:
+        user, _ = catalog.find_user_by_email(email)
+        token = TokenService(catalog, 3600).create_dev_token(user.id, name)
+    except DomoError as exc:
+        _fail(exc.message)
+        return
+    _emit(as_json, {"token": token}, token)

@@ -1,0 +1,149 @@
+"""DataSet lifecycle: create (with its REPLACE stream), read, change metadata and schema, delete."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+
+from domolite.auth import permissions
+from domolite.catalog import Catalog
+from domolite.catalog.store import utcnow
+from domolite.errors import InvalidField
+from domolite.models import Column, DataSet, Principal, Stream, UpdateMethod
+from domolite.storage.lake import Lake
+
+
+def check_columns(columns: Sequence[Column], where: str = "schema.columns") -> None:
+    seen: set[str] = set()
+    for i, col in enumerate(columns):
+        if not col.name.strip():
+            raise InvalidField(f"{where}[{i}].name", "a column needs a name")
+        key = col.name.lower()
+        if key in seen:
+            raise InvalidField(f"{where}[{i}].name", f"duplicate column name {col.name!r} (names ignore case)")
+        seen.add(key)
+
+
+class DataSets:
+    def __init__(self, catalog: Catalog, lake: Lake) -> None:
+        self.catalog = catalog
+        self.lake = lake
+
+    def create(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        description: str,
+        columns: Sequence[Column],
+        owner_id: int | None = None,
+        update_method: UpdateMethod = UpdateMethod.REPLACE,
+        key_columns: Sequence[str] = (),
+        pdp_enabled: bool = False,
+        data_provider_type: str = "api",
+    ) -> tuple[DataSet, Stream]:
+        """Create a DataSet, its lake table and its stream. The table is made first, then the catalog rows."""
+        permissions.require_scope(principal, "data")
+        check_columns(columns)
+        if update_method is UpdateMethod.UPSERT:
+            names = {c.name.lower() for c in columns}
+            if not key_columns:
+                raise InvalidField("keyColumnNames", "UPSERT needs at least one key column")
+            for key in key_columns:
+                if key.lower() not in names:
+                    raise InvalidField("keyColumnNames", f"{key!r} is not a column of the schema")
+        if owner_id is not None:
+            self.catalog.get_user(owner_id)
+        now = utcnow()
+        dataset_id = str(uuid.uuid4())
+        dataset = DataSet(
+            id=dataset_id,
+            name=name,
+            description=description,
+            owner_id=owner_id if owner_id is not None else principal.user.id,
+            columns=tuple(columns),
+            table="ds_" + dataset_id.replace("-", ""),
+            pdp_enabled=pdp_enabled,
+            row_count=0,
+            created_at=now,
+            updated_at=now,
+            data_updated_at=None,
+            data_provider_type=data_provider_type,
+        )
+        self.lake.create_table(dataset.table, dataset.columns)
+        try:
+            with self.catalog.tx() as conn:
+                self.catalog.insert_dataset(conn, dataset)
+                stream_id = self.catalog.insert_stream(conn, dataset.id, update_method, key_columns)
+        except BaseException:
+            self.lake.drop_table(dataset.table)
+            raise
+        return dataset, self.catalog.get_stream(stream_id)
+
+    def get(self, principal: Principal, dataset_id: str) -> DataSet:
+        dataset = self.catalog.get_dataset(dataset_id)
+        permissions.require_read(principal, dataset)
+        return dataset
+
+    def get_for_edit(self, principal: Principal, dataset_id: str) -> DataSet:
+        dataset = self.catalog.get_dataset(dataset_id)
+        permissions.require_edit(principal, dataset)
+        return dataset
+
+    def list(
+        self, principal: Principal, *, limit: int, offset: int, name_like: str, sort: str | None
+    ) -> list[DataSet]:
+        permissions.require_scope(principal, "data")
+        return self.catalog.list_datasets(limit=limit, offset=offset, name_like=name_like, sort=sort)
+
+    def update(
+        self,
+        principal: Principal,
+        dataset_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        columns: Sequence[Column] | None = None,
+        pdp_enabled: bool | None = None,
+        owner_id: int | None = None,
+    ) -> DataSet:
+        """Partial update. A schema change keeps the rows: columns are matched by name, new ones are NULL."""
+        dataset = self.catalog.get_dataset(dataset_id)
+        permissions.require_edit(principal, dataset)
+        changes: dict[str, object] = {}
+        if name is not None:
+            changes["name"] = name
+        if description is not None:
+            changes["description"] = description
+        if pdp_enabled is not None:
+            changes["pdp_enabled"] = pdp_enabled
+        if owner_id is not None:
+            self.catalog.get_user(owner_id)
+            changes["owner_id"] = owner_id
+        if columns is not None and tuple(columns) != dataset.columns:
+            check_columns(columns)
+            self.lake.evolve(dataset.table, dataset.columns, columns)
+            changes["columns"] = tuple(columns)
+        if not changes:
+            return dataset
+        return self.catalog.update_dataset(dataset_id, **changes)
+
+    def delete(self, principal: Principal, dataset_id: str) -> None:
+        """Remove the catalog entry (the pointer) first, then the table and its files."""
+        dataset = self.catalog.get_dataset(dataset_id)
+        permissions.require_delete(principal, dataset)
+        self.catalog.delete_dataset(dataset_id)
+        self.lake.drop_table(dataset.table)
+
+    def reconcile_row_counts(self) -> None:
+        """Bring cached row counts in line with the lake (after a crash between a lake commit and the catalog)."""
+        for dataset_id in self.catalog.all_dataset_ids():
+            dataset = self.catalog.get_dataset(dataset_id)
+            count = self.lake.row_count(dataset.table)
+            if count != dataset.row_count:
+                self.catalog.update_dataset(dataset_id, row_count=count, updated_at=dataset.updated_at)
+
+
+def with_columns(dataset: DataSet, columns: Sequence[Column]) -> DataSet:
+    return replace(dataset, columns=tuple(columns))

@@ -1,0 +1,101 @@
+"""Every error a client can see. `status` is the HTTP status it is sent with.
+
+DomoError (500)
+├── BadRequest (400)
+│   ├── InvalidField        a request field is missing or malformed
+│   ├── InvalidCsv          a part does not parse against the DataSet schema
+│   ├── InvalidPart         not gzip although it says so; bad part number
+│   └── InvalidSql          the SQL does not parse, or reads something other than the DataSet
+├── Unauthorized (401)      missing, malformed, expired or revoked token
+├── Forbidden (403)         authenticated, not allowed
+├── NotFound (404)
+│   ├── DataSetNotFound  ├── StreamNotFound  ├── ExecutionNotFound  └── UserNotFound
+├── Conflict (409)
+│   └── ExecutionNotActive  upload/commit to a committed or aborted execution
+├── PayloadTooLarge (413)
+└── QueryTimeout (400)      user SQL ran past the time limit
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DomoError(Exception):
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(DomoError):
+    status = 400
+
+
+class InvalidField(BadRequest):
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+class InvalidCsv(BadRequest):
+    pass
+
+
+class InvalidPart(BadRequest):
+    pass
+
+
+class InvalidSql(BadRequest):
+    pass
+
+
+class QueryTimeout(BadRequest):
+    pass
+
+
+class Unauthorized(DomoError):
+    status = 401
+
+
+class Forbidden(DomoError):
+    status = 403
+
+
+class NotFound(DomoError):
+    status = 404
+
+
+class DataSetNotFound(NotFound):
+    def __init__(self, dataset_id: str) -> None:
+        super().__init__(f"DataSet {dataset_id} not found")
+        self.dataset_id = dataset_id
+
+
+class StreamNotFound(NotFound):
+    def __init__(self, stream_id: int | str) -> None:
+        super().__init__(f"Stream {stream_id} not found")
+
+
+class ExecutionNotFound(NotFound):
+    def __init__(self, stream_id: int, execution_id: int | str) -> None:
+        super().__init__(f"Execution {execution_id} of stream {stream_id} not found")
+
+
+class UserNotFound(NotFound):
+    def __init__(self, user: int | str) -> None:
+        super().__init__(f"User {user} not found")
+
+
+class Conflict(DomoError):
+    status = 409
+
+
+class ExecutionNotActive(Conflict):
+    def __init__(self, stream_id: int, execution_id: int, state: str) -> None:
+        super().__init__(f"Execution {execution_id} of stream {stream_id} is {state}, not ACTIVE")
+
+
+class PayloadTooLarge(DomoError):
+    status = 413

@@ -1,0 +1,127 @@
+"""Domo's CSV format: RFC 4180 plus bare LF; `\\N` and an empty field are NULL; `""` is an empty string.
+
+`source_sql` turns part files into typed rows with DuckDB's CSV reader (the fast path). When that fails,
+`diagnose` reads the parts again in Python to name the part, line and column of the first bad value.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from domolite.models import Column, DomoType
+from domolite.storage.sqltext import ident, literal
+
+_READ_OPTIONS = (
+    "header=false, auto_detect=false, delim=',', quote='\"', escape='\"', "
+    "nullstr=['\\N', ''], allow_quoted_nulls=false, strict_mode=true, max_line_size=4194304, buffer_size=33554432"
+)
+
+_CASTS: dict[DomoType, str] = {
+    DomoType.STRING: "{c}",
+    DomoType.LONG: "CAST(NULLIF({c}, '') AS BIGINT)",
+    DomoType.DOUBLE: "CAST(NULLIF({c}, '') AS DOUBLE)",
+    DomoType.DECIMAL: "CAST(NULLIF({c}, '') AS DECIMAL(38,9))",
+    DomoType.DATE: "CAST(NULLIF({c}, '') AS DATE)",
+    # An offset, when given, is honoured and the value stored in UTC.
+    DomoType.DATETIME: "CAST(CAST(NULLIF({c}, '') AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)",
+}
+
+
+def source_sql(files: Sequence[Path], columns: Sequence[Column]) -> str:
+    """SELECT the typed rows of header-less CSV files, in the given order, named as the schema names them."""
+    if not files:
+        nulls = ", ".join(
+            f"CAST(NULL AS {_storage_type(c.type)}) AS {ident(c.name)}" for c in columns
+        )
+        return f"SELECT {nulls} WHERE false"
+    raw_columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(columns))) + "}"
+    file_list = "[" + ", ".join(literal(str(f)) for f in files) + "]"
+    select = ", ".join(
+        _CASTS[c.type].format(c=f"c{i}") + f" AS {ident(c.name)}" for i, c in enumerate(columns)
+    )
+    return f"SELECT {select} FROM read_csv({file_list}, {_READ_OPTIONS}, columns={raw_columns})"
+
+
+def _storage_type(t: DomoType) -> str:
+    from domolite.storage.lake import SQL_TYPES
+
+    return SQL_TYPES[t]
+
+
+# -- diagnostics --------------------------------------------------------------------------------------------------
+
+_INT = re.compile(r"^\s*[+-]?(\d+(\.0*)?|\d+(\.\d*)?[eE][+-]?\d+)\s*$")
+_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00(?:\.0+)?)?)?\s*$")
+_DATETIME = re.compile(
+    r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?"
+    r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
+)
+
+
+def value_problem(value: str, type_: DomoType) -> str | None:
+    """Why `value` (not NULL, not empty) is not a valid `type_`, or None when it is."""
+    if type_ is DomoType.STRING:
+        return None
+    if type_ is DomoType.LONG:
+        if not _INT.match(value):
+            return "is not a whole number"
+        if not -(2**63) <= int(decimal.Decimal(value.strip())) < 2**63:
+            return "is out of the LONG range"
+        return None
+    if type_ is DomoType.DOUBLE:
+        try:
+            float(value)
+        except ValueError:
+            return "is not a number"
+        return None
+    if type_ is DomoType.DECIMAL:
+        try:
+            decimal.Decimal(value.strip())
+        except decimal.InvalidOperation:
+            return "is not a decimal number"
+        return None
+    pattern = _DATE if type_ is DomoType.DATE else _DATETIME
+    match = pattern.match(value)
+    if not match:
+        expected = "YYYY-MM-DD" if type_ is DomoType.DATE else "YYYY-MM-DD[THH:MM:SS[.fff]]"
+        return f"is not a {type_.value} ({expected})"
+    try:
+        dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        if type_ is DomoType.DATETIME and match.group(4) is not None:
+            dt.time(int(match.group(4)), int(match.group(5)), int(match.group(6) or 0))
+    except ValueError as exc:
+        return f"is not a valid {type_.value} ({exc})"
+    return None
+
+
+def diagnose(parts: Sequence[tuple[int, Path]], columns: Sequence[Column]) -> str | None:
+    """The first problem in the parts, naming part, line and column; None if Python finds none."""
+    ncols = len(columns)
+    for part_no, path in parts:
+        with path.open("r", encoding="utf-8", newline="", errors="strict") as fh:
+            reader = csv.reader(fh, strict=True)
+            line = 1
+            try:
+                for record in reader:
+                    if not record:  # a blank line
+                        record = [""]
+                    if len(record) != ncols:
+                        return f"part {part_no}, line {line}: expected {ncols} columns, found {len(record)}"
+                    for col, value in zip(columns, record, strict=True):
+                        if value == "" or value == "\\N":
+                            continue
+                        problem = value_problem(value, col.type)
+                        if problem:
+                            shown = value if len(value) <= 60 else value[:57] + "..."
+                            return f"part {part_no}, line {line}, column {col.name!r}: {shown!r} {problem}"
+                    line = reader.line_num + 1
+            except csv.Error as exc:
+                return f"part {part_no}, line {reader.line_num}: malformed CSV ({exc})"
+            except UnicodeDecodeError:
+                return f"part {part_no}: the data is not UTF-8 text"
+    return None

@@ -1,0 +1,179 @@
+"""The execution lifecycle (ACTIVE -> COMMITTING -> SUCCESS | ERROR, or ABORTED) and one-shot imports."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+from domolite.catalog import Catalog
+from domolite.errors import DomoError, ExecutionNotActive, InvalidCsv, InvalidPart
+from domolite.ingest.csvformat import diagnose, source_sql
+from domolite.ingest.parts import receive_body
+from domolite.models import DataSet, Execution, ExecutionState, Stream, UpdateMethod
+from domolite.storage.lake import Lake, LoadFailed
+
+log = logging.getLogger("domolite.ingest")
+
+
+class Ingest:
+    def __init__(self, catalog: Catalog, lake: Lake, staging_dir: Path, max_part_bytes: int) -> None:
+        self.catalog = catalog
+        self.lake = lake
+        self.staging_dir = staging_dir
+        self.max_part_bytes = max_part_bytes
+        staging_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- paths ------------------------------------------------------------------------------------------------
+    def _execution_dir(self, execution_id: int) -> Path:
+        return self.staging_dir / f"execution-{execution_id}"
+
+    def _part_path(self, execution_id: int, part_no: int) -> Path:
+        return self._execution_dir(execution_id) / f"part-{part_no:012d}.csv"
+
+    def _discard(self, execution_id: int) -> None:
+        self.catalog.delete_parts(execution_id)
+        shutil.rmtree(self._execution_dir(execution_id), ignore_errors=True)
+
+    # -- executions -------------------------------------------------------------------------------------------
+    def open_execution(self, stream: Stream, method: UpdateMethod | None) -> Execution:
+        return self.catalog.create_execution(stream.id, method or stream.update_method)
+
+    def _active(self, stream_id: int, execution_id: int) -> Execution:
+        execution = self.catalog.get_execution(stream_id, execution_id)
+        if execution.state is not ExecutionState.ACTIVE:
+            raise ExecutionNotActive(stream_id, execution_id, execution.state.value)
+        return execution
+
+    async def receive_part(
+        self, stream_id: int, execution_id: int, part_no: int, chunks: AsyncIterator[bytes], *, gzip: bool
+    ) -> Execution:
+        """Store one part (re-sending a part number replaces it). Parts may arrive in parallel and in any order."""
+        if part_no < 0:
+            raise InvalidPart(f"part number {part_no} is negative")
+        self._active(stream_id, execution_id)
+        size = await receive_body(
+            chunks,
+            self._part_path(execution_id, part_no),
+            gzip_declared=gzip,
+            max_bytes=self.max_part_bytes,
+            what=f"part {part_no}",
+        )
+        self.catalog.record_part(execution_id, part_no, size)
+        return self._active(stream_id, execution_id)
+
+    def commit(self, dataset: DataSet, stream: Stream, execution_id: int) -> Execution:
+        """Make the execution's parts the DataSet's data, as one data version.
+
+        Raises:
+            ExecutionNotActive: the execution was already committed or aborted.
+            InvalidCsv: a part does not match the schema; the DataSet is unchanged and the execution is ERROR.
+        """
+        execution = self._active(stream.id, execution_id)
+        execution = self.catalog.advance_execution(execution, ExecutionState.COMMITTING)
+        numbered = [(n, self._part_path(execution.id, n)) for n, size in self.catalog.part_numbers(execution.id)]
+        method = execution.update_method
+        try:
+            result = self._load(dataset, numbered, method, stream.key_columns, {"execution": execution.id})
+        except BaseException as exc:
+            message = exc.message if isinstance(exc, DomoError) else "the commit failed on an internal error"
+            self.catalog.advance_execution(execution, ExecutionState.ERROR, message=message)
+            self._discard(execution.id)
+            raise
+        self.catalog.record_data_change(dataset.id, result.row_count)
+        done = self.catalog.advance_execution(
+            execution,
+            ExecutionState.SUCCESS,
+            rows=result.rows_loaded,
+            size=sum(p.stat().st_size for _, p in numbered if p.exists()),
+        )
+        self._discard(execution.id)
+        return done
+
+    def abort(self, stream_id: int, execution_id: int) -> Execution:
+        execution = self._active(stream_id, execution_id)
+        done = self.catalog.advance_execution(execution, ExecutionState.ABORTED)
+        self._discard(execution_id)
+        return done
+
+    def abort_active(self, stream_id: int) -> None:
+        offset = 0
+        while page := self.catalog.list_executions(stream_id, limit=500, offset=offset):
+            for execution in page:
+                if execution.state is ExecutionState.ACTIVE:
+                    try:
+                        self.abort(stream_id, execution.id)
+                    except ExecutionNotActive:
+                        pass
+            offset += len(page)
+
+    # -- one-shot import (PUT /v1/datasets/{id}/data) ----------------------------------------------------------
+    async def receive_import(self, chunks: AsyncIterator[bytes], *, gzip: bool) -> Path:
+        dest = self.staging_dir / f"import-{uuid.uuid4().hex}" / "part-000000000000.csv"
+        await receive_body(chunks, dest, gzip_declared=gzip, max_bytes=self.max_part_bytes, what="the body")
+        return dest
+
+    def apply_import(self, dataset: DataSet, path: Path, method: UpdateMethod) -> None:
+        try:
+            result = self._load(dataset, [(0, path)], method, (), {"import": path.parent.name})
+            self.catalog.record_data_change(dataset.id, result.row_count)
+        finally:
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+    # -- the load itself --------------------------------------------------------------------------------------
+    def _load(
+        self,
+        dataset: DataSet,
+        numbered: Sequence[tuple[int, Path]],
+        method: UpdateMethod,
+        key_columns: Sequence[str],
+        commit_info: dict[str, object],
+    ) -> _Loaded:
+        files = [p for _, p in numbered if p.stat().st_size > 0]
+        sql = source_sql(files, dataset.columns)
+        try:
+            result = self.lake.load(
+                dataset.table,
+                sql,
+                replace=method is UpdateMethod.REPLACE,
+                key_columns=key_columns if method is UpdateMethod.UPSERT else (),
+                commit_info=commit_info,
+            )
+        except LoadFailed as exc:
+            problem = diagnose([(n, p) for n, p in numbered if p.stat().st_size > 0], dataset.columns)
+            log.info("load of %s failed: %s", dataset.id, exc.detail.splitlines()[0] if exc.detail else exc)
+            raise InvalidCsv(problem or _first_line(exc.detail)) from None
+        return _Loaded(result.row_count, result.rows_loaded)
+
+    # -- recovery ---------------------------------------------------------------------------------------------
+    def recover(self) -> None:
+        """After a crash: settle executions caught mid-commit and drop staging left by finished ones."""
+        for execution in self.catalog.executions_in_state(ExecutionState.COMMITTING):
+            landed = self.lake.committed("execution", execution.id)
+            if landed:
+                stream = self.catalog.get_stream(execution.stream_id)
+                dataset = self.catalog.get_dataset(stream.dataset_id)
+                self.catalog.record_data_change(dataset.id, self.lake.row_count(dataset.table))
+                self.catalog.advance_execution(execution, ExecutionState.SUCCESS)
+            else:
+                self.catalog.advance_execution(
+                    execution, ExecutionState.ERROR, message="the commit was interrupted by a server restart"
+                )
+            self._discard(execution.id)
+        for path in self.staging_dir.glob("import-*"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+class _Loaded:
+    __slots__ = ("row_count", "rows_loaded")
+
+    def __init__(self, row_count: int, rows_loaded: int) -> None:
+        self.row_count = row_count
+        self.rows_loaded = rows_loaded
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "the data does not match the schema"
+    return line.removeprefix("Conversion Error: ").removeprefix("Invalid Input Error: ")

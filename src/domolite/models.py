@@ -1,0 +1,149 @@
+"""Domain values: Domo's types, update methods and the execution state machine (as data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from domolite.errors import Conflict, InvalidField
+
+
+class DomoType(StrEnum):
+    STRING = "STRING"
+    LONG = "LONG"
+    DOUBLE = "DOUBLE"
+    DECIMAL = "DECIMAL"
+    DATE = "DATE"
+    DATETIME = "DATETIME"
+
+    @classmethod
+    def parse(cls, value: object, where: str) -> DomoType:
+        try:
+            return cls(str(value).upper())
+        except ValueError:
+            allowed = ", ".join(t.value for t in cls)
+            raise InvalidField(where, f"unknown type {value!r}; expected one of {allowed}") from None
+
+
+class UpdateMethod(StrEnum):
+    REPLACE = "REPLACE"
+    APPEND = "APPEND"
+    UPSERT = "UPSERT"
+
+    @classmethod
+    def parse(cls, value: object, where: str = "updateMethod") -> UpdateMethod:
+        text = str(value).upper()
+        if text == "UPDATE":  # domo-sdk's enum has UPDATE; documented as APPEND in docs/choices.md
+            return cls.APPEND
+        try:
+            return cls(text)
+        except ValueError:
+            raise InvalidField(where, f"unknown update method {value!r}; expected REPLACE, APPEND or UPSERT") from None
+
+
+class Role(StrEnum):
+    ADMIN = "Admin"
+    PRIVILEGED = "Privileged"
+    PARTICIPANT = "Participant"
+
+    @classmethod
+    def parse(cls, value: object, where: str = "role") -> Role:
+        for role in cls:
+            if role.value.lower() == str(value).lower():
+                return role
+        raise InvalidField(where, f"unknown role {value!r}; expected Admin, Privileged or Participant")
+
+
+class ExecutionState(StrEnum):
+    ACTIVE = "ACTIVE"
+    COMMITTING = "COMMITTING"
+    SUCCESS = "SUCCESS"
+    ERROR = "ERROR"
+    ABORTED = "ABORTED"
+
+
+EXECUTION_TRANSITIONS: dict[ExecutionState, frozenset[ExecutionState]] = {
+    ExecutionState.ACTIVE: frozenset({ExecutionState.COMMITTING, ExecutionState.ABORTED, ExecutionState.ERROR}),
+    ExecutionState.COMMITTING: frozenset({ExecutionState.SUCCESS, ExecutionState.ERROR}),
+    ExecutionState.SUCCESS: frozenset(),
+    ExecutionState.ERROR: frozenset(),
+    ExecutionState.ABORTED: frozenset(),
+}
+
+
+def check_transition(current: ExecutionState, new: ExecutionState) -> None:
+    """Raise Conflict unless the execution state machine allows current -> new."""
+    if new not in EXECUTION_TRANSITIONS[current]:
+        raise Conflict(f"an execution cannot go from {current} to {new}")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: DomoType
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user, and the scopes of the credential used."""
+
+    user: User
+    scopes: frozenset[str]
+    client_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role is Role.ADMIN
+
+
+@dataclass(frozen=True)
+class DataSet:
+    id: str
+    name: str
+    description: str
+    owner_id: int
+    columns: tuple[Column, ...]
+    table: str
+    pdp_enabled: bool
+    row_count: int
+    created_at: datetime
+    updated_at: datetime
+    data_updated_at: datetime | None
+    data_provider_type: str = "api"
+    tags: tuple[str, ...] = ()
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stream:
+    id: int
+    dataset_id: str
+    update_method: UpdateMethod
+    key_columns: tuple[str, ...]
+    created_at: datetime
+    modified_at: datetime
+
+
+@dataclass(frozen=True)
+class Execution:
+    id: int
+    stream_id: int
+    state: ExecutionState
+    update_method: UpdateMethod
+    created_at: datetime
+    modified_at: datetime
+    ended_at: datetime | None
+    rows: int
+    bytes: int
+    message: str | None
+    parts: int

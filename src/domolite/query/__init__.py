@@ -1,0 +1,1 @@
+"""Reading rows: the SQL sandbox and the one door every read path goes through."""

@@ -1,0 +1,218 @@
+"""The one door for rows. Queries, CSV exports and (later) S3 exports all read through `Door.source_sql`,
+which applies read permission and row policies (PDP) for the caller.
+
+User SQL runs in a separate, locked-down DuckDB instance: the lake attached read-only, external access off,
+configuration locked, a time limit and a row cap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import errno
+import fcntl
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from domolite.auth import permissions
+from domolite.errors import BadRequest, InvalidSql, QueryTimeout
+from domolite.models import DataSet, DomoType, Principal
+from domolite.query.sql import rewrite
+from domolite.storage import duck
+from domolite.storage.lake import LAKE, Lake
+from domolite.storage.sqltext import ident, literal
+
+log = logging.getLogger("domolite.query")
+
+PdpFilter = Callable[[DataSet, Principal], str | None]
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    types: list[DomoType]
+    rows: list[list[Any]]
+
+
+def domo_type(duck_type: Any) -> DomoType:
+    name = str(duck_type).upper()
+    if name in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"):
+        return DomoType.LONG
+    if name in ("DOUBLE", "FLOAT", "REAL"):
+        return DomoType.DOUBLE
+    if name.startswith("DECIMAL"):
+        return DomoType.DECIMAL
+    if name == "DATE":
+        return DomoType.DATE
+    if name.startswith("TIMESTAMP"):
+        return DomoType.DATETIME
+    return DomoType.STRING
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None).isoformat(timespec="seconds" if not value.microsecond else "milliseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, bytes | bytearray):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, dt.time | dt.timedelta):
+        return str(value)
+    return value
+
+
+class Door:
+    def __init__(
+        self,
+        lake: Lake,
+        *,
+        timeout_s: float,
+        max_rows: int,
+        scratch_dir: Path,
+        pdp_filter: PdpFilter | None = None,
+        memory_limit: str = "1GB",
+        threads: int | None = None,
+    ) -> None:
+        self.lake = lake
+        self.timeout_s = timeout_s
+        self.max_rows = max_rows
+        self.scratch_dir = scratch_dir
+        self.pdp_filter = pdp_filter
+        scratch_dir.mkdir(parents=True, exist_ok=True)
+        self._sandbox = duck.connect(
+            ["ducklake", *lake.meta_extensions], lake.extension_dir, threads=threads, memory_limit=memory_limit
+        )
+        self._sandbox.execute(
+            f"ATTACH {literal(lake.source)} AS {LAKE} (DATA_PATH {literal(lake.data_path)}, READ_ONLY)"
+        )
+        allowed = literal(str(lake.lake_dir) + "/")
+        self._sandbox.execute(f"SET allowed_directories = [{allowed}]")
+        self._sandbox.execute("SET enable_external_access = false")
+        self._sandbox.execute("SET lock_configuration = true")
+
+    def close(self) -> None:
+        self._sandbox.close()
+
+    # -- the door ---------------------------------------------------------------------------------------------
+    def source_sql(self, dataset: DataSet, principal: Principal, version: int | None = None) -> str:
+        """SELECT of the rows of `dataset` that `principal` may read, in schema order.
+
+        Raises:
+            Forbidden: the principal may not read the DataSet.
+        """
+        permissions.require_read(principal, dataset)
+        cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
+        sql = f"SELECT {cols} FROM {self.lake.qualified(dataset.table, version)}"
+        row_filter = self.pdp_filter(dataset, principal) if self.pdp_filter else None
+        if row_filter is not None:
+            sql += f" WHERE {row_filter}"
+        return sql
+
+    # -- user SQL ---------------------------------------------------------------------------------------------
+    def query(self, dataset: DataSet, principal: Principal, user_sql: str, version: int | None = None) -> QueryResult:
+        """Run one user SELECT over the DataSet, in the sandbox.
+
+        Raises:
+            InvalidSql: refused or failing SQL. QueryTimeout: past the time limit. BadRequest: past the row cap.
+        """
+        sql = rewrite(user_sql, dataset.id, self.source_sql(dataset, principal, version))
+        cur = self._sandbox.cursor()
+        timer = threading.Timer(self.timeout_s, cur.interrupt)
+        timer.start()
+        started = time.monotonic()
+        try:
+            cur.execute(sql)
+            rows = cur.fetchmany(self.max_rows + 1)
+            description = cur.description or []
+        except duckdb.InterruptException:
+            raise QueryTimeout(f"the query ran longer than the {self.timeout_s:g} s limit and was stopped") from None
+        except duckdb.Error as exc:
+            if time.monotonic() - started >= self.timeout_s:
+                raise QueryTimeout(f"the query ran longer than the {self.timeout_s:g} s limit and was stopped") from None
+            raise InvalidSql(_duck_message(exc)) from None
+        finally:
+            timer.cancel()
+            cur.close()
+        if len(rows) > self.max_rows:
+            raise BadRequest(
+                f"the query returns more than {self.max_rows} rows; add a LIMIT or a WHERE to narrow it"
+            )
+        return QueryResult(
+            columns=[d[0] for d in description],
+            types=[domo_type(d[1]) for d in description],
+            rows=[[_json_value(v) for v in row] for row in rows],
+        )
+
+    # -- CSV export -------------------------------------------------------------------------------------------
+    def csv_stream(self, select_sql: str, *, header: bool) -> Iterator[bytes]:
+        """Stream the rows of a trusted SELECT as Domo CSV, produced by DuckDB into a FIFO as they are read."""
+        workdir = Path(tempfile.mkdtemp(prefix="export-", dir=self.scratch_dir))
+        fifo = workdir / "rows.csv"
+        os.mkfifo(fifo)
+        reader_done = threading.Event()
+
+        def produce() -> None:
+            failed = False
+            try:
+                self.lake.copy_csv(select_sql, str(fifo), header=header)
+            except Exception:
+                failed = True
+                log.exception("CSV export failed")
+            finally:
+                if failed:
+                    _unblock_reader(fifo, reader_done)
+
+        thread = threading.Thread(target=produce, name="csv-export", daemon=True)
+        thread.start()
+        return _read_fifo(fifo, workdir, thread, reader_done)
+
+
+def _read_fifo(fifo: Path, workdir: Path, thread: threading.Thread, reader_done: threading.Event) -> Iterator[bytes]:
+    fd = -1
+    try:
+        fd = os.open(fifo, os.O_RDONLY)
+        try:
+            fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ: a 1 MiB pipe
+        except OSError:
+            pass
+        while chunk := os.read(fd, 1 << 20):
+            yield chunk
+    finally:
+        reader_done.set()
+        if fd >= 0:
+            os.close(fd)
+        thread.join(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _unblock_reader(fifo: Path, reader_done: threading.Event) -> None:
+    """Open and close the write end so that a reader still waiting in open() sees end-of-file."""
+    deadline = time.monotonic() + 30
+    while not reader_done.is_set() and time.monotonic() < deadline:
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENXIO, errno.EAGAIN):
+                return
+            time.sleep(0.01)
+
+
+def _duck_message(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = text.replace(f"{LAKE}.", "")
+    return text[:500]

@@ -1,0 +1,46 @@
+"""Every setting, with its default. Environment variables are DOMOLITE_<NAME>; `domolite serve --<name>` overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings are built once by the CLI (or a test) and passed to `create_app`; nothing imports an instance."""
+
+    model_config = SettingsConfigDict(env_prefix="DOMOLITE_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(Path("./domolite-data"), description="Catalog, lake, staging area and secrets.")
+    host: str = Field("127.0.0.1", description="Interface `serve` binds to.")
+    port: int = Field(8000, description="Port `serve` binds to.")
+    catalog_url: str | None = Field(
+        None, description="SQLAlchemy URL of the metadata catalog; default sqlite under the data dir."
+    )
+    admin_password: SecretStr | None = Field(
+        None, description="Password of the bootstrap admin user; a random one is printed when unset."
+    )
+    admin_email: str = Field("admin@domolite.local", description="E-mail of the bootstrap admin user.")
+    token_lifetime_s: int = Field(3600, description="Lifetime of OAuth access tokens, in seconds.")
+    max_part_bytes: int = Field(2 * 2**30, description="Largest accepted stream part or import body, decompressed.")
+    query_timeout_s: float = Field(30.0, description="User SQL is interrupted after this many seconds.")
+    query_max_rows: int = Field(1_000_000, description="Most rows a query may return (Domo's cap).")
+    duckdb_threads: int | None = Field(None, description="DuckDB worker threads; default is the core count.")
+    duckdb_memory_limit: str = Field("1GB", description="DuckDB memory limit for loads and exports.")
+    log_level: str = Field("info", description="Log level of the server.")
+
+    @property
+    def resolved_catalog_url(self) -> str:
+        if self.catalog_url:
+            return self.catalog_url
+        return f"sqlite:///{self.data_dir.resolve() / 'catalog.sqlite'}"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir.resolve() / "lake"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir.resolve() / "staging"

@@ -1,0 +1,252 @@
+"""DuckLake: one table per DataSet, one snapshot per commit (a Domo data version).
+
+This is the only module that attaches the lake for writing. Loads run on a trusted connection (files allowed,
+internal SQL only); user SQL never reaches it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from domolite.errors import DomoError, InvalidField
+from domolite.models import Column, DomoType
+from domolite.storage import duck
+from domolite.storage.sqltext import ident, literal
+
+SQL_TYPES: dict[DomoType, str] = {
+    DomoType.STRING: "VARCHAR",
+    DomoType.LONG: "BIGINT",
+    DomoType.DOUBLE: "DOUBLE",
+    DomoType.DECIMAL: "DECIMAL(38,9)",
+    DomoType.DATE: "DATE",
+    DomoType.DATETIME: "TIMESTAMP",
+}
+
+LAKE = "lake"
+
+
+class LoadFailed(Exception):
+    """A load's SQL failed on the data (a bad value or a malformed line). The DataSet is unchanged."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    row_count: int
+    rows_loaded: int
+    snapshot_id: int
+
+
+def lake_source(catalog_url: str, lake_dir: Path) -> tuple[str, list[str]]:
+    """The DuckLake ATTACH target for a catalog URL, and the metadata extension it needs."""
+    if catalog_url.startswith("postgresql"):
+        from sqlalchemy.engine import make_url
+
+        url = make_url(catalog_url)
+        parts = [f"dbname={url.database}"]
+        if url.host:
+            parts.append(f"host={url.host}")
+        if url.port:
+            parts.append(f"port={url.port}")
+        if url.username:
+            parts.append(f"user={url.username}")
+        if url.password:
+            parts.append(f"password={url.password}")
+        return "ducklake:postgres:" + " ".join(parts), ["postgres"]
+    return f"ducklake:sqlite:{lake_dir / 'metadata.sqlite'}", ["sqlite"]
+
+
+class Lake:
+    def __init__(
+        self,
+        *,
+        catalog_url: str,
+        lake_dir: Path,
+        extension_dir: Path,
+        threads: int | None,
+        memory_limit: str,
+    ) -> None:
+        lake_dir.mkdir(parents=True, exist_ok=True)
+        (lake_dir / "data").mkdir(exist_ok=True)
+        self.lake_dir = lake_dir
+        self.extension_dir = extension_dir
+        self.source, self.meta_extensions = lake_source(catalog_url, lake_dir)
+        self.data_path = str(lake_dir / "data") + "/"
+        self._con = duck.connect(["ducklake", *self.meta_extensions], extension_dir, threads=threads, memory_limit=memory_limit)
+        self._con.execute(f"ATTACH {literal(self.source)} AS {LAKE} (DATA_PATH {literal(self.data_path)})")
+        self._write_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._con.close()
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    # -- tables -----------------------------------------------------------------------------------------------
+    def create_table(self, table: str, columns: Sequence[Column]) -> None:
+        cols = ", ".join(f"{ident(c.name)} {SQL_TYPES[c.type]}" for c in columns)
+        with self._write_lock, self.cursor() as cur:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {LAKE}.{ident(table)} ({cols})")
+
+    def drop_table(self, table: str) -> None:
+        with self._write_lock, self.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {LAKE}.{ident(table)}")
+
+    def qualified(self, table: str, version: int | None = None) -> str:
+        at = f" AT (VERSION => {int(version)})" if version is not None else ""
+        return f"{LAKE}.{ident(table)}{at}"
+
+    def row_count(self, table: str) -> int:
+        with self.cursor() as cur:
+            row = cur.execute(f"SELECT count(*) FROM {self.qualified(table)}").fetchone()
+        return int(row[0]) if row else 0
+
+    def evolve(self, table: str, old: Sequence[Column], new: Sequence[Column]) -> None:
+        """Change the table to the `new` schema in one snapshot, keeping rows; columns are matched by name.
+
+        Raises:
+            InvalidField: a kept column's values cannot take its new type (names the column and a value).
+        """
+        target = self.qualified(table)
+        old_by_name = {c.name.lower(): c for c in old}
+        new_by_name = {c.name.lower(): c for c in new}
+        with self._write_lock, self.cursor() as cur:
+            for col in new:
+                before = old_by_name.get(col.name.lower())
+                if before is None or before.type is col.type:
+                    continue
+                bad = cur.execute(
+                    f"SELECT CAST({ident(before.name)} AS VARCHAR) FROM {target} "
+                    f"WHERE {ident(before.name)} IS NOT NULL AND "
+                    f"TRY_CAST({ident(before.name)} AS {SQL_TYPES[col.type]}) IS NULL LIMIT 1"
+                ).fetchone()
+                if bad is not None:
+                    raise InvalidField(
+                        f"schema.columns[{col.name}]",
+                        f"column {col.name!r} cannot become {col.type.value}: the value {bad[0]!r} does not convert",
+                    )
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                for key, col in old_by_name.items():
+                    if key not in new_by_name:
+                        cur.execute(f"ALTER TABLE {target} DROP COLUMN {ident(col.name)}")
+                for key, col in new_by_name.items():
+                    before = old_by_name.get(key)
+                    if before is None:
+                        cur.execute(f"ALTER TABLE {target} ADD COLUMN {ident(col.name)} {SQL_TYPES[col.type]}")
+                    elif before.type is not col.type:
+                        tmp = ident(f"__retype_{col.name}")
+                        cur.execute(f"ALTER TABLE {target} ADD COLUMN {tmp} {SQL_TYPES[col.type]}")
+                        cur.execute(f"UPDATE {target} SET {tmp} = CAST({ident(before.name)} AS {SQL_TYPES[col.type]})")
+                        cur.execute(f"ALTER TABLE {target} DROP COLUMN {ident(before.name)}")
+                        cur.execute(f"ALTER TABLE {target} RENAME COLUMN {tmp} TO {ident(col.name)}")
+                    elif before.name != col.name:
+                        cur.execute(f"ALTER TABLE {target} RENAME COLUMN {ident(before.name)} TO {ident(col.name)}")
+                cur.execute("COMMIT")
+            except BaseException:
+                _rollback(cur)
+                raise
+
+    # -- loads ------------------------------------------------------------------------------------------------
+    def load(
+        self,
+        table: str,
+        source_sql: str,
+        *,
+        replace: bool,
+        key_columns: Sequence[str] = (),
+        delete_where: str | None = None,
+        commit_info: dict[str, Any],
+    ) -> LoadResult:
+        """Apply one load as one DuckLake snapshot: old rows out (REPLACE, UPSERT keys, a partition), new rows in.
+
+        Raises:
+            LoadFailed: the source SQL failed on the data; nothing was committed.
+        """
+        target = self.qualified(table)
+        with self._write_lock, self.cursor() as cur:
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                if key_columns:
+                    cur.execute(f"CREATE TEMP TABLE staged AS {source_sql}")
+                    match = " AND ".join(
+                        f"s.{ident(k)} IS NOT DISTINCT FROM {target}.{ident(k)}" for k in key_columns
+                    )
+                    cur.execute(f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM staged s WHERE {match})")
+                    source_sql = "SELECT * FROM staged"
+                elif replace:
+                    cur.execute(f"DELETE FROM {target}")
+                elif delete_where:
+                    cur.execute(f"DELETE FROM {target} WHERE {delete_where}")
+                inserted = cur.execute(f"INSERT INTO {target} {source_sql}").fetchone()
+                info = json.dumps(commit_info)
+                cur.execute(f"CALL {LAKE}.set_commit_message('domolite', {literal(info)}, extra_info => {literal(info)})")
+                count = cur.execute(f"SELECT count(*) FROM {target}").fetchone()
+                cur.execute("COMMIT")
+            except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException) as exc:
+                _rollback(cur)
+                raise LoadFailed(str(exc)) from exc
+            except BaseException:
+                _rollback(cur)
+                raise
+            finally:
+                try:
+                    cur.execute("DROP TABLE IF EXISTS staged")
+                except duckdb.Error:
+                    pass
+            snap = cur.execute(f"SELECT max(snapshot_id) FROM {LAKE}.snapshots()").fetchone()
+        return LoadResult(
+            row_count=int(count[0]) if count else 0,
+            rows_loaded=int(inserted[0]) if inserted else 0,
+            snapshot_id=int(snap[0]) if snap and snap[0] is not None else 0,
+        )
+
+    def committed(self, marker_key: str, marker_value: Any) -> bool:
+        """Whether a snapshot carries commit info {marker_key: marker_value} (crash recovery)."""
+        with self.cursor() as cur:
+            rows = cur.execute(
+                f"SELECT commit_extra_info FROM {LAKE}.snapshots() WHERE commit_extra_info IS NOT NULL"
+            ).fetchall()
+        for (info,) in rows:
+            try:
+                if json.loads(info).get(marker_key) == marker_value:
+                    return True
+            except (ValueError, AttributeError):
+                continue
+        return False
+
+    # -- reads ------------------------------------------------------------------------------------------------
+    def copy_csv(self, select_sql: str, dest: str, *, header: bool) -> None:
+        """Write the rows of `select_sql` as Domo CSV to `dest` (a file or a FIFO)."""
+        options = (
+            f"FORMAT csv, HEADER {'true' if header else 'false'}, DATEFORMAT '%Y-%m-%d', "
+            "TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S'"
+        )
+        with self.cursor() as cur:
+            try:
+                cur.execute(f"COPY ({select_sql}) TO {literal(dest)} ({options})")
+            except duckdb.Error as exc:
+                raise DomoError(f"export failed: {type(exc).__name__}") from exc
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
