@@ -71,7 +71,7 @@ class Catalog:
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")  # independent branches from 0001 all apply
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:

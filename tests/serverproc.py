@@ -1,0 +1,114 @@
+"""A real `domolite serve` process for tests: started on a free loopback port, with the bootstrap credentials."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ADMIN_PASSWORD = "admin-password-for-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    client_id: str = ""
+    client_secret: str = ""
+    dev_token: str = ""
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> Server:
+        self.port = self.port or free_port()
+        env = {**os.environ, "DOMOLITE_ADMIN_PASSWORD": ADMIN_PASSWORD, **self.env}
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "domolite", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
+            stdout=log,
+            stderr=log,
+            env=env,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
+            try:
+                httpx.get(self.url + "/health-probe", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"server did not start:\n{self.log_path.read_text()}")
+        text = self.log_path.read_text()
+        if not self.client_id:
+            self.client_id = re.search(r"client id\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+            self.client_secret = re.search(r"client secret\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+            self.dev_token = re.search(r"developer token\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text() if self.log_path else ""
+
+    def token(self) -> str:
+        """An OAuth access token for the bootstrap client."""
+        r = httpx.post(
+            self.url + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(self.client_id, self.client_secret),
+        )
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        """An HTTP client carrying a bearer token (the bootstrap client's unless given)."""
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"bearer {token or self.token()}"}, timeout=120
+        )
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "domolite", *args, "--data-dir", str(self.data_dir)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout
