@@ -17,7 +17,7 @@ from domolite.models import Column, DomoType
 from domolite.storage.sqltext import ident, literal
 
 _READ_OPTIONS = (
-    "header=false, auto_detect=false, delim=',', quote='\"', escape='\"', "
+    "header=false, auto_detect=false, delim=',', quote='\"', escape='\"', new_line='\\n', "
     "nullstr=['\\N', ''], allow_quoted_nulls=false, strict_mode=true, max_line_size=4194304, buffer_size=33554432"
 )
 

@@ -57,6 +57,7 @@ async def receive_body(
     gunzip: _Gunzip | None = None
     first = True
     head = b""
+    carry = b""  # a trailing CR held back until we see whether LF follows
     try:
         with tmp.open("wb") as out:
             async for chunk in chunks:
@@ -72,8 +73,9 @@ async def receive_body(
                     elif gzip_declared:
                         raise InvalidPart(f"{what} is declared gzip but is not gzip")
                 data = gunzip.feed(chunk) if gunzip else chunk
-                if size == 0 and data.startswith(BOM):
+                if size == 0 and not carry and data.startswith(BOM):
                     data = data[3:]
+                data, carry = _lf_line_ends(carry + data)
                 size += len(data)
                 if size > max_bytes:
                     raise PayloadTooLarge(f"{what} is larger than {max_bytes} bytes")
@@ -81,12 +83,24 @@ async def receive_body(
             if first and head:  # a body shorter than three bytes
                 if head.startswith(GZIP_MAGIC) or gzip_declared:
                     raise InvalidPart(f"{what} is declared gzip but is not gzip")
-                out.write(head)
-                size += len(head)
+                data, carry = _lf_line_ends(head[3:] if head.startswith(BOM) else head)
+                out.write(data + carry)
+                size += len(data) + len(carry)
+                carry = b""
             if gunzip:
                 gunzip.finish()
+            if carry:
+                out.write(carry)
+                size += len(carry)
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return size
+
+
+def _lf_line_ends(data: bytes) -> tuple[bytes, bytes]:
+    """CRLF becomes LF (so one file may mix both); a final CR is held back for the next chunk."""
+    if data.endswith(b"\r"):
+        return data[:-1].replace(b"\r\n", b"\n"), b"\r"
+    return data.replace(b"\r\n", b"\n"), b""

@@ -1,0 +1,115 @@
+"""Every error is Domo's body {status, statusReason, message, toe}; 401s carry WWW-Authenticate."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+
+from tests.helpers import assert_domo_error, make_dataset, stream_of
+from tests.serverproc import Server
+
+
+def test_unknown_route_is_404(api: httpx.Client) -> None:
+    assert_domo_error(api.get("/v1/nothing-here"), 404, "No such endpoint: GET /v1/nothing-here")
+
+
+def test_wrong_method_is_405(api: httpx.Client) -> None:
+    assert_domo_error(api.patch("/v1/datasets"), 405, "Method PATCH is not allowed on /v1/datasets")
+
+
+def test_trailing_slash_is_served_not_redirected(api: httpx.Client) -> None:
+    plain = api.get("/v1/datasets", params={"limit": 1})
+    slashed = api.get("/v1/datasets/", params={"limit": 1})
+    assert plain.status_code == slashed.status_code == 200
+    assert plain.json() == slashed.json()
+
+
+def test_bad_json_is_400(api: httpx.Client) -> None:
+    r = api.post("/v1/datasets", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert_domo_error(r, 400, "not valid JSON")
+
+
+def test_missing_field_is_400_naming_it(api: httpx.Client) -> None:
+    assert_domo_error(api.post("/v1/datasets", json={"name": "x"}), 400, "schema: Field required")
+
+
+def test_unknown_column_type_is_400_naming_the_column(api: httpx.Client) -> None:
+    r = api.post("/v1/datasets", json={"name": "x", "schema": {"columns": [{"type": "BLOB", "name": "a"}]}})
+    assert_domo_error(r, 400, "schema.columns[0].type", "BLOB")
+
+
+def test_duplicate_column_names_are_400(api: httpx.Client) -> None:
+    cols = [{"type": "LONG", "name": "a"}, {"type": "STRING", "name": "A"}]
+    assert_domo_error(api.post("/v1/datasets", json={"name": "x", "schema": {"columns": cols}}), 400, "duplicate")
+
+
+def test_missing_token_is_401_with_www_authenticate(server: Server) -> None:
+    r = httpx.get(server.url + "/v1/datasets")
+    assert_domo_error(r, 401, "authentication is required")
+    assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_forged_token_is_401(server: Server) -> None:
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
+    payload = base64.urlsafe_b64encode(json.dumps({"sub": "1", "exp": 9999999999}).encode()).rstrip(b"=").decode()
+    r = httpx.get(server.url + "/v1/datasets", headers={"Authorization": f"Bearer {header}.{payload}.bad"})
+    body = assert_domo_error(r, 401, "not valid")
+    assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert "Traceback" not in body["message"]
+
+
+def test_bad_developer_token_is_401(server: Server) -> None:
+    r = httpx.get(server.url + "/v1/datasets", headers={"X-DOMO-Developer-Token": "DDCI0000000000000000nope"})
+    assert_domo_error(r, 401, "developer token is not valid")
+
+
+def test_bad_client_credentials_are_401(server: Server) -> None:
+    r = httpx.post(server.url + "/oauth/token", data={"grant_type": "client_credentials"}, auth=("nobody", "x"))
+    assert_domo_error(r, 401, "Bad credentials")
+
+
+def test_unknown_dataset_is_404(api: httpx.Client) -> None:
+    assert_domo_error(api.get("/v1/datasets/00000000-0000-0000-0000-000000000000"), 404, "DataSet 00000000")
+
+
+def test_unknown_stream_and_execution_are_404(api: httpx.Client) -> None:
+    assert_domo_error(api.get("/v1/streams/999999"), 404, "Stream 999999 not found")
+    ds = make_dataset(api, [("a", "LONG")])
+    sid = stream_of(api, ds["id"])
+    assert_domo_error(api.get(f"/v1/streams/{sid}/executions/999999"), 404, "Execution 999999")
+
+
+def test_committing_twice_is_409(api: httpx.Client) -> None:
+    ds = make_dataset(api, [("a", "LONG")])
+    sid = stream_of(api, ds["id"])
+    eid = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+    api.put(f"/v1/streams/{sid}/executions/{eid}/part/0", content=b"1\n")
+    assert api.put(f"/v1/streams/{sid}/executions/{eid}/commit").status_code == 200
+    assert_domo_error(api.put(f"/v1/streams/{sid}/executions/{eid}/commit"), 409, "is SUCCESS, not ACTIVE")
+    assert_domo_error(api.put(f"/v1/streams/{sid}/executions/{eid}/part/1", content=b"2\n"), 409, "not ACTIVE")
+
+
+def test_bad_import_is_400_naming_line_and_column(api: httpx.Client) -> None:
+    ds = make_dataset(api, [("n", "LONG"), ("d", "DATE")])
+    r = api.put(f"/v1/datasets/{ds['id']}/data", content=b"1,2024-01-01\n2,2024-13-45\n")
+    assert_domo_error(r, 400, "line 2, column 'd'", "'2024-13-45'")
+    r = api.put(f"/v1/datasets/{ds['id']}/data", content=b"1,2024-01-01\n2\n")
+    assert_domo_error(r, 400, "line 2: expected 2 columns, found 1")
+
+
+def test_declared_gzip_that_is_not_gzip_is_400(api: httpx.Client) -> None:
+    ds = make_dataset(api, [("n", "LONG")])
+    r = api.put(f"/v1/datasets/{ds['id']}/data", content=b"1\n2\n", headers={"Content-Encoding": "gzip"})
+    assert_domo_error(r, 400, "not gzip")
+
+
+def test_bad_sql_is_400(api: httpx.Client) -> None:
+    ds = make_dataset(api, [("n", "LONG")])
+    url = f"/v1/datasets/query/execute/{ds['id']}"
+    assert_domo_error(api.post(url, json={"sql": "SELEC nonsense"}), 400)
+    assert_domo_error(api.post(url, json={"sql": "SELECT missing FROM table"}), 400, "missing")
+    assert_domo_error(api.post(url, json={"sql": "DELETE FROM table"}), 400, "only SELECT")
+    assert_domo_error(api.post(url, json={"sql": "SELECT * FROM other"}), 400, "unknown table 'other'")
+    assert_domo_error(api.post(url, json={"sql": "SELECT 1; SELECT 2"}), 400, "one statement")

@@ -1,0 +1,153 @@
+"""The Stream API: streams, search, executions, parts, commit and abort."""
+
+from __future__ import annotations
+
+import gzip
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from tests.helpers import assert_domo_error, export_csv, make_dataset, stream_of
+
+SCHEMA = {"columns": [{"type": "LONG", "name": "id"}, {"type": "STRING", "name": "name"}]}
+
+
+def create_stream(api: httpx.Client, method: str = "APPEND", **extra: object) -> dict:
+    r = api.post("/v1/streams/", json={"dataSet": {"name": "stream ds", "schema": SCHEMA}, "updateMethod": method, **extra})
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def run_execution(api: httpx.Client, sid: int, parts: dict[int, bytes], body: object = None) -> dict:
+    eid = api.post(f"/v1/streams/{sid}/executions", json=body).json()["id"]
+    for n, data in parts.items():
+        assert api.put(f"/v1/streams/{sid}/executions/{eid}/part/{n}", content=data).status_code == 200
+    r = api.put(f"/v1/streams/{sid}/executions/{eid}/commit", json={})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_stream_create_get_list_patch_delete(api: httpx.Client) -> None:
+    stream = create_stream(api)
+    assert isinstance(stream["id"], int) and stream["updateMethod"] == "APPEND"
+    assert stream["dataSet"]["schema"] == SCHEMA and stream["dataSet"]["rows"] == 0
+    sid = stream["id"]
+    assert api.get(f"/v1/streams/{sid}").json()["dataSet"]["id"] == stream["dataSet"]["id"]
+    assert sid in [s["id"] for s in api.get("/v1/streams/", params={"limit": 500, "offset": 0, "fields": "all"}).json()]
+    patched = api.patch(f"/v1/streams/{sid}", json={"updateMethod": "REPLACE"})
+    assert patched.status_code == 200 and patched.json()["updateMethod"] == "REPLACE"
+    assert api.delete(f"/v1/streams/{sid}").status_code == 204
+    assert_domo_error(api.get(f"/v1/streams/{sid}"), 404)
+    # Deleting a stream keeps its DataSet.
+    assert api.get(f"/v1/datasets/{stream['dataSet']['id']}").status_code == 200
+
+
+def test_stream_search_by_id_name_and_owner(api: httpx.Client) -> None:
+    r = api.post("/v1/streams", json={"dataSet": {"name": "needle, with comma", "schema": SCHEMA}, "updateMethod": "APPEND"})
+    stream = r.json()
+    ds = stream["dataSet"]
+    by_id = api.get("/v1/streams/search", params={"q": f"dataSource.id:{ds['id']}"}).json()
+    assert [s["id"] for s in by_id] == [stream["id"]]
+    by_name = api.get("/v1/streams/search", params={"q": "dataSource.name:needle, with comma", "fields": "all"}).json()
+    assert stream["id"] in [s["id"] for s in by_name]
+    both = api.get(
+        "/v1/streams/search", params={"q": f"dataSource.name:needle, with comma,dataSource.owner.id:{ds['owner']['id']}"}
+    ).json()
+    assert stream["id"] in [s["id"] for s in both]
+    assert api.get("/v1/streams/search", params={"q": "dataSource.owner.id:424242"}).json() == []
+    assert_domo_error(api.get("/v1/streams/search", params={"q": "color:blue"}), 400, "unsupported search term")
+
+
+def test_every_dataset_made_with_the_dataset_api_has_a_replace_stream(api: httpx.Client) -> None:
+    ds = make_dataset(api, [("a", "LONG")])
+    found = api.get("/v1/streams/search", params={"q": f"dataSource.id:{ds['id']}"}).json()
+    assert len(found) == 1 and found[0]["updateMethod"] == "REPLACE"
+
+
+def test_execution_body_may_be_empty_or_null_update_method(api: httpx.Client) -> None:
+    sid = create_stream(api)["id"]
+    empty = api.post(f"/v1/streams/{sid}/executions", content=b"")
+    null = api.post(f"/v1/streams/{sid}/executions", json={"updateMethod": None})
+    override = api.post(f"/v1/streams/{sid}/executions", json={"updateMethod": "REPLACE"})
+    assert empty.status_code == null.status_code == override.status_code == 201
+    assert empty.json()["currentState"] == "ACTIVE" and empty.json()["updateMethod"] == "APPEND"
+    assert null.json()["updateMethod"] == "APPEND" and override.json()["updateMethod"] == "REPLACE"
+    listed = api.get(f"/v1/streams/{sid}/executions", params={"limit": 10, "offset": 0}).json()
+    assert [e["id"] for e in listed] == [empty.json()["id"], null.json()["id"], override.json()["id"]]
+    assert api.get(f"/v1/streams/{sid}/executions/{null.json()['id']}").json()["currentState"] == "ACTIVE"
+
+
+def test_append_replace_and_upsert(api: httpx.Client) -> None:
+    stream = create_stream(api, "APPEND")
+    sid, ds = stream["id"], stream["dataSet"]["id"]
+    run_execution(api, sid, {0: b"1,a\n2,b\n"})
+    run_execution(api, sid, {0: b"3,c\n"})
+    assert sorted(export_csv(api, ds).splitlines()) == ["1,a", "2,b", "3,c"]
+    done = run_execution(api, sid, {0: b"9,z\n"}, {"updateMethod": "REPLACE"})
+    assert done["currentState"] == "SUCCESS" and done["rows"] == 1
+    assert export_csv(api, ds) == "9,z\n"
+
+    upsert = create_stream(api, "UPSERT", keyColumnNames=["id"])
+    assert upsert["keyColumnNames"] == ["id"]
+    run_execution(api, upsert["id"], {0: b"1,a\n2,b\n"})
+    run_execution(api, upsert["id"], {0: b"2,B\n3,C\n"})
+    assert sorted(export_csv(api, upsert["dataSet"]["id"]).splitlines()) == ["1,a", "2,B", "3,C"]
+
+
+def test_upsert_needs_key_columns_of_the_schema(api: httpx.Client) -> None:
+    r = api.post("/v1/streams", json={"dataSet": {"name": "x", "schema": SCHEMA}, "updateMethod": "UPSERT"})
+    assert_domo_error(r, 400, "keyColumnNames")
+    r = api.post(
+        "/v1/streams",
+        json={"dataSet": {"name": "x", "schema": SCHEMA}, "updateMethod": "UPSERT", "keyColumnNames": ["nope"]},
+    )
+    assert_domo_error(r, 400, "'nope' is not a column")
+
+
+def test_parts_sparse_out_of_order_replaced_parallel_and_in_three_encodings(api: httpx.Client) -> None:
+    stream = create_stream(api, "REPLACE")
+    sid, ds = stream["id"], stream["dataSet"]["id"]
+    eid = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+    url = f"/v1/streams/{sid}/executions/{eid}/part"
+    bodies = {
+        82000: (b"5,e\n", {"Content-Type": "text/csv"}),
+        0: (gzip.compress(b"1,a\n"), {"Content-Type": "text/csv", "Content-Encoding": "gzip"}),
+        41000: (gzip.compress(b"3,c\n"), {"Content-Type": "application/gzip"}),
+        7: (b"wrong,will be replaced\n", {"Content-Type": "text/csv"}),
+    }
+
+    def send(item: tuple[int, tuple[bytes, dict[str, str]]]) -> int:
+        n, (data, headers) = item
+        return api.put(f"{url}/{n}", content=data, headers=headers).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(send, bodies.items())) == [200] * 4
+
+    def chunked() -> object:
+        yield b"2,"
+        yield b"b\n"
+
+    assert api.put(f"{url}/7", content=chunked()).status_code == 200  # re-upload replaces part 7
+    r = api.put(f"/v1/streams/{sid}/executions/{eid}/commit")
+    assert r.json()["currentState"] == "SUCCESS" and r.json()["uploadedParts"] == 4
+    assert sorted(export_csv(api, ds).splitlines()) == ["1,a", "2,b", "3,c", "5,e"]
+
+
+def test_abort_one_and_abort_all_active(api: httpx.Client) -> None:
+    stream = create_stream(api, "APPEND")
+    sid, ds = stream["id"], stream["dataSet"]["id"]
+    eid = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+    api.put(f"/v1/streams/{sid}/executions/{eid}/part/0", content=b"1,a\n")
+    aborted = api.put(f"/v1/streams/{sid}/executions/{eid}/abort", json={})
+    assert aborted.status_code == 200 and aborted.json()["currentState"] == "ABORTED"
+    assert_domo_error(api.put(f"/v1/streams/{sid}/executions/{eid}/commit"), 409)
+
+    a = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+    b = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+    api.put(f"/v1/streams/{sid}/executions/{b}/part/0", content=b"2,b\n")
+    assert api.put(f"/v1/streams/{sid}/executions/abort", json={}).status_code == 204
+    states = {e["id"]: e["currentState"] for e in api.get(f"/v1/streams/{sid}/executions").json()}
+    assert states[a] == states[b] == "ABORTED"
+    assert api.put(f"/v1/streams/{sid}/executions/abort").status_code == 204  # nothing active: still 204
+    assert export_csv(api, ds) == ""
+    assert api.get(f"/v1/datasets/{ds}").json()["rows"] == 0

@@ -1,0 +1,49 @@
+"""Small helpers shared by the HTTP tests."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+import httpx
+
+ERROR_KEYS = {"status", "statusReason", "message", "toe"}
+
+
+def make_dataset(api: httpx.Client, columns: list[tuple[str, str]], name: str = "test") -> dict[str, Any]:
+    r = api.post(
+        "/v1/datasets",
+        json={"name": name, "description": "", "schema": {"columns": [{"type": t, "name": n} for n, t in columns]}},
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def stream_of(api: httpx.Client, dataset_id: str) -> int:
+    found = api.get("/v1/streams/search", params={"q": f"dataSource.id:{dataset_id}"}).json()
+    assert len(found) == 1
+    return int(found[0]["id"])
+
+
+def export_csv(api: httpx.Client, dataset_id: str, header: bool = False) -> str:
+    r = api.get(f"/v1/datasets/{dataset_id}/data", params={"includeHeader": str(header).lower()})
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def assert_domo_error(r: httpx.Response, status: int, *fragments: str) -> dict[str, Any]:
+    """The response is Domo's error body with this status, and its message mentions every fragment."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    body = dict(r.json())
+    assert set(body) == ERROR_KEYS
+    assert body["status"] == status
+    assert isinstance(body["statusReason"], str) and body["statusReason"]
+    assert isinstance(body["toe"], str) and body["toe"]
+    for fragment in fragments:
+        assert fragment in body["message"], body["message"]
+    return body
+
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data)
