@@ -1,0 +1,104 @@
+"""The admin commands, the token endpoint's forms, and token lifetime across restarts."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from tests.helpers import assert_domo_error
+from tests.serverproc import Server
+
+
+def test_admin_commands_print_json_and_their_credentials_work(server: Server) -> None:
+    user = json.loads(server.cli("users", "create", "--email", "ana@example.com", "--name", "Ana", "--role", "Privileged", "--json"))
+    assert isinstance(user["id"], int)
+    client = json.loads(server.cli("clients", "create", "--user", "ana@example.com", "--name", "etl", "--scope", "data", "--json"))
+    assert set(client) == {"clientId", "clientSecret"}
+    token = json.loads(server.cli("tokens", "create", "--user", "ana@example.com", "--json"))["token"]
+
+    granted = httpx.post(
+        server.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "data user"},
+        auth=(client["clientId"], client["clientSecret"]),
+    ).json()
+    assert granted["token_type"] == "bearer" and granted["scope"] == "data"  # only the allowed subset
+    assert granted["userId"] == user["id"] and granted["role"] == "Privileged"
+    assert set(granted) >= {"access_token", "token_type", "expires_in", "scope", "customer", "userId", "role", "jti"}
+    with httpx.Client(base_url=server.url, headers={"X-DOMO-Developer-Token": token}) as dev:
+        made = dev.post("/v1/datasets", json={"name": "by ana", "schema": {"columns": [{"type": "LONG", "name": "a"}]}})
+        assert made.status_code == 201 and made.json()["owner"] == {"id": user["id"], "name": "Ana"}
+
+
+def test_cli_reports_a_duplicate_user(server: Server) -> None:
+    server.cli("users", "create", "--email", "dup@example.com", "--name", "Dup")
+    with pytest.raises(Exception) as caught:
+        server.cli("users", "create", "--email", "dup@example.com", "--name", "Dup")
+    assert "already exists" in str(getattr(caught.value, "stderr", ""))
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["post-form", "post-query", "get-query"],
+)
+def test_token_request_forms(server: Server, how: str) -> None:
+    auth = (server.client_id, server.client_secret)
+    params = {"grant_type": "client_credentials", "scope": "data user"}
+    if how == "post-form":
+        r = httpx.post(server.url + "/oauth/token", data=params, auth=auth)
+    elif how == "post-query":
+        r = httpx.post(server.url + "/oauth/token", params={"grant_type": "client_credentials"}, auth=auth)
+    else:
+        r = httpx.get(server.url + "/oauth/token", params=params, auth=auth)
+    assert r.status_code == 200
+    body = r.json()
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["exp"] > time.time() + 600 and set(body["scope"].split()) == {"data", "user"}
+    listed = httpx.get(server.url + "/v1/datasets", headers={"Authorization": f"BEARER {body['access_token']}"})
+    assert listed.status_code == 200
+
+
+def test_token_scope_outside_the_client_is_refused(server: Server) -> None:
+    r = httpx.post(
+        server.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "audit"},
+        auth=(server.client_id, server.client_secret),
+    )
+    assert_domo_error(r, 400, "invalid_scope")
+
+
+def test_tokens_survive_a_restart_and_expire_on_time(tmp_path: Path) -> None:
+    srv = Server(data_dir=tmp_path / "data", env={"DOMOLITE_TOKEN_LIFETIME_S": "12"}).start()
+    try:
+        token = srv.token()
+        srv.stop()
+        srv.start()
+        assert httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {token}"}).status_code == 200
+        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+        time.sleep(max(0.0, expires - time.time()) + 1.1)
+        r = httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {token}"})
+        assert_domo_error(r, 401, "expired")
+        assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    finally:
+        srv.stop()
+
+
+def test_first_start_prints_credentials_once_and_logs_one_line_per_request(tmp_path: Path) -> None:
+    srv = Server(data_dir=tmp_path / "data").start()
+    try:
+        with srv.client() as api:
+            api.get("/v1/datasets", params={"limit": 3})
+        srv.stop()
+        first_log = srv.log_text()
+        assert first_log.count("client secret") == 1
+        srv.start()
+        srv.stop()
+        assert srv.log_text().count("client secret") == 1, "credentials are printed only at the first start"
+        assert srv.log_text().count('"GET /v1/datasets" 200') == 1
+        assert srv.client_secret not in srv.log_text().split("client secret", 1)[1].split("\n", 1)[1]
+    finally:
+        srv.stop()
