@@ -13,7 +13,11 @@ ERROR_KEYS = {"status", "statusReason", "message", "toe"}
 def make_dataset(api: httpx.Client, columns: list[tuple[str, str]], name: str = "test") -> dict[str, Any]:
     r = api.post(
         "/v1/datasets",
-        json={"name": name, "description": "", "schema": {"columns": [{"type": t, "name": n} for n, t in columns]}},
+        json={
+            "name": name,
+            "description": "",
+            "schema": {"columns": [{"type": t, "name": n} for n, t in columns]},
+        },
     )
     assert r.status_code == 201, r.text
     return dict(r.json())

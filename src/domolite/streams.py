@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import builtins
 from collections.abc import Sequence
 
 from domolite.auth import permissions
@@ -49,12 +50,12 @@ class Streams:
         stream = self.catalog.get_stream(stream_id)
         return stream, self.datasets.get_for_edit(principal, stream.dataset_id)
 
-    def list(self, principal: Principal, *, limit: int, offset: int) -> list[tuple[Stream, DataSet]]:
+    def list(self, principal: Principal, *, limit: int, offset: int) -> builtins.list[tuple[Stream, DataSet]]:
         permissions.require_scope(principal, "data")
         streams = self.catalog.list_streams(limit=limit, offset=offset)
         return [(s, self.catalog.get_dataset(s.dataset_id)) for s in streams]
 
-    def search(self, principal: Principal, query: str) -> list[tuple[Stream, DataSet]]:
+    def search(self, principal: Principal, query: str) -> builtins.list[tuple[Stream, DataSet]]:
         """`dataSource.id:X`, `dataSource.name:X`, `dataSource.owner.id:X`, comma-joined and ANDed."""
         permissions.require_scope(principal, "data")
         wanted: dict[str, str] = {}

@@ -15,9 +15,17 @@ from tests.serverproc import Server
 
 
 def test_admin_commands_print_json_and_their_credentials_work(server: Server) -> None:
-    user = json.loads(server.cli("users", "create", "--email", "ana@example.com", "--name", "Ana", "--role", "Privileged", "--json"))
+    user = json.loads(
+        server.cli(
+            "users", "create", "--email", "ana@example.com", "--name", "Ana", "--role", "Privileged", "--json"
+        )
+    )
     assert isinstance(user["id"], int)
-    client = json.loads(server.cli("clients", "create", "--user", "ana@example.com", "--name", "etl", "--scope", "data", "--json"))
+    client = json.loads(
+        server.cli(
+            "clients", "create", "--user", "ana@example.com", "--name", "etl", "--scope", "data", "--json"
+        )
+    )
     assert set(client) == {"clientId", "clientSecret"}
     token = json.loads(server.cli("tokens", "create", "--user", "ana@example.com", "--json"))["token"]
 
@@ -28,9 +36,20 @@ def test_admin_commands_print_json_and_their_credentials_work(server: Server) ->
     ).json()
     assert granted["token_type"] == "bearer" and granted["scope"] == "data"  # only the allowed subset
     assert granted["userId"] == user["id"] and granted["role"] == "Privileged"
-    assert set(granted) >= {"access_token", "token_type", "expires_in", "scope", "customer", "userId", "role", "jti"}
+    assert set(granted) >= {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "scope",
+        "customer",
+        "userId",
+        "role",
+        "jti",
+    }
     with httpx.Client(base_url=server.url, headers={"X-DOMO-Developer-Token": token}) as dev:
-        made = dev.post("/v1/datasets", json={"name": "by ana", "schema": {"columns": [{"type": "LONG", "name": "a"}]}})
+        made = dev.post(
+            "/v1/datasets", json={"name": "by ana", "schema": {"columns": [{"type": "LONG", "name": "a"}]}}
+        )
         assert made.status_code == 201 and made.json()["owner"] == {"id": user["id"], "name": "Ana"}
 
 
@@ -58,7 +77,9 @@ def test_token_request_forms(server: Server, how: str) -> None:
     body = r.json()
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert claims["exp"] > time.time() + 600 and set(body["scope"].split()) == {"data", "user"}
-    listed = httpx.get(server.url + "/v1/datasets", headers={"Authorization": f"BEARER {body['access_token']}"})
+    listed = httpx.get(
+        server.url + "/v1/datasets", headers={"Authorization": f"BEARER {body['access_token']}"}
+    )
     assert listed.status_code == 200
 
 
@@ -77,7 +98,10 @@ def test_tokens_survive_a_restart_and_expire_on_time(tmp_path: Path) -> None:
         token = srv.token()
         srv.stop()
         srv.start()
-        assert httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {token}"}).status_code == 200
+        assert (
+            httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {token}"}).status_code
+            == 200
+        )
         expires = jwt.decode(token, options={"verify_signature": False})["exp"]
         time.sleep(max(0.0, expires - time.time()) + 1.1)
         r = httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {token}"})

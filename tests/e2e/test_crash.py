@@ -43,10 +43,14 @@ def test_kill_9_mid_commit_leaves_old_or_new(crash_server: Server, extra_delay: 
         api.patch(f"/v1/streams/{sid}", json={"updateMethod": "APPEND"})
         eid = api.post(f"/v1/streams/{sid}/executions").json()["id"]
         for n in range(PARTS):
-            assert api.put(f"/v1/streams/{sid}/executions/{eid}/part/{n}", content=part_body(n)).status_code == 200
+            assert (
+                api.put(f"/v1/streams/{sid}/executions/{eid}/part/{n}", content=part_body(n)).status_code
+                == 200
+            )
 
         committer = threading.Thread(
-            target=lambda: _ignore_errors(lambda: api.put(f"/v1/streams/{sid}/executions/{eid}/commit")), daemon=True
+            target=lambda: _ignore_errors(lambda: api.put(f"/v1/streams/{sid}/executions/{eid}/commit")),
+            daemon=True,
         )
         committer.start()
         deadline = time.monotonic() + 30
@@ -65,10 +69,17 @@ def test_kill_9_mid_commit_leaves_old_or_new(crash_server: Server, extra_delay: 
         assert counted in (10, 10 + PARTS * ROWS_PER_PART), counted
         execution = api.get(f"/v1/streams/{sid}/executions/{eid}").json()
         assert execution["currentState"] == ("SUCCESS" if counted > 10 else "ERROR")
-        old = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT COUNT(*) FROM table WHERE n < 0"}).json()
+        old = api.post(
+            f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT COUNT(*) FROM table WHERE n < 0"}
+        ).json()
         assert old["rows"] == [[10]]
         # The DataSet still takes new data after the crash.
-        assert api.put(f"/v1/datasets/{ds}/data", params={"updateMethod": "APPEND"}, content=b"7,after\n").status_code == 204
+        assert (
+            api.put(
+                f"/v1/datasets/{ds}/data", params={"updateMethod": "APPEND"}, content=b"7,after\n"
+            ).status_code
+            == 204
+        )
         assert count_rows(api, ds)[1] == counted + 1
     staging = crash_server.data_dir / "staging" / f"execution-{eid}"
     assert not staging.exists(), "the parts of a settled execution are deleted"

@@ -8,7 +8,14 @@ import httpx
 
 from tests.helpers import assert_domo_error, export_csv, make_dataset
 
-ALL_TYPES = [("s", "STRING"), ("l", "LONG"), ("d", "DOUBLE"), ("m", "DECIMAL"), ("day", "DATE"), ("at", "DATETIME")]
+ALL_TYPES = [
+    ("s", "STRING"),
+    ("l", "LONG"),
+    ("d", "DOUBLE"),
+    ("m", "DECIMAL"),
+    ("day", "DATE"),
+    ("at", "DATETIME"),
+]
 
 
 def test_create_get_update_delete(api: httpx.Client) -> None:
@@ -18,13 +25,17 @@ def test_create_get_update_delete(api: httpx.Client) -> None:
             "name": "crud",
             "description": "first",
             "rows": 0,
-            "schema": {"columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]},
+            "schema": {
+                "columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]
+            },
         },
     )
     assert created.status_code == 201
     ds = created.json()
     assert list(ds["schema"]["columns"][0]) == ["type", "name"]  # exact key order: pydomo compares JSON text
-    assert ds["schema"] == {"columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]}
+    assert ds["schema"] == {
+        "columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]
+    }
     assert ds["rows"] == 0 and ds["columns"] == 2 and ds["owner"]["id"] == 1 and ds["pdpEnabled"] is False
     assert ds["createdAt"].endswith("Z")
     assert api.get(f"/v1/datasets/{ds['id']}").json() == ds
@@ -46,7 +57,13 @@ def test_create_get_update_delete(api: httpx.Client) -> None:
 def test_schema_change_keeps_rows_matched_by_name(api: httpx.Client) -> None:
     ds = make_dataset(api, [("a", "LONG"), ("b", "STRING")])["id"]
     api.put(f"/v1/datasets/{ds}/data", content=b"1,x\n2,y\n")
-    schema = {"columns": [{"type": "STRING", "name": "b"}, {"type": "DOUBLE", "name": "a"}, {"type": "DATE", "name": "c"}]}
+    schema = {
+        "columns": [
+            {"type": "STRING", "name": "b"},
+            {"type": "DOUBLE", "name": "a"},
+            {"type": "DATE", "name": "c"},
+        ]
+    }
     assert api.put(f"/v1/datasets/{ds}", json={"schema": schema}).status_code == 200
     assert export_csv(api, ds, header=True) == "b,a,c\nx,1.0,\ny,2.0,\n"
     bad = api.put(f"/v1/datasets/{ds}", json={"schema": {"columns": [{"type": "LONG", "name": "b"}]}})
@@ -56,15 +73,21 @@ def test_schema_change_keeps_rows_matched_by_name(api: httpx.Client) -> None:
 
 def test_list_limit_offset_sort_and_name_like(api: httpx.Client) -> None:
     ids = [make_dataset(api, [("a", "LONG")], name=f"listing-{c}")["id"] for c in "cab"]
-    page = api.get("/v1/datasets", params={"nameLike": "LISTING-", "sort": "name", "limit": 2, "offset": 0}).json()
+    page = api.get(
+        "/v1/datasets", params={"nameLike": "LISTING-", "sort": "name", "limit": 2, "offset": 0}
+    ).json()
     assert [d["name"] for d in page] == ["listing-a", "listing-b"]
-    rest = api.get("/v1/datasets", params={"nameLike": "listing-", "sort": "name", "limit": 2, "offset": 2}).json()
+    rest = api.get(
+        "/v1/datasets", params={"nameLike": "listing-", "sort": "name", "limit": 2, "offset": 2}
+    ).json()
     assert [d["name"] for d in rest] == ["listing-c"]
     assert api.get("/v1/datasets", params={"nameLike": "listing-", "limit": 2, "offset": 3}).json() == []
     desc = api.get("/v1/datasets", params={"nameLike": "listing-", "sort": "-name"}).json()
     assert [d["name"] for d in desc] == ["listing-c", "listing-b", "listing-a"]
     default_order = api.get("/v1/datasets", params={"nameLike": "listing-", "limit": 0}).json()
-    assert [d["id"] for d in default_order] == ids  # limit=0 is not an error: the default page, creation order
+    assert [
+        d["id"] for d in default_order
+    ] == ids  # limit=0 is not an error: the default page, creation order
     assert len(api.get("/v1/datasets", params={"limit": 500}).json()) <= 50
 
 
@@ -72,23 +95,35 @@ def test_import_accepts_domo_csv_and_export_writes_it_back(api: httpx.Client) ->
     ds = make_dataset(api, ALL_TYPES)["id"]
     body = (
         "\ufeff"  # a leading BOM is dropped
-        'plain,1,1.5,12.25,2024-01-02,2024-01-02 03:04:05\r\n'
+        "plain,1,1.5,12.25,2024-01-02,2024-01-02 03:04:05\r\n"
         '"with, comma",-2,1e-07,0,2024-02-29,2024-01-02T03:04:05.123\n'
         '"multi\nline ""q""",,,,,\n'
-        '\\N,3,inf,1.5,2024-03-01 00:00:00,2024-01-02T05:04:05+02:00\n'
+        "\\N,3,inf,1.5,2024-03-01 00:00:00,2024-01-02T05:04:05+02:00\n"
         '"",4,-0.5,,,2024-01-02\n'
         "last,5,2,3,2024-12-31,2024-12-31 23:59:59.999999"  # no final newline
     ).encode()
-    assert api.put(f"/v1/datasets/{ds}/data", content=body, headers={"Content-Type": "text/csv"}).status_code == 204
+    assert (
+        api.put(f"/v1/datasets/{ds}/data", content=body, headers={"Content-Type": "text/csv"}).status_code
+        == 204
+    )
     assert api.get(f"/v1/datasets/{ds}").json()["rows"] == 6
-    q = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT * FROM table ORDER BY l NULLS FIRST"}).json()
+    q = api.post(
+        f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT * FROM table ORDER BY l NULLS FIRST"}
+    ).json()
     assert q["columns"] == ["s", "l", "d", "m", "day", "at"]
     assert [m["type"] for m in q["metadata"]] == ["STRING", "LONG", "DOUBLE", "DECIMAL", "DATE", "DATETIME"]
     assert q["rows"] == [
         ['multi\nline "q"', None, None, None, None, None],
         ["with, comma", -2, 1e-07, 0.0, "2024-02-29", "2024-01-02T03:04:05.123"],
         ["plain", 1, 1.5, 12.25, "2024-01-02", "2024-01-02T03:04:05"],
-        [None, 3, None, 1.5, "2024-03-01", "2024-01-02T03:04:05"],  # +02:00 stored in UTC; inf has no JSON form
+        [
+            None,
+            3,
+            None,
+            1.5,
+            "2024-03-01",
+            "2024-01-02T03:04:05",
+        ],  # +02:00 stored in UTC; inf has no JSON form
         ["", 4, -0.5, None, None, "2024-01-02T00:00:00"],
         ["last", 5, 2.0, 3.0, "2024-12-31", "2024-12-31T23:59:59.999"],
     ]
@@ -98,7 +133,7 @@ def test_import_accepts_domo_csv_and_export_writes_it_back(api: httpx.Client) ->
     assert not text.startswith("\ufeff")
     assert "plain,1,1.5,12.250000000,2024-01-02,2024-01-02T03:04:05\n" in text
     assert '"multi\nline ""q""",,,,,\n' in text  # NULL is an empty field
-    assert ',3,inf,1.500000000,2024-03-01,2024-01-02T03:04:05\n' in text
+    assert ",3,inf,1.500000000,2024-03-01,2024-01-02T03:04:05\n" in text
     assert '"",4,-0.5,,,2024-01-02T00:00:00\n' in text  # the empty string stays distinct from NULL
 
 
@@ -106,8 +141,24 @@ def test_import_update_methods_and_body_encodings(api: httpx.Client) -> None:
     ds = make_dataset(api, [("n", "LONG")])["id"]
     url = f"/v1/datasets/{ds}/data"
     assert api.put(url, content=b"1\n").status_code == 204
-    assert api.put(url, params={"updateMethod": "APPEND"}, content=gzip.compress(b"2\n"), headers={"Content-Encoding": "gzip"}).status_code == 204
-    assert api.put(url, params={"updateMethod": "APPEND"}, content=gzip.compress(b"3\n"), headers={"Content-Type": "application/gzip"}).status_code == 204
+    assert (
+        api.put(
+            url,
+            params={"updateMethod": "APPEND"},
+            content=gzip.compress(b"2\n"),
+            headers={"Content-Encoding": "gzip"},
+        ).status_code
+        == 204
+    )
+    assert (
+        api.put(
+            url,
+            params={"updateMethod": "APPEND"},
+            content=gzip.compress(b"3\n"),
+            headers={"Content-Type": "application/gzip"},
+        ).status_code
+        == 204
+    )
 
     def chunks() -> object:
         yield b"4\n"

@@ -16,7 +16,9 @@ from tests.serverproc import Server
 
 @pytest.fixture(scope="module")
 def domo(server: Server) -> Domo:
-    return Domo(server.client_id, server.client_secret, api_host=server.host, use_https=False, log_level=logging.ERROR)
+    return Domo(
+        server.client_id, server.client_secret, api_host=server.host, use_https=False, log_level=logging.ERROR
+    )
 
 
 def sample_frame() -> pd.DataFrame:
@@ -53,7 +55,11 @@ def test_ds_create_then_ds_get_returns_an_equal_frame(domo: Domo) -> None:
     assert back["s"].tolist() == df["s"].tolist()
     assert back["b"].tolist() == ["True", "False", "True", "False"]
     assert back["dt"].isna().tolist() == [False, True, False, False]
-    assert [str(v) for v in back["dt"].dropna()] == ["2024-01-01 10:11:12", "2024-02-03 00:00:00", "1999-12-31 23:59:59"]
+    assert [str(v) for v in back["dt"].dropna()] == [
+        "2024-01-01 10:11:12",
+        "2024-02-03 00:00:00",
+        "1999-12-31 23:59:59",
+    ]
     assert back["n"].isna().sum() == 3 and back["n"].dropna().tolist() == [2.0]
 
 
@@ -92,7 +98,10 @@ def test_multi_part_upload_with_parallel_gzip_parts(domo: Domo, tmp_path: Path) 
         list(pool.map(send, part_ids))
     result = domo.streams.commit_execution(stream_id, execution["id"])
     assert result["currentState"] == "SUCCESS"
-    got = domo.ds_query(ds, "SELECT part, count(*) AS n, min(`row`) AS lo, max(`row`) AS hi FROM table GROUP BY part ORDER BY part")
+    got = domo.ds_query(
+        ds,
+        "SELECT part, count(*) AS n, min(`row`) AS lo, max(`row`) AS hi FROM table GROUP BY part ORDER BY part",
+    )
     assert got["part"].tolist() == sorted(part_ids)
     assert got["n"].tolist() == [500] * 5
     # Rows keep part order: the export lists part 0 first and part 1000 last.
@@ -123,7 +132,10 @@ def test_ds_query_list_meta_and_delete(domo: Domo) -> None:
 def test_ds_list_pages_past_fifty(domo: Domo, server: Server) -> None:
     with server.client() as api:
         ids = {
-            api.post("/v1/datasets", json={"name": f"paging-{i}", "schema": {"columns": [{"type": "LONG", "name": "x"}]}}).json()["id"]
+            api.post(
+                "/v1/datasets",
+                json={"name": f"paging-{i}", "schema": {"columns": [{"type": "LONG", "name": "x"}]}},
+            ).json()["id"]
             for i in range(55)
         }
     listed = domo.ds_list(df_output=False, name_like="paging-")
@@ -132,7 +144,9 @@ def test_ds_list_pages_past_fifty(domo: Domo, server: Server) -> None:
 
 def test_a_bad_credential_is_refused_with_401(server: Server) -> None:
     with pytest.raises(Exception, match="401"):
-        Domo(server.client_id, "not-the-secret", api_host=server.host, use_https=False, log_level=logging.ERROR)
+        Domo(
+            server.client_id, "not-the-secret", api_host=server.host, use_https=False, log_level=logging.ERROR
+        )
 
 
 def test_a_bad_value_in_one_part_leaves_the_dataset_unchanged(domo: Domo) -> None:

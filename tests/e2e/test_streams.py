@@ -7,13 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.helpers import assert_domo_error, export_csv, make_dataset, stream_of
+from tests.helpers import assert_domo_error, export_csv, make_dataset
 
 SCHEMA = {"columns": [{"type": "LONG", "name": "id"}, {"type": "STRING", "name": "name"}]}
 
 
 def create_stream(api: httpx.Client, method: str = "APPEND", **extra: object) -> dict:
-    r = api.post("/v1/streams/", json={"dataSet": {"name": "stream ds", "schema": SCHEMA}, "updateMethod": method, **extra})
+    r = api.post(
+        "/v1/streams/",
+        json={"dataSet": {"name": "stream ds", "schema": SCHEMA}, "updateMethod": method, **extra},
+    )
     assert r.status_code == 201, r.text
     return dict(r.json())
 
@@ -33,7 +36,9 @@ def test_stream_create_get_list_patch_delete(api: httpx.Client) -> None:
     assert stream["dataSet"]["schema"] == SCHEMA and stream["dataSet"]["rows"] == 0
     sid = stream["id"]
     assert api.get(f"/v1/streams/{sid}").json()["dataSet"]["id"] == stream["dataSet"]["id"]
-    assert sid in [s["id"] for s in api.get("/v1/streams/", params={"limit": 500, "offset": 0, "fields": "all"}).json()]
+    assert sid in [
+        s["id"] for s in api.get("/v1/streams/", params={"limit": 500, "offset": 0, "fields": "all"}).json()
+    ]
     patched = api.patch(f"/v1/streams/{sid}", json={"updateMethod": "REPLACE"})
     assert patched.status_code == 200 and patched.json()["updateMethod"] == "REPLACE"
     assert api.delete(f"/v1/streams/{sid}").status_code == 204
@@ -43,19 +48,27 @@ def test_stream_create_get_list_patch_delete(api: httpx.Client) -> None:
 
 
 def test_stream_search_by_id_name_and_owner(api: httpx.Client) -> None:
-    r = api.post("/v1/streams", json={"dataSet": {"name": "needle, with comma", "schema": SCHEMA}, "updateMethod": "APPEND"})
+    r = api.post(
+        "/v1/streams",
+        json={"dataSet": {"name": "needle, with comma", "schema": SCHEMA}, "updateMethod": "APPEND"},
+    )
     stream = r.json()
     ds = stream["dataSet"]
     by_id = api.get("/v1/streams/search", params={"q": f"dataSource.id:{ds['id']}"}).json()
     assert [s["id"] for s in by_id] == [stream["id"]]
-    by_name = api.get("/v1/streams/search", params={"q": "dataSource.name:needle, with comma", "fields": "all"}).json()
+    by_name = api.get(
+        "/v1/streams/search", params={"q": "dataSource.name:needle, with comma", "fields": "all"}
+    ).json()
     assert stream["id"] in [s["id"] for s in by_name]
     both = api.get(
-        "/v1/streams/search", params={"q": f"dataSource.name:needle, with comma,dataSource.owner.id:{ds['owner']['id']}"}
+        "/v1/streams/search",
+        params={"q": f"dataSource.name:needle, with comma,dataSource.owner.id:{ds['owner']['id']}"},
     ).json()
     assert stream["id"] in [s["id"] for s in both]
     assert api.get("/v1/streams/search", params={"q": "dataSource.owner.id:424242"}).json() == []
-    assert_domo_error(api.get("/v1/streams/search", params={"q": "color:blue"}), 400, "unsupported search term")
+    assert_domo_error(
+        api.get("/v1/streams/search", params={"q": "color:blue"}), 400, "unsupported search term"
+    )
 
 
 def test_every_dataset_made_with_the_dataset_api_has_a_replace_stream(api: httpx.Client) -> None:
@@ -99,7 +112,11 @@ def test_upsert_needs_key_columns_of_the_schema(api: httpx.Client) -> None:
     assert_domo_error(r, 400, "keyColumnNames")
     r = api.post(
         "/v1/streams",
-        json={"dataSet": {"name": "x", "schema": SCHEMA}, "updateMethod": "UPSERT", "keyColumnNames": ["nope"]},
+        json={
+            "dataSet": {"name": "x", "schema": SCHEMA},
+            "updateMethod": "UPSERT",
+            "keyColumnNames": ["nope"],
+        },
     )
     assert_domo_error(r, 400, "'nope' is not a column")
 

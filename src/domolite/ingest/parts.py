@@ -25,7 +25,7 @@ class _Gunzip:
         while data:
             try:
                 out.append(self._d.decompress(data))
-            except isal_zlib.error as exc:
+            except (isal_zlib.error, ValueError) as exc:  # type: ignore[misc]
                 raise InvalidPart(f"the body is not valid gzip ({exc})") from None
             if self._d.eof:
                 data = self._d.unused_data
