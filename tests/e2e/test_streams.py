@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from tests.helpers import assert_domo_error, export_csv, make_dataset
+from tests.serverproc import Server
 
 SCHEMA = {"columns": [{"type": "LONG", "name": "id"}, {"type": "STRING", "name": "name"}]}
 
@@ -168,3 +169,19 @@ def test_abort_one_and_abort_all_active(api: httpx.Client) -> None:
     assert api.put(f"/v1/streams/{sid}/executions/abort").status_code == 204  # nothing active: still 204
     assert export_csv(api, ds) == ""
     assert api.get(f"/v1/datasets/{ds}").json()["rows"] == 0
+
+
+def test_parts_of_aborted_and_failed_executions_are_deleted(api: httpx.Client, server: Server) -> None:
+    stream = create_stream(api, "APPEND")
+    sid = stream["id"]
+    staging = server.data_dir / "staging"
+    aborted = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+    api.put(f"/v1/streams/{sid}/executions/{aborted}/part/0", content=b"1,a\n")
+    assert (staging / f"execution-{aborted}").is_dir()
+    api.put(f"/v1/streams/{sid}/executions/{aborted}/abort")
+    failed = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+    api.put(f"/v1/streams/{sid}/executions/{failed}/part/0", content=b"x,a\n")
+    assert_domo_error(api.put(f"/v1/streams/{sid}/executions/{failed}/commit"), 400, "part 0, line 1, column 'id'")
+    assert api.get(f"/v1/streams/{sid}/executions/{failed}").json()["currentState"] == "ERROR"
+    assert not (staging / f"execution-{aborted}").exists()
+    assert not (staging / f"execution-{failed}").exists()
