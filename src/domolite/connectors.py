@@ -1,5 +1,6 @@
 """Streams in their connector form (/api/data/v1/streams): provider, transport, configuration, account and
-schedule, kept as the client sent them. domolite runs no connectors yet, so a manual run of a stream ends ERROR
+schedule, kept as the client sent them. domolite runs no connectors yet, so a manual run of a stream
+ends ERROR
 with a message saying why; data reaches such a DataSet through uploads."""
 
 from __future__ import annotations
@@ -140,7 +141,10 @@ class Connectors:
         connector = self.product.get_connector(stream_id)
         execution = self.ingest.open_execution(stream, None)
         if connector is None:
-            message = f"stream {stream_id} has no connector: its DataSet is loaded through uploads, not by running the stream"
+            message = (
+                f"stream {stream_id} has no connector: its DataSet is loaded through uploads, "
+                "not by running the stream"
+            )
         else:
             message = f"domolite has no connector for the data provider {connector.provider_key!r} yet"
         return self.catalog.advance_execution(execution, ExecutionState.ERROR, message=message)

@@ -4,7 +4,7 @@ deletion with everything attached, the caller's access level, and search."""
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,13 +74,14 @@ class DataCenter:
             data_provider_type=provider or "api",
         )
 
-    # -- schema -----------------------------------------------------------------------------------------------
+    # -- schema ----------------------------------------------------------------------------------------------
     def alter_schema(self, principal: Principal, dataset_id: str, columns: Sequence[SchemaColumn]) -> int:
         """Make `columns` the schema, keeping the rows of kept columns (added columns are NULL). Returns the
         schema id (the lake snapshot of the change).
 
         Raises:
-            InvalidField: a bad schema, or a retype the data cannot take (names the column and a failing value).
+            InvalidField: a bad schema, or a retype the data cannot take
+                (names the column and a failing value).
         """
         dataset = self.datasets.get_for_edit(principal, dataset_id)
         new = tuple(c.column for c in columns)
@@ -101,7 +102,7 @@ class DataCenter:
             self.catalog.update_dataset(dataset.id, columns=new)
         return self.lake.latest_snapshot()
 
-    # -- metadata ---------------------------------------------------------------------------------------------
+    # -- metadata --------------------------------------------------------------------------------------------
     def set_tags(self, principal: Principal, dataset_id: str, tags: Sequence[str]) -> DataSet:
         self.datasets.get_for_edit(principal, dataset_id)
         unique = list(dict.fromkeys(str(t) for t in tags))
@@ -130,7 +131,7 @@ class DataCenter:
         self.datasets.delete(principal, dataset_id)
         self.product.forget_dataset(dataset_id, streams)
 
-    # -- search -----------------------------------------------------------------------------------------------
+    # -- search ----------------------------------------------------------------------------------------------
     def search(
         self, principal: Principal, *, text: str, filters: Sequence[SearchFilter], count: int, offset: int
     ) -> tuple[list[DataSet], int]:
@@ -155,7 +156,7 @@ class DataCenter:
         return found[offset : offset + count], len(found)
 
 
-_FIELDS = {
+_FIELDS: dict[str, Callable[[DataSet], str | list[str]]] = {
     "name_sort": lambda d: d.name,
     "name": lambda d: d.name,
     "dataprovidername_facet": lambda d: d.data_provider_type,
@@ -167,7 +168,7 @@ _FIELDS = {
 }
 
 
-def _filter_check(f: SearchFilter) -> Any:
+def _filter_check(f: SearchFilter) -> Callable[[DataSet], bool]:
     getter = _FIELDS.get(f.field.lower())
     if getter is None:
         raise InvalidField(

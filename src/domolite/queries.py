@@ -27,7 +27,8 @@ class Queries:
     ) -> tuple[DataSet, QueryResult]:
         """One page of the SQL's result over the DataSet, as it is now or as it was at data version `version`.
 
-        A trailing `limit N offset M` (what clients append to page) applies to the result of the SQL before it,
+        A trailing `limit N offset M` (what clients append to page) applies to the result of the SQL
+        before it,
         so SQL with its own LIMIT pages correctly; without one, `limit`/`offset` apply the same way.
         """
         dataset = self.datasets.get(principal, dataset_id)

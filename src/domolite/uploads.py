@@ -72,7 +72,7 @@ class Uploads:
         self.datasets = datasets
         self.partition_limit = partition_limit
 
-    # -- stage 1 ----------------------------------------------------------------------------------------------
+    # -- stage 1 ---------------------------------------------------------------------------------------------
     def _stream_of(self, dataset: DataSet) -> Stream:
         found = self.catalog.list_streams(limit=1, offset=0, dataset_ids=[dataset.id])
         if found:
@@ -98,7 +98,7 @@ class Uploads:
         execution = self.ingest.open_execution(stream, method if method is not UpdateMethod.UPSERT else None)
         return self.product.add_upload(execution.id, dataset.id, stream.id, tag)
 
-    # -- stage 2 ----------------------------------------------------------------------------------------------
+    # -- stage 2 ---------------------------------------------------------------------------------------------
     async def receive_part(
         self, upload: Upload, part_no: int, chunks: AsyncIterator[bytes], *, gzip: bool
     ) -> Execution:
@@ -108,11 +108,12 @@ class Uploads:
         self.datasets.get_for_edit(principal, dataset_id)
         return self.product.get_upload(dataset_id, upload_id)
 
-    # -- stage 3 ----------------------------------------------------------------------------------------------
+    # -- stage 3 ---------------------------------------------------------------------------------------------
     def commit(
         self, principal: Principal, dataset_id: str, upload_id: int, action: str | None, data_tag: str | None
     ) -> Committed:
-        """Stage 3: the parts become one data version. APPEND adds, REPLACE replaces every row, and a partition
+        """Stage 3: the parts become one data version. APPEND adds, REPLACE replaces every row, and a
+        partition
         tag (given here or at stage 1) replaces only that partition's rows. Committing again is harmless: a
         committed upload is answered as it was.
 
@@ -141,7 +142,7 @@ class Uploads:
             self.product.clear_partitions(dataset.id)  # every row was replaced, partitions included
         return Committed(upload, done, tag)
 
-    # -- partitions -------------------------------------------------------------------------------------------
+    # -- partitions ------------------------------------------------------------------------------------------
     def partitions(
         self,
         principal: Principal,

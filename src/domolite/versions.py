@@ -1,10 +1,12 @@
-"""Data versions (one DuckLake snapshot per committed load), the version-window filter of data-version-hydrate,
+"""Data versions (one DuckLake snapshot per committed load), the version-window filter of
+data-version-hydrate,
 and indexing, which in domolite compacts a DataSet's small files (committed data is queryable at once)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlglot
 from sqlglot import exp
@@ -67,13 +69,13 @@ class Versions:
             )
         return out
 
-    def list(self, principal: Principal, dataset_id: str) -> list[DataVersion]:
+    def of_id(self, principal: Principal, dataset_id: str) -> list[DataVersion]:
         return self.of(self.datasets.get(principal, dataset_id))
 
     def hydrate(self, principal: Principal, dataset_id: str, expression: str) -> list[DataVersion]:
         """The data versions for which the version-window expression holds."""
         check = compile_window(expression)
-        return [v for v in self.list(principal, dataset_id) if check(v.fields())]
+        return [v for v in self.of_id(principal, dataset_id) if check(v.fields())]
 
     def check_version(self, dataset: DataSet, version: int | None) -> int | None:
         """Time travel: `version` must be one of the DataSet's data versions."""
@@ -83,7 +85,7 @@ class Versions:
             raise DataVersionNotFound(dataset.id, version)
         return version
 
-    # -- index ------------------------------------------------------------------------------------------------
+    # -- index -----------------------------------------------------------------------------------------------
     def index(self, principal: Principal, dataset_id: str) -> IndexRequest:
         """Compact the DataSet's files now; the request records how that ended."""
         dataset = self.datasets.get_for_edit(principal, dataset_id)
@@ -99,9 +101,9 @@ class Versions:
         return self.product.get_index(dataset_id, index_id)
 
 
-# -- version-window expressions -----------------------------------------------------------------------------------
+# -- version-window expressions ------------------------------------------------------------------------------
 
-_COMPARE = {
+_COMPARE: dict[type[exp.Expression], Callable[[Any, Any], bool]] = {
     exp.EQ: lambda a, b: a == b,
     exp.NEQ: lambda a, b: a != b,
     exp.GT: lambda a, b: a > b,
@@ -111,7 +113,7 @@ _COMPARE = {
 }
 
 
-def compile_window(expression: str) -> Any:
+def compile_window(expression: str) -> Callable[[dict[str, Any]], bool]:
     """A predicate over a version's fields from a SQL boolean expression such as `1=1`,
     `dataVersionId > 3`, `dataTag = '2024-01-01' AND numRows > 0` (comparisons, AND, OR, NOT, IN, IS NULL).
 
@@ -120,7 +122,7 @@ def compile_window(expression: str) -> Any:
     """
     text = (expression or "").strip() or "1=1"
     try:
-        tree = sqlglot.parse_one(text, read="mysql")
+        root = cast(exp.Expression, sqlglot.parse_one(text, read="mysql"))
     except (ParseError, TokenError) as exc:
         raise InvalidField(
             "versionWindow.expression", f"does not parse: {str(exc).splitlines()[0]}"
@@ -176,7 +178,7 @@ def compile_window(expression: str) -> Any:
         raise InvalidField("versionWindow.expression", f"{node.sql(dialect='mysql')!r} is not supported")
 
     def predicate(row: dict[str, Any]) -> bool:
-        return bool(value(tree, row))
+        return bool(value(root, row))
 
     predicate(
         dict.fromkeys(DataVersion("", 0, 0, 0, 0, 0, "", None).fields())

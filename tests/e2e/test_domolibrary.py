@@ -1,4 +1,5 @@
-"""domolibrary 4.5.28, unchanged, against the instance API. Its URLs are fixed to https://{instance}.domo.com, so
+"""domolibrary 4.5.28, unchanged, against the instance API. Its URLs are fixed to
+https://{instance}.domo.com, so
 httpx's two default transports are patched (for this module only) to send *.domo.com to the test server; the
 Host header stays `acme.domo.com`."""
 
@@ -56,7 +57,9 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 def full_auth(local_domo: None) -> Any:
     from domolibrary.client.DomoAuth import DomoFullAuth
 
-    auth = DomoFullAuth(domo_instance=INSTANCE, domo_username="admin@domolite.local", domo_password=ADMIN_PASSWORD)
+    auth = DomoFullAuth(
+        domo_instance=INSTANCE, domo_username="admin@domolite.local", domo_password=ADMIN_PASSWORD
+    )
     run(auth.get_auth_token())
     return auth
 
@@ -71,7 +74,9 @@ def token_auth(local_domo: None, server: Server) -> Any:
 def query(auth: Any, ds: str, sql: str, **kw: Any) -> list[dict[str, Any]]:
     import domolibrary.routes.dataset as dataset
 
-    res = run(asyncio.wait_for(dataset.query_dataset_private(auth=auth, dataset_id=ds, sql=sql, **kw), timeout=60))
+    res = run(
+        asyncio.wait_for(dataset.query_dataset_private(auth=auth, dataset_id=ds, sql=sql, **kw), timeout=60)
+    )
     return list(res.response)
 
 
@@ -83,7 +88,12 @@ def upload(auth: Any, ds: str, df: pd.DataFrame, method: str = "REPLACE", tag: s
         upload_id = stage1.response
         await dataset.upload_dataset_stage_2_df(auth=auth, dataset_id=ds, upload_id=upload_id, upload_df=df)
         await dataset.upload_dataset_stage_3(
-            auth=auth, dataset_id=ds, upload_id=upload_id, update_method=method, partition_tag=tag, is_index=True
+            auth=auth,
+            dataset_id=ds,
+            upload_id=upload_id,
+            update_method=method,
+            partition_tag=tag,
+            is_index=True,
         )
 
     run(go())
@@ -105,7 +115,9 @@ def test_create_metadata_upload_query_partitions_schema_tags_index_delete(full_a
     import domolibrary.routes.dataset as dataset
 
     schema = {"columns": [{"type": "STRING", "name": "Friend"}, {"type": "LONG", "name": "Age"}]}
-    created = run(dataset.create(auth=full_auth, dataset_name="domolibrary e2e", dataset_type="api", schema=schema))
+    created = run(
+        dataset.create(auth=full_auth, dataset_name="domolibrary e2e", dataset_type="api", schema=schema)
+    )
     ds = created.response["dataSource"]["dataSourceId"]
     meta = run(dataset.get_dataset_by_id(dataset_id=ds, auth=full_auth)).response
     assert meta["id"] == ds and int(meta["rowCount"]) == 0 and int(meta["columnCount"]) == 2
@@ -114,7 +126,13 @@ def test_create_metadata_upload_query_partitions_schema_tags_index_delete(full_a
     upload(full_auth, ds, pd.DataFrame({"Friend": ["Ann", "Bob"], "Age": [31, 42]}), "REPLACE")
     upload(full_auth, ds, pd.DataFrame({"Friend": ["Cy", "Di", "Ed"], "Age": [1, 2, 3]}), "APPEND")
     got = query(full_auth, ds, "SELECT * FROM table ORDER BY Age", loop_until_end=True, limit=2, maximum=100)
-    assert [(r["Friend"], r["Age"]) for r in got] == [("Cy", 1), ("Di", 2), ("Ed", 3), ("Ann", 31), ("Bob", 42)]
+    assert [(r["Friend"], r["Age"]) for r in got] == [
+        ("Cy", 1),
+        ("Di", 2),
+        ("Ed", 3),
+        ("Ann", 31),
+        ("Bob", 42),
+    ]
     assert query(full_auth, ds, "SELECT * from table limit 1") == [{"Friend": "Ann", "Age": 31}]
 
     # partitions: two tags, restate one, list, delete one (data, then the tag), as the class flow does
@@ -133,7 +151,12 @@ def test_create_metadata_upload_query_partitions_schema_tags_index_delete(full_a
     # schema: get, then alter (add a column); the rows stay
     cols = run(dataset.get_schema(auth=full_auth, dataset_id=ds)).response["tables"][0]["columns"]
     assert [(c["name"], c["type"]) for c in cols] == [("Friend", "STRING"), ("Age", "LONG")]
-    new_schema = {"columns": [*({"type": c["type"], "name": c["name"]} for c in cols), {"type": "DOUBLE", "name": "Score"}]}
+    new_schema = {
+        "columns": [
+            *({"type": c["type"], "name": c["name"]} for c in cols),
+            {"type": "DOUBLE", "name": "Score"},
+        ]
+    }
     run(dataset.alter_schema(auth=full_auth, schema_obj=new_schema, dataset_id=ds))
     after = query(full_auth, ds, "SELECT * FROM table WHERE Friend = 'Ann'")
     assert after == [{"Friend": "Ann", "Age": 31, "Score": None}]
@@ -141,7 +164,11 @@ def test_create_metadata_upload_query_partitions_schema_tags_index_delete(full_a
     # tags: the library replaces the list, and reads them back as a JSON string
     run(dataset.set_dataset_tags(auth=full_auth, tag_ls=["alpha", "beta"], dataset_id=ds))
     meta = run(dataset.get_dataset_by_id(dataset_id=ds, auth=full_auth)).response
-    assert json.loads(meta["tags"]) == ["alpha", "beta"] and int(meta["rowCount"]) == 6 and int(meta["columnCount"]) == 3
+    assert (
+        json.loads(meta["tags"]) == ["alpha", "beta"]
+        and int(meta["rowCount"]) == 6
+        and int(meta["columnCount"]) == 3
+    )
 
     # index and its status
     index = run(dataset.index_dataset(auth=full_auth, dataset_id=ds)).response
@@ -158,7 +185,11 @@ def test_streams_and_search_with_a_developer_token(token_auth: Any) -> None:
     import domolibrary.routes.stream as stream
 
     body = {
-        "transport": {"type": "CONNECTOR", "description": "com.domo.connector.snowflakeunloadv2", "version": "1"},
+        "transport": {
+            "type": "CONNECTOR",
+            "description": "com.domo.connector.snowflakeunloadv2",
+            "version": "1",
+        },
         "configuration": [{"name": "query", "value": "SELECT 1", "type": "string", "category": "METADATA"}],
         "account": None,
         "updateMethod": "REPLACE",
@@ -179,6 +210,8 @@ def test_streams_and_search_with_a_developer_token(token_auth: Any) -> None:
     assert sid in [s["id"] for s in listed]
 
     found = run(
-        asyncio.wait_for(datacenter.search_datacenter(auth=token_auth, search_text="domolibrary stream"), timeout=60)
+        asyncio.wait_for(
+            datacenter.search_datacenter(auth=token_auth, search_text="domolibrary stream"), timeout=60
+        )
     ).response
     assert [f["databaseId"] for f in found] == [got["dataSource"]["id"]]

@@ -20,7 +20,9 @@ JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"
 @pytest.fixture(scope="module")
 def inst(server: Server) -> Iterator[httpx.Client]:
     """The instance API as the bootstrap admin, with the developer token (header name in lower case)."""
-    with httpx.Client(base_url=server.url, headers={"x-domo-developer-token": server.dev_token}, timeout=60) as c:
+    with httpx.Client(
+        base_url=server.url, headers={"x-domo-developer-token": server.dev_token}, timeout=60
+    ) as c:
         yield c
 
 
@@ -40,7 +42,9 @@ def upload(
     """The three stages; returns the commit's response."""
     params = {"dataTag": tag} if tag else None
     body = {"action": None, "appendId": "latest" if tag else None}
-    opened = inst.post(f"/api/data/v3/datasources/{ds}/uploads", params=params, headers=JSON_HEADERS, json=body)
+    opened = inst.post(
+        f"/api/data/v3/datasources/{ds}/uploads", params=params, headers=JSON_HEADERS, json=body
+    )
     assert opened.status_code == 200, opened.text
     upload_id = opened.json()["uploadId"]
     for n, text in enumerate(parts, start=1):
@@ -53,7 +57,9 @@ def upload(
     commit: dict[str, Any] = {"index": True, "action": action}
     if tag:
         commit.update({"action": "APPEND", "dataTag": tag, "appendId": "latest"})
-    return inst.put(f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/commit", headers=JSON_HEADERS, json=commit)
+    return inst.put(
+        f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/commit", headers=JSON_HEADERS, json=commit
+    )
 
 
 def rows(inst: httpx.Client, ds: str, sql: str = "SELECT * FROM table", **params: Any) -> list[list[Any]]:
@@ -66,7 +72,7 @@ def people(inst: httpx.Client, name: str) -> str:
     return create(inst, name, [{"type": "STRING", "name": "Friend"}, {"type": "LONG", "name": "Age"}])
 
 
-# -- auth -----------------------------------------------------------------------------------------------------------
+# -- auth ----------------------------------------------------------------------------------------------------
 
 
 def test_session_login_gives_a_token_that_authenticates(server: Server) -> None:
@@ -109,7 +115,7 @@ def test_developer_token_works_and_both_slash_forms_are_served(inst: httpx.Clien
     assert a.json()["id"] == b.json()["id"]
 
 
-# -- create, metadata, delete -----------------------------------------------------------------------------------------
+# -- create, metadata, delete --------------------------------------------------------------------------------
 
 
 def test_create_then_metadata_has_domo_field_types(inst: httpx.Client) -> None:
@@ -120,7 +126,9 @@ def test_create_then_metadata_has_domo_field_types(inst: httpx.Client) -> None:
         json={
             "userDefinedType": "api",
             "dataSourceName": "hello world",
-            "schema": {"columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]},
+            "schema": {
+                "columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]
+            },
         },
     )
     assert r.status_code == 200
@@ -149,7 +157,7 @@ def test_delete_hard_then_not_found(inst: httpx.Client) -> None:
     assert gone.status_code == 404 and gone.reason_phrase == "Not Found"
 
 
-# -- query ------------------------------------------------------------------------------------------------------------
+# -- query ---------------------------------------------------------------------------------------------------
 
 
 def test_query_returns_columns_and_rows(inst: httpx.Client) -> None:
@@ -173,7 +181,9 @@ def test_query_paging_with_the_sqls_own_limit(inst: httpx.Client) -> None:
     pages = []
     offset = 0
     while True:  # the client's loop: SQL + ' limit N offset M', until an empty page
-        page = rows(inst, ds, f"SELECT n FROM table ORDER BY n limit 100 offset {offset}", offset=offset, limit=100)
+        page = rows(
+            inst, ds, f"SELECT n FROM table ORDER BY n limit 100 offset {offset}", offset=offset, limit=100
+        )
         if not page:
             break
         pages.append(page)
@@ -189,20 +199,24 @@ def test_query_paging_with_the_sqls_own_limit(inst: httpx.Client) -> None:
 
 def test_query_errors_are_domo_style(inst: httpx.Client) -> None:
     ds = people(inst, "bad sql")
-    bad = inst.post(f"/api/query/v1/execute/{ds}", headers=JSON_HEADERS, json={"sql": "SELECT * FROM table WHERE ("})
+    bad = inst.post(
+        f"/api/query/v1/execute/{ds}", headers=JSON_HEADERS, json={"sql": "SELECT * FROM table WHERE ("}
+    )
     assert bad.status_code == 400 and bad.reason_phrase == "Bad Request"
     assert bad.json()["statusReason"] == "Bad Request" and "parse" in bad.json()["message"]
     missing = inst.post("/api/query/v1/execute/no-such-id", headers=JSON_HEADERS, json={"sql": "SELECT 1"})
     assert missing.status_code == 404
 
 
-# -- schema -----------------------------------------------------------------------------------------------------------
+# -- schema --------------------------------------------------------------------------------------------------
 
 
 def test_schema_get_in_domo_shape(inst: httpx.Client) -> None:
     ds = people(inst, "schema get")
     r = inst.get(
-        f"/api/query/v1/datasources/{ds}/schema/indexed", params={"includeHidden": "false"}, headers=JSON_HEADERS
+        f"/api/query/v1/datasources/{ds}/schema/indexed",
+        params={"includeHidden": "false"},
+        headers=JSON_HEADERS,
     )
     assert r.status_code == 200
     body = r.json()
@@ -216,8 +230,13 @@ def test_schema_get_in_domo_shape(inst: httpx.Client) -> None:
 
 def test_schema_alter_keeps_the_data(inst: httpx.Client) -> None:
     ds = create(
-        inst, "schema alter", [{"type": "STRING", "name": "name"}, {"type": "STRING", "name": "id"},
-                               {"type": "STRING", "name": "gone"}]
+        inst,
+        "schema alter",
+        [
+            {"type": "STRING", "name": "name"},
+            {"type": "STRING", "name": "id"},
+            {"type": "STRING", "name": "gone"},
+        ],
     )
     assert upload(inst, ds, ["alpha,1,x\nbeta,2,y\n,3,z\n"]).status_code == 200
     before = rows(inst, ds, "SELECT name, id FROM table ORDER BY id")
@@ -263,12 +282,16 @@ def test_schema_retype_the_data_cannot_take_is_a_400_naming_column_and_value(ins
     assert rows(inst, ds) == [["Ann", 31]]
 
 
-# -- uploads and partitions -------------------------------------------------------------------------------------------
+# -- uploads and partitions ----------------------------------------------------------------------------------
 
 
 def test_upload_stage_one_as_documented(inst: httpx.Client) -> None:
     ds = people(inst, "stage one")
-    r = inst.post(f"/api/data/v3/datasources/{ds}/uploads", headers=JSON_HEADERS, json={"action": None, "appendId": None})
+    r = inst.post(
+        f"/api/data/v3/datasources/{ds}/uploads",
+        headers=JSON_HEADERS,
+        json={"action": None, "appendId": None},
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["dataSourceId"] == ds and body["uploadId"] > 0 and body["requestedAsOf"] > 1_600_000_000_000
@@ -281,14 +304,18 @@ def test_append_replace_gzip_empty_and_parallel_parts(inst: httpx.Client) -> Non
     assert upload(inst, ds, ["Ann,31\n"], action="REPLACE").status_code == 200
     assert upload(inst, ds, ["Bob,42\n", ""], action="APPEND").status_code == 200
     assert sorted(rows(inst, ds)) == [["Ann", 31], ["Bob", 42]]
-    # parallel parts, one gzip, one empty; rows come in part order
-    opened = inst.post(f"/api/data/v3/datasources/{ds}/uploads", json={"action": None, "appendId": None}).json()
+    # parallel parts, in any order; one gzip, one empty
+    opened = inst.post(
+        f"/api/data/v3/datasources/{ds}/uploads", json={"action": None, "appendId": None}
+    ).json()
     u = opened["uploadId"]
     bodies = {1: b"Cy,1\n", 2: gzip.compress(b"Di,2\n"), 3: b"", 4: b"Ed,3\n"}
 
     def send(n: int) -> int:
         return inst.put(
-            f"/api/data/v3/datasources/{ds}/uploads/{u}/parts/{n}", content=bodies[n], headers={"Content-Type": "text/csv"}
+            f"/api/data/v3/datasources/{ds}/uploads/{u}/parts/{n}",
+            content=bodies[n],
+            headers={"Content-Type": "text/csv"},
         ).status_code
 
     with ThreadPoolExecutor(4) as pool:
@@ -296,10 +323,10 @@ def test_append_replace_gzip_empty_and_parallel_parts(inst: httpx.Client) -> Non
     commit = {"action": "REPLACE", "index": "true"}
     r = inst.put(f"/api/data/v3/datasources/{ds}/uploads/{u}/commit", json=commit)
     assert r.status_code == 200 and r.json()["numRows"] == 3
-    assert rows(inst, ds) == [["Cy", 1], ["Di", 2], ["Ed", 3]]
+    assert rows(inst, ds, "SELECT * FROM table ORDER BY Age") == [["Cy", 1], ["Di", 2], ["Ed", 3]]
     again = inst.put(f"/api/data/v3/datasources/{ds}/uploads/{u}/commit", json=commit)
     assert again.status_code == 200 and again.json()["uploadStatus"] == "SUCCESS"
-    assert rows(inst, ds) == [["Cy", 1], ["Di", 2], ["Ed", 3]]  # committing twice changed nothing
+    assert rows(inst, ds, "SELECT * FROM table ORDER BY Age") == [["Cy", 1], ["Di", 2], ["Ed", 3]]  # still 3 rows
 
 
 def test_partition_tag_replaces_only_its_rows(inst: httpx.Client) -> None:
@@ -310,10 +337,15 @@ def test_partition_tag_replaces_only_its_rows(inst: httpx.Client) -> None:
     assert sorted(rows(inst, ds)) == [["Bea", 10], ["Cy", 3]]
     # the documented form: ?restateDataTag= at stage 1 and restateDataTag in the commit body
     u = inst.post(
-        f"/api/data/v3/datasources/{ds}/uploads/", params={"restateDataTag": "2024-01-02"},
+        f"/api/data/v3/datasources/{ds}/uploads/",
+        params={"restateDataTag": "2024-01-02"},
         json={"action": None, "appendId": None},
     ).json()["uploadId"]
-    inst.put(f"/api/data/v3/datasources/{ds}/uploads/{u}/parts/1", content=b"Cyd,4\n", headers={"Content-Type": "text/csv"})
+    inst.put(
+        f"/api/data/v3/datasources/{ds}/uploads/{u}/parts/1",
+        content=b"Cyd,4\n",
+        headers={"Content-Type": "text/csv"},
+    )
     r = inst.put(
         f"/api/data/v3/datasources/{ds}/uploads/{u}/commit",
         json={"action": "APPEND", "restateDataTag": "2024-01-02", "index": True},
@@ -325,7 +357,11 @@ def test_partition_tag_replaces_only_its_rows(inst: httpx.Client) -> None:
         headers=JSON_HEADERS,
         json={
             "paginationFields": [
-                {"fieldName": "datecompleted", "sortOrder": "DESC", "filterValues": {"MIN": None, "MAX": None}}
+                {
+                    "fieldName": "datecompleted",
+                    "sortOrder": "DESC",
+                    "filterValues": {"MIN": None, "MAX": None},
+                }
             ],
             "limit": 100,
             "offset": 0,
@@ -338,7 +374,10 @@ def test_partition_tag_replaces_only_its_rows(inst: httpx.Client) -> None:
     assert all(isinstance(e["dataId"], int) and e["dateCompleted"].endswith("+00:00") for e in entries)
     page2 = inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={"limit": 1, "offset": 1}).json()
     assert [e["partitionId"] for e in page2] == ["2024-01-02"]  # default order: oldest first
-    assert inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={"limit": 100, "offset": 2}).json() == []
+    assert (
+        inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={"limit": 100, "offset": 2}).json()
+        == []
+    )
     plain = inst.get(f"/api/query/v1/datasources/{ds}/partition")
     assert sorted(p["partitionId"] for p in plain.json()) == ["2024-01-01", "2024-01-02"]
 
@@ -368,18 +407,24 @@ def test_delete_partition_data_then_the_tag(inst: httpx.Client) -> None:
         "drop",
         "keep",
     ]
-    assert [e["partitionId"] for e in inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={}).json()] == [
+    assert [
+        e["partitionId"] for e in inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={}).json()
+    ] == ["keep"]
+    assert inst.delete(f"/api/query/v1/datasources/{ds}/partition/drop").status_code == 200
+    assert [p["partitionId"] for p in inst.get(f"/api/query/v1/datasources/{ds}/partition").json()] == [
         "keep"
     ]
-    assert inst.delete(f"/api/query/v1/datasources/{ds}/partition/drop").status_code == 200
-    assert [p["partitionId"] for p in inst.get(f"/api/query/v1/datasources/{ds}/partition").json()] == ["keep"]
     assert inst.delete(f"/api/query/v1/datasources/{ds}/partition/drop").status_code == 404
 
 
 def test_partition_limit_is_a_clear_400(tmp_path_factory: pytest.TempPathFactory) -> None:
-    srv = Server(data_dir=tmp_path_factory.mktemp("limit") / "data", env={"DOMOLITE_PARTITION_LIMIT": "2"}).start()
+    srv = Server(
+        data_dir=tmp_path_factory.mktemp("limit") / "data", env={"DOMOLITE_PARTITION_LIMIT": "2"}
+    ).start()
     try:
-        with httpx.Client(base_url=srv.url, headers={"x-domo-developer-token": srv.dev_token}, timeout=60) as c:
+        with httpx.Client(
+            base_url=srv.url, headers={"x-domo-developer-token": srv.dev_token}, timeout=60
+        ) as c:
             ds = people(c, "limited")
             assert upload(c, ds, ["A,1\n"], tag="a").status_code == 200
             assert upload(c, ds, ["B,2\n"], tag="b").status_code == 200
@@ -392,7 +437,7 @@ def test_partition_limit_is_a_clear_400(tmp_path_factory: pytest.TempPathFactory
         srv.stop()
 
 
-# -- data versions, hydrate, time travel, index -------------------------------------------------------------------------
+# -- data versions, hydrate, time travel, index --------------------------------------------------------------
 
 
 def test_data_versions_are_snapshots_and_time_travel_reads_them(inst: httpx.Client) -> None:
@@ -411,10 +456,13 @@ def test_data_versions_are_snapshots_and_time_travel_reads_them(inst: httpx.Clie
     assert rows(inst, ds, dataVersion=first) == [["Ann", 1]]
     assert len(rows(inst, ds)) == 3
     csv = inst.get(
-        f"/api/data/v2/datasources/{ds}/dataversions/latest", params={"includeHeader": "true", "dataVersion": first}
+        f"/api/data/v2/datasources/{ds}/dataversions/latest",
+        params={"includeHeader": "true", "dataVersion": first},
     )
     assert csv.status_code == 200 and csv.text == "Friend,Age\nAnn,1\n"
-    unknown = inst.post(f"/api/query/v1/execute/{ds}", params={"dataVersion": 999999}, json={"sql": "SELECT * FROM table"})
+    unknown = inst.post(
+        f"/api/query/v1/execute/{ds}", params={"dataVersion": 999999}, json={"sql": "SELECT * FROM table"}
+    )
     assert unknown.status_code == 404 and "Data version 999999" in unknown.json()["message"]
     # hydrate: the documented request, then a narrower window
     body = {
@@ -423,8 +471,12 @@ def test_data_versions_are_snapshots_and_time_travel_reads_them(inst: httpx.Clie
         "dataSourceId": ds,
         "versionWindow": {"type": "EXPRESSION", "expression": "1=1"},
     }
-    h = inst.post("/api/dataprocessing/v2/dataflows/data-version-hydrate?engine=MAGIC&limit=500&offset=0", json=body)
-    assert h.status_code == 200 and sorted(v["dataId"] for v in h.json()) == sorted(v["dataId"] for v in versions)
+    h = inst.post(
+        "/api/dataprocessing/v2/dataflows/data-version-hydrate?engine=MAGIC&limit=500&offset=0", json=body
+    )
+    assert h.status_code == 200 and sorted(v["dataId"] for v in h.json()) == sorted(
+        v["dataId"] for v in versions
+    )
     body["versionWindow"]["expression"] = f"dataVersionId > {first}"
     narrow = inst.post("/api/dataprocessing/v2/dataflows/data-version-hydrate", json=body).json()
     assert [v["dataId"] for v in narrow] == [versions[0]["dataId"]]
@@ -441,14 +493,16 @@ def test_index_compacts_and_reports_its_status(inst: httpx.Client) -> None:
     index = r.json()
     assert index["status"] == "SUCCESS" and index["indexId"] > 0
     s = inst.get(f"/api/data/v3/datasources/{ds}/indexes/{index['indexId']}/statuses")
-    assert s.status_code == 200 and s.json()["status"] == "SUCCESS" and s.json()["indexId"] == index["indexId"]
+    assert (
+        s.status_code == 200 and s.json()["status"] == "SUCCESS" and s.json()["indexId"] == index["indexId"]
+    )
     assert inst.get(f"/api/data/v3/datasources/{ds}/indexes/999999/statuses").status_code == 404
     again = inst.post(f"/api/query/v1/datasources/{ds}", headers={"Content-Type": "application/json"})
     assert again.status_code == 200 and again.json()["status"] == "SUCCESS"
     assert sorted(rows(inst, ds)) == [["P0", 0], ["P1", 1], ["P2", 2]]
 
 
-# -- tags, properties, cards ------------------------------------------------------------------------------------------
+# -- tags, properties, cards ---------------------------------------------------------------------------------
 
 
 def test_tags_replace_and_read_back_as_a_json_string(inst: httpx.Client) -> None:
@@ -463,7 +517,11 @@ def test_tags_replace_and_read_back_as_a_json_string(inst: httpx.Client) -> None
 
 def test_properties_change_the_provider_type(inst: httpx.Client) -> None:
     ds = people(inst, "properties")
-    r = inst.put(f"/api/data/v3/datasources/{ds}/properties", headers=JSON_HEADERS, json={"dataProviderType": "domo-jupyterdata"})
+    r = inst.put(
+        f"/api/data/v3/datasources/{ds}/properties",
+        headers=JSON_HEADERS,
+        json={"dataProviderType": "domo-jupyterdata"},
+    )
     assert r.status_code == 200 and r.json()["dataProviderType"] == "domo-jupyterdata"
     assert inst.get(f"/api/data/v3/datasources/{ds}").json()["dataProviderType"] == "domo-jupyterdata"
 
@@ -475,11 +533,13 @@ def test_cards_are_an_empty_list(inst: httpx.Client) -> None:
     assert r.headers["content-type"].startswith("application/json")
 
 
-# -- streams ----------------------------------------------------------------------------------------------------------
+# -- streams -------------------------------------------------------------------------------------------------
 
 STREAM_BODY: dict[str, Any] = {
     "transport": {"type": "CONNECTOR", "description": "com.domo.connector.snowflakeunloadv2", "version": "1"},
-    "configuration": [{"name": "query", "value": "SELECT * FROM table", "type": "string", "category": "METADATA"}],
+    "configuration": [
+        {"name": "query", "value": "SELECT * FROM table", "type": "string", "category": "METADATA"}
+    ],
     "account": {"id": 3},
     "updateMethod": "APPEND",
     "dataProvider": {"key": "snowflake-unload-v2"},
@@ -497,7 +557,13 @@ def test_connector_stream_create_get_update_run_history(inst: httpx.Client) -> N
     assert s["dataProvider"]["key"] == s["dataProvider"]["name"] == "snowflake-unload-v2"
     assert s["updateMethod"] == "APPEND" and s["account"] == {"id": 3}
     assert s["configuration"] == [
-        {"streamId": sid, "category": "METADATA", "type": "string", "name": "query", "value": "SELECT * FROM table"}
+        {
+            "streamId": sid,
+            "category": "METADATA",
+            "type": "string",
+            "name": "query",
+            "value": "SELECT * FROM table",
+        }
     ]
     assert s["advancedScheduleJson"] == STREAM_BODY["advancedScheduleJson"]
     ds = s["dataSource"]["id"]
@@ -506,7 +572,11 @@ def test_connector_stream_create_get_update_run_history(inst: httpx.Client) -> N
     # update with the documented PUT body
     put_body = {
         **STREAM_BODY,
-        "transport": {"type": "CONNECTOR", "description": "com.domo.connector.postgresql.partition", "version": "0"},
+        "transport": {
+            "type": "CONNECTOR",
+            "description": "com.domo.connector.postgresql.partition",
+            "version": "0",
+        },
         "configuration": [{"name": "fetch_size", "value": "None", "type": "string", "category": "METADATA"}],
         "account": {"id": 1},
         "dataProvider": {"key": "postgresql-partition"},
@@ -539,10 +609,12 @@ def test_stream_list_pages_with_offset_and_the_offet_spelling(inst: httpx.Client
         skip += 3
         assert skip < 1000, "the list never ended"
     assert len(seen) == len(set(seen)) >= 2
-    assert [s["id"] for s in inst.get("/api/data/v1/streams", params={"limit": 2, "offset": 1}).json()] == seen[1:3]
+    assert [
+        s["id"] for s in inst.get("/api/data/v1/streams", params={"limit": 2, "offset": 1}).json()
+    ] == seen[1:3]
 
 
-# -- search -----------------------------------------------------------------------------------------------------------
+# -- search --------------------------------------------------------------------------------------------------
 
 
 def test_search_finds_datasets_by_name_and_pages(inst: httpx.Client) -> None:

@@ -22,7 +22,7 @@ class ProductCatalog:
     def _tx(self) -> Any:
         return self.engine.begin()
 
-    # -- uploads ----------------------------------------------------------------------------------------------
+    # -- uploads ---------------------------------------------------------------------------------------------
     def add_upload(self, execution_id: int, dataset_id: str, stream_id: int, data_tag: str | None) -> Upload:
         now = utcnow()
         with self._tx() as c:
@@ -48,7 +48,7 @@ class ProductCatalog:
             raise UploadNotFound(dataset_id, upload_id)
         return Upload(int(row.execution_id), row.dataset_id, int(row.stream_id), row.data_tag, row.created_at)
 
-    # -- partitions -------------------------------------------------------------------------------------------
+    # -- partitions ------------------------------------------------------------------------------------------
     @staticmethod
     def _partition(row: Any) -> Partition:
         return Partition(
@@ -138,7 +138,7 @@ class ProductCatalog:
         with self._tx() as c:
             c.execute(delete(t.partitions).where(t.partitions.c.dataset_id == dataset_id))
 
-    # -- index requests ---------------------------------------------------------------------------------------
+    # -- index requests --------------------------------------------------------------------------------------
     @staticmethod
     def _index(row: Any) -> IndexRequest:
         return IndexRequest(
@@ -192,7 +192,7 @@ class ProductCatalog:
                 .values(status="ERROR", message="interrupted by a server restart", ended_at=utcnow())
             )
 
-    # -- stream connectors ------------------------------------------------------------------------------------
+    # -- stream connectors -----------------------------------------------------------------------------------
     @staticmethod
     def _connector(row: Any) -> Connector:
         return Connector(
@@ -239,7 +239,7 @@ class ProductCatalog:
             ).first()
         return self._connector(row) if row is not None else None
 
-    # -- clean-up ---------------------------------------------------------------------------------------------
+    # -- clean-up --------------------------------------------------------------------------------------------
     def forget_dataset(self, dataset_id: str, stream_ids: Sequence[int]) -> None:
         with self._tx() as c:
             c.execute(delete(t.uploads).where(t.uploads.c.dataset_id == dataset_id))

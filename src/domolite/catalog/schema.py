@@ -113,7 +113,7 @@ parts = Table(
     UniqueConstraint("execution_id", "part_no", name="uq_parts_execution_part"),
 )
 
-# -- the instance product API (/api/...) ----------------------------------------------------------------------
+# -- the instance product API (/api/...) ---------------------------------------------------------------------
 
 # A three-stage upload: an execution of the DataSet's stream, plus the partition tag it was opened for.
 uploads = Table(

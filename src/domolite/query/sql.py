@@ -125,7 +125,7 @@ _PAGE = re.compile(r"(?is)^(.*?)\s+limit\s+(\d+)\s+offset\s+(\d+)\s*;?\s*$")
 
 
 def split_page(user_sql: str) -> tuple[str, int, int] | None:
-    """(inner SQL, limit, offset) when the SQL ends in a client's `limit N offset M` page clause, else None."""
+    """(inner SQL, limit, offset) when the SQL ends in a client's `limit N offset M` page clause, or None."""
     match = _PAGE.match(user_sql.strip())
     if match is None:
         return None
@@ -133,8 +133,8 @@ def split_page(user_sql: str) -> tuple[str, int, int] | None:
 
 
 def paged(user_sql: str, limit: int | None, offset: int | None) -> str:
-    """The SQL as one page: a trailing `limit N offset M` (or, without one, the given limit and offset) applies to
-    the result of the rest of the SQL, so that the SQL's own LIMIT still holds."""
+    """The SQL as one page: a trailing `limit N offset M` (or, without one, the given limit and offset)
+    applies to the result of the rest of the SQL, so that the SQL's own LIMIT still holds."""
     page = split_page(user_sql)
     if page is not None:
         inner, limit, offset = page

@@ -206,8 +206,8 @@ class Lake:
     ) -> LoadResult:
         """Apply one load as one DuckLake snapshot: old rows out (REPLACE, UPSERT keys, a partition), new rows in.
 
-        With `partition`, the partition's old rows go and the new rows carry its tag. The snapshot's commit info
-        is `commit_info` plus the table, the rows loaded and the row count after.
+        With `partition`, the partition's old rows go and the new rows carry its tag. The snapshot's commit
+        info is `commit_info` plus the table, the rows loaded and the row count after.
 
         Raises:
             LoadFailed: the source SQL failed on the data; nothing was committed.

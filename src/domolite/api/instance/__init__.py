@@ -1,4 +1,5 @@
-"""The instance product API (`https://{instance}.domo.com/api/...`), the routes Domo's own UI and domolibrary use."""
+"""The instance product API (`https://{instance}.domo.com/api/...`), as Domo's UI and
+domolibrary call it."""
 
 from __future__ import annotations
 

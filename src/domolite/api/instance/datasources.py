@@ -1,5 +1,5 @@
-"""/api/...: session login, the caller, DataSet metadata, create and delete, SQL, schema, tags, properties, cards,
-and the CSV of a DataSet (now or at a data version)."""
+"""/api/...: session login, the caller, DataSet metadata, create and delete, SQL, schema, tags, properties,
+cards, and the CSV of a DataSet (now or at a data version)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def optional_int(value: str | None, name: str) -> int | None:
         raise InvalidField(name, f"{value!r} is not a whole number") from None
 
 
-# -- auth ---------------------------------------------------------------------------------------------------------
+# -- auth ----------------------------------------------------------------------------------------------------
 
 
 @router.post("/api/content/v2/authentication")
@@ -80,7 +80,7 @@ def who_am_i(principal: PrincipalDep) -> JSON:
     return JSON(user_out(principal.user))
 
 
-# -- query --------------------------------------------------------------------------------------------------------
+# -- query ---------------------------------------------------------------------------------------------------
 
 
 @router.post("/api/query/v1/execute/{dataset_id}")
@@ -109,7 +109,7 @@ async def execute(
     return JSON(query_out(dataset, result, int((time.monotonic() - started) * 1000)))
 
 
-# -- metadata, create, delete -----------------------------------------------------------------------------------
+# -- metadata, create, delete --------------------------------------------------------------------------------
 
 
 @router.get("/api/data/v3/datasources/{dataset_id}")
@@ -158,7 +158,7 @@ def delete_datasource(
     return JSON({"dataSourceId": dataset_id, "deleted": True})
 
 
-# -- schema -------------------------------------------------------------------------------------------------------
+# -- schema --------------------------------------------------------------------------------------------------
 
 
 @router.get("/api/query/v1/datasources/{dataset_id}/schema/indexed")
@@ -184,7 +184,7 @@ async def alter_schema(
     return JSON({"schemaId": schema_id})
 
 
-# -- tags, properties, cards --------------------------------------------------------------------------------------
+# -- tags, properties, cards ---------------------------------------------------------------------------------
 
 
 @router.post("/api/data/ui/v3/datasources/{dataset_id}/tags")
@@ -222,7 +222,7 @@ def cards(dataset_id: str, principal: PrincipalDep, services: ServicesDep, drill
     return JSON([])  # domolite has no cards
 
 
-# -- CSV ----------------------------------------------------------------------------------------------------------
+# -- CSV -----------------------------------------------------------------------------------------------------
 
 
 @router.get("/api/data/v2/datasources/{dataset_id}/dataversions/latest")

@@ -1,4 +1,5 @@
-"""Wire shapes of the instance product API (/api/...): camelCase lives here. Inputs are lenient pydantic models
+"""Wire shapes of the instance product API (/api/...): camelCase lives here. Inputs are lenient
+pydantic models
 (ids as strings or numbers, booleans as JSON or text); outputs are dicts in Domo's field order."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
-# -- inputs -----------------------------------------------------------------------------------------------------
+# -- inputs --------------------------------------------------------------------------------------------------
 
 
 class LoginIn(Lenient):
@@ -156,7 +157,7 @@ class SearchIn(Lenient):
     offset: int = Field(0, ge=0)
 
 
-# -- outputs ----------------------------------------------------------------------------------------------------
+# -- outputs -------------------------------------------------------------------------------------------------
 
 
 def epoch_ms(value: datetime | None) -> int | None:

@@ -32,7 +32,7 @@ UPLOADS = "/api/data/v3/datasources/{dataset_id}/uploads"
 PARTITIONS = "/api/query/v1/datasources/{dataset_id}"
 
 
-# -- uploads ------------------------------------------------------------------------------------------------------
+# -- uploads -------------------------------------------------------------------------------------------------
 
 
 @router.post(UPLOADS)
@@ -103,7 +103,7 @@ async def commit_upload(
     )
 
 
-# -- data versions ------------------------------------------------------------------------------------------------
+# -- data versions -------------------------------------------------------------------------------------------
 
 
 @router.get("/api/data/v3/datasources/{dataset_id}/dataversions/details")
@@ -114,7 +114,7 @@ def data_versions(
     limit: str | None = None,
     offset: str | None = None,
 ) -> JSON:
-    versions = list(reversed(services.instance.versions.list(principal, dataset_id)))  # newest first
+    versions = list(reversed(services.instance.versions.of_id(principal, dataset_id)))  # newest first
     start = optional_int(offset, "offset") or 0
     size = optional_int(limit, "limit")
     page = versions[start : start + size if size is not None else None]
@@ -143,7 +143,7 @@ async def hydrate(
     return JSON([data_version_out(v) for v in page])
 
 
-# -- partitions ---------------------------------------------------------------------------------------------------
+# -- partitions ----------------------------------------------------------------------------------------------
 
 
 @router.get(PARTITIONS + "/partition")
@@ -210,7 +210,7 @@ def remove_partition(dataset_id: str, tag: str, principal: PrincipalDep, service
     return JSON({"dataSourceId": dataset_id, "partitionId": tag, "removed": True})
 
 
-# -- index --------------------------------------------------------------------------------------------------------
+# -- index ---------------------------------------------------------------------------------------------------
 
 
 @router.post("/api/data/v3/datasources/{dataset_id}/indexes")
