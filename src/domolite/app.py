@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from domolite.api import datasets as datasets_api
 from domolite.api import errors as api_errors
+from domolite.api import instance as instance_api
 from domolite.api import oauth as oauth_api
 from domolite.api import streams as streams_api
 from domolite.api.deps import Services
@@ -18,6 +19,7 @@ from domolite.auth.tokens import TokenService
 from domolite.catalog import open_catalog
 from domolite.datasets import DataSets
 from domolite.ingest.executions import Ingest
+from domolite.instance import build_instance
 from domolite.query.engine import Door
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
@@ -46,15 +48,17 @@ def build_services(settings: Settings) -> Services:
         threads=settings.duckdb_threads,
     )
     datasets = DataSets(catalog, lake)
+    ingest = Ingest(catalog, lake, settings.staging_dir, settings.max_part_bytes)
     return Services(
         settings=settings,
         catalog=catalog,
         lake=lake,
         door=door,
-        ingest=Ingest(catalog, lake, settings.staging_dir, settings.max_part_bytes),
+        ingest=ingest,
         tokens=TokenService(catalog, settings.token_lifetime_s),
         datasets=datasets,
         streams=Streams(catalog, datasets),
+        instance=build_instance(settings, catalog, lake, door, ingest, datasets),
     )
 
 
@@ -83,6 +87,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     api_errors.install(app)
     app.add_middleware(ToeMiddleware)
-    for module in (oauth_api, datasets_api, streams_api):
+    for module in (oauth_api, datasets_api, streams_api, *instance_api.MODULES):
         app.include_router(module.router)
     return app

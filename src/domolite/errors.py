@@ -10,6 +10,7 @@ DomoError (500)
 ├── Forbidden (403)         authenticated, not allowed
 ├── NotFound (404)
 │   ├── DataSetNotFound  ├── StreamNotFound  ├── ExecutionNotFound  └── UserNotFound
+│   ├── UploadNotFound  ├── PartitionNotFound  ├── IndexNotFound  └── DataVersionNotFound
 ├── Conflict (409)
 │   └── ExecutionNotActive  upload/commit to a committed or aborted execution
 ├── PayloadTooLarge (413)
@@ -99,3 +100,30 @@ class ExecutionNotActive(Conflict):
 
 class PayloadTooLarge(DomoError):
     status = 413
+
+
+class PartitionLimitReached(BadRequest):
+    def __init__(self, dataset_id: str, limit: int) -> None:
+        super().__init__(
+            f"DataSet {dataset_id} already has {limit} partitions, the limit; delete a partition tag first"
+        )
+
+
+class UploadNotFound(NotFound):
+    def __init__(self, dataset_id: str, upload_id: int | str) -> None:
+        super().__init__(f"Upload {upload_id} of DataSet {dataset_id} not found")
+
+
+class PartitionNotFound(NotFound):
+    def __init__(self, dataset_id: str, tag: str) -> None:
+        super().__init__(f"Partition {tag!r} of DataSet {dataset_id} not found")
+
+
+class IndexNotFound(NotFound):
+    def __init__(self, dataset_id: str, index_id: int | str) -> None:
+        super().__init__(f"Index {index_id} of DataSet {dataset_id} not found")
+
+
+class DataVersionNotFound(NotFound):
+    def __init__(self, dataset_id: str, version: int | str) -> None:
+        super().__init__(f"Data version {version} of DataSet {dataset_id} not found")

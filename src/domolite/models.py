@@ -147,3 +147,52 @@ class Execution:
     bytes: int
     message: str | None
     parts: int
+
+
+# -- the instance product API --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A three-stage upload: an execution of the DataSet's stream, opened for a partition tag or none."""
+
+    id: int
+    dataset_id: str
+    stream_id: int
+    data_tag: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Partition:
+    dataset_id: str
+    tag: str
+    data_id: int
+    row_count: int
+    completed_at: datetime
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class IndexRequest:
+    id: int
+    dataset_id: str
+    status: str
+    files_merged: int
+    message: str | None
+    created_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Connector:
+    """The connector form of a stream: the provider and the configuration a client sent, kept as given."""
+
+    stream_id: int
+    provider_key: str
+    transport: dict[str, Any]
+    configuration: list[dict[str, Any]]
+    account: dict[str, Any] | None
+    schedule: str | None
+    created_by: int
+    modified_by: int

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     query_max_rows: int = Field(1_000_000, description="Most rows a query may return (Domo's cap).")
     duckdb_threads: int | None = Field(None, description="DuckDB worker threads; default is the core count.")
     duckdb_memory_limit: str = Field("1GB", description="DuckDB memory limit for loads and exports.")
+    partition_limit: int = Field(
+        400, description="Most partition tags a DataSet may hold (Domo's limit is 400)."
+    )
+    session_lifetime_s: int = Field(
+        86400, description="Lifetime of session tokens from POST /api/content/v2/authentication, in seconds."
+    )
     log_level: str = Field("info", description="Log level of the server.")
 
     @property

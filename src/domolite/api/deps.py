@@ -12,6 +12,7 @@ from domolite.catalog import Catalog
 from domolite.datasets import DataSets
 from domolite.errors import Unauthorized
 from domolite.ingest.executions import Ingest
+from domolite.instance import Instance
 from domolite.models import Principal
 from domolite.query.engine import Door
 from domolite.settings import Settings
@@ -29,6 +30,7 @@ class Services:
     tokens: TokenService
     datasets: DataSets
     streams: Streams
+    instance: Instance
 
 
 def get_services(request: Request) -> Services:
@@ -37,11 +39,15 @@ def get_services(request: Request) -> Services:
 
 
 def get_principal(request: Request) -> Principal:
-    """Developer token anywhere; `Authorization: bearer <jwt>` (any case)."""
+    """Developer token anywhere; a session token in `x-domo-authentication`; `Authorization: bearer <jwt>`
+    (header names in any case)."""
     services = get_services(request)
     dev = request.headers.get("x-domo-developer-token")
     if dev and dev.strip():
         return services.tokens.verify_dev_token(dev.strip())
+    session = request.headers.get("x-domo-authentication")
+    if session and session.strip():
+        return services.instance.sessions.verify(session.strip())
     header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() == "bearer" and token.strip():

@@ -112,3 +112,55 @@ parts = Table(
     Column("received_at", DateTime, nullable=False),
     UniqueConstraint("execution_id", "part_no", name="uq_parts_execution_part"),
 )
+
+# -- the instance product API (/api/...) ---------------------------------------------------------------------
+
+# A three-stage upload: an execution of the DataSet's stream, plus the partition tag it was opened for.
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("execution_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("dataset_id", String(36), nullable=False, index=True),
+    Column("stream_id", BigInteger, nullable=False),
+    Column("data_tag", String(1000), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# A DataSet's partitions (Domo's data tags); `deleted` marks a tag whose rows were removed.
+partitions = Table(
+    "partitions",
+    metadata,
+    Column("dataset_id", String(36), primary_key=True),
+    Column("tag", String(1000), primary_key=True),
+    Column("data_id", BigInteger, nullable=False),
+    Column("row_count", BigInteger, nullable=False),
+    Column("completed_at", DateTime, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+)
+
+# Index requests (compactions of a DataSet's files) and how they ended.
+index_requests = Table(
+    "index_requests",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("dataset_id", String(36), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("files_merged", BigInteger, nullable=False, default=0),
+    Column("message", Text, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=True),
+)
+
+# The connector form of a stream (/api/data/v1/streams): what the client configured, kept as JSON.
+stream_connectors = Table(
+    "stream_connectors",
+    metadata,
+    Column("stream_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("provider_key", String(200), nullable=False),
+    Column("transport", Text, nullable=False, default="{}"),
+    Column("configuration", Text, nullable=False, default="[]"),
+    Column("account", Text, nullable=True),
+    Column("schedule", Text, nullable=True),
+    Column("created_by", BigInteger, nullable=False),
+    Column("modified_by", BigInteger, nullable=False),
+)

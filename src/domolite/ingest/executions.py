@@ -71,12 +71,31 @@ class Ingest:
             ExecutionNotActive: the execution was already committed or aborted.
             InvalidCsv: a part does not match the schema; the DataSet is unchanged and the execution is ERROR.
         """
+        return self.commit_version(dataset, stream, execution_id)[0]
+
+    def commit_version(
+        self,
+        dataset: DataSet,
+        stream: Stream,
+        execution_id: int,
+        *,
+        method: UpdateMethod | None = None,
+        partition: str | None = None,
+    ) -> tuple[Execution, int]:
+        """`commit`, with the update method chosen at commit time and an optional partition tag whose rows the
+        parts replace. Returns the execution and the data version (snapshot id) it made."""
         execution = self._active(stream.id, execution_id)
         execution = self.catalog.advance_execution(execution, ExecutionState.COMMITTING)
-        numbered = [(n, self._part_path(execution.id, n)) for n, size in self.catalog.part_numbers(execution.id)]
-        method = execution.update_method
+        numbered = [
+            (n, self._part_path(execution.id, n)) for n, size in self.catalog.part_numbers(execution.id)
+        ]
+        method = method or execution.update_method
+        size = sum(p.stat().st_size for _, p in numbered if p.exists())
+        info: dict[str, object] = {"execution": execution.id, "method": method.value, "bytes": size}
+        if partition is not None:
+            info["partition"] = partition
         try:
-            result = self._load(dataset, numbered, method, stream.key_columns, {"execution": execution.id})
+            result = self._load(dataset, numbered, method, stream.key_columns, info, partition=partition)
         except BaseException as exc:
             message = exc.message if isinstance(exc, DomoError) else "the commit failed on an internal error"
             self.catalog.advance_execution(execution, ExecutionState.ERROR, message=message)
@@ -84,13 +103,10 @@ class Ingest:
             raise
         self.catalog.record_data_change(dataset.id, result.row_count)
         done = self.catalog.advance_execution(
-            execution,
-            ExecutionState.SUCCESS,
-            rows=result.rows_loaded,
-            size=sum(p.stat().st_size for _, p in numbered if p.exists()),
+            execution, ExecutionState.SUCCESS, rows=result.rows_loaded, size=size
         )
         self._discard(execution.id)
-        return done
+        return done, result.snapshot_id
 
     def abort(self, stream_id: int, execution_id: int) -> Execution:
         execution = self._active(stream_id, execution_id)
@@ -130,6 +146,8 @@ class Ingest:
         method: UpdateMethod,
         key_columns: Sequence[str],
         commit_info: dict[str, object],
+        *,
+        partition: str | None = None,
     ) -> _Loaded:
         files = [p for _, p in numbered if p.stat().st_size > 0]
         sql = source_sql(files, dataset.columns)
@@ -137,7 +155,8 @@ class Ingest:
             result = self.lake.load(
                 dataset.table,
                 sql,
-                replace=method is UpdateMethod.REPLACE,
+                replace=method is UpdateMethod.REPLACE and partition is None,
+                partition=partition,
                 key_columns=key_columns if method is UpdateMethod.UPSERT else (),
                 commit_info=commit_info,
             )
@@ -145,7 +164,7 @@ class Ingest:
             problem = diagnose([(n, p) for n, p in numbered if p.stat().st_size > 0], dataset.columns)
             log.info("load of %s failed: %s", dataset.id, exc.detail.splitlines()[0] if exc.detail else exc)
             raise InvalidCsv(problem or _first_line(exc.detail)) from None
-        return _Loaded(result.row_count, result.rows_loaded)
+        return _Loaded(result.row_count, result.rows_loaded, result.snapshot_id)
 
     # -- recovery ---------------------------------------------------------------------------------------------
     def recover(self) -> None:
@@ -167,11 +186,12 @@ class Ingest:
 
 
 class _Loaded:
-    __slots__ = ("row_count", "rows_loaded")
+    __slots__ = ("row_count", "rows_loaded", "snapshot_id")
 
-    def __init__(self, row_count: int, rows_loaded: int) -> None:
+    def __init__(self, row_count: int, rows_loaded: int, snapshot_id: int) -> None:
         self.row_count = row_count
         self.rows_loaded = rows_loaded
+        self.snapshot_id = snapshot_id
 
 
 def _first_line(text: str) -> str:

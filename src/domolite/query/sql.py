@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
@@ -117,3 +119,28 @@ def _refuse_side_effects(tree: exp.Expression) -> None:
 def _short(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:300]
+
+
+_PAGE = re.compile(r"(?is)^(.*?)\s+limit\s+(\d+)\s+offset\s+(\d+)\s*;?\s*$")
+
+
+def split_page(user_sql: str) -> tuple[str, int, int] | None:
+    """(inner SQL, limit, offset) when the SQL ends in a client's `limit N offset M` page clause, or None."""
+    match = _PAGE.match(user_sql.strip())
+    if match is None:
+        return None
+    return match.group(1), int(match.group(2)), int(match.group(3))
+
+
+def paged(user_sql: str, limit: int | None, offset: int | None) -> str:
+    """The SQL as one page: a trailing `limit N offset M` (or, without one, the given limit and offset)
+    applies to the result of the rest of the SQL, so that the SQL's own LIMIT still holds."""
+    page = split_page(user_sql)
+    if page is not None:
+        inner, limit, offset = page
+    elif limit is None and not offset:
+        return user_sql
+    else:
+        inner = user_sql.strip().rstrip(";")
+    clause = f" LIMIT {int(limit)}" if limit is not None else " LIMIT 9223372036854775807"
+    return f"SELECT * FROM ({inner}) AS _page{clause} OFFSET {int(offset or 0)}"

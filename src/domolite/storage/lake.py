@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,10 @@ SQL_TYPES: dict[DomoType, str] = {
 
 LAKE = "lake"
 
+# A hidden column on every DataSet table: the partition tag (Domo's dataTag) of each row, NULL when untagged.
+# Reads select the schema's columns by name, so it never shows.
+PARTITION_COLUMN = "__domolite_partition"
+
 
 class LoadFailed(Exception):
     """A load's SQL failed on the data (a bad value or a malformed line). The DataSet is unchanged."""
@@ -46,6 +50,15 @@ class LoadResult:
     row_count: int
     rows_loaded: int
     snapshot_id: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One committed load of a table (a Domo data version), with the commit info it was tagged with."""
+
+    snapshot_id: int
+    recorded_ms: int
+    info: dict[str, Any]
 
 
 def lake_source(catalog_url: str, lake_dir: Path) -> tuple[str, list[str]]:
@@ -100,7 +113,9 @@ class Lake:
 
     # -- tables -----------------------------------------------------------------------------------------------
     def create_table(self, table: str, columns: Sequence[Column]) -> None:
-        cols = ", ".join(f"{ident(c.name)} {SQL_TYPES[c.type]}" for c in columns)
+        cols = ", ".join(
+            [*(f"{ident(c.name)} {SQL_TYPES[c.type]}" for c in columns), f"{ident(PARTITION_COLUMN)} VARCHAR"]
+        )
         with self._write_lock, self.cursor() as cur:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {LAKE}.{ident(table)} ({cols})")
 
@@ -117,18 +132,26 @@ class Lake:
             row = cur.execute(f"SELECT count(*) FROM {self.qualified(table)}").fetchone()
         return int(row[0]) if row else 0
 
-    def evolve(self, table: str, old: Sequence[Column], new: Sequence[Column]) -> None:
-        """Change the table to the `new` schema in one snapshot, keeping rows; columns are matched by name.
+    def evolve(
+        self,
+        table: str,
+        old: Sequence[Column],
+        new: Sequence[Column],
+        renamed_from: Mapping[str, str] | None = None,
+    ) -> None:
+        """Change the table to the `new` schema in one snapshot, keeping rows; columns are matched by name,
+        or through `renamed_from` (new name -> old name) for a renamed column.
 
         Raises:
             InvalidField: a kept column's values cannot take its new type (names the column and a value).
         """
         target = self.qualified(table)
+        renames = {k.lower(): v.lower() for k, v in (renamed_from or {}).items()}
         old_by_name = {c.name.lower(): c for c in old}
-        new_by_name = {c.name.lower(): c for c in new}
+        new_by_name = {renames.get(c.name.lower(), c.name.lower()): c for c in new}
         with self._write_lock, self.cursor() as cur:
-            for col in new:
-                before = old_by_name.get(col.name.lower())
+            for key, col in new_by_name.items():
+                before = old_by_name.get(key)
                 if before is None or before.type is col.type:
                     continue
                 bad = cur.execute(
@@ -148,6 +171,12 @@ class Lake:
                         cur.execute(f"ALTER TABLE {target} DROP COLUMN {ident(col.name)}")
                 for key, col in new_by_name.items():
                     before = old_by_name.get(key)
+                    if before is not None and before.type is not col.type and before.name != col.name:
+                        # retype and rename: rename first, then retype under the new name
+                        cur.execute(
+                            f"ALTER TABLE {target} RENAME COLUMN {ident(before.name)} TO {ident(col.name)}"
+                        )
+                        before = Column(name=col.name, type=before.type)
                     if before is None:
                         cur.execute(f"ALTER TABLE {target} ADD COLUMN {ident(col.name)} {SQL_TYPES[col.type]}")
                     elif before.type is not col.type:
@@ -172,15 +201,25 @@ class Lake:
         replace: bool,
         key_columns: Sequence[str] = (),
         delete_where: str | None = None,
+        partition: str | None = None,
         commit_info: dict[str, Any],
     ) -> LoadResult:
         """Apply one load as one DuckLake snapshot: old rows out (REPLACE, UPSERT keys, a partition), new rows in.
+
+        With `partition`, the partition's old rows go and the new rows carry its tag. The snapshot's commit
+        info is `commit_info` plus the table, the rows loaded and the row count after.
 
         Raises:
             LoadFailed: the source SQL failed on the data; nothing was committed.
         """
         target = self.qualified(table)
         with self._write_lock, self.cursor() as cur:
+            cur.execute(f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {ident(PARTITION_COLUMN)} VARCHAR")
+            if partition is not None:
+                delete_where = f"{ident(PARTITION_COLUMN)} = {literal(partition)}"
+                source_sql = (
+                    f"SELECT *, {literal(partition)} AS {ident(PARTITION_COLUMN)} FROM ({source_sql})"
+                )
             try:
                 cur.execute("BEGIN TRANSACTION")
                 if key_columns:
@@ -194,10 +233,17 @@ class Lake:
                     cur.execute(f"DELETE FROM {target}")
                 elif delete_where:
                     cur.execute(f"DELETE FROM {target} WHERE {delete_where}")
-                inserted = cur.execute(f"INSERT INTO {target} {source_sql}").fetchone()
-                info = json.dumps(commit_info)
-                cur.execute(f"CALL {LAKE}.set_commit_message('domolite', {literal(info)}, extra_info => {literal(info)})")
+                inserted = cur.execute(f"INSERT INTO {target} BY NAME {source_sql}").fetchone()
                 count = cur.execute(f"SELECT count(*) FROM {target}").fetchone()
+                info = json.dumps(
+                    {
+                        **commit_info,
+                        "table": table,
+                        "rows": int(inserted[0]) if inserted else 0,
+                        "rowCount": int(count[0]) if count else 0,
+                    }
+                )
+                cur.execute(f"CALL {LAKE}.set_commit_message('domolite', {literal(info)}, extra_info => {literal(info)})")
                 cur.execute("COMMIT")
             except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException) as exc:
                 _rollback(cur)
@@ -230,6 +276,42 @@ class Lake:
             except (ValueError, AttributeError):
                 continue
         return False
+
+    def snapshots(self, table: str) -> list[Snapshot]:
+        """The loads committed to `table`, oldest first (schema changes and compactions are not loads)."""
+        with self.cursor() as cur:
+            rows = cur.execute(
+                f"SELECT snapshot_id, epoch_ms(snapshot_time), commit_extra_info FROM {LAKE}.snapshots() "
+                "WHERE commit_extra_info IS NOT NULL ORDER BY snapshot_id"
+            ).fetchall()
+        out = []
+        for snapshot_id, recorded_ms, extra in rows:
+            try:
+                info = json.loads(extra)
+            except ValueError:
+                continue
+            if isinstance(info, dict) and info.get("table") == table:
+                out.append(Snapshot(int(snapshot_id), int(recorded_ms), info))
+        return out
+
+    def latest_snapshot(self) -> int:
+        with self.cursor() as cur:
+            row = cur.execute(f"SELECT max(snapshot_id) FROM {LAKE}.snapshots()").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def compact(self, table: str) -> int:
+        """Merge the table's small data files (DuckLake compaction); returns how many files were merged."""
+        with self._write_lock, self.cursor() as cur:
+            try:
+                cur.execute(
+                    f"CALL ducklake_flush_inlined_data({literal(LAKE)}, table_name => {literal(table)})"
+                )
+                rows = cur.execute(
+                    f"CALL ducklake_merge_adjacent_files({literal(LAKE)}, {literal(table)})"
+                ).fetchall()
+            except duckdb.Error as exc:
+                raise DomoError(f"compaction failed: {type(exc).__name__}") from exc
+        return sum(int(r[2]) for r in rows if len(r) > 2 and r[2] is not None)
 
     # -- reads ------------------------------------------------------------------------------------------------
     def copy_csv(self, select_sql: str, dest: str, *, header: bool) -> None:

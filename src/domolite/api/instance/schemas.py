@@ -1,0 +1,443 @@
+"""Wire shapes of the instance product API (/api/...): camelCase lives here. Inputs are lenient
+pydantic models
+(ids as strings or numbers, booleans as JSON or text); outputs are dicts in Domo's field order."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from domolite.connectors import ConnectorStream
+from domolite.models import Column, DataSet, DomoType, Execution, IndexRequest, Partition, User
+from domolite.query.engine import QueryResult
+from domolite.versions import DataVersion
+
+
+class Lenient(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+
+def _text(value: Any) -> Any:
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+# -- inputs --------------------------------------------------------------------------------------------------
+
+
+class LoginIn(Lenient):
+    method: str = "password"
+    email_address: str = Field("", alias="emailAddress")
+    password: str = ""
+
+
+class SqlIn(Lenient):
+    sql: str
+
+
+class SchemaColumnIn(Lenient):
+    name: str
+    id: str | None = None
+    type: str
+
+    _name = field_validator("name", "id", mode="before")(_text)
+
+    def to_domain(self, where: str) -> tuple[Column, str | None]:
+        return Column(name=self.name, type=DomoType.parse(self.type, f"{where}.type")), self.id
+
+
+class SchemaIn(Lenient):
+    columns: list[SchemaColumnIn]
+
+
+class CreateIn(Lenient):
+    user_defined_type: str = Field("api", alias="userDefinedType")
+    data_source_name: str = Field(alias="dataSourceName", min_length=1)
+    data_source_description: str = Field("", alias="dataSourceDescription")
+    description: str = ""
+    schema_: SchemaIn = Field(default_factory=lambda: SchemaIn(columns=[]), alias="schema")
+
+
+class UploadIn(Lenient):
+    action: str | None = None
+    append_id: str | None = Field(None, alias="appendId")
+    message: str | None = None
+
+    _append = field_validator("append_id", mode="before")(_text)
+
+
+class CommitIn(Lenient):
+    action: str | None = None
+    index: bool | str | None = None
+    data_tag: str | None = Field(None, alias="dataTag")
+    restate_data_tag: str | None = Field(None, alias="restateDataTag")
+    append_id: str | None = Field(None, alias="appendId")
+
+    _tags = field_validator("data_tag", "restate_data_tag", "append_id", mode="before")(_text)
+
+
+class FilterValuesIn(Lenient):
+    min: Any = Field(None, alias="MIN")
+    max: Any = Field(None, alias="MAX")
+
+
+class PaginationFieldIn(Lenient):
+    field_name: str = Field("datecompleted", alias="fieldName")
+    sort_order: str = Field("ASC", alias="sortOrder")
+    filter_values: FilterValuesIn | None = Field(None, alias="filterValues")
+
+
+class PartitionListIn(Lenient):
+    pagination_fields: list[PaginationFieldIn] = Field(default_factory=list, alias="paginationFields")
+    limit: int = Field(100, ge=0)
+    offset: int = Field(0, ge=0)
+
+
+class IndexIn(Lenient):
+    data_ids: list[int] = Field(default_factory=list, alias="dataIds")
+
+
+class VersionWindowIn(Lenient):
+    type: str = "EXPRESSION"
+    expression: str = "1=1"
+
+
+class HydrateIn(Lenient):
+    data_source_id: str = Field(alias="dataSourceId")
+    version_window: VersionWindowIn = Field(default_factory=VersionWindowIn, alias="versionWindow")
+
+
+class TransportIn(Lenient):
+    type: str = "CONNECTOR"
+    description: str = ""
+    version: str = "0"
+
+    _version = field_validator("version", mode="before")(_text)
+
+
+class ProviderIn(Lenient):
+    key: str = Field(min_length=1)
+
+
+class StreamDataSourceIn(Lenient):
+    name: str | None = None
+    description: str | None = None
+
+
+class StreamIn(Lenient):
+    transport: TransportIn = Field(default_factory=TransportIn)
+    configuration: list[dict[str, Any]] = Field(default_factory=list)
+    account: dict[str, Any] | None = None
+    update_method: str | None = Field(None, alias="updateMethod")
+    data_provider: ProviderIn | None = Field(None, alias="dataProvider")
+    data_source: StreamDataSourceIn = Field(default_factory=StreamDataSourceIn, alias="dataSource")
+    advanced_schedule_json: str | dict[str, Any] | None = Field(None, alias="advancedScheduleJson")
+
+    def schedule(self) -> str | None:
+        if isinstance(self.advanced_schedule_json, dict):
+            return json.dumps(self.advanced_schedule_json)
+        return self.advanced_schedule_json
+
+
+class SearchFilterIn(Lenient):
+    field: str
+    filter_type: str = Field("term", alias="filterType")
+    query: Any = None
+    value: Any = None
+    not_: bool = Field(False, alias="not")
+
+
+class SearchIn(Lenient):
+    entities: list[str] = Field(default_factory=lambda: ["DATASET"])
+    filters: list[SearchFilterIn] = Field(default_factory=list)
+    query: str = "*"
+    count: int = Field(100, ge=0)
+    offset: int = Field(0, ge=0)
+
+
+# -- outputs -------------------------------------------------------------------------------------------------
+
+
+def epoch_ms(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    return int(value.replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def epoch_s(value: datetime | None) -> float | None:
+    return None if value is None else value.replace(tzinfo=UTC).timestamp()
+
+
+def iso_ms(value: datetime) -> str:
+    """Domo's dateCompleted form: 2023-01-24T14:27:21.000+00:00."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+00:00"
+
+
+def datasource_out(
+    dataset: DataSet, owner: User | None, *, stream_id: int | None, connector: bool, permissions: str
+) -> dict[str, Any]:
+    provider = dataset.data_provider_type
+    out: dict[str, Any] = {
+        "id": dataset.id,
+        "displayType": provider,
+        "dataProviderType": provider,
+        "type": provider,
+        "name": dataset.name,
+        "description": dataset.description,
+        "owner": {
+            "id": str(dataset.owner_id),
+            "name": owner.name if owner else "",
+            "type": "USER",
+            "group": False,
+        },
+        "status": "SUCCESS",
+        "created": epoch_ms(dataset.created_at),
+        "lastTouched": epoch_ms(dataset.updated_at),
+        "lastUpdated": epoch_ms(dataset.data_updated_at or dataset.created_at),
+        "rowCount": dataset.row_count,
+        "columnCount": len(dataset.columns),
+        "cardInfo": {"cardCount": 0, "cardViewCount": 0},
+        "properties": {"formulas": {"formulas": {}}, **dataset.properties},
+        "state": "SUCCESS",
+        "validConfiguration": True,
+        "validAccount": True,
+    }
+    if stream_id is not None:
+        out["streamId"] = stream_id
+    out.update(
+        {
+            "transportType": "CONNECTOR" if connector else "API",
+            "adc": False,
+            "adcExternal": False,
+            "adcSource": "DIRECT",
+            "masked": False,
+            "currentUserFullAccess": permissions == "READ_WRITE_DELETE_SHARE_ADMIN",
+            "cloudId": "domo",
+            "cloudName": "Domo",
+            "permissions": permissions,
+            "hidden": False,
+            "tags": json.dumps(list(dataset.tags)),
+            "scheduleActive": True,
+            "cardCount": 0,
+            "cryoStatus": "ADRENALINE",
+            "cloudEngine": "domo",
+            "pdpEnabled": dataset.pdp_enabled,
+        }
+    )
+    return out
+
+
+def schema_out(dataset: DataSet) -> dict[str, Any]:
+    return {
+        "name": "schema",
+        "tables": [
+            {
+                "name": "table",
+                "columns": [
+                    {"name": c.name, "id": c.name, "type": c.type.value, "visible": True, "order": i}
+                    for i, c in enumerate(dataset.columns)
+                ],
+            }
+        ],
+        "dataSourceId": dataset.id,
+    }
+
+
+def query_out(dataset: DataSet, result: QueryResult, duration_ms: int) -> dict[str, Any]:
+    return {
+        "datasource": dataset.id,
+        "columns": result.columns,
+        "metadata": [
+            {
+                "type": t.value,
+                "dataSourceId": dataset.id,
+                "maxLength": -1,
+                "minLength": -1,
+                "periodIndex": 0,
+                "aggregated": False,
+                "analytic": False,
+            }
+            for t in result.types
+        ],
+        "rows": result.rows,
+        "numRows": len(result.rows),
+        "numColumns": len(result.columns),
+        "fromcache": False,
+        "duration": str(duration_ms),
+    }
+
+
+def data_version_out(v: DataVersion) -> dict[str, Any]:
+    return {
+        "dataSourceId": v.dataset_id,
+        "dataId": v.version,
+        "dataVersionId": v.version,
+        "uploadStatus": "SUCCESS",
+        "status": "SUCCESS",
+        "statusMessage": None,
+        "numRows": v.rows,
+        "rowCount": v.row_count,
+        "numBytes": v.size,
+        "sizeBytes": v.size,
+        "recordedDate": v.recorded_ms,
+        "datetimeRecorded": v.recorded_ms,
+        "datetimeUploadCompleted": v.recorded_ms,
+        "updateMethod": v.method,
+        "dataTag": v.data_tag,
+    }
+
+
+def partition_out(p: Partition) -> dict[str, Any]:
+    return {
+        "partitionId": p.tag,
+        "dataId": p.data_id,
+        "dateCompleted": iso_ms(p.completed_at),
+        "rowCount": p.row_count,
+    }
+
+
+def index_out(req: IndexRequest) -> dict[str, Any]:
+    return {
+        "indexId": req.id,
+        "id": req.id,
+        "dataSourceId": req.dataset_id,
+        "status": req.status,
+        "filesMerged": req.files_merged,
+        "message": req.message,
+        "created": epoch_ms(req.created_at),
+        "completed": epoch_ms(req.ended_at),
+    }
+
+
+def execution_out(e: Execution, stream_id: int, run_type: str = "MANUAL") -> dict[str, Any]:
+    return {
+        "streamId": stream_id,
+        "executionId": e.id,
+        "startedAt": epoch_s(e.created_at),
+        "endedAt": epoch_s(e.ended_at),
+        "updateMethod": e.update_method.value,
+        "index": True,
+        "retryCount": 0,
+        "currentState": e.state.value,
+        "runType": run_type,
+        "createdAt": epoch_s(e.created_at),
+        "modifiedAt": epoch_s(e.modified_at),
+        "removed": False,
+        "rowsInserted": e.rows,
+        "bytesInserted": e.bytes,
+        "uploadId": e.id,
+        "errors": [{"message": e.message}] if e.message else [],
+    }
+
+
+def history_out(e: Execution, stream_id: int) -> dict[str, Any]:
+    return {
+        "streamId": stream_id,
+        "executionId": e.id,
+        "currentState": e.state.value,
+        "rowsInserted": e.rows,
+        "bytesInserted": e.bytes,
+        "startedAt": epoch_s(e.created_at),
+        "endedAt": epoch_s(e.ended_at),
+        "updateMethod": e.update_method.value,
+    }
+
+
+def stream_out(view: ConnectorStream, datasource: dict[str, Any]) -> dict[str, Any]:
+    c = view.connector
+    stream = view.stream
+    if c is not None:
+        transport = {
+            "type": c.transport.get("type", "CONNECTOR"),
+            "description": c.transport.get("description", ""),
+            "version": str(c.transport.get("version", "0")),
+        }
+        provider_key = c.provider_key
+    else:
+        transport = {"type": "API", "description": "domolite.upload", "version": "0"}
+        provider_key = view.dataset.data_provider_type
+    configuration = [
+        {"streamId": stream.id, "category": "METADATA", "type": "string", **item}
+        for item in (c.configuration if c else [])
+    ]
+    state = view.last.state.value if view.last else None
+    return {
+        "id": stream.id,
+        "valid": True,
+        "invalidExecutionId": None,
+        "transport": transport,
+        "updateMethod": stream.update_method.value,
+        "dataProvider": {"key": provider_key, "name": provider_key},
+        "account": c.account if c else None,
+        "dataSource": datasource,
+        "schemaDefinition": {
+            "columns": [
+                {"type": col.type.value, "name": col.name, "id": col.name, "visible": True}
+                for col in view.dataset.columns
+            ]
+        },
+        "scheduleExpression": None,
+        "scheduleStartDate": None,
+        "advancedScheduleJson": c.schedule if c else None,
+        "scheduleRetryExpression": None,
+        "scheduleRetryCount": 0,
+        "lastExecution": execution_out(view.last, stream.id) if view.last else None,
+        "lastSuccessfulExecution": execution_out(view.last_success, stream.id) if view.last_success else None,
+        "currentExecution": None,
+        "currentExecutionState": state,
+        "createdAt": epoch_s(stream.created_at),
+        "createdBy": c.created_by if c else view.dataset.owner_id,
+        "modifiedAt": epoch_s(stream.modified_at),
+        "modifiedBy": c.modified_by if c else view.dataset.owner_id,
+        "scheduleState": "ACTIVE" if c and c.schedule else "INACTIVE",
+        "scheduleAssertion": False,
+        "inactiveScheduleCode": None,
+        "configuration": configuration,
+    }
+
+
+def user_out(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "invitorUserId": None,
+        "displayName": user.name,
+        "department": "",
+        "userName": user.email,
+        "emailAddress": user.email,
+        "avatarKey": "",
+        "accepted": True,
+        "userType": "USER",
+        "role": user.role.value,
+        "active": True,
+        "pending": False,
+        "anonymous": False,
+        "systemUser": False,
+    }
+
+
+def search_object_out(dataset: DataSet, owner: User | None) -> dict[str, Any]:
+    owner_name = owner.name if owner else ""
+    return {
+        "entityType": "dataset",
+        "databaseId": dataset.id,
+        "id": dataset.id,
+        "name": dataset.name,
+        "description": dataset.description,
+        "createDate": epoch_ms(dataset.created_at),
+        "lastModified": epoch_ms(dataset.updated_at),
+        "lastUpdated": epoch_ms(dataset.data_updated_at or dataset.created_at),
+        "ownedById": str(dataset.owner_id),
+        "ownedByName": owner_name,
+        "ownedByType": "USER",
+        "owners": [{"id": str(dataset.owner_id), "type": "USER", "displayName": owner_name}],
+        "rowCount": dataset.row_count,
+        "columnCount": len(dataset.columns),
+        "dataprovidername": dataset.data_provider_type,
+        "dataProviderType": dataset.data_provider_type,
+        "pdpEnabled": dataset.pdp_enabled,
+        "tags": list(dataset.tags),
+        "cloudId": "domo",
+        "cloudName": "Domo",
+    }

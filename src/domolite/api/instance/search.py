@@ -1,0 +1,53 @@
+"""/api/search/v1/query: DataSet search (Domo's Data Center search), paged by count and offset."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from domolite.api.body import parse_body
+from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.instance.schemas import SearchIn, search_object_out
+from domolite.api.responses import JSON
+from domolite.api.routing import Router
+from domolite.datacenter import SearchFilter
+from domolite.errors import InvalidField, UserNotFound
+from domolite.models import User
+
+router = Router()
+
+
+@router.post("/api/search/v1/query")
+async def search(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    body = await parse_body(request, SearchIn)
+    entities = {e.upper() for e in body.entities}
+    if entities - {"DATASET", "DATASOURCE"}:
+        raise InvalidField("entities", f"only DATASET can be searched, not {sorted(entities - {'DATASET'})}")
+    filters = []
+    for i, f in enumerate(body.filters):
+        value = f.query if f.query is not None else f.value
+        if value is None:
+            raise InvalidField(f"filters[{i}]", "a filter needs a query or a value")
+        filters.append(
+            SearchFilter(field=f.field, kind=f.filter_type.lower(), value=str(value), negate=f.not_)
+        )
+
+    def run() -> dict[str, object]:
+        found, total = services.instance.datacenter.search(
+            principal, text=body.query, filters=filters, count=body.count, offset=body.offset
+        )
+        owners: dict[int, User | None] = {}
+        for d in found:
+            if d.owner_id not in owners:
+                try:
+                    owners[d.owner_id] = services.catalog.get_user(d.owner_id)
+                except UserNotFound:
+                    owners[d.owner_id] = None
+        return {
+            "searchObjects": [search_object_out(d, owners[d.owner_id]) for d in found],
+            "totalResultCount": total,
+            "count": len(found),
+            "offset": body.offset,
+        }
+
+    return JSON(await run_in_threadpool(run))

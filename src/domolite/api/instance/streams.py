@@ -1,0 +1,114 @@
+"""/api/data/v1/streams: streams in their connector form, manual runs and their history."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from domolite.api.body import parse_body
+from domolite.api.deps import PrincipalDep, Services, ServicesDep
+from domolite.api.instance.datasources import datasource_view, optional_int
+from domolite.api.instance.schemas import StreamIn, execution_out, history_out, stream_out
+from domolite.api.responses import JSON
+from domolite.api.routing import Router
+from domolite.connectors import ConnectorSpec, ConnectorStream
+from domolite.errors import InvalidField
+from domolite.models import Principal, UpdateMethod
+
+router = Router()
+
+
+def view(services: Services, principal: Principal, found: ConnectorStream) -> dict[str, object]:
+    return stream_out(found, datasource_view(services, principal, found.dataset))
+
+
+def _spec(body: StreamIn, fallback_key: str | None) -> ConnectorSpec:
+    key = body.data_provider.key if body.data_provider else fallback_key
+    if not key:
+        raise InvalidField("dataProvider.key", "a stream needs a data provider key")
+    return ConnectorSpec(
+        provider_key=key,
+        transport=body.transport.model_dump(),
+        configuration=body.configuration,
+        account=body.account,
+        schedule=body.schedule(),
+    )
+
+
+@router.post("/api/data/v1/streams")
+async def create_stream(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    body = await parse_body(request, StreamIn)
+    spec = _spec(body, None)
+    method = UpdateMethod.parse(body.update_method) if body.update_method else UpdateMethod.REPLACE
+
+    def run() -> dict[str, object]:
+        found = services.instance.connectors.create(
+            principal,
+            spec,
+            name=body.data_source.name or "",
+            description=body.data_source.description or "",
+            update_method=method,
+        )
+        return view(services, principal, found)
+
+    return JSON(await run_in_threadpool(run))
+
+
+@router.get("/api/data/v1/streams")
+def list_streams(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    limit: str | None = None,
+    offset: str | None = None,
+    offet: str | None = None,  # domolibrary's spelling
+) -> JSON:
+    size = optional_int(limit, "limit")
+    start = optional_int(offset, "offset") or optional_int(offet, "offet") or 0
+    found = services.instance.connectors.list(
+        principal, limit=size if size is not None else 500, offset=start
+    )
+    return JSON([view(services, principal, f) for f in found])
+
+
+@router.get("/api/data/v1/streams/{stream_id}")
+def get_stream(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    return JSON(view(services, principal, services.instance.connectors.get(principal, stream_id)))
+
+
+@router.put("/api/data/v1/streams/{stream_id}")
+async def update_stream(
+    stream_id: int, request: Request, principal: PrincipalDep, services: ServicesDep
+) -> JSON:
+    body = await parse_body(request, StreamIn)
+    raw = await request.body()
+    method = UpdateMethod.parse(body.update_method) if body.update_method else None
+
+    def run() -> dict[str, object]:
+        connectors = services.instance.connectors
+        current = connectors.get(principal, stream_id)
+        fallback = current.connector.provider_key if current.connector else current.dataset.data_provider_type
+        spec = _spec(body, fallback) if raw.strip() else None
+        found = connectors.update(
+            principal,
+            stream_id,
+            spec,
+            name=body.data_source.name,
+            description=body.data_source.description,
+            update_method=method,
+        )
+        return view(services, principal, found)
+
+    return JSON(await run_in_threadpool(run))
+
+
+@router.post("/api/data/v1/streams/{stream_id}/executions")
+def run_stream(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    # The body ({"action": "MANUAL"} or none) names the only kind of run there is.
+    return JSON(execution_out(services.instance.connectors.run(principal, stream_id), stream_id))
+
+
+@router.get("/api/data/v1/streams/{stream_id}/history/aggregate")
+def stream_history(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    return JSON(
+        [history_out(e, stream_id) for e in services.instance.connectors.history(principal, stream_id)]
+    )

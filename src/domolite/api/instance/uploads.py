@@ -1,0 +1,229 @@
+"""/api/...: three-stage uploads, data versions, partitions, data-version-hydrate and indexing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from domolite.api.body import body_chunks, is_gzip, parse_body
+from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.instance.datasources import optional_int
+from domolite.api.instance.schemas import (
+    CommitIn,
+    HydrateIn,
+    IndexIn,
+    PartitionListIn,
+    UploadIn,
+    data_version_out,
+    epoch_ms,
+    index_out,
+    partition_out,
+)
+from domolite.api.responses import JSON
+from domolite.api.routing import Router
+from domolite.errors import InvalidField
+
+router = Router()
+
+UPLOADS = "/api/data/v3/datasources/{dataset_id}/uploads"
+PARTITIONS = "/api/query/v1/datasources/{dataset_id}"
+
+
+# -- uploads -------------------------------------------------------------------------------------------------
+
+
+@router.post(UPLOADS)
+async def open_upload(
+    dataset_id: str,
+    request: Request,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    dataTag: str | None = None,
+    restateDataTag: str | None = None,
+) -> JSON:
+    body = await parse_body(request, UploadIn)
+    upload = await run_in_threadpool(
+        services.instance.uploads.open, principal, dataset_id, body.action, dataTag or restateDataTag
+    )
+    return JSON(
+        {
+            "dataSourceId": upload.dataset_id,
+            "uploadId": upload.id,
+            "requestedAsOf": epoch_ms(upload.created_at),
+        }
+    )
+
+
+@router.put(UPLOADS + "/{upload_id}/parts/{part_no}")
+async def upload_part(
+    dataset_id: str,
+    upload_id: int,
+    part_no: int,
+    request: Request,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> JSON:
+    uploads = services.instance.uploads
+    upload = await run_in_threadpool(uploads.upload_for_edit, principal, dataset_id, upload_id)
+    execution = await uploads.receive_part(upload, part_no, body_chunks(request), gzip=is_gzip(request))
+    return JSON(
+        {"dataSourceId": dataset_id, "uploadId": upload.id, "partId": part_no, "parts": execution.parts}
+    )
+
+
+@router.put(UPLOADS + "/{upload_id}/commit")
+async def commit_upload(
+    dataset_id: str, upload_id: int, request: Request, principal: PrincipalDep, services: ServicesDep
+) -> JSON:
+    body = await parse_body(request, CommitIn)
+    done = await run_in_threadpool(
+        services.instance.uploads.commit,
+        principal,
+        dataset_id,
+        upload_id,
+        body.action,
+        body.data_tag or body.restate_data_tag,
+    )
+    e = done.execution
+    return JSON(
+        {
+            "dataSourceId": dataset_id,
+            "uploadId": done.upload.id,
+            "status": e.state.value,
+            "uploadStatus": e.state.value,
+            "action": e.update_method.value if done.data_tag is None else "APPEND",
+            "dataTag": done.data_tag,
+            "numRows": e.rows,
+            "numBytes": e.bytes,
+            "index": True,
+        }
+    )
+
+
+# -- data versions -------------------------------------------------------------------------------------------
+
+
+@router.get("/api/data/v3/datasources/{dataset_id}/dataversions/details")
+def data_versions(
+    dataset_id: str,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    limit: str | None = None,
+    offset: str | None = None,
+) -> JSON:
+    versions = list(reversed(services.instance.versions.of_id(principal, dataset_id)))  # newest first
+    start = optional_int(offset, "offset") or 0
+    size = optional_int(limit, "limit")
+    page = versions[start : start + size if size is not None else None]
+    return JSON([data_version_out(v) for v in page])
+
+
+@router.post("/api/dataprocessing/v2/dataflows/data-version-hydrate")
+async def hydrate(
+    request: Request,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    engine: str = "MAGIC",
+    limit: int = 500,
+    offset: int = 0,
+) -> JSON:
+    del engine
+    body = await parse_body(request, HydrateIn)
+    if body.version_window.type.upper() != "EXPRESSION":
+        raise InvalidField(
+            "versionWindow.type", f"unsupported type {body.version_window.type!r}; use EXPRESSION"
+        )
+    found = await run_in_threadpool(
+        services.instance.versions.hydrate, principal, body.data_source_id, body.version_window.expression
+    )
+    page = found[max(offset, 0) : max(offset, 0) + max(limit, 0)]
+    return JSON([data_version_out(v) for v in page])
+
+
+# -- partitions ----------------------------------------------------------------------------------------------
+
+
+@router.get(PARTITIONS + "/partition")
+def partitions(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    found = services.instance.uploads.partitions(principal, dataset_id, include_deleted=True)
+    return JSON([{"partitionId": p.tag, "dataId": p.data_id} for p in found])
+
+
+def _moment(value: Any, where: str) -> datetime | None:
+    """MIN/MAX of dateCompleted: epoch milliseconds or an ISO date-time."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC).replace(tzinfo=None)
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidField(where, f"{value!r} is neither epoch milliseconds nor an ISO date-time") from None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+@router.post(PARTITIONS + "/partition/list")
+async def list_partitions(
+    dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
+) -> JSON:
+    body = await parse_body(request, PartitionListIn)
+    descending = False
+    low = high = None
+    for i, f in enumerate(body.pagination_fields):
+        if f.field_name.lower() not in ("datecompleted", "date_completed"):
+            raise InvalidField(
+                f"paginationFields[{i}].fieldName", f"unsupported field {f.field_name!r}; use datecompleted"
+            )
+        if f.sort_order.upper() not in ("ASC", "DESC"):
+            raise InvalidField(f"paginationFields[{i}].sortOrder", f"{f.sort_order!r} is not ASC or DESC")
+        descending = f.sort_order.upper() == "DESC"
+        if f.filter_values is not None:
+            low = _moment(f.filter_values.min, f"paginationFields[{i}].filterValues.MIN")
+            high = _moment(f.filter_values.max, f"paginationFields[{i}].filterValues.MAX")
+    found = await run_in_threadpool(
+        lambda: services.instance.uploads.partitions(
+            principal,
+            dataset_id,
+            include_deleted=False,
+            descending=descending,
+            completed_min=low,
+            completed_max=high,
+            limit=body.limit,
+            offset=body.offset,
+        )
+    )
+    return JSON([partition_out(p) for p in found])
+
+
+@router.delete(PARTITIONS + "/tag/{tag}/data")
+def delete_partition_data(dataset_id: str, tag: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    p = services.instance.uploads.delete_partition_data(principal, dataset_id, tag)
+    return JSON({"dataSourceId": dataset_id, "partitionId": p.tag, "dataId": p.data_id, "deleted": p.deleted})
+
+
+@router.delete(PARTITIONS + "/partition/{tag}")
+def remove_partition(dataset_id: str, tag: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    services.instance.uploads.remove_partition(principal, dataset_id, tag)
+    return JSON({"dataSourceId": dataset_id, "partitionId": tag, "removed": True})
+
+
+# -- index ---------------------------------------------------------------------------------------------------
+
+
+@router.post("/api/data/v3/datasources/{dataset_id}/indexes")
+async def index(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    await parse_body(request, IndexIn)  # dataIds: every committed version is already queryable
+    return JSON(index_out(await run_in_threadpool(services.instance.versions.index, principal, dataset_id)))
+
+
+@router.get("/api/data/v3/datasources/{dataset_id}/indexes/{index_id}/statuses")
+def index_status(dataset_id: str, index_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    return JSON(index_out(services.instance.versions.index_status(principal, dataset_id, index_id)))
+
+
+@router.post(PARTITIONS)
+def index_now(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    return JSON(index_out(services.instance.versions.index(principal, dataset_id)))

@@ -1,0 +1,251 @@
+"""Catalog tables of the instance product API: uploads, partitions, index requests and stream connectors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from domolite.catalog import schema as t
+from domolite.catalog.store import utcnow
+from domolite.errors import IndexNotFound, PartitionNotFound, UploadNotFound
+from domolite.models import Connector, IndexRequest, Partition, Upload
+
+
+class ProductCatalog:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _tx(self) -> Any:
+        return self.engine.begin()
+
+    # -- uploads ---------------------------------------------------------------------------------------------
+    def add_upload(self, execution_id: int, dataset_id: str, stream_id: int, data_tag: str | None) -> Upload:
+        now = utcnow()
+        with self._tx() as c:
+            c.execute(
+                insert(t.uploads).values(
+                    execution_id=execution_id,
+                    dataset_id=dataset_id,
+                    stream_id=stream_id,
+                    data_tag=data_tag,
+                    created_at=now,
+                )
+            )
+        return Upload(execution_id, dataset_id, stream_id, data_tag, now)
+
+    def get_upload(self, dataset_id: str, upload_id: int) -> Upload:
+        with self._tx() as c:
+            row = c.execute(
+                select(t.uploads).where(
+                    t.uploads.c.execution_id == upload_id, t.uploads.c.dataset_id == dataset_id
+                )
+            ).first()
+        if row is None:
+            raise UploadNotFound(dataset_id, upload_id)
+        return Upload(int(row.execution_id), row.dataset_id, int(row.stream_id), row.data_tag, row.created_at)
+
+    # -- partitions ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _partition(row: Any) -> Partition:
+        return Partition(
+            dataset_id=row.dataset_id,
+            tag=row.tag,
+            data_id=int(row.data_id),
+            row_count=int(row.row_count),
+            completed_at=row.completed_at,
+            deleted=bool(row.deleted),
+        )
+
+    def put_partition(
+        self, dataset_id: str, tag: str, data_id: int, row_count: int, *, deleted: bool = False
+    ) -> None:
+        """Record a partition's newest data version (or its deletion); one catalog transaction."""
+        values = {"data_id": data_id, "row_count": row_count, "completed_at": utcnow(), "deleted": deleted}
+        with self._tx() as c:
+            n = c.execute(
+                update(t.partitions)
+                .where(t.partitions.c.dataset_id == dataset_id, t.partitions.c.tag == tag)
+                .values(**values)
+            ).rowcount
+            if n == 0:
+                c.execute(insert(t.partitions).values(dataset_id=dataset_id, tag=tag, **values))
+
+    def get_partition(self, dataset_id: str, tag: str) -> Partition:
+        with self._tx() as c:
+            row = c.execute(
+                select(t.partitions).where(t.partitions.c.dataset_id == dataset_id, t.partitions.c.tag == tag)
+            ).first()
+        if row is None:
+            raise PartitionNotFound(dataset_id, tag)
+        return self._partition(row)
+
+    def has_partition(self, dataset_id: str, tag: str) -> bool:
+        try:
+            self.get_partition(dataset_id, tag)
+        except PartitionNotFound:
+            return False
+        return True
+
+    def count_partitions(self, dataset_id: str) -> int:
+        with self._tx() as c:
+            return int(
+                c.execute(
+                    select(func.count())
+                    .select_from(t.partitions)
+                    .where(t.partitions.c.dataset_id == dataset_id)
+                ).scalar_one()
+            )
+
+    def list_partitions(
+        self,
+        dataset_id: str,
+        *,
+        include_deleted: bool,
+        descending: bool = False,
+        completed_min: datetime | None = None,
+        completed_max: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Partition]:
+        p = t.partitions.c
+        q = select(t.partitions).where(p.dataset_id == dataset_id)
+        if not include_deleted:
+            q = q.where(p.deleted.is_(False))
+        if completed_min is not None:
+            q = q.where(p.completed_at >= completed_min)
+        if completed_max is not None:
+            q = q.where(p.completed_at <= completed_max)
+        order = (p.completed_at.desc(), p.tag.desc()) if descending else (p.completed_at.asc(), p.tag.asc())
+        q = q.order_by(*order).offset(offset)
+        if limit is not None:
+            q = q.limit(limit)
+        with self._tx() as c:
+            return [self._partition(r) for r in c.execute(q)]
+
+    def remove_partition(self, dataset_id: str, tag: str) -> None:
+        with self._tx() as c:
+            n = c.execute(
+                delete(t.partitions).where(t.partitions.c.dataset_id == dataset_id, t.partitions.c.tag == tag)
+            ).rowcount
+        if n == 0:
+            raise PartitionNotFound(dataset_id, tag)
+
+    def clear_partitions(self, dataset_id: str) -> None:
+        with self._tx() as c:
+            c.execute(delete(t.partitions).where(t.partitions.c.dataset_id == dataset_id))
+
+    # -- index requests --------------------------------------------------------------------------------------
+    @staticmethod
+    def _index(row: Any) -> IndexRequest:
+        return IndexRequest(
+            id=int(row.id),
+            dataset_id=row.dataset_id,
+            status=row.status,
+            files_merged=int(row.files_merged),
+            message=row.message,
+            created_at=row.created_at,
+            ended_at=row.ended_at,
+        )
+
+    def open_index(self, dataset_id: str) -> int:
+        with self._tx() as c:
+            key = c.execute(
+                insert(t.index_requests).values(
+                    dataset_id=dataset_id, status="RUNNING", files_merged=0, created_at=utcnow()
+                )
+            ).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def close_index(self, index_id: int, status: str, files_merged: int, message: str | None) -> IndexRequest:
+        with self._tx() as c:
+            c.execute(
+                update(t.index_requests)
+                .where(t.index_requests.c.id == index_id)
+                .values(status=status, files_merged=files_merged, message=message, ended_at=utcnow())
+            )
+            return self._index(
+                c.execute(select(t.index_requests).where(t.index_requests.c.id == index_id)).one()
+            )
+
+    def get_index(self, dataset_id: str, index_id: int) -> IndexRequest:
+        with self._tx() as c:
+            row = c.execute(
+                select(t.index_requests).where(
+                    t.index_requests.c.id == index_id, t.index_requests.c.dataset_id == dataset_id
+                )
+            ).first()
+        if row is None:
+            raise IndexNotFound(dataset_id, index_id)
+        return self._index(row)
+
+    def fail_running_indexes(self) -> None:
+        """After a restart, an index request still RUNNING was interrupted."""
+        with self._tx() as c:
+            c.execute(
+                update(t.index_requests)
+                .where(t.index_requests.c.status == "RUNNING")
+                .values(status="ERROR", message="interrupted by a server restart", ended_at=utcnow())
+            )
+
+    # -- stream connectors -----------------------------------------------------------------------------------
+    @staticmethod
+    def _connector(row: Any) -> Connector:
+        return Connector(
+            stream_id=int(row.stream_id),
+            provider_key=row.provider_key,
+            transport=json.loads(row.transport),
+            configuration=json.loads(row.configuration),
+            account=json.loads(row.account) if row.account else None,
+            schedule=row.schedule,
+            created_by=int(row.created_by),
+            modified_by=int(row.modified_by),
+        )
+
+    def put_connector(self, conn: Connection | None, connector: Connector) -> None:
+        values = {
+            "provider_key": connector.provider_key,
+            "transport": json.dumps(connector.transport),
+            "configuration": json.dumps(connector.configuration),
+            "account": json.dumps(connector.account) if connector.account is not None else None,
+            "schedule": connector.schedule,
+            "created_by": connector.created_by,
+            "modified_by": connector.modified_by,
+        }
+
+        def run(c: Connection) -> None:
+            n = c.execute(
+                update(t.stream_connectors)
+                .where(t.stream_connectors.c.stream_id == connector.stream_id)
+                .values(**values)
+            ).rowcount
+            if n == 0:
+                c.execute(insert(t.stream_connectors).values(stream_id=connector.stream_id, **values))
+
+        if conn is not None:
+            run(conn)
+        else:
+            with self._tx() as c:
+                run(c)
+
+    def get_connector(self, stream_id: int) -> Connector | None:
+        with self._tx() as c:
+            row = c.execute(
+                select(t.stream_connectors).where(t.stream_connectors.c.stream_id == stream_id)
+            ).first()
+        return self._connector(row) if row is not None else None
+
+    # -- clean-up --------------------------------------------------------------------------------------------
+    def forget_dataset(self, dataset_id: str, stream_ids: Sequence[int]) -> None:
+        with self._tx() as c:
+            c.execute(delete(t.uploads).where(t.uploads.c.dataset_id == dataset_id))
+            c.execute(delete(t.partitions).where(t.partitions.c.dataset_id == dataset_id))
+            c.execute(delete(t.index_requests).where(t.index_requests.c.dataset_id == dataset_id))
+            if stream_ids:
+                c.execute(
+                    delete(t.stream_connectors).where(t.stream_connectors.c.stream_id.in_(list(stream_ids)))
+                )

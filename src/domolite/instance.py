@@ -1,0 +1,47 @@
+"""The services behind the instance product API (/api/...), built once from the foundation's services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domolite.auth.sessions import SessionService
+from domolite.catalog import Catalog
+from domolite.catalog.product import ProductCatalog
+from domolite.connectors import Connectors
+from domolite.datacenter import DataCenter
+from domolite.datasets import DataSets
+from domolite.ingest.executions import Ingest
+from domolite.queries import Queries
+from domolite.query.engine import Door
+from domolite.settings import Settings
+from domolite.storage.lake import Lake
+from domolite.uploads import Uploads
+from domolite.versions import Versions
+
+
+@dataclass
+class Instance:
+    product: ProductCatalog
+    sessions: SessionService
+    uploads: Uploads
+    versions: Versions
+    queries: Queries
+    datacenter: DataCenter
+    connectors: Connectors
+
+
+def build_instance(
+    settings: Settings, catalog: Catalog, lake: Lake, door: Door, ingest: Ingest, datasets: DataSets
+) -> Instance:
+    product = ProductCatalog(catalog.engine)
+    product.fail_running_indexes()
+    versions = Versions(lake, product, datasets)
+    return Instance(
+        product=product,
+        sessions=SessionService(catalog, settings.session_lifetime_s),
+        uploads=Uploads(catalog, product, lake, ingest, datasets, settings.partition_limit),
+        versions=versions,
+        queries=Queries(door, datasets, versions),
+        datacenter=DataCenter(catalog, product, lake, datasets),
+        connectors=Connectors(catalog, product, datasets, ingest),
+    )
