@@ -1,4 +1,4 @@
-"""Test helpers: users made over HTTP by the bootstrap admin, each with its own developer token."""
+"""For tests: users made over HTTP by the bootstrap admin, each with its own developer token."""
 
 from __future__ import annotations
 
@@ -20,7 +20,11 @@ class Person:
 
 def make_person(server: Server, admin: httpx.Client, role: str = "Participant", name: str = "") -> Person:
     email = f"{name or role.lower()}-{uuid.uuid4().hex[:8]}@example.com"
-    created = admin.post("/v1/users/", params={"sendInvite": "false"}, json={"name": name or email, "email": email, "role": role})
+    created = admin.post(
+        "/v1/users/",
+        params={"sendInvite": "false"},
+        json={"name": name or email, "email": email, "role": role},
+    )
     assert created.status_code == 200, created.text
     user_id = created.json()["id"]
     made = admin.post("/api/data/v1/accesstokens", json={"name": "tests", "ownerId": user_id})
@@ -35,7 +39,9 @@ def make_dataset(http: httpx.Client, name: str, csv: str, columns: list[tuple[st
     created = http.post("/v1/datasets", json={"name": name, "schema": schema})
     assert created.status_code == 201, created.text
     dataset_id = str(created.json()["id"])
-    loaded = http.put(f"/v1/datasets/{dataset_id}/data", content=csv.encode(), headers={"Content-Type": "text/csv"})
+    loaded = http.put(
+        f"/v1/datasets/{dataset_id}/data", content=csv.encode(), headers={"Content-Type": "text/csv"}
+    )
     assert loaded.status_code == 204, loaded.text
     return dataset_id
 

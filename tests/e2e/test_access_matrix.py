@@ -22,12 +22,17 @@ STREAMS: dict[str, int] = {}  # DataSet id -> its stream id, looked up by the ow
 FAMILIES: dict[str, Call] = {
     "get metadata": lambda h, ds: h.get(f"/v1/datasets/{ds}"),
     "export csv": lambda h, ds: h.get(f"/v1/datasets/{ds}/data"),
-    "query": lambda h, ds: h.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT count(*) FROM table"}),
+    "query": lambda h, ds: h.post(
+        f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT count(*) FROM table"}
+    ),
     "access list": lambda h, ds: h.get(f"/api/data/v3/datasources/{ds}/permissions"),
-    "import": lambda h, ds: h.put(f"/v1/datasets/{ds}/data", content=CSV.encode(), headers={"Content-Type": "text/csv"}),
+    "import": lambda h, ds: h.put(
+        f"/v1/datasets/{ds}/data", content=CSV.encode(), headers={"Content-Type": "text/csv"}
+    ),
     "properties": lambda h, ds: h.put(f"/v1/datasets/{ds}", json={"description": "changed"}),
     "schema": lambda h, ds: h.put(
-        f"/v1/datasets/{ds}", json={"schema": {"columns": [{"type": "LONG", "name": "n"}, {"type": "STRING", "name": "s"}]}}
+        f"/v1/datasets/{ds}",
+        json={"schema": {"columns": [{"type": "LONG", "name": "n"}, {"type": "STRING", "name": "s"}]}},
     ),
     "stream execution": lambda h, ds: h.post(f"/v1/streams/{STREAMS[ds]}/executions", json={}),
     "share": lambda h, ds: h.post(
@@ -79,7 +84,12 @@ def cast(server: Server, api: httpx.Client) -> dict[str, Person]:
 def _shared_dataset(cast: dict[str, Person], name: str) -> str:
     owner = cast["owner"].http
     ds = make_dataset(owner, name, CSV, COLUMNS)
-    for who, level in (("co_owner", "CO_OWNER"), ("can_edit", "CAN_EDIT"), ("can_share", "CAN_SHARE"), ("read", "READ")):
+    for who, level in (
+        ("co_owner", "CO_OWNER"),
+        ("can_edit", "CAN_EDIT"),
+        ("can_share", "CAN_SHARE"),
+        ("read", "READ"),
+    ):
         assert share(owner, ds, "USER", cast[who].id, level).status_code == 200
     assert share(owner, ds, "GROUP", cast["_group"].id, "READ").status_code == 200
     STREAMS[ds] = owner.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"}).json()[0]["id"]
@@ -98,7 +108,9 @@ def test_every_endpoint_family_answers_as_the_access_level_says(cast: dict[str, 
             body = r.json()
             assert body["status"] == 403 and body["statusReason"] == "Forbidden" and ds in body["message"]
             assert "toe" in body
-    expected = {f: (got[f] if got[f] < 300 else f"{got[f]}!") if f in ALLOWED[caller] else NO for f in FAMILIES}
+    expected = {
+        f: (got[f] if got[f] < 300 else f"{got[f]}!") if f in ALLOWED[caller] else NO for f in FAMILIES
+    }
     assert got == expected, f"{caller}: {got}"
     deleted = http.delete(f"/v1/datasets/{ds}")
     assert deleted.status_code == (204 if caller in CAN_DELETE else 403), deleted.text
@@ -121,7 +133,12 @@ def test_lists_and_search_show_only_readable_datasets(cast: dict[str, Person]) -
     assert found.status_code == 200 and found.json() == []
     streams = cast["stranger"].http.get("/v1/streams", params={"limit": 500}).json()
     assert ds not in {s["dataSet"]["id"] for s in streams}
-    assert cast["read"].http.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"}).json()[0]["dataSet"]["id"] == ds
+    assert (
+        cast["read"]
+        .http.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"})
+        .json()[0]["dataSet"]["id"]
+        == ds
+    )
 
 
 def test_access_list_and_revoke(cast: dict[str, Person]) -> None:
@@ -137,13 +154,19 @@ def test_access_list_and_revoke(cast: dict[str, Person]) -> None:
     # a CAN_SHARE user cannot hand out more than they have, nor remove someone above them
     sharer = cast["can_share"].http
     assert share(sharer, ds, "USER", cast["stranger"].id, "CAN_EDIT").status_code == 403
-    assert sharer.delete(f"/api/data/v3/datasources/{ds}/permissions/USER/{cast['co_owner'].id}").status_code == 403
+    assert (
+        sharer.delete(f"/api/data/v3/datasources/{ds}/permissions/USER/{cast['co_owner'].id}").status_code
+        == 403
+    )
     assert share(owner.http, ds, "USER", cast["stranger"].id, "OWNER").status_code == 400
     assert share(owner.http, ds, "USER", 987654321, "READ").status_code == 400
     assert share(owner.http, ds, "USER", cast["stranger"].id, "SUPREME").status_code == 400
 
     # the three revoke routes
-    assert owner.http.delete(f"/api/data/v3/datasources/{ds}/permissions/USER/{cast['read'].id}").status_code == 200
+    assert (
+        owner.http.delete(f"/api/data/v3/datasources/{ds}/permissions/USER/{cast['read'].id}").status_code
+        == 200
+    )
     assert cast["read"].http.get(f"/v1/datasets/{ds}").status_code == 403
     assert owner.http.delete(f"/api/data/v3/datasources/{ds}/USERS/{cast['can_edit'].id}").status_code == 200
     assert cast["can_edit"].http.get(f"/v1/datasets/{ds}").status_code == 403
@@ -162,7 +185,9 @@ def test_access_list_and_revoke(cast: dict[str, Person]) -> None:
 
 
 def test_participants_cannot_create_datasets(cast: dict[str, Person]) -> None:
-    r = cast["read"].http.post("/v1/datasets", json={"name": "x", "schema": {"columns": [{"type": "LONG", "name": "n"}]}})
+    r = cast["read"].http.post(
+        "/v1/datasets", json={"name": "x", "schema": {"columns": [{"type": "LONG", "name": "n"}]}}
+    )
     assert r.status_code == 403 and "Participant" in r.json()["message"]
 
 
@@ -170,12 +195,16 @@ def test_v1_token_reaches_only_what_its_scopes_allow(server: Server, api: httpx.
     ds = make_dataset(api, "scoped", CSV, COLUMNS)
 
     def client_with(scope: str) -> httpx.Client:
-        out = server.cli("clients", "create", "--user", "admin@domolite.local", "--name", scope, "--scope", scope, "--json")
+        out = server.cli(
+            "clients", "create", "--user", "admin@domolite.local", "--name", scope, "--scope", scope, "--json"
+        )
         import json
 
         creds = json.loads(out)
         r = httpx.post(
-            server.url + "/oauth/token", data={"grant_type": "client_credentials"}, auth=(creds["clientId"], creds["clientSecret"])
+            server.url + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds["clientId"], creds["clientSecret"]),
         )
         return server.client(r.json()["access_token"])
 

@@ -33,12 +33,18 @@ def pdp(server: Server, api: httpx.Client) -> dict[str, object]:
     carol = make_person(server, api, "Participant", "carol")
     ds = make_dataset(owner.http, "sales", CSV, COLUMNS)
     other = make_dataset(owner.http, "secret other", "99,Secret,1.0,2024-01-01\n", COLUMNS)
-    west = api.post("/v1/groups", json={"name": f"west-{uuid.uuid4().hex[:6]}", "users": [bob.id]}).json()["id"]
+    west = api.post("/v1/groups", json={"name": f"west-{uuid.uuid4().hex[:6]}", "users": [bob.id]}).json()[
+        "id"
+    ]
     for person in (alice, bob, carol):
         assert share(owner.http, ds, "USER", person.id, "READ").status_code == 200
     r = owner.http.post(
         f"/v1/datasets/{ds}/policies",
-        json={"name": "East only", "filters": [{"column": "region", "values": ["East"], "operator": "EQUALS"}], "users": [alice.id]},
+        json={
+            "name": "East only",
+            "filters": [{"column": "region", "values": ["East"], "operator": "EQUALS"}],
+            "users": [alice.id],
+        },
     )
     assert r.status_code == 201, r.text
     assert r.json()["type"] == "user" and r.json()["filters"][0]["not"] is False and r.json()["groups"] == []
@@ -52,14 +58,30 @@ def pdp(server: Server, api: httpx.Client) -> dict[str, object]:
             "groupIds": [str(west)],
             "virtualUserIds": [],
             "dataSourcePermissions": False,
-            "parameters": [{"type": "COLUMN", "name": "region", "values": ["West"], "operator": "EQUALS", "ignoreCase": True}],
+            "parameters": [
+                {
+                    "type": "COLUMN",
+                    "name": "region",
+                    "values": ["West"],
+                    "operator": "EQUALS",
+                    "ignoreCase": True,
+                }
+            ],
         },
     )
     assert r.status_code == 200, r.text
     assert r.json()["groupIds"] == [west] and r.json()["filterGroupId"] > 0
     switched = owner.http.put(f"/api/query/v1/data-control/{ds}", json={"enabled": True, "external": False})
     assert switched.json() == {"enabled": True, "secured": False, "external": False, "enabledColumn": False}
-    return {"owner": owner, "alice": alice, "bob": bob, "carol": carol, "ds": ds, "other": other, "admin": api}
+    return {
+        "owner": owner,
+        "alice": alice,
+        "bob": bob,
+        "carol": carol,
+        "ds": ds,
+        "other": other,
+        "admin": api,
+    }
 
 
 def _ids_by_query(http: httpx.Client, ds: str) -> list[int]:
@@ -74,9 +96,17 @@ def _ids_by_export(http: httpx.Client, ds: str) -> list[int]:
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [("alice", [1, 2]), ("bob", [3, 4]), ("carol", []), ("owner", [1, 2, 3, 4, 5, 6]), ("admin", [1, 2, 3, 4, 5, 6])],
+    [
+        ("alice", [1, 2]),
+        ("bob", [3, 4]),
+        ("carol", []),
+        ("owner", [1, 2, 3, 4, 5, 6]),
+        ("admin", [1, 2, 3, 4, 5, 6]),
+    ],
 )
-def test_each_user_sees_exactly_their_rows_in_query_and_export(pdp: dict[str, object], who: str, expected: list[int]) -> None:
+def test_each_user_sees_exactly_their_rows_in_query_and_export(
+    pdp: dict[str, object], who: str, expected: list[int]
+) -> None:
     person = pdp[who]
     http = person.http if isinstance(person, Person) else person
     assert isinstance(http, httpx.Client)
@@ -91,7 +121,10 @@ def test_policy_lists_start_with_the_open_policy(pdp: dict[str, object]) -> None
     owner = pdp["owner"]
     assert isinstance(owner, Person)
     ds = str(pdp["ds"])
-    groups = owner.http.get(f"/api/query/v1/data-control/{ds}/filter-groups/", params={"options": "load_associations,load_filters,include_open_policy"}).json()
+    groups = owner.http.get(
+        f"/api/query/v1/data-control/{ds}/filter-groups/",
+        params={"options": "load_associations,load_filters,include_open_policy"},
+    ).json()
     assert [g["name"] for g in groups] == ["All Rows", "East only", "West team"]
     assert groups[0]["type"] == "open" and groups[0]["dataSourceId"] == ds
     policies = owner.http.get(f"/v1/datasets/{ds}/policies").json()
@@ -110,7 +143,10 @@ def test_the_open_policy_gives_every_row_to_whom_it_names(pdp: dict[str, object]
     owner, carol, ds = pdp["owner"], pdp["carol"], str(pdp["ds"])
     assert isinstance(owner, Person) and isinstance(carol, Person)
     opened = owner.http.get(f"/v1/datasets/{ds}/policies").json()[0]["id"]
-    assert owner.http.put(f"/v1/datasets/{ds}/policies/{opened}", json={"users": [str(carol.id)]}).status_code == 200
+    assert (
+        owner.http.put(f"/v1/datasets/{ds}/policies/{opened}", json={"users": [str(carol.id)]}).status_code
+        == 200
+    )
     try:
         assert _ids_by_query(carol.http, ds) == [1, 2, 3, 4, 5, 6]
     finally:
@@ -139,7 +175,9 @@ def test_sql_tricks_still_see_only_the_policy_rows(pdp: dict[str, object], sql: 
 def test_reads_outside_the_dataset_are_refused(server: Server, pdp: dict[str, object]) -> None:
     alice, ds, other = pdp["alice"], str(pdp["ds"]), str(pdp["other"])
     assert isinstance(alice, Person)
-    parquet = next((server.data_dir / "lake").rglob("*.parquet"), server.data_dir / "lake" / "**" / "*.parquet")
+    parquet = next(
+        (server.data_dir / "lake").rglob("*.parquet"), server.data_dir / "lake" / "**" / "*.parquet"
+    )
     other_table = "ds_" + other.replace("-", "")
     for sql in [
         f"SELECT * FROM read_parquet('{parquet}')",
@@ -155,13 +193,20 @@ def test_reads_outside_the_dataset_are_refused(server: Server, pdp: dict[str, ob
         assert r.status_code == 400, (sql, r.text)
         assert "Secret" not in r.text and "West" not in r.text
     # the other DataSet is not shared with alice at all
-    assert alice.http.post(f"/v1/datasets/query/execute/{other}", json={"sql": "SELECT * FROM table"}).status_code == 403
+    assert (
+        alice.http.post(
+            f"/v1/datasets/query/execute/{other}", json={"sql": "SELECT * FROM table"}
+        ).status_code
+        == 403
+    )
 
 
 def test_a_failed_cast_does_not_echo_hidden_values(pdp: dict[str, object]) -> None:
     alice, ds = pdp["alice"], str(pdp["ds"])
     assert isinstance(alice, Person)
-    r = alice.http.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT CAST(region AS INTEGER) FROM table"})
+    r = alice.http.post(
+        f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT CAST(region AS INTEGER) FROM table"}
+    )
     assert r.status_code == 400
     assert "West" not in r.text and "North" not in r.text
 
@@ -189,13 +234,18 @@ NUMERIC_CASES = [
 def test_every_operator_and_not(pdp: dict[str, object]) -> None:
     owner, alice, ds = pdp["owner"], pdp["alice"], str(pdp["ds"])
     assert isinstance(owner, Person) and isinstance(alice, Person)
-    policy = owner.http.post(f"/v1/datasets/{ds}/policies", json={"name": "ops", "filters": [], "users": []}).json()["id"]
+    policy = owner.http.post(
+        f"/v1/datasets/{ds}/policies", json={"name": "ops", "filters": [], "users": []}
+    ).json()["id"]
     try:
         cases = [("region", op, values, negate, want) for op, values, negate, want in OPERATOR_CASES]
         cases += [(col, op, values, False, want) for col, op, values, want in NUMERIC_CASES]
         # alice keeps her East policy, so she sees East (1, 2) plus what this policy adds
         for column, op, values, negate, want in cases:
-            body = {"filters": [{"column": column, "values": values, "operator": op, "not": negate}], "users": [alice.id]}
+            body = {
+                "filters": [{"column": column, "values": values, "operator": op, "not": negate}],
+                "users": [alice.id],
+            }
             r = owner.http.put(f"/v1/datasets/{ds}/policies/{policy}", json=body)
             assert r.status_code == 200, r.text
             assert r.json()["filters"][0]["operator"] == op
@@ -209,7 +259,9 @@ def test_bad_policies_are_refused_with_the_field(pdp: dict[str, object]) -> None
     assert isinstance(owner, Person)
 
     def create(filters: list[dict[str, object]], users: list[object] | None = None) -> httpx.Response:
-        return owner.http.post(f"/v1/datasets/{ds}/policies", json={"name": "bad", "filters": filters, "users": users or []})
+        return owner.http.post(
+            f"/v1/datasets/{ds}/policies", json={"name": "bad", "filters": filters, "users": users or []}
+        )
 
     r = create([{"column": "nope", "values": ["x"], "operator": "EQUALS"}])
     assert r.status_code == 400 and "filters[0].column" in r.json()["message"]

@@ -14,6 +14,7 @@ from tests.e2e.people import make_dataset, query_rows
 from tests.serverproc import Server
 
 COLUMNS = [("n", "LONG"), ("s", "STRING")]
+SLOW_SQL = "SELECT count(*) FROM table a, table b, table c, table d WHERE a.n + b.n + c.n + d.n = -1"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,9 @@ def test_at_least_thirty_hostile_strings() -> None:
 
 
 @pytest.mark.parametrize("sql", HOSTILE_SQL)
-def test_hostile_sql_is_refused(server: Server, api: httpx.Client, datasets: tuple[str, str], sql: str) -> None:
+def test_hostile_sql_is_refused(
+    server: Server, api: httpx.Client, datasets: tuple[str, str], sql: str
+) -> None:
     mine, other = datasets
     text = sql.format(
         parquet=server.data_dir / "lake" / "**" / "*.parquet",
@@ -74,7 +77,7 @@ def test_row_cap_and_time_limit_give_clear_errors(strict_server: Server) -> None
         assert "more than 5 rows" in capped.json()["message"]
         slow = http.post(
             f"/v1/datasets/query/execute/{ds}",
-            json={"sql": "SELECT count(*) FROM table a, table b, table c, table d WHERE a.n + b.n + c.n + d.n = -1"},
+            json={"sql": SLOW_SQL},
         )
         assert slow.status_code == 400
         assert "1 s limit" in slow.json()["message"]
