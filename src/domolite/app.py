@@ -8,20 +8,28 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from domolite.api import accesstokens as accesstokens_api
 from domolite.api import datasets as datasets_api
+from domolite.api import directory as directory_api
 from domolite.api import errors as api_errors
 from domolite.api import instance as instance_api
 from domolite.api import oauth as oauth_api
+from domolite.api import policies as policies_api
+from domolite.api import sharing as sharing_api
 from domolite.api import streams as streams_api
 from domolite.api.deps import Services
 from domolite.api.middleware import ToeMiddleware
+from domolite.auth.devtokens import AccessTokens
 from domolite.auth.tokens import TokenService
 from domolite.catalog import open_catalog
 from domolite.datasets import DataSets
+from domolite.directory import Directory
 from domolite.ingest.executions import Ingest
 from domolite.instance import build_instance
+from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
 from domolite.settings import Settings
+from domolite.sharing import Sharing
 from domolite.storage.lake import Lake
 from domolite.streams import Streams
 
@@ -39,8 +47,10 @@ def build_services(settings: Settings) -> Services:
         threads=settings.duckdb_threads,
         memory_limit=settings.duckdb_memory_limit,
     )
+    policies = Policies(catalog)
     door = Door(
         lake,
+        pdp_filter=policies.row_filter,  # PDP on every read path
         timeout_s=settings.query_timeout_s,
         max_rows=settings.query_max_rows,
         scratch_dir=settings.staging_dir / "exports",
@@ -49,16 +59,21 @@ def build_services(settings: Settings) -> Services:
     )
     datasets = DataSets(catalog, lake)
     ingest = Ingest(catalog, lake, settings.staging_dir, settings.max_part_bytes)
+    tokens = TokenService(catalog, settings.token_lifetime_s)
     return Services(
         settings=settings,
         catalog=catalog,
         lake=lake,
         door=door,
         ingest=ingest,
-        tokens=TokenService(catalog, settings.token_lifetime_s),
+        tokens=tokens,
         datasets=datasets,
         streams=Streams(catalog, datasets),
         instance=build_instance(settings, catalog, lake, door, ingest, datasets),
+        directory=Directory(catalog),
+        sharing=Sharing(catalog),
+        policies=policies,
+        access_tokens=AccessTokens(catalog, tokens),
     )
 
 
@@ -87,6 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     api_errors.install(app)
     app.add_middleware(ToeMiddleware)
-    for module in (oauth_api, datasets_api, streams_api, *instance_api.MODULES):
+    access_routers = (directory_api, sharing_api, policies_api, accesstokens_api)
+    for module in (oauth_api, datasets_api, streams_api, *access_routers, *instance_api.MODULES):
         app.include_router(module.router)
     return app

@@ -167,3 +167,24 @@ def tokens_create(data_dir: Path | None, email: str, name: str, as_json: bool) -
         _fail(exc.message)
         return
     _emit(as_json, {"token": token}, token)
+
+
+@tokens.command("revoke")
+@data_dir_option
+@click.option("--token", "token", default=None, help="The developer token itself.")
+@click.option("--id", "token_id", default=None, help="The token's id (as listed by the API).")
+@json_option
+def tokens_revoke(data_dir: Path | None, token: str | None, token_id: str | None, as_json: bool) -> None:
+    """Revoke a developer token: its next call gets a 401."""
+    from domolite.auth.tokens import TokenService
+    from domolite.errors import DomoError
+
+    if (token is None) == (token_id is None):
+        _fail("give exactly one of --token or --id")
+        return
+    try:
+        revoked = TokenService(_catalog(data_dir), 3600).revoke_dev_token(token=token, token_id=token_id)
+    except DomoError as exc:
+        _fail(exc.message)
+        return
+    _emit(as_json, {"id": revoked, "revoked": True}, f"revoked developer token {revoked}")

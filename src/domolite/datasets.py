@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from domolite.auth import permissions
@@ -44,7 +44,7 @@ class DataSets:
         data_provider_type: str = "api",
     ) -> tuple[DataSet, Stream]:
         """Create a DataSet, its lake table and its stream. The table is made first, then the catalog rows."""
-        permissions.require_scope(principal, "data")
+        permissions.require_create(principal)
         check_columns(columns)
         if update_method is UpdateMethod.UPSERT:
             names = {c.name.lower() for c in columns}
@@ -95,7 +95,9 @@ class DataSets:
         self, principal: Principal, *, limit: int, offset: int, name_like: str, sort: str | None
     ) -> list[DataSet]:
         permissions.require_scope(principal, "data")
-        return self.catalog.list_datasets(limit=limit, offset=offset, name_like=name_like, sort=sort)
+        return self.catalog.list_datasets(
+            limit=limit, offset=offset, name_like=name_like, sort=sort, visible_to=visible_to(principal)
+        )
 
     def update(
         self,
@@ -111,6 +113,10 @@ class DataSets:
         """Partial update. A schema change keeps the rows: columns are matched by name, new ones are NULL."""
         dataset = self.catalog.get_dataset(dataset_id)
         permissions.require_edit(principal, dataset)
+        if (pdp_enabled is not None and pdp_enabled != dataset.pdp_enabled) or (
+            owner_id is not None and owner_id != dataset.owner_id
+        ):
+            permissions.require_manage(principal, dataset)  # PDP and ownership: owner, co-owner or Admin
         changes: dict[str, object] = {}
         if name is not None:
             changes["name"] = name
@@ -143,6 +149,13 @@ class DataSets:
             count = self.lake.row_count(dataset.table)
             if count != dataset.row_count:
                 self.catalog.update_dataset(dataset_id, row_count=count, updated_at=dataset.updated_at)
+
+
+def visible_to(principal: Principal) -> tuple[int, Collection[str]] | None:
+    """The filter for lists and searches: None (everything) for Admins, else owned or shared DataSets."""
+    if principal.is_admin:
+        return None
+    return principal.user.id, list(principal.grants)
 
 
 def with_columns(dataset: DataSet, columns: Sequence[Column]) -> DataSet:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from domolite.access import AccessLevel
 from domolite.errors import Conflict, InvalidField
 
 
@@ -95,11 +97,14 @@ class User:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a user, and the scopes of the credential used."""
+    """Who is calling: a user, the scopes of the credential used, the user's groups, and the DataSets shared
+    with the user or those groups (DataSet id -> best access level), read when the credential is checked."""
 
     user: User
     scopes: frozenset[str]
     client_id: str | None = None
+    group_ids: frozenset[int] = frozenset()
+    grants: Mapping[str, AccessLevel] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def is_admin(self) -> bool:

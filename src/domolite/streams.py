@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import builtins
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
+from domolite.access import Capability
 from domolite.auth import permissions
 from domolite.catalog import Catalog
-from domolite.datasets import DataSets
+from domolite.datasets import DataSets, visible_to
 from domolite.errors import InvalidField
 from domolite.models import Column, DataSet, Principal, Stream, UpdateMethod
 
@@ -52,8 +53,18 @@ class Streams:
 
     def list(self, principal: Principal, *, limit: int, offset: int) -> builtins.list[tuple[Stream, DataSet]]:
         permissions.require_scope(principal, "data")
-        streams = self.catalog.list_streams(limit=limit, offset=offset)
+        scope = visible_to(principal)
+        readable = None if scope is None else [d.id for d in self._datasets(scope)]
+        streams = self.catalog.list_streams(limit=limit, offset=offset, dataset_ids=readable)
         return [(s, self.catalog.get_dataset(s.dataset_id)) for s in streams]
+
+    def _datasets(self, scope: tuple[int, Collection[str]] | None) -> Sequence[DataSet]:
+        found: Sequence[DataSet] = []
+        offset = 0
+        while batch := self.catalog.list_datasets(limit=500, offset=offset, visible_to=scope):
+            found = [*found, *batch]
+            offset += len(batch)
+        return found
 
     def search(self, principal: Principal, query: str) -> builtins.list[tuple[Stream, DataSet]]:
         """`dataSource.id:X`, `dataSource.name:X`, `dataSource.owner.id:X`, comma-joined and ANDed."""
@@ -64,20 +75,18 @@ class Streams:
             if not sep or key not in ("dataSource.id", "dataSource.name", "dataSource.owner.id"):
                 raise InvalidField("q", f"unsupported search term {term!r}")
             wanted[key] = value
-        candidates: list[DataSet]
+        candidates: Sequence[DataSet]
         if "dataSource.id" in wanted:
             try:
                 candidates = [self.catalog.get_dataset(wanted["dataSource.id"])]
             except Exception:
                 return []
         else:
-            candidates = []
-            offset = 0
-            while batch := self.catalog.list_datasets(limit=500, offset=offset):
-                candidates.extend(batch)
-                offset += len(batch)
+            candidates = self._datasets(visible_to(principal))
         out = []
         for dataset in candidates:
+            if not permissions.can(principal, dataset, Capability.READ):
+                continue
             if "dataSource.name" in wanted and dataset.name != wanted["dataSource.name"]:
                 continue
             if "dataSource.owner.id" in wanted and str(dataset.owner_id) != wanted["dataSource.owner.id"]:

@@ -7,15 +7,19 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from domolite.auth.devtokens import AccessTokens
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
 from domolite.datasets import DataSets
+from domolite.directory import Directory
 from domolite.errors import Unauthorized
 from domolite.ingest.executions import Ingest
 from domolite.instance import Instance
 from domolite.models import Principal
+from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
 from domolite.settings import Settings
+from domolite.sharing import Sharing
 from domolite.storage.lake import Lake
 from domolite.streams import Streams
 
@@ -31,6 +35,10 @@ class Services:
     datasets: DataSets
     streams: Streams
     instance: Instance
+    directory: Directory
+    sharing: Sharing
+    policies: Policies
+    access_tokens: AccessTokens
 
 
 def get_services(request: Request) -> Services:

@@ -11,7 +11,7 @@ import jwt
 
 from domolite.auth.secrets import hash_secret, hash_token, random_secret, token_matches, verify_secret
 from domolite.catalog import Catalog
-from domolite.errors import BadRequest, Unauthorized, UserNotFound
+from domolite.errors import BadRequest, NotFound, Unauthorized, UserNotFound
 from domolite.models import Principal, User
 
 KNOWN_SCOPES = frozenset({"data", "user", "dashboard", "account", "audit", "workflow"})
@@ -73,26 +73,61 @@ class TokenService:
             raise Unauthorized("The access token's user no longer exists") from None
         if payload.get("client_id") and self.catalog.get_client(str(payload["client_id"])) is None:
             raise Unauthorized("The access token's client no longer exists")
+        return self.principal(user, frozenset(str(payload.get("scope", "")).split()), payload.get("client_id"))
+
+    def principal(self, user: User, scopes: frozenset[str], client_id: str | None) -> Principal:
+        """The caller, with its groups and the DataSets shared with it, read once per request."""
+        group_ids = self.catalog.access.group_ids_of(user.id)
         return Principal(
-            user=user, scopes=frozenset(str(payload.get("scope", "")).split()), client_id=payload.get("client_id")
+            user=user,
+            scopes=scopes,
+            client_id=client_id,
+            group_ids=group_ids,
+            grants=self.catalog.access.grants_for(user.id, group_ids),
         )
 
     # -- developer tokens -------------------------------------------------------------------------------------
     def create_dev_token(self, user_id: int, name: str) -> str:
+        """A random token (256 bits of secret); only its SHA-256 is stored. The id inside it is public."""
         token_id = secrets.token_hex(8)
-        token = f"{DEV_TOKEN_PREFIX}{token_id}{random_secret(24)}"
+        token = f"{DEV_TOKEN_PREFIX}{token_id}{random_secret(32)}"
         self.catalog.create_dev_token(token_id, hash_token(token), user_id, name)
         return token
 
     def verify_dev_token(self, token: str) -> Principal:
-        token_id = token[len(DEV_TOKEN_PREFIX) : len(DEV_TOKEN_PREFIX) + 16] if token.startswith(DEV_TOKEN_PREFIX) else ""
+        token_id = self.dev_token_id(token)
         found = self.catalog.get_dev_token(token_id) if token_id else None
         if found is None or not token_matches(found[0], token):
             raise Unauthorized("The developer token is not valid")
         if found[2]:
             raise Unauthorized("The developer token has been revoked")
-        user = self.catalog.get_user(found[1])
-        return Principal(user=user, scopes=KNOWN_SCOPES, client_id=None)
+        try:
+            user = self.catalog.get_user(found[1])
+        except UserNotFound:
+            raise Unauthorized("The developer token's user no longer exists") from None
+        return self.principal(user, KNOWN_SCOPES, None)
+
+    @staticmethod
+    def dev_token_id(token: str) -> str:
+        """The public id inside a developer token ('' if it is not one of ours)."""
+        if not token.startswith(DEV_TOKEN_PREFIX) or len(token) < len(DEV_TOKEN_PREFIX) + 16:
+            return ""
+        return token[len(DEV_TOKEN_PREFIX) : len(DEV_TOKEN_PREFIX) + 16]
+
+    def revoke_dev_token(self, *, token: str | None = None, token_id: str | None = None) -> str:
+        """Revoke by the token itself (checked against its hash) or by its id; returns the id.
+
+        Raises:
+            NotFound: no such token.
+        """
+        if token is not None:
+            token_id = self.dev_token_id(token.strip())
+            found = self.catalog.get_dev_token(token_id) if token_id else None
+            if found is None or not token_matches(found[0], token.strip()):
+                raise NotFound("no such developer token")
+        if not token_id or not self.catalog.access.revoke_dev_token(token_id):
+            raise NotFound("no such developer token")
+        return token_id
 
     # -- clients ----------------------------------------------------------------------------------------------
     def create_client(self, user_id: int, name: str, scopes: tuple[str, ...]) -> tuple[str, str]:

@@ -164,3 +164,49 @@ stream_connectors = Table(
     Column("created_by", BigInteger, nullable=False),
     Column("modified_by", BigInteger, nullable=False),
 )
+
+
+# -- access: groups, shares, PDP policies (revision 0002_access) ---------------------------------------------
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("name", String(320), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("creator_id", BigInteger, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False, index=True),
+    UniqueConstraint("group_id", "user_id", name="uq_group_members"),
+)
+
+dataset_permissions = Table(
+    "dataset_permissions",
+    metadata,
+    Column("dataset_id", String(36), nullable=False),
+    Column("grantee_type", String(8), nullable=False),
+    Column("grantee_id", BigInteger, nullable=False),
+    Column("access_level", String(16), nullable=False),
+    Column("granted_by", BigInteger, nullable=False),
+    Column("granted_at", DateTime, nullable=False),
+    UniqueConstraint("dataset_id", "grantee_type", "grantee_id", name="uq_dataset_permissions"),
+)
+
+pdp_policies = Table(
+    "pdp_policies",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("dataset_id", String(36), nullable=False, index=True),
+    Column("name", String(1000), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("filters", Text, nullable=False, default="[]"),
+    Column("user_ids", Text, nullable=False, default="[]"),
+    Column("group_ids", Text, nullable=False, default="[]"),
+    Column("created_at", DateTime, nullable=False),
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,10 +11,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
+from domolite.catalog.access import AccessStore
 from domolite.errors import (
     Conflict,
     DataSetNotFound,
@@ -64,6 +65,7 @@ def open_catalog(url: str) -> Catalog:
 class Catalog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.access = AccessStore(engine)
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -223,9 +225,19 @@ class Catalog:
         return self._dataset(row)
 
     def list_datasets(
-        self, *, limit: int, offset: int, name_like: str = "", sort: str | None = None, owner_id: int | None = None
+        self,
+        *,
+        limit: int,
+        offset: int,
+        name_like: str = "",
+        sort: str | None = None,
+        owner_id: int | None = None,
+        visible_to: tuple[int, Collection[str]] | None = None,
     ) -> list[DataSet]:
+        """`visible_to=(user_id, shared_ids)` keeps only the DataSets the user owns or that are shared."""
         q = select(t.datasets)
+        if visible_to is not None:
+            q = q.where(or_(t.datasets.c.owner_id == visible_to[0], t.datasets.c.id.in_(list(visible_to[1]))))
         if name_like:
             q = q.where(func.lower(t.datasets.c.name).contains(name_like.lower(), autoescape=True))
         if owner_id is not None:
@@ -289,6 +301,7 @@ class Catalog:
             n = c.execute(delete(t.datasets).where(t.datasets.c.id == dataset_id)).rowcount
             if n == 0:
                 raise DataSetNotFound(dataset_id)
+            AccessStore.forget_dataset(c, dataset_id)
             if stream_ids:
                 exec_ids = select(t.executions.c.id).where(t.executions.c.stream_id.in_(stream_ids))
                 c.execute(delete(t.parts).where(t.parts.c.execution_id.in_(exec_ids)))

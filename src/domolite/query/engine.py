@@ -13,6 +13,7 @@ import errno
 import fcntl
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -114,13 +115,18 @@ class Door:
         Raises:
             Forbidden: the principal may not read the DataSet.
         """
+        return self._source(dataset, principal, version)[0]
+
+    def _source(self, dataset: DataSet, principal: Principal, version: int | None) -> tuple[str, bool]:
         permissions.require_read(principal, dataset)
         cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
         sql = f"SELECT {cols} FROM {self.lake.qualified(dataset.table, version)}"
         row_filter = self.pdp_filter(dataset, principal) if self.pdp_filter else None
+        if row_filter is None and dataset.pdp_enabled and not permissions.bypasses_pdp(principal, dataset):
+            row_filter = "FALSE"  # PDP is on but no policy hook is plugged in: fail closed
         if row_filter is not None:
             sql += f" WHERE {row_filter}"
-        return sql
+        return sql, row_filter is not None
 
     # -- user SQL ---------------------------------------------------------------------------------------------
     def query(self, dataset: DataSet, principal: Principal, user_sql: str, version: int | None = None) -> QueryResult:
@@ -129,7 +135,8 @@ class Door:
         Raises:
             InvalidSql: refused or failing SQL. QueryTimeout: past the time limit. BadRequest: past the row cap.
         """
-        sql = rewrite(user_sql, dataset.id, self.source_sql(dataset, principal, version))
+        source, filtered = self._source(dataset, principal, version)
+        sql = rewrite(user_sql, dataset.id, source)
         cur = self._sandbox.cursor()
         timer = threading.Timer(self.timeout_s, cur.interrupt)
         timer.start()
@@ -143,7 +150,7 @@ class Door:
         except duckdb.Error as exc:
             if time.monotonic() - started >= self.timeout_s:
                 raise QueryTimeout(f"the query ran longer than the {self.timeout_s:g} s limit and was stopped") from None
-            raise InvalidSql(_duck_message(exc)) from None
+            raise InvalidSql(_duck_message(exc, redact_values=filtered)) from None
         finally:
             timer.cancel()
             cur.close()
@@ -212,7 +219,12 @@ def _unblock_reader(fifo: Path, reader_done: threading.Event) -> None:
             time.sleep(0.01)
 
 
-def _duck_message(exc: Exception) -> str:
+def _duck_message(exc: Exception, *, redact_values: bool = False) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     text = text.replace(f"{LAKE}.", "")
+    text = re.sub(r"\bds_[0-9a-f]{32}\b", "table", text)  # never name lake tables
+    if redact_values:
+        # The engine may evaluate a user's expression on a row before the row filter drops it; a value quoted
+        # in an error (a failed cast, say) could come from a row the caller may not see.
+        text = re.sub(r"'(?:[^']|'')*'", "'…'", text)
     return text[:500]

@@ -1,16 +1,66 @@
-"""User SQL (Domo's MySQL flavour) checked and rewritten with sqlglot so that it can read only one DataSet."""
+"""User SQL (Domo's MySQL flavour) checked and rewritten with sqlglot so that it can read only one DataSet.
+
+The check is an allowlist. User SQL is accepted only if it is exactly one SELECT (WITH and set operations
+allowed) whose every table reference is the DataSet (`table` or its id, or a CTE defined in the same
+statement), and whose every function is a known scalar, aggregate or window function. Table functions, catalog
+views, other schemas, variables and every statement with a side effect are refused with the reason.
+The sandbox DuckDB instance (`query/engine.py`) is the second wall: no external access, configuration locked.
+"""
 
 from __future__ import annotations
 
 import re
+import secrets
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokenizer_core import TokenType
 
 from domolite.errors import InvalidSql
 
-# Functions that reach outside the DataSet: files, the catalog, settings, other engines.
+TABLE_NAME = "table"
+
+# sqlglot's typed functions are standard scalar/aggregate/window functions, except these families, which make
+# rows out of nothing, read files, or reveal the session, the catalog or secrets.
+_DENIED_TYPED = re.compile(
+    r"^(Read\w*|ToFile|Secret|Session\w*|Generate\w*|ExplodingGenerateSeries|_?Explode\w*|Posexplode\w*|"
+    r"JSONTable|XMLTable|\w*SplitToTable|Seq\d|RangeN|Current(?!(Date|Time|Timestamp|Datetime)$)\w*)$"
+)
+
+# Functions sqlglot does not know by type (they parse as Anonymous) that users may call: DuckDB and MySQL
+# scalar, aggregate and window functions that read only their arguments.
+ALLOWED_ANONYMOUS = frozenset(
+    """
+    abs acos asin atan atan2 cbrt ceil ceiling cos cot degrees even exp factorial floor gamma isfinite
+    isinf isnan ln log log10 log2 mod pi pow power radians round round_even sign signbit sin sqrt tan
+    trunc truncate ascii bit_length char char_length character_length chr concat concat_ws contains
+    ends_with field elt format ilike_escape instr lcase left length levenshtein like_escape locate lower
+    lpad ltrim md5 mid nfc_normalize octet_length position prefix printf regexp_extract
+    regexp_extract_all regexp_full_match regexp_matches regexp_replace regexp_split_to_array repeat
+    replace reverse right rpad rtrim sha1 sha256 space split_part starts_with strip_accents string_split
+    strpos substr substring suffix translate trim ucase unicode upper hash jaccard jaro_similarity
+    jaro_winkler_similarity damerau_levenshtein hamming mismatches age century date_add date_diff
+    date_format date_part date_sub date_trunc datediff datepart datesub datetrunc day dayname dayofmonth
+    dayofweek dayofyear decade epoch epoch_ms epoch_us epoch_ns era from_unixtime hour isodow isoyear
+    julian last_day make_date make_time make_timestamp microsecond millennium millisecond minute month
+    monthname now quarter second str_to_date strftime strptime time_bucket timestamp_add timestampdiff
+    to_days to_timestamp today unix_timestamp week weekday weekofyear year yearweek to_years to_months
+    to_days to_hours to_minutes to_seconds any_value approx_count_distinct approx_quantile arbitrary
+    arg_max arg_min argmax argmin avg bit_and bit_or bit_xor bool_and bool_or corr count count_if
+    countif covar_pop covar_samp entropy favg first fsum group_concat histogram kurtosis last list
+    listagg mad max max_by median min min_by mode product quantile quantile_cont quantile_disc regr_avgx
+    regr_avgy regr_count regr_intercept regr_r2 regr_slope regr_sxx regr_sxy regr_syy sem skewness
+    stddev stddev_pop stddev_samp string_agg sum variance var_pop var_samp cume_dist dense_rank
+    first_value lag last_value lead nth_value ntile percent_rank rank row_number coalesce greatest
+    ifnull iif least nullif typeof if isnull nvl array_length list_contains list_value list_sort
+    list_distinct list_unique len json_extract json_extract_string json_extract_path
+    json_extract_path_text json_valid json_array_length json_keys json_type json_object json_array
+    to_json
+    """.split()
+)
+
+# A second line of defence on every function name, typed or not.
 _DENIED_PREFIXES = (
     "read_",
     "duckdb_",
@@ -24,96 +74,176 @@ _DENIED_PREFIXES = (
     "json_execute",
     "icu_",
     "which_secret",
+    "load_",
+    "install_",
+    "glob",
+    "getenv",
+    "getvariable",
+    "current_setting",
+    "query",
 )
-_DENIED_NAMES = frozenset(
-    {
-        "glob",
-        "getenv",
-        "query",
-        "query_table",
-        "current_setting",
-        "checkpoint",
-        "force_checkpoint",
-        "sniff_csv",
-        "range",
-        "generate_series",
-        "unnest",
-        "snapshots",
-        "table_info",
-        "repeat_row",
-        "load_extension",
-        "install_extension",
-        "set_commit_message",
-        "enable_logging",
-        "test_all_types",
-        "summary",
-        "read_blob",
-        "read_text",
-        "current_database",
-        "current_schema",
-        "current_schemas",
-        "current_catalog",
-        "version",
-        "file_exists",
-    }
+
+_FORBIDDEN_NODES: tuple[type[exp.Expression], ...] = (
+    exp.Command,
+    exp.Pragma,
+    exp.Set,
+    exp.Copy,
+    exp.Insert,
+    exp.Delete,
+    exp.Update,
+    exp.Merge,
+    exp.Into,
+    exp.Create,
+    exp.Drop,
+    exp.Alter,
+    exp.Use,
+    exp.Describe,
+    exp.Show,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.LoadData,
+    exp.Cache,
+    exp.Uncache,
 )
-TABLE_NAME = "table"
 
 
-def _function_name(node: exp.Expression) -> str:
+# Statements refused by their first word (several do not parse as SQL at all, so name them before parsing).
+_FORBIDDEN_STATEMENTS = frozenset(
+    """attach detach copy install load pragma set call export import checkpoint force vacuum create drop alter
+    insert update delete merge truncate use describe summarize show explain begin commit rollback grant revoke
+    prepare execute deallocate reset""".split()
+)
+
+
+def _refuse_statements(text: str) -> None:
+    """Name the statement when the SQL starts one that is not a SELECT (also after a ';')."""
+    try:
+        tokens = sqlglot.tokenize(text, read="mysql")
+    except (ParseError, TokenError) as exc:
+        raise InvalidSql(f"the SQL does not parse: {_short(exc)}") from None
+    first = True
+    for token in tokens:
+        if token.token_type is TokenType.SEMICOLON:
+            first = True
+            continue
+        word = token.text.lower()
+        if first and token.token_type is not TokenType.STRING and word in _FORBIDDEN_STATEMENTS:
+            raise InvalidSql(f"{word.upper()} is not allowed; only one SELECT may be sent")
+        if token.token_type is TokenType.INTO:
+            raise InvalidSql("SELECT INTO is not allowed")
+        first = False
+
+
+def _function_name(node: exp.Func) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
-    name = node.sql_name() if isinstance(node, exp.Func) else node.key
-    return str(name).lower()
+    return str(node.sql_name()).lower()
+
+
+def check(user_sql: str, dataset_id: str) -> exp.Query:
+    """Parse and check user SQL; return its tree.
+
+    Raises:
+        InvalidSql: the SQL does not parse, is not one SELECT, or reaches for anything but the DataSet.
+    """
+    text = user_sql.strip().rstrip(";").strip()
+    if not text:
+        raise InvalidSql("the SQL is empty")
+    _refuse_statements(text)
+    try:
+        statements = [s for s in sqlglot.parse(text, read="mysql") if s is not None]
+    except (ParseError, TokenError) as exc:
+        raise InvalidSql(f"the SQL does not parse: {_short(exc)}") from None
+    if not statements:
+        raise InvalidSql("the SQL is empty")
+    if len(statements) != 1:
+        raise InvalidSql("only one statement may be sent")
+    tree = statements[0]
+    if isinstance(tree, exp.Command):
+        keyword = str(tree.this).split()[0].upper() if tree.this else "this statement"
+        raise InvalidSql(f"{keyword} is not allowed; only one SELECT may be sent")
+    if not isinstance(tree, exp.Query):
+        raise InvalidSql(f"only SELECT is allowed, not {tree.key.upper()}")
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    accepted = {TABLE_NAME, dataset_id.lower()}
+    for node in tree.walk():
+        _check_node(node, accepted, cte_names)
+    return tree
+
+
+def _check_node(node: exp.Expr, accepted: set[str], cte_names: set[str]) -> None:
+    if isinstance(node, _FORBIDDEN_NODES):
+        raise InvalidSql(f"{node.key.upper()} is not allowed; only one SELECT may be sent")
+    if isinstance(node, exp.SessionParameter | exp.Parameter | exp.Placeholder):
+        raise InvalidSql(f"variables and parameters are not allowed: {node.sql(dialect='mysql')}")
+    if isinstance(node, exp.Table):
+        _check_table(node, accepted, cte_names)
+    elif isinstance(node, exp.Column):
+        if node.args.get("db") or node.args.get("catalog"):
+            raise InvalidSql(f"columns are read from the DataSet only, not {node.sql(dialect='mysql')}")
+    elif isinstance(node, exp.Func):
+        _check_function(node)
+
+
+def _check_table(table: exp.Table, accepted: set[str], cte_names: set[str]) -> None:
+    if not isinstance(table.this, exp.Identifier):
+        what = table.this.sql(dialect="mysql") if table.this else "?"
+        raise InvalidSql(f"table functions are not allowed ({what[:80]}); read the DataSet as `table`")
+    if table.args.get("db") or table.args.get("catalog"):
+        raise InvalidSql(f"only the DataSet can be read (as `table`), not {table.sql(dialect='mysql')}")
+    for arg in ("version", "when", "changes", "sample", "joins", "laterals"):
+        if table.args.get(arg):
+            raise InvalidSql(f"table options ({arg}) are not allowed on `table`")
+    name = table.name.lower()
+    if name not in accepted and name not in cte_names:
+        raise InvalidSql(f"unknown table {table.name!r}; the DataSet is read as `table`")
+
+
+def _check_function(func: exp.Func) -> None:
+    name = _function_name(func)
+    if isinstance(func.parent, exp.Dot):
+        raise InvalidSql(f"qualified function names are not allowed: {func.parent.sql(dialect='mysql')[:80]}")
+    if name.startswith(_DENIED_PREFIXES):
+        raise InvalidSql(f"the function {name} is not allowed")
+    if isinstance(func, exp.Anonymous):
+        if name not in ALLOWED_ANONYMOUS:
+            raise InvalidSql(f"the function {name} is not allowed")
+    elif _DENIED_TYPED.match(type(func).__name__):
+        raise InvalidSql(f"the function {name} is not allowed")
 
 
 def rewrite(user_sql: str, dataset_id: str, source_sql: str) -> str:
     """Return DuckDB SQL equal to `user_sql` with every reference to the DataSet replaced by `source_sql`.
 
+    `source_sql` (the door's SELECT, with the caller's row filter) is spliced in as text after the user's SQL
+    has been checked and turned into DuckDB SQL, so the filter is never re-parsed or re-written.
+
     Raises:
-        InvalidSql: the SQL does not parse, is not exactly one SELECT, or reaches for anything but the DataSet.
+        InvalidSql: the SQL does not parse, is not one SELECT, or reaches for anything but the DataSet.
     """
-    text = user_sql.strip().rstrip(";").strip()
-    if not text:
-        raise InvalidSql("the SQL is empty")
-    try:
-        statements = [s for s in sqlglot.parse(text, read="mysql") if s is not None]
-    except (ParseError, TokenError) as exc:
-        raise InvalidSql(f"the SQL does not parse: {_short(exc)}") from None
-    if len(statements) != 1:
-        raise InvalidSql("only one statement may be sent")
-    tree = statements[0]
-    if not isinstance(tree, exp.Query):
-        raise InvalidSql(f"only SELECT is allowed, not {tree.key.upper()}")
-    _refuse_side_effects(tree)
-    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    tree = check(user_sql, dataset_id)
     accepted = {TABLE_NAME, dataset_id.lower()}
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    marker = "__domolite_source_" + secrets.token_hex(12)
+    while marker in user_sql:  # pragma: no cover - 96 random bits
+        marker = "__domolite_source_" + secrets.token_hex(12)
     for table in list(tree.find_all(exp.Table)):
-        if not isinstance(table.this, exp.Identifier):
-            raise InvalidSql("table functions are not allowed; read the DataSet as `table`")
         name = table.name.lower()
-        if table.args.get("db") or table.args.get("catalog"):
-            raise InvalidSql(f"only the DataSet can be read (as `table`), not {table.sql(dialect='mysql')}")
         if name in cte_names and name not in accepted:
             continue
-        if name not in accepted:
-            raise InvalidSql(f"unknown table {table.name!r}; the DataSet is read as `table`")
         alias = table.alias or TABLE_NAME
-        subquery = exp.paren(sqlglot.parse_one(source_sql, read="duckdb"), copy=False)
-        table.replace(exp.Subquery(this=subquery.this, alias=exp.TableAlias(this=exp.to_identifier(alias))))
-    for func in tree.find_all(exp.Func):
-        name = _function_name(func)
-        if name in _DENIED_NAMES or name.startswith(_DENIED_PREFIXES):
-            raise InvalidSql(f"the function {name} is not allowed")
-    return tree.sql(dialect="duckdb")
-
-
-def _refuse_side_effects(tree: exp.Expression) -> None:
-    for node in tree.walk():
-        if isinstance(node, exp.Command | exp.Pragma | exp.Set | exp.Copy | exp.Insert | exp.Delete | exp.Update):
-            raise InvalidSql(f"{node.key.upper()} is not allowed")
-        if isinstance(node, exp.Into):
-            raise InvalidSql("SELECT INTO is not allowed")
+        table.replace(
+            exp.Table(
+                this=exp.to_identifier(marker, quoted=True),
+                alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)),
+            )
+        )
+    sql = tree.sql(dialect="duckdb")
+    quoted = f'"{marker}"'
+    if marker in sql.replace(quoted, ""):  # pragma: no cover - the marker only ever appears as the table
+        raise InvalidSql("the SQL could not be rewritten")
+    return sql.replace(quoted, f"({source_sql})")
 
 
 def _short(exc: Exception) -> str:

@@ -1,0 +1,37 @@
+"""Developer tokens as a resource: one's own (all of them for an Admin), created and revoked over the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domolite.auth import permissions
+from domolite.auth.tokens import TokenService
+from domolite.catalog import Catalog
+from domolite.errors import Forbidden, NotFound
+from domolite.models import Principal
+
+
+class AccessTokens:
+    def __init__(self, catalog: Catalog, tokens: TokenService) -> None:
+        self.catalog = catalog
+        self.tokens = tokens
+
+    def list(self, principal: Principal) -> list[dict[str, Any]]:
+        return self.catalog.access.list_dev_tokens(None if principal.is_admin else principal.user.id)
+
+    def create(self, principal: Principal, name: str, owner_id: int | None) -> tuple[dict[str, Any], str]:
+        owner = owner_id if owner_id is not None else principal.user.id
+        if owner != principal.user.id and not principal.is_admin:
+            raise Forbidden("only an Admin may create a developer token for another user")
+        self.catalog.get_user(owner)
+        token = self.tokens.create_dev_token(owner, name)
+        token_id = self.tokens.dev_token_id(token)
+        row = next(r for r in self.catalog.access.list_dev_tokens(owner) if r["id"] == token_id)
+        return row, token
+
+    def revoke(self, principal: Principal, token_id: str) -> None:
+        rows = [r for r in self.catalog.access.list_dev_tokens(None) if r["id"] == token_id]
+        if not rows:
+            raise NotFound("no such access token")
+        permissions.require_token_admin(principal, int(rows[0]["user_id"]))
+        self.tokens.revoke_dev_token(token_id=token_id)

@@ -1,0 +1,1 @@
+"""Personalized data permissions: policies, and the row filter every read path applies."""
