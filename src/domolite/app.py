@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from domolite.api import datasets as datasets_api
 from domolite.api import errors as api_errors
+from domolite.api import exports as exports_api
 from domolite.api import oauth as oauth_api
 from domolite.api import streams as streams_api
 from domolite.api.deps import Services
@@ -17,6 +18,7 @@ from domolite.api.middleware import ToeMiddleware
 from domolite.auth.tokens import TokenService
 from domolite.catalog import open_catalog
 from domolite.datasets import DataSets
+from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.query.engine import Door
 from domolite.settings import Settings
@@ -55,6 +57,7 @@ def build_services(settings: Settings) -> Services:
         tokens=TokenService(catalog, settings.token_lifetime_s),
         datasets=datasets,
         streams=Streams(catalog, datasets),
+        exports=Exports(catalog, door, lake, settings),
     )
 
 
@@ -62,12 +65,14 @@ def create_app(settings: Settings) -> FastAPI:
     services = build_services(settings)
     services.ingest.recover()
     services.datasets.reconcile_row_counts()
+    services.exports.recover()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            services.exports.close()
             services.door.close()
             services.lake.close()
             services.catalog.close()
@@ -83,6 +88,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     api_errors.install(app)
     app.add_middleware(ToeMiddleware)
-    for module in (oauth_api, datasets_api, streams_api):
+    for module in (oauth_api, datasets_api, streams_api, exports_api):
         app.include_router(module.router)
     return app

@@ -11,6 +11,7 @@ from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
 from domolite.datasets import DataSets
 from domolite.errors import Unauthorized
+from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.models import Principal
 from domolite.query.engine import Door
@@ -29,6 +30,7 @@ class Services:
     tokens: TokenService
     datasets: DataSets
     streams: Streams
+    exports: Exports
 
 
 def get_services(request: Request) -> Services:
