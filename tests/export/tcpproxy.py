@@ -16,8 +16,8 @@ class TcpProxy:
         self.cut_after_bytes: int | None = None  # stop by itself once this many request bytes went through
         self.forwarded = 0
         self.running = threading.Event()
-        self.open = threading.Event()  # cleared: hold traffic (a very slow S3)
-        self.open.set()
+        self.hold_prefix: bytes | None = None  # requests starting with this wait until `released` is set
+        self.released = threading.Event()
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -77,7 +77,8 @@ class TcpProxy:
                 data = src.recv(65536)
                 if not data:
                     break
-                self.open.wait()
+                if request and self.hold_prefix is not None and data.startswith(self.hold_prefix):
+                    self.released.wait(60)
                 if not self.running.is_set():
                     break
                 dst.sendall(data)

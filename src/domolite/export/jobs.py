@@ -358,18 +358,24 @@ class Exports:
             files.close()
 
     def _clean_up(self, s3: S3, progress: _Progress) -> str:
-        """Abort open uploads and delete finished objects of a failed export; say what could not be undone."""
+        """Abort open uploads and delete finished objects of a failed export; say what was and was not undone."""
         deadline = time.monotonic() + self.settings.export_abort_grace_s
-        not_aborted = 0
+        aborted = not_aborted = 0
         for key, upload in list(progress.open.items()):
             upload.abandon()
-            if not s3.retrying(partial(s3.abort, key, upload.upload_id), deadline):
+            if s3.retrying(partial(s3.abort, key, upload.upload_id), deadline):
+                aborted += 1
+            else:
                 not_aborted += 1
-        not_deleted = 0
+        deleted = not_deleted = 0
         for key in progress.done_keys:
-            if not s3.retrying(partial(s3.delete, key), deadline):
+            if s3.retrying(partial(s3.delete, key), deadline):
+                deleted += 1
+            else:
                 not_deleted += 1
         notes = []
+        if aborted or deleted:
+            notes.append(f"cleaned up: {aborted} open upload(s) aborted, {deleted} finished object(s) deleted")
         if not_aborted:
             notes.append(f"{not_aborted} multipart upload(s) could not be aborted")
         if not_deleted:
