@@ -1,4 +1,4 @@
-"""S3 for the export tests: a moto server in server mode on 127.0.0.1, plus helpers to drive and read exports."""
+"""S3 for the export tests: moto in server mode on 127.0.0.1, and helpers to drive and read exports."""
 
 from __future__ import annotations
 
@@ -91,6 +91,8 @@ def make_dataset(api: httpx.Client, name: str, columns: list[tuple[str, str]], c
     )
     assert created.status_code == 201, created.text
     dataset_id = str(created.json()["id"])
-    loaded = api.put(f"/v1/datasets/{dataset_id}/data", content=csv_text.encode(), headers={"Content-Type": "text/csv"})
+    loaded = api.put(
+        f"/v1/datasets/{dataset_id}/data", content=csv_text.encode(), headers={"Content-Type": "text/csv"}
+    )
     assert loaded.status_code == 204, loaded.text
     return dataset_id

@@ -26,7 +26,9 @@ def proxy(s3_url: str) -> Iterator[TcpProxy]:
     p.stop()
 
 
-def _wait_state(api: httpx.Client, ds: str, export_id: str, state: str, timeout: float = 30) -> dict[str, Any]:
+def _wait_state(
+    api: httpx.Client, ds: str, export_id: str, state: str, timeout: float = 30
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job: dict[str, Any] = api.get(f"/api/query/v1/export/{ds}/{export_id}").json()
@@ -38,11 +40,15 @@ def _wait_state(api: httpx.Client, ds: str, export_id: str, state: str, timeout:
 
 def test_one_active_export_per_dataset(api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str) -> None:
     ds = make_dataset(api, "one active", [("n", "LONG")], "1\n2\n3\n")
-    proxy.hold_prefix = b"POST "  # the job's CreateMultipartUpload waits; the bucket check (HEAD) goes through
+    proxy.hold_prefix = (
+        b"POST "  # the job's CreateMultipartUpload waits; the bucket check (HEAD) goes through
+    )
     first = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url))
     assert first.status_code == 200
     running = _wait_state(api, ds, first.json()["exportId"], "exporting")
-    second = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, compression="gzip", path="elsewhere"))
+    second = api.post(
+        f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, compression="gzip", path="elsewhere")
+    )
     assert second.status_code == 200
     assert second.json()["exportId"] == running["exportId"] and second.json()["exportStatus"] == "exporting"
     assert second.json()["compression"] == "none"  # the running export, not the new request
@@ -51,13 +57,18 @@ def test_one_active_export_per_dataset(api: httpx.Client, s3: Any, proxy: TcpPro
     proxy.released.set()
     done = wait(api, ds, running["exportId"])
     assert done["exportStatus"] == "success" and list(done["urlRowCountMap"].values()) == [3]
-    assert keys_under(s3, bucket) == [f"{ds}/{done['exportId']}/export/data.csv", f"{ds}/{done['exportId']}/export/manifest.json"]
+    assert keys_under(s3, bucket) == [
+        f"{ds}/{done['exportId']}/export/data.csv",
+        f"{ds}/{done['exportId']}/export/manifest.json",
+    ]
     third = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, compression="gzip"))
     assert third.json()["exportId"] != running["exportId"]
     assert wait(api, ds, third.json()["exportId"])["exportStatus"] == "success"
 
 
-def test_s3_gone_mid_export_leaves_nothing_behind(api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str) -> None:
+def test_s3_gone_mid_export_leaves_nothing_behind(
+    api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str
+) -> None:
     lines = "".join(f"{i},row number {i} with some padding text to make it longer\n" for i in range(60_000))
     ds = make_dataset(api, "vanishing s3", [("n", "LONG"), ("s", "STRING")], lines)
     proxy.cut_after_bytes = 1_500_000  # S3 stops answering after about three objects' worth of bytes
@@ -70,12 +81,16 @@ def test_s3_gone_mid_export_leaves_nothing_behind(api: httpx.Client, s3: Any, pr
     assert not proxy.running.is_set(), "the export finished before S3 was cut"
     assert proxy.forwarded >= 1_500_000
     time.sleep(1.5)
-    assert api.get(f"/api/query/v1/export/{ds}/{export_id}").json()["exportStatus"] == "exporting"  # still cleaning up
+    assert (
+        api.get(f"/api/query/v1/export/{ds}/{export_id}").json()["exportStatus"] == "exporting"
+    )  # still cleaning up
     proxy.start()  # S3 comes back: the job's clean-up (abort, delete) gets through
     job = wait(api, ds, export_id)
     assert job["exportStatus"] == "error" and job["errorCode"] == "S3_UNREACHABLE"
     assert "could not be reached" in job["message"] and "could not be" not in job["message"].split(";", 1)[1]
-    cleaned = re.search(r"cleaned up: (\d+) open upload\(s\) aborted, (\d+) finished object\(s\) deleted", job["message"])
+    cleaned = re.search(
+        r"cleaned up: (\d+) open upload\(s\) aborted, (\d+) finished object\(s\) deleted", job["message"]
+    )
     assert cleaned is not None and int(cleaned[1]) >= 1 and int(cleaned[2]) >= 1, job["message"]
     assert KEYS["awsAccessSecret"] not in job["message"] and KEYS["awsAccessKey"] not in job["message"]
     assert job["urlRowCountMap"] == {} and job["finished"]

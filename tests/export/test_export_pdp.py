@@ -1,6 +1,6 @@
-"""PDP applies to the requesting user: the export reads through the door (`Door.source_sql`) with the caller as
-principal. Row policies have no HTTP API yet, so this test plugs a row filter into the door in process and drives
-the export service against the real S3 server."""
+"""PDP applies to the requesting user: the export reads through the door (`Door.source_sql`) with the caller
+as principal. Row policies have no HTTP API yet, so this test plugs a row filter into the door in process and
+drives the export service against the real S3 server."""
 
 from __future__ import annotations
 
@@ -19,8 +19,12 @@ from tests.export.conftest import KEYS, parse_csv, read_object
 def test_a_pdp_user_exports_only_their_rows(tmp_path: Path, s3: Any, s3_url: str, bucket: str) -> None:
     services = build_services(Settings(data_dir=tmp_path / "data"))
     try:
-        admin = Principal(services.catalog.create_user("a@x.test", "A", Role.ADMIN, None), frozenset({"data"}))
-        west = Principal(services.catalog.create_user("w@x.test", "W", Role.PARTICIPANT, None), frozenset({"data"}))
+        admin = Principal(
+            services.catalog.create_user("a@x.test", "A", Role.ADMIN, None), frozenset({"data"})
+        )
+        west = Principal(
+            services.catalog.create_user("w@x.test", "W", Role.PARTICIPANT, None), frozenset({"data"})
+        )
 
         def only_west_for_participants(dataset: DataSet, principal: Principal) -> str | None:
             return None if principal.is_admin else "\"Region\" = 'West'"

@@ -34,7 +34,14 @@ def _rows(n: int) -> list[tuple[str, str, float, int, str, str | None]]:
     for i in range(n):
         note = None if i % 7 == 0 else ("two\nlines" if i % 11 == 0 else f"note {i}")
         out.append(
-            (REGIONS[i % 4], PRODUCTS[i % 5], round(i * 1.25, 2), i % 13, f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}", note)
+            (
+                REGIONS[i % 4],
+                PRODUCTS[i % 5],
+                round(i * 1.25, 2),
+                i % 13,
+                f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                note,
+            )
         )
     return out
 
@@ -83,12 +90,14 @@ ALL_COLUMNS = [{"column": name, "exprType": "COLUMN"} for name, _ in COLUMNS]
 def test_plain_export_writes_every_row_under_path_and_export_id(
     api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str
 ) -> None:
-    payload = body(bucket, s3_url, {"columns": ALL_COLUMNS, "groupByColumns": [], "orderByColumns": []}, path="team/q3")
+    payload = body(
+        bucket, s3_url, {"columns": ALL_COLUMNS, "groupByColumns": [], "orderByColumns": []}, path="team/q3"
+    )
     first = start(api, sales, payload)
-    assert set(first) == {
-        "bucket", "compression", "errorCode", "exportFormat", "exportId", "exportStatus", "finished", "message",
-        "started", "tempUrlRowCountMap", "urlRowCountMap",
-    }  # fmt: skip
+    assert set(first) == set(
+        "bucket compression errorCode exportFormat exportId exportStatus finished message started "
+        "tempUrlRowCountMap urlRowCountMap".split()
+    )
     assert first["exportStatus"] in ("none", "exporting", "success")
     assert first["bucket"] == bucket and first["exportFormat"] == "csv" and first["compression"] == "none"
     job = wait(api, sales, first["exportId"])
@@ -100,26 +109,41 @@ def test_plain_export_writes_every_row_under_path_and_export_id(
     assert (header, rows) == dataset_rows(api, sales)
     assert rows[0] == ["West", "Paper", "0.0", "0", "2024-01-01", ""]
     # the manifest is written last and lists every object
-    assert keys_under(s3, bucket) == [f"team/q3/{job['exportId']}/export/data.csv", f"team/q3/{job['exportId']}/export/manifest.json"]
+    assert keys_under(s3, bucket) == [
+        f"team/q3/{job['exportId']}/export/data.csv",
+        f"team/q3/{job['exportId']}/export/manifest.json",
+    ]
     manifest = json.loads(read_object(s3, job["manifestUrl"]))
     assert manifest["rowCount"] == len(ROWS)
     assert manifest["entries"] == [
-        {"url": data_url, "mandatory": True, "meta": {"content_length": job["bytesWritten"], "record_count": len(ROWS)}}
+        {
+            "url": data_url,
+            "mandatory": True,
+            "meta": {"content_length": job["bytesWritten"], "record_count": len(ROWS)},
+        }
     ]
     # the status list shows it, in Domo's shape, and never the credentials
     listed = api.get(f"/api/query/v1/export/{sales}")
     assert listed.status_code == 200
     mine = [j for j in listed.json() if j["exportId"] == job["exportId"]]
-    assert len(mine) == 1 and mine[0]["exportStatus"] == "success" and mine[0]["urlRowCountMap"] == {data_url: len(ROWS)}
+    assert (
+        len(mine) == 1
+        and mine[0]["exportStatus"] == "success"
+        and mine[0]["urlRowCountMap"] == {data_url: len(ROWS)}
+    )
     assert KEYS["awsAccessSecret"] not in listed.text and KEYS["awsAccessKey"] not in listed.text
 
 
-def test_path_defaults_to_the_dataset_id(api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str) -> None:
+def test_path_defaults_to_the_dataset_id(
+    api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str
+) -> None:
     job = run(api, sales, body(bucket, s3_url))
     assert list(job["urlRowCountMap"]) == [f"s3://{bucket}/{sales}/{job['exportId']}/export/data.csv"]
 
 
-def test_seed_filter_region_west_with_bom(api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str) -> None:
+def test_seed_filter_region_west_with_bom(
+    api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str
+) -> None:
     query = {
         "columns": [{"column": "Product", "exprType": "COLUMN"}, {"column": "Region", "exprType": "COLUMN"}],
         "groupByColumns": [],
@@ -133,7 +157,7 @@ def test_seed_filter_region_west_with_bom(api: httpx.Client, s3: Any, s3_url: st
     payload = body(bucket, s3_url, query)
     payload["queryRequest"]["includeBOM"] = True
     job = run(api, sales, payload)
-    (url, count), = job["urlRowCountMap"].items()
+    ((url, count),) = job["urlRowCountMap"].items()
     raw = read_object(s3, url)
     assert raw.startswith(b"\xef\xbb\xbfProduct,Region\n")
     header, rows = parse_csv(raw[3:])
@@ -156,11 +180,11 @@ def test_grouped_aggregates_ordered(api: httpx.Client, s3: Any, s3_url: str, buc
         "orderByColumns": [{"column": "Amount", "exprType": "SUM", "order": "DESCENDING"}],
     }
     job = run(api, sales, body(bucket, s3_url, query))
-    (url, count), = job["urlRowCountMap"].items()
+    ((url, count),) = job["urlRowCountMap"].items()
     header, rows = parse_csv(read_object(s3, url))
-    assert header == [
-        "Region", "SUM(Amount)", "COUNT(Qty)", "AVG(Amount)", "MIN(Qty)", "MAX(Qty)", "COUNT(DISTINCT Product)"
-    ]  # fmt: skip
+    assert header == ["Region", "SUM(Amount)", "COUNT(Qty)", "AVG(Amount)", "MIN(Qty)", "MAX(Qty)"] + [
+        "COUNT(DISTINCT Product)"
+    ]
     groups: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     for r in ROWS:
         groups[r[0]].append(r)
@@ -185,7 +209,9 @@ def test_grouped_aggregates_ordered(api: httpx.Client, s3: Any, s3_url: str, buc
         assert [int(got[2]), int(got[4]), int(got[5]), int(got[6])] == [want[2], want[4], want[5], want[6]]
 
 
-def test_where_tree_with_every_operator(api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str) -> None:
+def test_where_tree_with_every_operator(
+    api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str
+) -> None:
     col = lambda name: {"column": name, "exprType": "COLUMN"}  # noqa: E731
     num = lambda v: {"value": v, "exprType": "NUMERIC_VALUE"}  # noqa: E731
     text = lambda v: {"value": v, "exprType": "STRING_VALUE"}  # noqa: E731
@@ -193,25 +219,44 @@ def test_where_tree_with_every_operator(api: httpx.Client, s3: Any, s3_url: str,
         "exprType": "AND",
         "leftExpr": {
             "exprType": "OR",
-            "leftExpr": {"exprType": "IN", "leftExpr": col("Region"), "rightExpr": [text("West"), text("East")]},
+            "leftExpr": {
+                "exprType": "IN",
+                "leftExpr": col("Region"),
+                "rightExpr": [text("West"), text("East")],
+            },
             "rightExpr": {"exprType": "LIKE", "leftExpr": col("Product"), "rightExpr": text("Chairs%")},
         },
         "rightExpr": {
             "exprType": "AND",
             "expressions": [
                 {"exprType": "BETWEEN", "leftExpr": col("Qty"), "rightExpr": [num(2), num(9)]},
-                {"exprType": "NOT", "expr": {"exprType": "CONTAINS", "leftExpr": col("Product"), "rightExpr": text("wide")}},
-                {"exprType": "NOT_IN", "leftExpr": col("Qty"), "rightExpr": {"exprType": "NUMERIC_VALUE", "value": [5, 6]}},
+                {
+                    "exprType": "NOT",
+                    "expr": {"exprType": "CONTAINS", "leftExpr": col("Product"), "rightExpr": text("wide")},
+                },
+                {
+                    "exprType": "NOT_IN",
+                    "leftExpr": col("Qty"),
+                    "rightExpr": {"exprType": "NUMERIC_VALUE", "value": [5, 6]},
+                },
                 {"exprType": "IS_NOT_NULL", "leftExpr": col("Note")},
-                {"exprType": "GREATER_THAN_EQUAL", "leftExpr": col("Day"), "rightExpr": {"exprType": "DATE_VALUE", "value": "2024-03-01"}},
+                {
+                    "exprType": "GREATER_THAN_EQUAL",
+                    "leftExpr": col("Day"),
+                    "rightExpr": {"exprType": "DATE_VALUE", "value": "2024-03-01"},
+                },
                 {"exprType": "NOT_EQUALS", "leftExpr": col("Amount"), "rightExpr": num(10)},
                 {"exprType": "LESS_THAN", "leftExpr": col("Amount"), "rightExpr": num(400)},
             ],
         },
     }
-    query = {"columns": [col("Region"), col("Product"), col("Qty")], "where": where, "orderByColumns": [{"column": "Qty", "exprType": "COLUMN", "order": "ASCENDING"}]}
+    query = {
+        "columns": [col("Region"), col("Product"), col("Qty")],
+        "where": where,
+        "orderByColumns": [{"column": "Qty", "exprType": "COLUMN", "order": "ASCENDING"}],
+    }
     job = run(api, sales, body(bucket, s3_url, query))
-    (url, count), = job["urlRowCountMap"].items()
+    ((url, count),) = job["urlRowCountMap"].items()
     _header, rows = parse_csv(read_object(s3, url))
     expected = [
         r for r in ROWS
@@ -227,21 +272,23 @@ def test_where_tree_with_every_operator(api: httpx.Client, s3: Any, s3_url: str,
 def test_gzip_zstd_and_parquet(api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str) -> None:
     header, expected = dataset_rows(api, sales)
     gz = run(api, sales, body(bucket, s3_url, compression="gzip"))
-    (url, _), = gz["urlRowCountMap"].items()
+    ((url, _),) = gz["urlRowCountMap"].items()
     assert url.endswith("/export/data.csv.gz") and gz["compression"] == "gzip"
     assert parse_csv(gzip.decompress(read_object(s3, url))) == (header, expected)
 
     zst = run(api, sales, body(bucket, s3_url, compression="zstd"))
-    (url, _), = zst["urlRowCountMap"].items()
+    ((url, _),) = zst["urlRowCountMap"].items()
     raw = zstandard.ZstdDecompressor().decompressobj().decompress(read_object(s3, url))
     assert url.endswith(".csv.zst") and parse_csv(raw) == (header, expected)
 
     pq = run(api, sales, body(bucket, s3_url, exportFormat="parquet", compression="zstd"))
-    (url, count), = pq["urlRowCountMap"].items()
+    ((url, count),) = pq["urlRowCountMap"].items()
     assert url.endswith("/export/data.parquet") and pq["exportFormat"] == "parquet" and count == len(ROWS)
     con = duckdb.connect()
     con.execute("CREATE TABLE t AS SELECT * FROM read_parquet(?)", [_tmp_file(read_object(s3, url))])
-    got = con.execute('SELECT "Region", "Product", "Amount", "Qty", CAST("Day" AS VARCHAR), "Note" FROM t').fetchall()
+    got = con.execute(
+        'SELECT "Region", "Product", "Amount", "Qty", CAST("Day" AS VARCHAR), "Note" FROM t'
+    ).fetchall()
     assert [tuple(r) for r in got] == [tuple(r) for r in ROWS]
 
 
@@ -256,7 +303,9 @@ def _tmp_file(data: bytes) -> str:
 def test_large_export_is_split_into_objects_with_their_own_header(
     api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str
 ) -> None:
-    job = run(api, sales, body(bucket, s3_url, maxFileSize=2048, queryRequest={"includeBOM": True, "query": {}}))
+    job = run(
+        api, sales, body(bucket, s3_url, maxFileSize=2048, queryRequest={"includeBOM": True, "query": {}})
+    )
     urls = list(job["urlRowCountMap"])
     assert len(urls) > 5
     assert urls[0].endswith("/export/data.csv") and urls[1].endswith("/export/data_1.csv")
@@ -298,11 +347,19 @@ def test_bad_requests_name_the_field(api: httpx.Client, s3_url: str, bucket: str
     r = api.post(url, json=bad_type)
     assert r.status_code == 400 and "queryRequest.query.columns[0].exprType" in r.json()["message"]
     assert "MEDIAN" in r.json()["message"]
-    bad_where = body(bucket, s3_url, {"where": {"exprType": "FUZZY", "leftExpr": {"column": "Region", "exprType": "COLUMN"}}})
+    bad_where = body(
+        bucket,
+        s3_url,
+        {"where": {"exprType": "FUZZY", "leftExpr": {"column": "Region", "exprType": "COLUMN"}}},
+    )
     r = api.post(url, json=bad_where)
     assert r.status_code == 400 and "where.exprType" in r.json()["message"] and "FUZZY" in r.json()["message"]
     r = api.post(url, json=body(bucket, s3_url, {"columns": [{"column": "Nope", "exprType": "COLUMN"}]}))
-    assert r.status_code == 400 and "columns[0].column" in r.json()["message"] and "'Nope'" in r.json()["message"]
+    assert (
+        r.status_code == 400
+        and "columns[0].column" in r.json()["message"]
+        and "'Nope'" in r.json()["message"]
+    )
     no_bucket = body(bucket, s3_url)
     del no_bucket["bucket"]
     r = api.post(url, json=no_bucket)
@@ -313,20 +370,40 @@ def test_bad_requests_name_the_field(api: httpx.Client, s3_url: str, bucket: str
     assert not [j for j in api.get(url).json() if j["bucket"] == bucket]  # nothing was started
 
 
-def test_auth_errors_and_unknown_dataset(server: Server, api: httpx.Client, s3_url: str, bucket: str, sales: str) -> None:
+def test_auth_errors_and_unknown_dataset(
+    server: Server, api: httpx.Client, s3_url: str, bucket: str, sales: str
+) -> None:
     r = httpx.post(f"{server.url}/api/query/v1/export/{sales}", json=body(bucket, s3_url),
                    headers={"X-DOMO-Developer-Token": "DDCI-not-a-token"})  # fmt: skip
     assert r.status_code == 401
-    r = httpx.get(f"{server.url}/api/query/v1/export/{sales}", headers={"X-DOMO-Developer-Token": server.dev_token})
+    r = httpx.get(
+        f"{server.url}/api/query/v1/export/{sales}", headers={"X-DOMO-Developer-Token": server.dev_token}
+    )
     assert r.status_code == 200
     r = api.post("/api/query/v1/export/00000000-0000-0000-0000-000000000000", json=body(bucket, s3_url))
     assert r.status_code == 404
-    out = server.cli("clients", "create", "--user", "admin@domolite.local", "--name", "no data", "--scope", "user", "--json")
+    out = server.cli(
+        "clients",
+        "create",
+        "--user",
+        "admin@domolite.local",
+        "--name",
+        "no data",
+        "--scope",
+        "user",
+        "--json",
+    )
     creds = json.loads(out)
     token = httpx.post(
-        f"{server.url}/oauth/token", data={"grant_type": "client_credentials"}, auth=(creds["clientId"], creds["clientSecret"])
+        f"{server.url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds["clientId"], creds["clientSecret"]),
     ).json()["access_token"]
-    r = httpx.post(f"{server.url}/api/query/v1/export/{sales}", json=body(bucket, s3_url), headers={"Authorization": f"bearer {token}"})
+    r = httpx.post(
+        f"{server.url}/api/query/v1/export/{sales}",
+        json=body(bucket, s3_url),
+        headers={"Authorization": f"bearer {token}"},
+    )
     assert r.status_code == 403
     assert r.json()["message"].startswith("To access this endpoint you must have READ rights on the dataset")
 
@@ -348,6 +425,6 @@ def test_missing_bucket_is_refused(api: httpx.Client, s3_url: str, sales: str) -
 def test_kms_key_is_applied(api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str) -> None:
     key = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
     job = run(api, sales, body(bucket, s3_url, awsKmsKey=key))
-    (url, _), = job["urlRowCountMap"].items()
+    ((url, _),) = job["urlRowCountMap"].items()
     head = s3.head_object(Bucket=bucket, Key=url.split("/", 3)[3])
     assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key

@@ -130,7 +130,7 @@ def _enum(kind: Any, value: str, where: str) -> Any:
         raise InvalidField(where, f"unknown value {value!r}; expected one of {allowed}") from None
 
 
-# -- the QueryRequest tree ------------------------------------------------------------------------------------
+# -- the QueryRequest tree -----------------------------------------------------------------------------------
 def parse_query(raw: Any, where: str) -> QuerySpec:
     if raw is None:
         return QuerySpec()
@@ -185,7 +185,8 @@ def _column_expr(raw: Any, where: str) -> ColumnExpr:
     if aggregate is None:
         raise InvalidField(
             f"{where}.exprType",
-            f"unknown exprType {raw.get('exprType')!r}; expected COLUMN, SUM, COUNT, AVG, MIN, MAX or COUNT_DISTINCT",
+            f"unknown exprType {raw.get('exprType')!r}; "
+            "expected COLUMN, SUM, COUNT, AVG, MIN, MAX or COUNT_DISTINCT",
         )
     if name in (None, "*") and aggregate is Aggregate.COUNT:
         return ColumnExpr(None, aggregate, alias, where)
@@ -250,7 +251,7 @@ def _date(text: str, where: str) -> date | datetime:
 
 
 def _operand(raw: Any, where: str) -> tuple[ColumnExpr | Value, ...]:
-    """One operand, or several for a list (a JSON list, a LIST expression, or a value whose value is a list)."""
+    """One operand, or several for a list (a JSON list, a LIST expression, or a value holding a list)."""
     if isinstance(raw, list):
         out: list[ColumnExpr | Value] = []
         for i, item in enumerate(raw):
@@ -273,7 +274,8 @@ def _operand(raw: Any, where: str) -> tuple[ColumnExpr | Value, ...]:
         return (_column_expr(raw, where),)
     raise InvalidField(
         f"{where}.exprType",
-        f"unknown exprType {raw.get('exprType')!r}; expected COLUMN, STRING_VALUE, NUMERIC_VALUE or DATE_VALUE",
+        f"unknown exprType {raw.get('exprType')!r}; "
+        "expected COLUMN, STRING_VALUE, NUMERIC_VALUE or DATE_VALUE",
     )
 
 
@@ -318,7 +320,7 @@ def _condition(raw: Any, where: str) -> Condition:
     return Compare(op, left[0], right, where)
 
 
-# -- the export object ----------------------------------------------------------------------------------------
+# -- the export object ---------------------------------------------------------------------------------------
 def _ms(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z" if value else None
 

@@ -1,4 +1,4 @@
-"""/api/query/v1/export/{datasetId}: Export to S3 (start, list) and, beyond Domo, one export with its progress."""
+"""/api/query/v1/export/{datasetId}: Export to S3 (start, list) and, beyond Domo, one export's progress."""
 
 from __future__ import annotations
 

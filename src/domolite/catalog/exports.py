@@ -56,7 +56,7 @@ class ExportCatalog:
         self.engine = engine
 
     def insert(self, job: ExportJob) -> ExportJob | None:
-        """Record a new queued job. Returns None, and inserts nothing, when the DataSet already has an active one."""
+        """Record a new queued job. None, and nothing inserted, when the DataSet already has an active one."""
         try:
             with self.engine.begin() as c:
                 c.execute(
@@ -134,7 +134,7 @@ class ExportCatalog:
         error_code: str | None = None,
         message: str | None = None,
     ) -> ExportJob:
-        """The one way an export changes state: checked against the state machine, compare-and-set on the old state.
+        """The one way an export changes state: checked by the state machine, compare-and-set on the state.
 
         Raises:
             Conflict: the transition is not allowed, or another writer moved the job first.

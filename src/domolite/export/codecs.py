@@ -1,4 +1,4 @@
-"""Streaming compressors for exported objects: gzip (ISA-L, with the gzip header) and zstd (frames with sizes)."""
+"""Streaming compressors for exported objects: gzip (ISA-L, a gzip member) and zstd (one frame)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Cut a stream of CSV bytes into objects at row ends, counting rows, each object with its own BOM and header.
 
 Rows are counted by their line ends outside quotes, so quoted fields with embedded newlines count once. The
-quote state is carried across chunks. An object is closed at the first row end after it holds `max_object_bytes`
-of CSV (before compression).
+quote state is carried across chunks. An object is closed at the first row end after it holds
+`max_object_bytes` of CSV (before compression).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class CsvSplitter:
         self._cut_pending = False
         self.rows_total = 0
 
-    # -- objects ----------------------------------------------------------------------------------------------
+    # -- objects ---------------------------------------------------------------------------------------------
     def _open(self) -> None:
         self._sink = self._open_object(self._index)
         self._codec = compressor(self._compression)
@@ -130,7 +130,7 @@ class CsvSplitter:
         if data:
             self._sink.write(data)
 
-    # -- the stream -------------------------------------------------------------------------------------------
+    # -- the stream ------------------------------------------------------------------------------------------
     def feed(self, chunk: bytes) -> None:
         if self._header is None:
             self._head_buf += chunk

@@ -1,5 +1,5 @@
-"""Export to S3 jobs: accept a request (one active export per DataSet, reuse when nothing changed), run it in the
-background, and record its progress and outcome. Credentials live only in the running job's memory.
+"""Export to S3 jobs: accept a request (one active export per DataSet, reuse when nothing changed), run it
+in the background, and record its progress and outcome. Credentials live only in the running job's memory.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import logging
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
-from functools import partial
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from domolite.auth import permissions
@@ -95,7 +95,7 @@ class Exports:
         self._pool = ThreadPoolExecutor(max_workers=settings.export_workers, thread_name_prefix="export")
         self._stop = threading.Event()
 
-    # -- lifecycle --------------------------------------------------------------------------------------------
+    # -- lifecycle -------------------------------------------------------------------------------------------
     def recover(self) -> None:
         """Jobs left queued or running by a stopped server end in error; their credentials are gone."""
         for job in self.jobs.in_states(ACTIVE_STATES):
@@ -107,13 +107,13 @@ class Exports:
                 continue
 
     def close(self, timeout_s: float = 20.0) -> None:
-        """Ask running jobs to stop (they abort their uploads and end in error), and wait a little for them."""
+        """Ask running jobs to stop (they abort their uploads and end in error); wait a little for them."""
         self._stop.set()
         waiter = threading.Thread(target=self._pool.shutdown, kwargs={"wait": True, "cancel_futures": True})
         waiter.start()
         waiter.join(timeout_s)
 
-    # -- reads ------------------------------------------------------------------------------------------------
+    # -- reads -----------------------------------------------------------------------------------------------
     def _readable(self, principal: Principal, dataset_id: str) -> DataSet:
         dataset = self.catalog.get_dataset(dataset_id)
         try:
@@ -132,7 +132,7 @@ class Exports:
         self._readable(principal, dataset_id)
         return self.jobs.get(dataset_id, export_id)
 
-    # -- start ------------------------------------------------------------------------------------------------
+    # -- start -----------------------------------------------------------------------------------------------
     def start(self, principal: Principal, dataset_id: str, request: ExportRequest) -> ExportJob:
         """Start an export, or return the DataSet's running one, or the last identical one if nothing changed.
 
@@ -208,7 +208,7 @@ class Exports:
             upload_threads=self.settings.export_upload_threads,
         )
 
-    # -- the job ----------------------------------------------------------------------------------------------
+    # -- the job ---------------------------------------------------------------------------------------------
     def _run(
         self,
         job: ExportJob,
@@ -358,7 +358,7 @@ class Exports:
             files.close()
 
     def _clean_up(self, s3: S3, progress: _Progress) -> str:
-        """Abort open uploads and delete finished objects of a failed export; say what was and was not undone."""
+        """Abort open uploads and delete finished objects of a failed export; say what was undone."""
         deadline = time.monotonic() + self.settings.export_abort_grace_s
         aborted = not_aborted = 0
         for key, upload in list(progress.open.items()):
@@ -375,7 +375,9 @@ class Exports:
                 not_deleted += 1
         notes = []
         if aborted or deleted:
-            notes.append(f"cleaned up: {aborted} open upload(s) aborted, {deleted} finished object(s) deleted")
+            notes.append(
+                f"cleaned up: {aborted} open upload(s) aborted, {deleted} finished object(s) deleted"
+            )
         if not_aborted:
             notes.append(f"{not_aborted} multipart upload(s) could not be aborted")
         if not_deleted:

@@ -1,6 +1,6 @@
-"""The only module that talks to S3 (boto3). It checks the bucket, streams multipart uploads with a bounded number
-of parts in memory, aborts them, and turns every botocore error into `S3Refused` with an errorCode and a plain
-message that holds no secret.
+"""The only module that talks to S3 (boto3). It checks the bucket, streams multipart uploads with a bounded
+number of parts in memory, aborts them, and turns every botocore error into `S3Refused` with an errorCode
+and a plain message that holds no secret.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ _REGION_CODES = frozenset(
 
 
 class S3:
-    """One export's connection to its bucket, with the request's credentials (kept only as long as this object)."""
+    """One export's connection to its bucket, with the request's credentials (kept only by this object)."""
 
     def __init__(
         self, credentials: S3Credentials, target: S3Target, *, part_bytes: int, upload_threads: int
@@ -82,7 +82,7 @@ class S3:
     def url(self, key: str) -> str:
         return f"s3://{self.target.bucket}/{key}"
 
-    # -- errors -----------------------------------------------------------------------------------------------
+    # -- errors ----------------------------------------------------------------------------------------------
     def _call(self, action: str, fn: Callable[..., T], **kwargs: Any) -> T:
         try:
             return fn(**kwargs)
@@ -137,7 +137,7 @@ class S3:
             text = text.replace(secret, "***")
         return text
 
-    # -- the bucket -------------------------------------------------------------------------------------------
+    # -- the bucket ------------------------------------------------------------------------------------------
     def check_bucket(self) -> None:
         """Check that the bucket exists, that the credentials reach it and that it is in the request's region.
 
@@ -166,7 +166,7 @@ class S3:
         if region != wanted:
             raise _mismatch(bucket, region, wanted)
 
-    # -- objects ----------------------------------------------------------------------------------------------
+    # -- objects ---------------------------------------------------------------------------------------------
     def _object_args(self, content_type: str) -> dict[str, Any]:
         args: dict[str, Any] = {"ContentType": content_type}
         if self.target.kms_key_id:
@@ -208,7 +208,7 @@ class S3:
             raise self.translate(exc, f"aborting the upload of {key}") from None
 
     def retrying(self, what: Callable[[], None], deadline: float) -> bool:
-        """Run a clean-up call until it works or `deadline` (monotonic) passes; only S3_UNREACHABLE is retried."""
+        """Run a clean-up call until it works or `deadline` (monotonic) passes; retry S3_UNREACHABLE only."""
         delay = 0.2
         while True:
             try:
@@ -306,7 +306,7 @@ class MultipartUpload:
         for future in self._futures:
             try:
                 future.result()
-            except Exception:  # noqa: S110 - the failure that matters is already being reported
+            except Exception:
                 pass
 
 

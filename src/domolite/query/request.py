@@ -1,6 +1,7 @@
 """Domo's structured QueryRequest (columns, where tree, group by, order by), as SQL over the door's SELECT.
 
-The wire form is parsed in `api/export_schemas.py`; this module holds the parsed tree and turns it into DuckDB SQL.
+The wire form is parsed in `api/export_schemas.py`; this module holds the parsed tree and turns it into
+DuckDB SQL.
 Every name is checked against the DataSet and quoted; every value becomes a literal. Nothing of the request is
 pasted into SQL as text.
 """
@@ -55,7 +56,7 @@ _OPERATORS = {
 
 @dataclass(frozen=True)
 class ColumnExpr:
-    """A column, or an aggregate of one (`name` None means COUNT(*)). `where` is the request field, for errors."""
+    """A column, or an aggregate of one (`name` None: COUNT(*)). `where` is the request field, for errors."""
 
     name: str | None
     aggregate: Aggregate | None

@@ -1,6 +1,6 @@
-"""Rows of a trusted SELECT (built on the door's SELECT) written out for an export: CSV as a stream of chunks read
-from a FIFO while DuckDB writes it, Parquet as files on local disk. Both fail loudly: a failed query is an error,
-never a short result.
+"""Rows of a trusted SELECT (built on the door's SELECT) written out for an export: CSV as a stream of
+chunks read from a FIFO while DuckDB writes it, Parquet as files on local disk. Both fail loudly: a failed
+query is an error, never a short result.
 """
 
 from __future__ import annotations
