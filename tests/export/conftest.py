@@ -1,4 +1,4 @@
-"""S3 for the export tests: moto in server mode on 127.0.0.1, and helpers to drive and read exports."""
+"""S3 for the export tests: moto in server mode on 127.0.0.1, and functions that drive and read exports."""
 
 from __future__ import annotations
 
