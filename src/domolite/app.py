@@ -13,6 +13,7 @@ from domolite.api import datasets as datasets_api
 from domolite.api import directory as directory_api
 from domolite.api import errors as api_errors
 from domolite.api import instance as instance_api
+from domolite.api import exports as exports_api
 from domolite.api import oauth as oauth_api
 from domolite.api import policies as policies_api
 from domolite.api import sharing as sharing_api
@@ -24,6 +25,7 @@ from domolite.auth.tokens import TokenService
 from domolite.catalog import open_catalog
 from domolite.datasets import DataSets
 from domolite.directory import Directory
+from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.instance import build_instance
 from domolite.pdp.policies import Policies
@@ -74,6 +76,7 @@ def build_services(settings: Settings) -> Services:
         sharing=Sharing(catalog),
         policies=policies,
         access_tokens=AccessTokens(catalog, tokens),
+        exports=Exports(catalog, door, lake, settings),
     )
 
 
@@ -81,12 +84,14 @@ def create_app(settings: Settings) -> FastAPI:
     services = build_services(settings)
     services.ingest.recover()
     services.datasets.reconcile_row_counts()
+    services.exports.recover()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            services.exports.close()
             services.door.close()
             services.lake.close()
             services.catalog.close()
@@ -103,6 +108,6 @@ def create_app(settings: Settings) -> FastAPI:
     api_errors.install(app)
     app.add_middleware(ToeMiddleware)
     access_routers = (directory_api, sharing_api, policies_api, accesstokens_api)
-    for module in (oauth_api, datasets_api, streams_api, *access_routers, *instance_api.MODULES):
+    for module in (oauth_api, datasets_api, streams_api, *access_routers, *instance_api.MODULES, exports_api):
         app.include_router(module.router)
     return app

@@ -5,12 +5,14 @@ DomoError (500)
 │   ├── InvalidField        a request field is missing or malformed
 │   ├── InvalidCsv          a part does not parse against the DataSet schema
 │   ├── InvalidPart         not gzip although it says so; bad part number
-│   └── InvalidSql          the SQL does not parse, or reads something other than the DataSet
+│   ├── InvalidSql          the SQL does not parse, or reads something other than the DataSet
+│   └── S3Refused           the export's bucket cannot be used (region, credentials, missing bucket)
 ├── Unauthorized (401)      missing, malformed, expired or revoked token
 ├── Forbidden (403)         authenticated, not allowed
 ├── NotFound (404)
-│   ├── DataSetNotFound  ├── StreamNotFound  ├── ExecutionNotFound  └── UserNotFound
-│   ├── UploadNotFound  ├── PartitionNotFound  ├── IndexNotFound  └── DataVersionNotFound
+│   ├── DataSetNotFound  ├── StreamNotFound  ├── ExecutionNotFound  ├── UserNotFound
+│   ├── UploadNotFound  ├── PartitionNotFound  ├── IndexNotFound  ├── DataVersionNotFound
+│   └── ExportNotFound
 ├── Conflict (409)
 │   └── ExecutionNotActive  upload/commit to a committed or aborted execution
 ├── PayloadTooLarge (413)
@@ -56,6 +58,14 @@ class QueryTimeout(BadRequest):
     pass
 
 
+class S3Refused(BadRequest):
+    """S3 said no, or cannot be reached. `code` is the export's errorCode; the message holds no secrets."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class Unauthorized(DomoError):
     status = 401
 
@@ -87,6 +97,11 @@ class ExecutionNotFound(NotFound):
 class UserNotFound(NotFound):
     def __init__(self, user: int | str) -> None:
         super().__init__(f"User {user} not found")
+
+
+class ExportNotFound(NotFound):
+    def __init__(self, dataset_id: str, export_id: str) -> None:
+        super().__init__(f"Export {export_id} of DataSet {dataset_id} not found")
 
 
 class Conflict(DomoError):

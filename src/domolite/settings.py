@@ -36,6 +36,15 @@ class Settings(BaseSettings):
         86400, description="Lifetime of session tokens from POST /api/content/v2/authentication, in seconds."
     )
     log_level: str = Field("info", description="Log level of the server.")
+    export_workers: int = Field(2, ge=1, description="Export to S3 jobs that run at once.")
+    export_upload_threads: int = Field(8, ge=1, description="Parts of one export uploaded at once (and held in memory).")
+    export_part_bytes: int = Field(8 * 2**20, ge=5 * 2**20, description="Size of one multipart upload part.")
+    export_max_object_bytes: int = Field(
+        4 * 2**30, ge=1024, description="An export object is closed at the first row end past this size."
+    )
+    export_abort_grace_s: float = Field(
+        60.0, ge=0, description="How long a failed export keeps trying to abort its uploads if S3 is unreachable."
+    )
 
     @property
     def resolved_catalog_url(self) -> str:

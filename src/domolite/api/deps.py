@@ -13,6 +13,7 @@ from domolite.catalog import Catalog
 from domolite.datasets import DataSets
 from domolite.directory import Directory
 from domolite.errors import Unauthorized
+from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.instance import Instance
 from domolite.models import Principal
@@ -39,6 +40,7 @@ class Services:
     sharing: Sharing
     policies: Policies
     access_tokens: AccessTokens
+    exports: Exports
 
 
 def get_services(request: Request) -> Services:

@@ -210,3 +210,30 @@ pdp_policies = Table(
     Column("group_ids", Text, nullable=False, default="[]"),
     Column("created_at", DateTime, nullable=False),
 )
+
+
+# Export to S3 jobs (issue 5). `active_dataset_id` is the DataSet's id while the job is queued or running and
+# NULL afterwards: its unique constraint is the "one active export per DataSet" rule, kept by the database.
+exports = Table(
+    "exports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("dataset_id", String(36), nullable=False, index=True),
+    Column("active_dataset_id", String(36), nullable=True, unique=True),
+    Column("requested_by", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reuse_key", String(64), nullable=False, index=True),
+    Column("bucket", String(255), nullable=False),
+    Column("prefix", Text, nullable=False),
+    Column("export_format", String(16), nullable=False),
+    Column("compression", String(16), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("started_at", DateTime, nullable=True),
+    Column("finished_at", DateTime, nullable=True),
+    Column("rows_written", BigInteger, nullable=False, default=0),
+    Column("bytes_written", BigInteger, nullable=False, default=0),
+    Column("objects", Text, nullable=False, default="[]"),
+    Column("manifest_url", Text, nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Column("message", Text, nullable=True),
+)

@@ -326,6 +326,25 @@ class Lake:
             except duckdb.Error as exc:
                 raise DomoError(f"export failed: {type(exc).__name__}") from exc
 
+    def copy_parquet(
+        self, select_sql: str, dest_dir: str, *, compression: str, file_size_bytes: int
+    ) -> list[tuple[str, int, int]]:
+        """Write the rows of `select_sql` as Parquet files in `dest_dir`, a new file past `file_size_bytes`.
+
+        Returns (path, rows, bytes) of each file, in order. Raises DomoError when DuckDB fails.
+        """
+        options = (
+            f"FORMAT parquet, COMPRESSION {literal(compression)}, FILE_SIZE_BYTES {int(file_size_bytes)}, "
+            "RETURN_STATS"
+        )
+        with self.cursor() as cur:
+            try:
+                rows = cur.execute(f"COPY ({select_sql}) TO {literal(dest_dir)} ({options})").fetchall()
+            except duckdb.Error as exc:
+                raise DomoError(f"export failed: {type(exc).__name__}") from exc
+        files = [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+        return sorted(files, key=lambda f: (len(f[0]), f[0]))
+
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
     try:

@@ -1,0 +1,441 @@
+"""Export to S3 jobs: accept a request (one active export per DataSet, reuse when nothing changed), run it
+in the background, and record its progress and outcome. Credentials live only in the running job's memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from domolite.auth import permissions
+from domolite.catalog import Catalog
+from domolite.catalog.exports import ExportCatalog
+from domolite.catalog.store import utcnow
+from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, S3Refused
+from domolite.export.codecs import CONTENT_TYPES, EXTENSIONS
+from domolite.export.csvsplit import CsvSplitter
+from domolite.export.model import (
+    ACTIVE_STATES,
+    Compression,
+    ErrorCode,
+    ExportFailure,
+    ExportFormat,
+    ExportJob,
+    ExportObject,
+    ExportOptions,
+    ExportState,
+    S3Credentials,
+    S3Target,
+)
+from domolite.export.s3 import S3, MultipartUpload
+from domolite.models import DataSet, Principal
+from domolite.query import request as query_request
+from domolite.query.engine import Door
+from domolite.query.request import QuerySpec
+from domolite.query.unload import ParquetFiles, csv_chunks
+from domolite.settings import Settings
+from domolite.storage.lake import Lake
+
+log = logging.getLogger("domolite.export")
+
+READ_REQUIRED = (
+    "To access this endpoint you must have READ rights on the dataset, "
+    "or have dataset administrative authority (dataset.admin)."
+)
+PARQUET_CODECS = {
+    Compression.NONE: "uncompressed",
+    Compression.SNAPPY: "snappy",
+    Compression.GZIP: "gzip",
+    Compression.ZSTD: "zstd",
+}
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """A parsed export request. `path` None means the DataSet id."""
+
+    bucket: str
+    region: str
+    path: str | None
+    credentials: S3Credentials = field(repr=False)
+    options: ExportOptions = ExportOptions()
+    query: QuerySpec = QuerySpec()
+    endpoint_url: str | None = None
+    path_style: bool = False
+    kms_key_id: str | None = None
+
+
+@dataclass
+class _Progress:
+    """What a running job has written: uploads still open, objects complete."""
+
+    open: dict[str, MultipartUpload] = field(default_factory=dict)
+    done: list[ExportObject] = field(default_factory=list)
+    done_keys: list[str] = field(default_factory=list)
+    last_report: float = 0.0
+
+
+class Exports:
+    def __init__(self, catalog: Catalog, door: Door, lake: Lake, settings: Settings) -> None:
+        self.catalog = catalog
+        self.jobs = ExportCatalog(catalog.engine)
+        self.door = door
+        self.lake = lake
+        self.settings = settings
+        self.scratch_dir = settings.staging_dir / "s3-exports"
+        self._pool = ThreadPoolExecutor(max_workers=settings.export_workers, thread_name_prefix="export")
+        self._stop = threading.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def recover(self) -> None:
+        """Jobs left queued or running by a stopped server end in error; their credentials are gone."""
+        for job in self.jobs.in_states(ACTIVE_STATES):
+            try:
+                self.jobs.advance(
+                    job, ExportState.ERROR, error_code=ErrorCode.INTERRUPTED, message="interrupted by restart"
+                )
+            except Conflict:
+                continue
+
+    def close(self, timeout_s: float = 20.0) -> None:
+        """Ask running jobs to stop (they abort their uploads and end in error); wait a little for them."""
+        self._stop.set()
+        waiter = threading.Thread(target=self._pool.shutdown, kwargs={"wait": True, "cancel_futures": True})
+        waiter.start()
+        waiter.join(timeout_s)
+
+    # -- reads -----------------------------------------------------------------------------------------------
+    def _readable(self, principal: Principal, dataset_id: str) -> DataSet:
+        dataset = self.catalog.get_dataset(dataset_id)
+        try:
+            permissions.require_read(principal, dataset)
+        except Forbidden:
+            raise Forbidden(READ_REQUIRED) from None
+        return dataset
+
+    def for_dataset(self, principal: Principal, dataset_id: str) -> list[ExportJob]:
+        """Every export of the DataSet, oldest first. Raises DataSetNotFound, Forbidden."""
+        self._readable(principal, dataset_id)
+        return self.jobs.for_dataset(dataset_id)
+
+    def get(self, principal: Principal, dataset_id: str, export_id: str) -> ExportJob:
+        """One export. Raises DataSetNotFound, Forbidden, ExportNotFound."""
+        self._readable(principal, dataset_id)
+        return self.jobs.get(dataset_id, export_id)
+
+    # -- start -----------------------------------------------------------------------------------------------
+    def start(self, principal: Principal, dataset_id: str, request: ExportRequest) -> ExportJob:
+        """Start an export, or return the DataSet's running one, or the last identical one if nothing changed.
+
+        Raises:
+            DataSetNotFound: unknown DataSet. Forbidden: no READ on it.
+            InvalidField: the query or an option is wrong (names the field).
+            S3Refused: the bucket is missing, in another region, or refuses the credentials.
+        """
+        dataset = self._readable(principal, dataset_id)
+        source_sql = self.door.source_sql(dataset, principal)  # permissions and PDP for this principal
+        select_sql, names = query_request.to_sql(request.query, dataset, source_sql)
+        options = request.options
+        if options.format is ExportFormat.CSV and options.compression is Compression.SNAPPY:
+            raise InvalidField("compression", "snappy is for Parquet; CSV takes none, gzip or zstd")
+        max_bytes = options.max_object_bytes or self.settings.export_max_object_bytes
+        target = S3Target(
+            bucket=request.bucket,
+            region=request.region,
+            prefix=(request.path or "").strip("/") or dataset.id,
+            endpoint_url=request.endpoint_url,
+            path_style=request.path_style,
+            kms_key_id=request.kms_key_id,
+        )
+        reuse_key = _reuse_key(dataset, target, options, max_bytes, select_sql)
+
+        active = self.jobs.active(dataset.id)
+        if active is not None:
+            return active
+        previous = self.jobs.last_success(dataset.id, reuse_key)
+        if previous is not None:
+            return previous
+
+        s3 = self._s3(request.credentials, target)
+        try:
+            s3.check_bucket()
+        finally:
+            s3.close()
+
+        job = ExportJob(
+            id=str(uuid.uuid4()),
+            dataset_id=dataset.id,
+            requested_by=principal.user.id,
+            state=ExportState.NONE,
+            bucket=target.bucket,
+            prefix=target.prefix,
+            format=options.format,
+            compression=options.compression,
+            created_at=utcnow(),
+            started_at=None,
+            finished_at=None,
+            rows_written=0,
+            bytes_written=0,
+            objects=(),
+            error_code=None,
+            message=None,
+            reuse_key=reuse_key,
+        )
+        inserted = self.jobs.insert(job)
+        if inserted is None:  # another request started one first
+            running = self.jobs.active(dataset.id)
+            if running is not None:
+                return running
+            raise Conflict(f"another export of DataSet {dataset.id} was starting; try again")
+        credentials = request.credentials
+        self._pool.submit(self._run, inserted, credentials, target, options, max_bytes, select_sql, names)
+        return inserted
+
+    def _s3(self, credentials: S3Credentials, target: S3Target) -> S3:
+        return S3(
+            credentials,
+            target,
+            part_bytes=self.settings.export_part_bytes,
+            upload_threads=self.settings.export_upload_threads,
+        )
+
+    # -- the job ---------------------------------------------------------------------------------------------
+    def _run(
+        self,
+        job: ExportJob,
+        credentials: S3Credentials,
+        target: S3Target,
+        options: ExportOptions,
+        max_bytes: int,
+        select_sql: str,
+        names: list[str],
+    ) -> None:
+        try:
+            job = self.jobs.advance(job, ExportState.EXPORTING)
+        except Conflict:
+            return
+        progress = _Progress()
+        s3: S3 | None = None
+        try:
+            s3 = self._s3(credentials, target)
+            del credentials
+            base = f"{target.prefix}/{job.id}/export"
+            if options.format is ExportFormat.PARQUET:
+                self._write_parquet(job, s3, base, select_sql, options, max_bytes, progress)
+            else:
+                self._write_csv(job, s3, base, select_sql, options, max_bytes, progress)
+            manifest_key = f"{base}/manifest.json"
+            s3.put(manifest_key, _manifest(job, options, names, progress.done), "application/json")
+            self.jobs.advance(
+                job, ExportState.SUCCESS, objects=tuple(progress.done), manifest_url=s3.url(manifest_key)
+            )
+            log.info(
+                "export %s of DataSet %s: %d rows in %d objects",
+                job.id,
+                job.dataset_id,
+                sum(o.rows for o in progress.done),
+                len(progress.done),
+            )
+        except BaseException as exc:
+            code, message = _failure(exc)
+            if code is ErrorCode.INTERNAL:
+                log.error("export %s failed unexpectedly (%s)", job.id, type(exc).__name__)
+            if s3 is not None:
+                message += self._clean_up(s3, progress)
+                message = s3.scrub(message)
+            try:
+                self.jobs.advance(job, ExportState.ERROR, objects=(), error_code=code, message=message)
+            except Conflict:
+                pass
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            if s3 is not None:
+                s3.close()
+
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise ExportFailure(ErrorCode.INTERRUPTED, "the server is shutting down")
+
+    def _report(self, job: ExportJob, progress: _Progress, rows: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - progress.last_report >= 1.0:
+            progress.last_report = now
+            size = sum(o.bytes for o in progress.done)
+            self.jobs.progress(job, rows, size, tuple(progress.done))
+
+    def _write_csv(
+        self,
+        job: ExportJob,
+        s3: S3,
+        base: str,
+        select_sql: str,
+        options: ExportOptions,
+        max_bytes: int,
+        progress: _Progress,
+    ) -> None:
+        ext = ".csv" + EXTENSIONS[options.compression]
+        content_type = CONTENT_TYPES[options.compression]
+        keys: dict[int, str] = {}
+
+        def open_object(index: int) -> MultipartUpload:
+            self._check_stop()
+            key = f"{base}/data{'' if index == 0 else f'_{index}'}{ext}"
+            keys[index] = key
+            upload = s3.open_upload(key, content_type)
+            progress.open[key] = upload
+            return upload
+
+        def on_object(index: int, rows: int, size: int) -> None:
+            key = keys[index]
+            progress.open.pop(key, None)
+            progress.done.append(ExportObject(s3.url(key), rows, size))
+            progress.done_keys.append(key)
+            self._report(job, progress, splitter.rows_total, force=True)
+
+        splitter = CsvSplitter(
+            open_object,
+            on_object,
+            max_object_bytes=max_bytes,
+            compression=options.compression,
+            bom=options.include_bom,
+        )
+        chunks: Iterator[bytes] = csv_chunks(self.lake, select_sql, self.scratch_dir)
+        try:
+            for chunk in chunks:
+                self._check_stop()
+                splitter.feed(chunk)
+                for upload in progress.open.values():
+                    upload.raise_if_failed()
+                self._report(job, progress, splitter.rows_total)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # stops DuckDB if the export stopped early
+        splitter.finish()
+
+    def _write_parquet(
+        self,
+        job: ExportJob,
+        s3: S3,
+        base: str,
+        select_sql: str,
+        options: ExportOptions,
+        max_bytes: int,
+        progress: _Progress,
+    ) -> None:
+        files = ParquetFiles(self.scratch_dir)
+        try:
+            written = files.write(
+                self.lake,
+                select_sql,
+                compression=PARQUET_CODECS[options.compression],
+                file_size_bytes=max_bytes,
+            )
+            rows_so_far = 0
+            for index, (path, rows, _size) in enumerate(written):
+                self._check_stop()
+                key = f"{base}/data{'' if index == 0 else f'_{index}'}.parquet"
+                upload = s3.open_upload(key, "application/vnd.apache.parquet")
+                progress.open[key] = upload
+                _send_file(path, upload, self._check_stop)
+                size = upload.complete()
+                progress.open.pop(key, None)
+                progress.done.append(ExportObject(s3.url(key), rows, size))
+                progress.done_keys.append(key)
+                rows_so_far += rows
+                self._report(job, progress, rows_so_far, force=True)
+        finally:
+            files.close()
+
+    def _clean_up(self, s3: S3, progress: _Progress) -> str:
+        """Abort open uploads and delete finished objects of a failed export; say what was undone."""
+        deadline = time.monotonic() + self.settings.export_abort_grace_s
+        aborted = not_aborted = 0
+        for key, upload in list(progress.open.items()):
+            upload.abandon()
+            if s3.retrying(partial(s3.abort, key, upload.upload_id), deadline):
+                aborted += 1
+            else:
+                not_aborted += 1
+        deleted = not_deleted = 0
+        for key in progress.done_keys:
+            if s3.retrying(partial(s3.delete, key), deadline):
+                deleted += 1
+            else:
+                not_deleted += 1
+        notes = []
+        if aborted or deleted:
+            notes.append(
+                f"cleaned up: {aborted} open upload(s) aborted, {deleted} finished object(s) deleted"
+            )
+        if not_aborted:
+            notes.append(f"{not_aborted} multipart upload(s) could not be aborted")
+        if not_deleted:
+            notes.append(f"{not_deleted} finished object(s) could not be deleted")
+        return ("; " + "; ".join(notes)) if notes else ""
+
+
+def _send_file(path: Path, upload: MultipartUpload, check_stop: Callable[[], None]) -> None:
+    with path.open("rb") as src:
+        while chunk := src.read(1 << 20):
+            check_stop()
+            upload.write(chunk)
+
+
+def _failure(exc: BaseException) -> tuple[ErrorCode, str]:
+    if isinstance(exc, ExportFailure):
+        return exc.code, exc.message
+    if isinstance(exc, S3Refused):
+        return ErrorCode(exc.code), exc.message
+    if isinstance(exc, DomoError):
+        return ErrorCode.QUERY_FAILED, f"reading the DataSet failed: {exc.message}"
+    if isinstance(exc, OSError):
+        return ErrorCode.INTERNAL, f"the export failed on the server ({type(exc).__name__})"
+    return ErrorCode.INTERNAL, "the export failed on the server"
+
+
+def _reuse_key(
+    dataset: DataSet, target: S3Target, options: ExportOptions, max_bytes: int, select_sql: str
+) -> str:
+    """Identical request (secrets excluded) over the same data: same key."""
+    data_version = (dataset.data_updated_at.isoformat() if dataset.data_updated_at else "", dataset.row_count)
+    payload = json.dumps(
+        {
+            "target": repr(target),
+            "options": repr(options),
+            "max_bytes": max_bytes,
+            "sql": select_sql,
+            "data": data_version,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _manifest(job: ExportJob, options: ExportOptions, names: list[str], objects: list[ExportObject]) -> bytes:
+    """A Redshift UNLOAD-style manifest, written last: its presence says the export is complete."""
+    return json.dumps(
+        {
+            "exportId": job.id,
+            "datasetId": job.dataset_id,
+            "format": options.format.value,
+            "compression": options.compression.value,
+            "columns": names,
+            "rowCount": sum(o.rows for o in objects),
+            "entries": [
+                {"url": o.url, "mandatory": True, "meta": {"content_length": o.bytes, "record_count": o.rows}}
+                for o in objects
+            ],
+        },
+        indent=2,
+    ).encode()

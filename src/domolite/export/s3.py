@@ -1,0 +1,322 @@
+"""The only module that talks to S3 (boto3). It checks the bucket, streams multipart uploads with a bounded
+number of parts in memory, aborts them, and turns every botocore error into `S3Refused` with an errorCode
+and a plain message that holds no secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    HTTPClientError,
+    NoCredentialsError,
+    ParamValidationError,
+)
+
+from domolite.errors import S3Refused
+from domolite.export.model import ErrorCode, S3Credentials, S3Target
+
+log = logging.getLogger("domolite.export.s3")
+
+T = TypeVar("T")
+
+_CREDENTIAL_CODES = frozenset(
+    {
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidToken",
+        "ExpiredToken",
+        "InvalidClientTokenId",
+        "TokenRefreshRequired",
+        "AuthFailure",
+    }
+)
+_REGION_CODES = frozenset(
+    {"PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"}
+)
+
+
+class S3:
+    """One export's connection to its bucket, with the request's credentials (kept only by this object)."""
+
+    def __init__(
+        self, credentials: S3Credentials, target: S3Target, *, part_bytes: int, upload_threads: int
+    ) -> None:
+        self.target = target
+        self.part_bytes = part_bytes
+        self._secrets = credentials.secrets()
+        config = Config(
+            region_name=target.region,
+            signature_version="s3v4",
+            s3={"addressing_style": "path" if target.path_style else "auto"},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+            max_pool_connections=upload_threads + 4,
+        )
+        session = boto3.session.Session(
+            aws_access_key_id=credentials.access_key,
+            aws_secret_access_key=credentials.secret_key,
+            aws_session_token=credentials.session_token,
+            region_name=target.region,
+        )
+        self._client = session.client("s3", endpoint_url=target.endpoint_url, config=config)
+        self._pool = ThreadPoolExecutor(max_workers=upload_threads, thread_name_prefix="s3-part")
+        self._in_flight = threading.BoundedSemaphore(upload_threads)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._client.close()
+        self._secrets = ()
+
+    def url(self, key: str) -> str:
+        return f"s3://{self.target.bucket}/{key}"
+
+    # -- errors ----------------------------------------------------------------------------------------------
+    def _call(self, action: str, fn: Callable[..., T], **kwargs: Any) -> T:
+        try:
+            return fn(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise self.translate(exc, action) from None
+
+    def translate(self, exc: Exception, action: str) -> S3Refused:
+        """A botocore error as an S3Refused: errorCode and a message with no secret in it."""
+        bucket = self.target.bucket
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", "Unknown"))
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+            if code in _CREDENTIAL_CODES:
+                result = S3Refused(
+                    ErrorCode.BAD_CREDENTIALS,
+                    f"S3 rejected the credentials ({code}) while {action}; "
+                    "check awsAccessKey, awsAccessSecret and sessionToken",
+                )
+            elif code in ("NoSuchBucket", "404") or (status == 404 and code != "NoSuchUpload"):
+                result = S3Refused(ErrorCode.BUCKET_NOT_FOUND, f"bucket {bucket} does not exist")
+            elif code in _REGION_CODES:
+                result = S3Refused(
+                    ErrorCode.REGION_MISMATCH,
+                    f"bucket {bucket} is not in {self.target.region} ({code}); the request's region must be "
+                    "the bucket's region",
+                )
+            elif "KMS" in code.upper():
+                result = S3Refused(
+                    ErrorCode.KMS_ERROR, f"S3 could not use the KMS key ({code}) while {action}"
+                )
+            elif code in ("AccessDenied", "403", "AllAccessDisabled") or status == 403:
+                result = S3Refused(
+                    ErrorCode.ACCESS_DENIED, f"S3 denied access to bucket {bucket} while {action}"
+                )
+            else:
+                result = S3Refused(ErrorCode.S3_ERROR, f"S3 answered {code} (HTTP {status}) while {action}")
+        elif isinstance(exc, NoCredentialsError):
+            result = S3Refused(ErrorCode.BAD_CREDENTIALS, "no AWS credentials were given")
+        elif isinstance(exc, ConnectionError | HTTPClientError):
+            where = self.target.endpoint_url or "AWS S3"
+            result = S3Refused(ErrorCode.S3_UNREACHABLE, f"S3 could not be reached at {where} while {action}")
+        elif isinstance(exc, ParamValidationError):
+            result = S3Refused(ErrorCode.S3_ERROR, f"the S3 request is invalid while {action}")
+        else:
+            result = S3Refused(ErrorCode.S3_ERROR, f"S3 failed ({type(exc).__name__}) while {action}")
+        result.message = self.scrub(result.message)
+        return result
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    # -- the bucket ------------------------------------------------------------------------------------------
+    def check_bucket(self) -> None:
+        """Check that the bucket exists, that the credentials reach it and that it is in the request's region.
+
+        Raises:
+            S3Refused: BUCKET_NOT_FOUND, BAD_CREDENTIALS, ACCESS_DENIED, REGION_MISMATCH or S3_UNREACHABLE.
+        """
+        bucket, wanted = self.target.bucket, self.target.region
+        region: str | None = None
+        try:
+            reply = self._client.head_bucket(Bucket=bucket)
+            region = reply.get("BucketRegion") or _header(reply, "x-amz-bucket-region")
+        except ClientError as exc:
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+            region = _header(exc.response, "x-amz-bucket-region")
+            if status == 404:
+                raise self.translate(exc, f"looking up bucket {bucket}") from None
+            if region and region != wanted:
+                raise _mismatch(bucket, region, wanted) from None
+            region = None  # a bodiless 403 or 400: GetBucketLocation says more
+        except BotoCoreError as exc:
+            raise self.translate(exc, f"looking up bucket {bucket}") from None
+        if region is None:
+            reply = self._call(f"looking up bucket {bucket}", self._client.get_bucket_location, Bucket=bucket)
+            constraint = reply.get("LocationConstraint") or "us-east-1"
+            region = "eu-west-1" if constraint == "EU" else str(constraint)
+        if region != wanted:
+            raise _mismatch(bucket, region, wanted)
+
+    # -- objects ---------------------------------------------------------------------------------------------
+    def _object_args(self, content_type: str) -> dict[str, Any]:
+        args: dict[str, Any] = {"ContentType": content_type}
+        if self.target.kms_key_id:
+            args["ServerSideEncryption"] = "aws:kms"
+            args["SSEKMSKeyId"] = self.target.kms_key_id
+        return args
+
+    def open_upload(self, key: str, content_type: str) -> MultipartUpload:
+        reply = self._call(
+            f"starting the upload of {key}",
+            self._client.create_multipart_upload,
+            Bucket=self.target.bucket,
+            Key=key,
+            **self._object_args(content_type),
+        )
+        return MultipartUpload(self, key, str(reply["UploadId"]))
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self._call(
+            f"writing {key}",
+            self._client.put_object,
+            Bucket=self.target.bucket,
+            Key=key,
+            Body=body,
+            **self._object_args(content_type),
+        )
+
+    def delete(self, key: str) -> None:
+        self._call(f"deleting {key}", self._client.delete_object, Bucket=self.target.bucket, Key=key)
+
+    def abort(self, key: str, upload_id: str) -> None:
+        try:
+            self._client.abort_multipart_upload(Bucket=self.target.bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                return  # already gone
+            raise self.translate(exc, f"aborting the upload of {key}") from None
+        except BotoCoreError as exc:
+            raise self.translate(exc, f"aborting the upload of {key}") from None
+
+    def retrying(self, what: Callable[[], None], deadline: float) -> bool:
+        """Run a clean-up call until it works or `deadline` (monotonic) passes; retry S3_UNREACHABLE only."""
+        delay = 0.2
+        while True:
+            try:
+                what()
+                return True
+            except S3Refused as exc:
+                if exc.code != ErrorCode.S3_UNREACHABLE or time.monotonic() + delay > deadline:
+                    log.warning("export clean-up failed: %s", exc.message)
+                    return False
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+class MultipartUpload:
+    """One object being written: bytes are cut into parts, sent by the S3 pool; at most `upload_threads` parts
+    of the job are held in memory at once (writers block until a slot is free)."""
+
+    def __init__(self, s3: S3, key: str, upload_id: str) -> None:
+        self.s3 = s3
+        self.key = key
+        self.upload_id = upload_id
+        self.size = 0
+        self._buffer = bytearray()
+        self._futures: list[Future[dict[str, Any]]] = []
+        self._failed: S3Refused | None = None
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        part = self.s3.part_bytes
+        while len(self._buffer) >= part:
+            self._send(bytes(self._buffer[:part]))
+            del self._buffer[:part]
+
+    def _send(self, body: bytes) -> None:
+        self.raise_if_failed()
+        self.s3._in_flight.acquire()
+        number = len(self._futures) + 1
+        self.size += len(body)
+        try:
+            future = self.s3._pool.submit(self._upload_part, number, body)
+        except BaseException:
+            self.s3._in_flight.release()
+            raise
+        future.add_done_callback(lambda _f: self.s3._in_flight.release())
+        self._futures.append(future)
+
+    def _upload_part(self, number: int, body: bytes) -> dict[str, Any]:
+        if self._failed is not None:
+            raise self._failed
+        try:
+            reply = self.s3._client.upload_part(
+                Bucket=self.s3.target.bucket,
+                Key=self.key,
+                UploadId=self.upload_id,
+                PartNumber=number,
+                Body=body,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            self._failed = self.s3.translate(exc, f"uploading part {number} of {self.key}")
+            raise self._failed from None
+        return {"PartNumber": number, "ETag": reply["ETag"]}
+
+    def raise_if_failed(self) -> None:
+        if self._failed is not None:
+            raise self._failed
+
+    def complete(self) -> int:
+        """Send what is buffered, wait for every part and complete the object. Returns its size in bytes."""
+        if self._buffer or not self._futures:
+            self._send(bytes(self._buffer))
+            self._buffer.clear()
+        parts = []
+        for future in self._futures:
+            try:
+                parts.append(future.result())
+            except S3Refused:
+                raise
+            except Exception as exc:
+                raise self.s3.translate(exc, f"uploading {self.key}") from None
+        self.s3._call(
+            f"completing {self.key}",
+            self.s3._client.complete_multipart_upload,
+            Bucket=self.s3.target.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            MultipartUpload={"Parts": parts},
+        )
+        return self.size
+
+    def abandon(self) -> None:
+        """Stop sending: wait for parts in flight (their results are ignored) so that an abort is final."""
+        self._buffer.clear()
+        for future in self._futures:
+            future.cancel()
+        for future in self._futures:
+            try:
+                future.result()
+            except Exception:
+                pass
+
+
+def _header(reply: Any, name: str) -> str | None:
+    value = reply.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(name)
+    return str(value) if value else None
+
+
+def _mismatch(bucket: str, actual: str, wanted: str) -> S3Refused:
+    return S3Refused(
+        ErrorCode.REGION_MISMATCH,
+        f"bucket {bucket} is in {actual}, the request says {wanted}; cross-region exports are not supported",
+    )

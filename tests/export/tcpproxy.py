@@ -1,0 +1,98 @@
+"""A TCP proxy in front of the test S3 server, so that a test can make S3 vanish (and come back) mid-export
+while the S3 server itself, with its in-memory state, stays up to be inspected."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+from tests.serverproc import free_port
+
+
+class TcpProxy:
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = free_port()
+        self.cut_after_bytes: int | None = None  # stop by itself once this many request bytes went through
+        self.forwarded = 0
+        self.running = threading.Event()
+        self.hold_prefix: bytes | None = None  # requests starting with this wait until `released` is set
+        self.released = threading.Event()
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> TcpProxy:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        self.running.set()
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """S3 is gone: no listener, every connection reset."""
+        self.running.clear()
+        with self._lock:
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+            for conn in self._conns:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                conn.close()
+            self._conns.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self.running.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                if not self.running.is_set():
+                    client.close()
+                    upstream.close()
+                    return
+                self._conns += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, request: bool) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if request and self.hold_prefix is not None and data.startswith(self.hold_prefix):
+                    self.released.wait(60)
+                if not self.running.is_set():
+                    break
+                dst.sendall(data)
+                if request:
+                    self.forwarded += len(data)
+                    if self.cut_after_bytes is not None and self.forwarded >= self.cut_after_bytes:
+                        self.cut_after_bytes = None
+                        threading.Thread(target=self.stop, daemon=True).start()
+                        break
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass

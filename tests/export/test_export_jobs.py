@@ -1,0 +1,123 @@
+"""Export jobs when things go wrong: one active export per DataSet, S3 vanishing mid-export, a server restart.
+S3 is reached through a TCP proxy that the tests can hold or cut, while the S3 server keeps its state."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.export.conftest import KEYS, body, keys_under, make_dataset, wait
+from tests.export.tcpproxy import TcpProxy
+from tests.serverproc import Server
+
+
+@pytest.fixture
+def proxy(s3_url: str) -> Iterator[TcpProxy]:
+    upstream = int(s3_url.rsplit(":", 1)[1])
+    p = TcpProxy(upstream).start()
+    yield p
+    p.released.set()
+    p.stop()
+
+
+def _wait_state(
+    api: httpx.Client, ds: str, export_id: str, state: str, timeout: float = 30
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = api.get(f"/api/query/v1/export/{ds}/{export_id}").json()
+        if job["exportStatus"] == state:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"export {export_id} never reached {state}")
+
+
+def test_one_active_export_per_dataset(api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str) -> None:
+    ds = make_dataset(api, "one active", [("n", "LONG")], "1\n2\n3\n")
+    proxy.hold_prefix = (
+        b"POST "  # the job's CreateMultipartUpload waits; the bucket check (HEAD) goes through
+    )
+    first = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url))
+    assert first.status_code == 200
+    running = _wait_state(api, ds, first.json()["exportId"], "exporting")
+    second = api.post(
+        f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, compression="gzip", path="elsewhere")
+    )
+    assert second.status_code == 200
+    assert second.json()["exportId"] == running["exportId"] and second.json()["exportStatus"] == "exporting"
+    assert second.json()["compression"] == "none"  # the running export, not the new request
+    listed = api.get(f"/api/query/v1/export/{ds}").json()
+    assert [j["exportStatus"] for j in listed] == ["exporting"]
+    proxy.released.set()
+    done = wait(api, ds, running["exportId"])
+    assert done["exportStatus"] == "success" and list(done["urlRowCountMap"].values()) == [3]
+    assert keys_under(s3, bucket) == [
+        f"{ds}/{done['exportId']}/export/data.csv",
+        f"{ds}/{done['exportId']}/export/manifest.json",
+    ]
+    third = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, compression="gzip"))
+    assert third.json()["exportId"] != running["exportId"]
+    assert wait(api, ds, third.json()["exportId"])["exportStatus"] == "success"
+
+
+def test_s3_gone_mid_export_leaves_nothing_behind(
+    api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str
+) -> None:
+    lines = "".join(f"{i},row number {i} with some padding text to make it longer\n" for i in range(60_000))
+    ds = make_dataset(api, "vanishing s3", [("n", "LONG"), ("s", "STRING")], lines)
+    proxy.cut_after_bytes = 1_500_000  # S3 stops answering after about three objects' worth of bytes
+    r = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, maxFileSize=500_000))
+    assert r.status_code == 200
+    export_id = r.json()["exportId"]
+    deadline = time.monotonic() + 30
+    while proxy.running.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not proxy.running.is_set(), "the export finished before S3 was cut"
+    assert proxy.forwarded >= 1_500_000
+    time.sleep(1.5)
+    assert (
+        api.get(f"/api/query/v1/export/{ds}/{export_id}").json()["exportStatus"] == "exporting"
+    )  # still cleaning up
+    proxy.start()  # S3 comes back: the job's clean-up (abort, delete) gets through
+    job = wait(api, ds, export_id)
+    assert job["exportStatus"] == "error" and job["errorCode"] == "S3_UNREACHABLE"
+    assert "could not be reached" in job["message"] and "could not be" not in job["message"].split(";", 1)[1]
+    cleaned = re.search(
+        r"cleaned up: (\d+) open upload\(s\) aborted, (\d+) finished object\(s\) deleted", job["message"]
+    )
+    assert cleaned is not None and int(cleaned[1]) >= 1 and int(cleaned[2]) >= 1, job["message"]
+    assert KEYS["awsAccessSecret"] not in job["message"] and KEYS["awsAccessKey"] not in job["message"]
+    assert job["urlRowCountMap"] == {} and job["finished"]
+    # nothing that looks complete, and no multipart upload left open
+    assert keys_under(s3, bucket) == []
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_restart_marks_running_exports_interrupted(
+    tmp_path: Path, s3: Any, proxy: TcpProxy, bucket: str
+) -> None:
+    own = Server(data_dir=tmp_path / "data").start()
+    try:
+        with own.client() as api:
+            ds = make_dataset(api, "restart", [("n", "LONG")], "1\n")
+            proxy.hold_prefix = b"POST "
+            started = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url)).json()
+            _wait_state(api, ds, started["exportId"], "exporting")
+        own.kill9()
+        proxy.released.set()
+        own.start()
+        with own.client() as api:
+            job = api.get(f"/api/query/v1/export/{ds}/{started['exportId']}").json()
+            assert job["exportStatus"] == "error" and job["errorCode"] == "INTERRUPTED"
+            assert job["message"] == "interrupted by restart"
+            again = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url))
+            assert again.json()["exportId"] != started["exportId"]  # the DataSet is free again
+            assert wait(api, ds, again.json()["exportId"])["exportStatus"] == "success"
+    finally:
+        own.stop()
