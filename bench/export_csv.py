@@ -14,9 +14,7 @@ def main() -> dict[str, float]:
     con = baseline_connection()
     from bench.common import duckdb_columns
 
-    con.execute(
-        f"CREATE TABLE t AS SELECT * FROM read_csv('{whole}', header=false, columns={duckdb_columns()})"
-    )
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{whole}', header=false, columns={duckdb_columns()})")
     timings = []
     for _ in range(2):
         started = time.perf_counter()
@@ -42,9 +40,7 @@ def main() -> dict[str, float]:
             best = min(best, time.perf_counter() - started)
         ratio = base_s / best
         rss = server.peak_rss_mib()
-    print(
-        f"    GET .../data: {best:.2f} s, {ROWS / best:,.0f} rows/s, {size / 1e6:.1f} MB, {ratio:.2f}x baseline"
-    )
+    print(f"    GET .../data: {best:.2f} s, {ROWS / best:,.0f} rows/s, {size / 1e6:.1f} MB, {ratio:.2f}x baseline")
     print(f"    server peak RSS: {rss:.0f} MiB")
     return {"export": ratio, "peak_rss_mib": rss}
 

@@ -21,9 +21,10 @@ from pathlib import Path
 import boto3
 import httpx
 import psutil
-from bench.gen_csv import SCHEMA, write_csv
 from boto3.s3.transfer import TransferConfig
 from tests.serverproc import Server, free_port
+
+from bench.gen_csv import SCHEMA, write_csv
 
 KEYS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench-secret"}
 
@@ -73,9 +74,7 @@ class PeakRss:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
@@ -134,13 +133,8 @@ def main() -> None:
                 theirs.append(time.perf_counter() - t0)
         best_ours, best_theirs = min(ours), min(theirs)
         print(f"exported rows: {rows}, CSV bytes: {nbytes / 1e6:.1f} MB")
-        print(
-            f"domolite export (POST to success): best {best_ours:.2f} s  runs {[round(t, 2) for t in ours]}"
-        )
-        print(
-            f"boto3 upload_file, same bytes:     best {best_theirs:.2f} s  "
-            f"runs {[round(t, 2) for t in theirs]}"
-        )
+        print(f"domolite export (POST to success): best {best_ours:.2f} s  runs {[round(t, 2) for t in ours]}")
+        print(f"boto3 upload_file, same bytes:     best {best_theirs:.2f} s  runs {[round(t, 2) for t in theirs]}")
         print(f"ratio (boto3 / domolite): {best_theirs / best_ours:.2f}  (target >= 0.8)")
         print(f"server peak RSS during exports: {rss.peak / 2**20:.0f} MiB  (target < 1024 MiB)")
     finally:

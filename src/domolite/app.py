@@ -12,8 +12,8 @@ from domolite.api import accesstokens as accesstokens_api
 from domolite.api import datasets as datasets_api
 from domolite.api import directory as directory_api
 from domolite.api import errors as api_errors
-from domolite.api import instance as instance_api
 from domolite.api import exports as exports_api
+from domolite.api import instance as instance_api
 from domolite.api import oauth as oauth_api
 from domolite.api import policies as policies_api
 from domolite.api import sharing as sharing_api

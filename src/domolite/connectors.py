@@ -77,9 +77,7 @@ class Connectors:
             update_method=update_method,
             data_provider_type=spec.provider_key,
         )
-        self.product.put_connector(
-            None, self._connector(stream.id, spec, principal.user.id, principal.user.id)
-        )
+        self.product.put_connector(None, self._connector(stream.id, spec, principal.user.id, principal.user.id))
         return self._view(stream, dataset)
 
     @staticmethod
@@ -129,9 +127,7 @@ class Connectors:
             created_by = old.created_by if old else principal.user.id
             self.product.put_connector(None, self._connector(stream_id, spec, created_by, principal.user.id))
             if spec.provider_key != dataset.data_provider_type:
-                dataset = self.datasets.catalog.update_dataset(
-                    dataset.id, data_provider_type=spec.provider_key
-                )
+                dataset = self.datasets.catalog.update_dataset(dataset.id, data_provider_type=spec.provider_key)
         return self._view(stream, dataset)
 
     def run(self, principal: Principal, stream_id: int) -> Execution:
@@ -142,8 +138,7 @@ class Connectors:
         execution = self.ingest.open_execution(stream, None)
         if connector is None:
             message = (
-                f"stream {stream_id} has no connector: its DataSet is loaded through uploads, "
-                "not by running the stream"
+                f"stream {stream_id} has no connector: its DataSet is loaded through uploads, not by running the stream"
             )
         else:
             message = f"domolite has no connector for the data provider {connector.provider_key!r} yet"

@@ -171,9 +171,7 @@ _FIELDS: dict[str, Callable[[DataSet], str | list[str]]] = {
 def _filter_check(f: SearchFilter) -> Callable[[DataSet], bool]:
     getter = _FIELDS.get(f.field.lower())
     if getter is None:
-        raise InvalidField(
-            "filters.field", f"unsupported field {f.field!r}; use {', '.join(sorted(_FIELDS))}"
-        )
+        raise InvalidField("filters.field", f"unsupported field {f.field!r}; use {', '.join(sorted(_FIELDS))}")
     if f.kind not in ("wildcard", "term"):
         raise InvalidField("filters.filterType", f"unsupported filterType {f.kind!r}; use wildcard or term")
 

@@ -91,9 +91,7 @@ class DataSets:
         permissions.require_edit(principal, dataset)
         return dataset
 
-    def list(
-        self, principal: Principal, *, limit: int, offset: int, name_like: str, sort: str | None
-    ) -> list[DataSet]:
+    def list(self, principal: Principal, *, limit: int, offset: int, name_like: str, sort: str | None) -> list[DataSet]:
         permissions.require_scope(principal, "data")
         return self.catalog.list_datasets(
             limit=limit, offset=offset, name_like=name_like, sort=sort, visible_to=visible_to(principal)

@@ -29,15 +29,15 @@ class Settings(BaseSettings):
     query_max_rows: int = Field(1_000_000, description="Most rows a query may return (Domo's cap).")
     duckdb_threads: int | None = Field(None, description="DuckDB worker threads; default is the core count.")
     duckdb_memory_limit: str = Field("1GB", description="DuckDB memory limit for loads and exports.")
-    partition_limit: int = Field(
-        400, description="Most partition tags a DataSet may hold (Domo's limit is 400)."
-    )
+    partition_limit: int = Field(400, description="Most partition tags a DataSet may hold (Domo's limit is 400).")
     session_lifetime_s: int = Field(
         86400, description="Lifetime of session tokens from POST /api/content/v2/authentication, in seconds."
     )
     log_level: str = Field("info", description="Log level of the server.")
     export_workers: int = Field(2, ge=1, description="Export to S3 jobs that run at once.")
-    export_upload_threads: int = Field(8, ge=1, description="Parts of one export uploaded at once (and held in memory).")
+    export_upload_threads: int = Field(
+        8, ge=1, description="Parts of one export uploaded at once (and held in memory)."
+    )
     export_part_bytes: int = Field(8 * 2**20, ge=5 * 2**20, description="Size of one multipart upload part.")
     export_max_object_bytes: int = Field(
         4 * 2**30, ge=1024, description="An export object is closed at the first row end past this size."

@@ -61,9 +61,7 @@ class Sharing:
         for i, (kind, grantee_id, level) in enumerate(grants):
             where = f"permissions[{i}]"
             if level is AccessLevel.OWNER:
-                raise InvalidField(
-                    f"{where}.accessLevel", "OWNER cannot be shared; change the DataSet's owner instead"
-                )
+                raise InvalidField(f"{where}.accessLevel", "OWNER cannot be shared; change the DataSet's owner instead")
             if level.rank > ceiling.rank:
                 raise Forbidden(f"{where}: you can share at most {ceiling.value} on DataSet {dataset.id}")
             self._require_grantee(kind, grantee_id, f"{where}.id")
@@ -72,21 +70,15 @@ class Sharing:
             shares.append(Share(dataset.id, kind, grantee_id, level))
         self.catalog.access.put_shares(shares, principal.user.id)
 
-    def revoke(
-        self, principal: Principal, dataset_id: str, grantees: Sequence[tuple[GranteeType, int]]
-    ) -> int:
+    def revoke(self, principal: Principal, dataset_id: str, grantees: Sequence[tuple[GranteeType, int]]) -> int:
         """Remove the shares of the grantees; returns how many were removed. The owner cannot be removed."""
         dataset = self.catalog.get_dataset(dataset_id)
         permissions.require_share(principal, dataset)
         ceiling = self._ceiling(principal, dataset)
-        current = {
-            (s.grantee_type, s.grantee_id): s.level for s in self.catalog.access.list_shares(dataset.id)
-        }
+        current = {(s.grantee_type, s.grantee_id): s.level for s in self.catalog.access.list_shares(dataset.id)}
         for kind, grantee_id in grantees:
             if kind is GranteeType.USER and grantee_id == dataset.owner_id:
-                raise BadRequest(
-                    f"user {grantee_id} owns DataSet {dataset.id}; change the owner before removing them"
-                )
+                raise BadRequest(f"user {grantee_id} owns DataSet {dataset.id}; change the owner before removing them")
             level = current.get((kind, grantee_id))
             if level is not None and level.rank > ceiling.rank:
                 raise Forbidden(f"you cannot remove {kind.value} {grantee_id}, who has {level.value} access")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import builtins
+import re
 from collections.abc import Collection, Sequence
 
 from domolite.access import Capability

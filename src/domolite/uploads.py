@@ -133,9 +133,7 @@ class Uploads:
             self._check_room(dataset, tag)
             method = UpdateMethod.APPEND
         stream = self.catalog.get_stream(upload.stream_id)
-        done, snapshot_id = self.ingest.commit_version(
-            dataset, stream, upload.id, method=method, partition=tag
-        )
+        done, snapshot_id = self.ingest.commit_version(dataset, stream, upload.id, method=method, partition=tag)
         if tag is not None:
             self.product.put_partition(dataset.id, tag, snapshot_id, done.rows)
         elif (method or execution.update_method) is UpdateMethod.REPLACE:

@@ -124,9 +124,7 @@ def compile_window(expression: str) -> Callable[[dict[str, Any]], bool]:
     try:
         root = cast(exp.Expression, sqlglot.parse_one(text, read="mysql"))
     except (ParseError, TokenError) as exc:
-        raise InvalidField(
-            "versionWindow.expression", f"does not parse: {str(exc).splitlines()[0]}"
-        ) from None
+        raise InvalidField("versionWindow.expression", f"does not parse: {str(exc).splitlines()[0]}") from None
 
     def value(node: exp.Expression, row: dict[str, Any]) -> Any:
         if isinstance(node, exp.Paren):

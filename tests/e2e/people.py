@@ -39,9 +39,7 @@ def make_dataset(http: httpx.Client, name: str, csv: str, columns: list[tuple[st
     created = http.post("/v1/datasets", json={"name": name, "schema": schema})
     assert created.status_code == 201, created.text
     dataset_id = str(created.json()["id"])
-    loaded = http.put(
-        f"/v1/datasets/{dataset_id}/data", content=csv.encode(), headers={"Content-Type": "text/csv"}
-    )
+    loaded = http.put(f"/v1/datasets/{dataset_id}/data", content=csv.encode(), headers={"Content-Type": "text/csv"})
     assert loaded.status_code == 204, loaded.text
     return dataset_id
 

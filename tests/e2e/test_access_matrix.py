@@ -22,9 +22,7 @@ STREAMS: dict[str, int] = {}  # DataSet id -> its stream id, looked up by the ow
 FAMILIES: dict[str, Call] = {
     "get metadata": lambda h, ds: h.get(f"/v1/datasets/{ds}"),
     "export csv": lambda h, ds: h.get(f"/v1/datasets/{ds}/data"),
-    "query": lambda h, ds: h.post(
-        f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT count(*) FROM table"}
-    ),
+    "query": lambda h, ds: h.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT count(*) FROM table"}),
     "access list": lambda h, ds: h.get(f"/api/data/v3/datasources/{ds}/permissions"),
     "import": lambda h, ds: h.put(
         f"/v1/datasets/{ds}/data", content=CSV.encode(), headers={"Content-Type": "text/csv"}
@@ -108,9 +106,7 @@ def test_every_endpoint_family_answers_as_the_access_level_says(cast: dict[str, 
             body = r.json()
             assert body["status"] == 403 and body["statusReason"] == "Forbidden" and ds in body["message"]
             assert "toe" in body
-    expected = {
-        f: (got[f] if got[f] < 300 else f"{got[f]}!") if f in ALLOWED[caller] else NO for f in FAMILIES
-    }
+    expected = {f: (got[f] if got[f] < 300 else f"{got[f]}!") if f in ALLOWED[caller] else NO for f in FAMILIES}
     assert got == expected, f"{caller}: {got}"
     deleted = http.delete(f"/v1/datasets/{ds}")
     assert deleted.status_code == (204 if caller in CAN_DELETE else 403), deleted.text
@@ -134,9 +130,7 @@ def test_lists_and_search_show_only_readable_datasets(cast: dict[str, Person]) -
     streams = cast["stranger"].http.get("/v1/streams", params={"limit": 500}).json()
     assert ds not in {s["dataSet"]["id"] for s in streams}
     assert (
-        cast["read"]
-        .http.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"})
-        .json()[0]["dataSet"]["id"]
+        cast["read"].http.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"}).json()[0]["dataSet"]["id"]
         == ds
     )
 
@@ -154,19 +148,13 @@ def test_access_list_and_revoke(cast: dict[str, Person]) -> None:
     # a CAN_SHARE user cannot hand out more than they have, nor remove someone above them
     sharer = cast["can_share"].http
     assert share(sharer, ds, "USER", cast["stranger"].id, "CAN_EDIT").status_code == 403
-    assert (
-        sharer.delete(f"/api/data/v3/datasources/{ds}/permissions/USER/{cast['co_owner'].id}").status_code
-        == 403
-    )
+    assert sharer.delete(f"/api/data/v3/datasources/{ds}/permissions/USER/{cast['co_owner'].id}").status_code == 403
     assert share(owner.http, ds, "USER", cast["stranger"].id, "OWNER").status_code == 400
     assert share(owner.http, ds, "USER", 987654321, "READ").status_code == 400
     assert share(owner.http, ds, "USER", cast["stranger"].id, "SUPREME").status_code == 400
 
     # the three revoke routes
-    assert (
-        owner.http.delete(f"/api/data/v3/datasources/{ds}/permissions/USER/{cast['read'].id}").status_code
-        == 200
-    )
+    assert owner.http.delete(f"/api/data/v3/datasources/{ds}/permissions/USER/{cast['read'].id}").status_code == 200
     assert cast["read"].http.get(f"/v1/datasets/{ds}").status_code == 403
     assert owner.http.delete(f"/api/data/v3/datasources/{ds}/USERS/{cast['can_edit'].id}").status_code == 200
     assert cast["can_edit"].http.get(f"/v1/datasets/{ds}").status_code == 403

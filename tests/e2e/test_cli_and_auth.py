@@ -16,15 +16,11 @@ from tests.serverproc import Server
 
 def test_admin_commands_print_json_and_their_credentials_work(server: Server) -> None:
     user = json.loads(
-        server.cli(
-            "users", "create", "--email", "ana@example.com", "--name", "Ana", "--role", "Privileged", "--json"
-        )
+        server.cli("users", "create", "--email", "ana@example.com", "--name", "Ana", "--role", "Privileged", "--json")
     )
     assert isinstance(user["id"], int)
     client = json.loads(
-        server.cli(
-            "clients", "create", "--user", "ana@example.com", "--name", "etl", "--scope", "data", "--json"
-        )
+        server.cli("clients", "create", "--user", "ana@example.com", "--name", "etl", "--scope", "data", "--json")
     )
     assert set(client) == {"clientId", "clientSecret"}
     token = json.loads(server.cli("tokens", "create", "--user", "ana@example.com", "--json"))["token"]
@@ -47,9 +43,7 @@ def test_admin_commands_print_json_and_their_credentials_work(server: Server) ->
         "jti",
     }
     with httpx.Client(base_url=server.url, headers={"X-DOMO-Developer-Token": token}) as dev:
-        made = dev.post(
-            "/v1/datasets", json={"name": "by ana", "schema": {"columns": [{"type": "LONG", "name": "a"}]}}
-        )
+        made = dev.post("/v1/datasets", json={"name": "by ana", "schema": {"columns": [{"type": "LONG", "name": "a"}]}})
         assert made.status_code == 201 and made.json()["owner"] == {"id": user["id"], "name": "Ana"}
 
 
@@ -77,9 +71,7 @@ def test_token_request_forms(server: Server, how: str) -> None:
     body = r.json()
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert claims["exp"] > time.time() + 600 and set(body["scope"].split()) == {"data", "user"}
-    listed = httpx.get(
-        server.url + "/v1/datasets", headers={"Authorization": f"BEARER {body['access_token']}"}
-    )
+    listed = httpx.get(server.url + "/v1/datasets", headers={"Authorization": f"BEARER {body['access_token']}"})
     assert listed.status_code == 200
 
 
@@ -98,10 +90,7 @@ def test_tokens_survive_a_restart_and_expire_on_time(tmp_path: Path) -> None:
         token = srv.token()
         srv.stop()
         srv.start()
-        assert (
-            httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {token}"}).status_code
-            == 200
-        )
+        assert httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {token}"}).status_code == 200
         expires = jwt.decode(token, options={"verify_signature": False})["exp"]
         time.sleep(max(0.0, expires - time.time()) + 1.1)
         r = httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {token}"})

@@ -43,10 +43,7 @@ def test_kill_9_mid_commit_leaves_old_or_new(crash_server: Server, extra_delay: 
         api.patch(f"/v1/streams/{sid}", json={"updateMethod": "APPEND"})
         eid = api.post(f"/v1/streams/{sid}/executions").json()["id"]
         for n in range(PARTS):
-            assert (
-                api.put(f"/v1/streams/{sid}/executions/{eid}/part/{n}", content=part_body(n)).status_code
-                == 200
-            )
+            assert api.put(f"/v1/streams/{sid}/executions/{eid}/part/{n}", content=part_body(n)).status_code == 200
 
         committer = threading.Thread(
             target=lambda: _ignore_errors(lambda: api.put(f"/v1/streams/{sid}/executions/{eid}/commit")),
@@ -75,9 +72,7 @@ def test_kill_9_mid_commit_leaves_old_or_new(crash_server: Server, extra_delay: 
         assert old["rows"] == [[10]]
         # The DataSet still takes new data after the crash.
         assert (
-            api.put(
-                f"/v1/datasets/{ds}/data", params={"updateMethod": "APPEND"}, content=b"7,after\n"
-            ).status_code
+            api.put(f"/v1/datasets/{ds}/data", params={"updateMethod": "APPEND"}, content=b"7,after\n").status_code
             == 204
         )
         assert count_rows(api, ds)[1] == counted + 1

@@ -25,17 +25,13 @@ def test_create_get_update_delete(api: httpx.Client) -> None:
             "name": "crud",
             "description": "first",
             "rows": 0,
-            "schema": {
-                "columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]
-            },
+            "schema": {"columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]},
         },
     )
     assert created.status_code == 201
     ds = created.json()
     assert list(ds["schema"]["columns"][0]) == ["type", "name"]  # exact key order: pydomo compares JSON text
-    assert ds["schema"] == {
-        "columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]
-    }
+    assert ds["schema"] == {"columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]}
     assert ds["rows"] == 0 and ds["columns"] == 2 and ds["owner"]["id"] == 1 and ds["pdpEnabled"] is False
     assert ds["createdAt"].endswith("Z")
     assert api.get(f"/v1/datasets/{ds['id']}").json() == ds
@@ -73,21 +69,15 @@ def test_schema_change_keeps_rows_matched_by_name(api: httpx.Client) -> None:
 
 def test_list_limit_offset_sort_and_name_like(api: httpx.Client) -> None:
     ids = [make_dataset(api, [("a", "LONG")], name=f"listing-{c}")["id"] for c in "cab"]
-    page = api.get(
-        "/v1/datasets", params={"nameLike": "LISTING-", "sort": "name", "limit": 2, "offset": 0}
-    ).json()
+    page = api.get("/v1/datasets", params={"nameLike": "LISTING-", "sort": "name", "limit": 2, "offset": 0}).json()
     assert [d["name"] for d in page] == ["listing-a", "listing-b"]
-    rest = api.get(
-        "/v1/datasets", params={"nameLike": "listing-", "sort": "name", "limit": 2, "offset": 2}
-    ).json()
+    rest = api.get("/v1/datasets", params={"nameLike": "listing-", "sort": "name", "limit": 2, "offset": 2}).json()
     assert [d["name"] for d in rest] == ["listing-c"]
     assert api.get("/v1/datasets", params={"nameLike": "listing-", "limit": 2, "offset": 3}).json() == []
     desc = api.get("/v1/datasets", params={"nameLike": "listing-", "sort": "-name"}).json()
     assert [d["name"] for d in desc] == ["listing-c", "listing-b", "listing-a"]
     default_order = api.get("/v1/datasets", params={"nameLike": "listing-", "limit": 0}).json()
-    assert [
-        d["id"] for d in default_order
-    ] == ids  # limit=0 is not an error: the default page, creation order
+    assert [d["id"] for d in default_order] == ids  # limit=0 is not an error: the default page, creation order
     assert len(api.get("/v1/datasets", params={"limit": 500}).json()) <= 50
 
 
@@ -102,14 +92,9 @@ def test_import_accepts_domo_csv_and_export_writes_it_back(api: httpx.Client) ->
         '"",4,-0.5,,,2024-01-02\n'
         "last,5,2,3,2024-12-31,2024-12-31 23:59:59.999999"  # no final newline
     ).encode()
-    assert (
-        api.put(f"/v1/datasets/{ds}/data", content=body, headers={"Content-Type": "text/csv"}).status_code
-        == 204
-    )
+    assert api.put(f"/v1/datasets/{ds}/data", content=body, headers={"Content-Type": "text/csv"}).status_code == 204
     assert api.get(f"/v1/datasets/{ds}").json()["rows"] == 6
-    q = api.post(
-        f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT * FROM table ORDER BY l NULLS FIRST"}
-    ).json()
+    q = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT * FROM table ORDER BY l NULLS FIRST"}).json()
     assert q["columns"] == ["s", "l", "d", "m", "day", "at"]
     assert [m["type"] for m in q["metadata"]] == ["STRING", "LONG", "DOUBLE", "DECIMAL", "DATE", "DATETIME"]
     assert q["rows"] == [

@@ -57,9 +57,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 def full_auth(local_domo: None) -> Any:
     from domolibrary.client.DomoAuth import DomoFullAuth
 
-    auth = DomoFullAuth(
-        domo_instance=INSTANCE, domo_username="admin@domolite.local", domo_password=ADMIN_PASSWORD
-    )
+    auth = DomoFullAuth(domo_instance=INSTANCE, domo_username="admin@domolite.local", domo_password=ADMIN_PASSWORD)
     run(auth.get_auth_token())
     return auth
 
@@ -74,9 +72,7 @@ def token_auth(local_domo: None, server: Server) -> Any:
 def query(auth: Any, ds: str, sql: str, **kw: Any) -> list[dict[str, Any]]:
     import domolibrary.routes.dataset as dataset
 
-    res = run(
-        asyncio.wait_for(dataset.query_dataset_private(auth=auth, dataset_id=ds, sql=sql, **kw), timeout=60)
-    )
+    res = run(asyncio.wait_for(dataset.query_dataset_private(auth=auth, dataset_id=ds, sql=sql, **kw), timeout=60))
     return list(res.response)
 
 
@@ -115,9 +111,7 @@ def test_create_metadata_upload_query_partitions_schema_tags_index_delete(full_a
     import domolibrary.routes.dataset as dataset
 
     schema = {"columns": [{"type": "STRING", "name": "Friend"}, {"type": "LONG", "name": "Age"}]}
-    created = run(
-        dataset.create(auth=full_auth, dataset_name="domolibrary e2e", dataset_type="api", schema=schema)
-    )
+    created = run(dataset.create(auth=full_auth, dataset_name="domolibrary e2e", dataset_type="api", schema=schema))
     ds = created.response["dataSource"]["dataSourceId"]
     meta = run(dataset.get_dataset_by_id(dataset_id=ds, auth=full_auth)).response
     assert meta["id"] == ds and int(meta["rowCount"]) == 0 and int(meta["columnCount"]) == 2
@@ -165,9 +159,7 @@ def test_create_metadata_upload_query_partitions_schema_tags_index_delete(full_a
     run(dataset.set_dataset_tags(auth=full_auth, tag_ls=["alpha", "beta"], dataset_id=ds))
     meta = run(dataset.get_dataset_by_id(dataset_id=ds, auth=full_auth)).response
     assert (
-        json.loads(meta["tags"]) == ["alpha", "beta"]
-        and int(meta["rowCount"]) == 6
-        and int(meta["columnCount"]) == 3
+        json.loads(meta["tags"]) == ["alpha", "beta"] and int(meta["rowCount"]) == 6 and int(meta["columnCount"]) == 3
     )
 
     # index and its status
@@ -210,8 +202,6 @@ def test_streams_and_search_with_a_developer_token(token_auth: Any) -> None:
     assert sid in [s["id"] for s in listed]
 
     found = run(
-        asyncio.wait_for(
-            datacenter.search_datacenter(auth=token_auth, search_text="domolibrary stream"), timeout=60
-        )
+        asyncio.wait_for(datacenter.search_datacenter(auth=token_auth, search_text="domolibrary stream"), timeout=60)
     ).response
     assert [f["databaseId"] for f in found] == [got["dataSource"]["id"]]

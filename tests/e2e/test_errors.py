@@ -42,9 +42,7 @@ def test_unknown_column_type_is_400_naming_the_column(api: httpx.Client) -> None
 
 def test_duplicate_column_names_are_400(api: httpx.Client) -> None:
     cols = [{"type": "LONG", "name": "a"}, {"type": "STRING", "name": "A"}]
-    assert_domo_error(
-        api.post("/v1/datasets", json={"name": "x", "schema": {"columns": cols}}), 400, "duplicate"
-    )
+    assert_domo_error(api.post("/v1/datasets", json={"name": "x", "schema": {"columns": cols}}), 400, "duplicate")
 
 
 def test_missing_token_is_401_with_www_authenticate(server: Server) -> None:
@@ -55,9 +53,7 @@ def test_missing_token_is_401_with_www_authenticate(server: Server) -> None:
 
 def test_forged_token_is_401(server: Server) -> None:
     header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
-    payload = (
-        base64.urlsafe_b64encode(json.dumps({"sub": "1", "exp": 9999999999}).encode()).rstrip(b"=").decode()
-    )
+    payload = base64.urlsafe_b64encode(json.dumps({"sub": "1", "exp": 9999999999}).encode()).rstrip(b"=").decode()
     r = httpx.get(server.url + "/v1/datasets", headers={"Authorization": f"Bearer {header}.{payload}.bad"})
     body = assert_domo_error(r, 401, "not valid")
     assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
@@ -70,9 +66,7 @@ def test_bad_developer_token_is_401(server: Server) -> None:
 
 
 def test_bad_client_credentials_are_401(server: Server) -> None:
-    r = httpx.post(
-        server.url + "/oauth/token", data={"grant_type": "client_credentials"}, auth=("nobody", "x")
-    )
+    r = httpx.post(server.url + "/oauth/token", data={"grant_type": "client_credentials"}, auth=("nobody", "x"))
     assert_domo_error(r, 401, "Bad credentials")
 
 
@@ -94,9 +88,7 @@ def test_committing_twice_is_409(api: httpx.Client) -> None:
     api.put(f"/v1/streams/{sid}/executions/{eid}/part/0", content=b"1\n")
     assert api.put(f"/v1/streams/{sid}/executions/{eid}/commit").status_code == 200
     assert_domo_error(api.put(f"/v1/streams/{sid}/executions/{eid}/commit"), 409, "is SUCCESS, not ACTIVE")
-    assert_domo_error(
-        api.put(f"/v1/streams/{sid}/executions/{eid}/part/1", content=b"2\n"), 409, "not ACTIVE"
-    )
+    assert_domo_error(api.put(f"/v1/streams/{sid}/executions/{eid}/part/1", content=b"2\n"), 409, "not ACTIVE")
 
 
 def test_bad_import_is_400_naming_line_and_column(api: httpx.Client) -> None:

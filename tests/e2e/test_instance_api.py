@@ -20,9 +20,7 @@ JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"
 @pytest.fixture(scope="module")
 def inst(server: Server) -> Iterator[httpx.Client]:
     """The instance API as the bootstrap admin, with the developer token (header name in lower case)."""
-    with httpx.Client(
-        base_url=server.url, headers={"x-domo-developer-token": server.dev_token}, timeout=60
-    ) as c:
+    with httpx.Client(base_url=server.url, headers={"x-domo-developer-token": server.dev_token}, timeout=60) as c:
         yield c
 
 
@@ -42,9 +40,7 @@ def upload(
     """The three stages; returns the commit's response."""
     params = {"dataTag": tag} if tag else None
     body = {"action": None, "appendId": "latest" if tag else None}
-    opened = inst.post(
-        f"/api/data/v3/datasources/{ds}/uploads", params=params, headers=JSON_HEADERS, json=body
-    )
+    opened = inst.post(f"/api/data/v3/datasources/{ds}/uploads", params=params, headers=JSON_HEADERS, json=body)
     assert opened.status_code == 200, opened.text
     upload_id = opened.json()["uploadId"]
     for n, text in enumerate(parts, start=1):
@@ -57,9 +53,7 @@ def upload(
     commit: dict[str, Any] = {"index": True, "action": action}
     if tag:
         commit.update({"action": "APPEND", "dataTag": tag, "appendId": "latest"})
-    return inst.put(
-        f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/commit", headers=JSON_HEADERS, json=commit
-    )
+    return inst.put(f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/commit", headers=JSON_HEADERS, json=commit)
 
 
 def rows(inst: httpx.Client, ds: str, sql: str = "SELECT * FROM table", **params: Any) -> list[list[Any]]:
@@ -126,9 +120,7 @@ def test_create_then_metadata_has_domo_field_types(inst: httpx.Client) -> None:
         json={
             "userDefinedType": "api",
             "dataSourceName": "hello world",
-            "schema": {
-                "columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]
-            },
+            "schema": {"columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]},
         },
     )
     assert r.status_code == 200
@@ -181,9 +173,7 @@ def test_query_paging_with_the_sqls_own_limit(inst: httpx.Client) -> None:
     pages = []
     offset = 0
     while True:  # the client's loop: SQL + ' limit N offset M', until an empty page
-        page = rows(
-            inst, ds, f"SELECT n FROM table ORDER BY n limit 100 offset {offset}", offset=offset, limit=100
-        )
+        page = rows(inst, ds, f"SELECT n FROM table ORDER BY n limit 100 offset {offset}", offset=offset, limit=100)
         if not page:
             break
         pages.append(page)
@@ -199,9 +189,7 @@ def test_query_paging_with_the_sqls_own_limit(inst: httpx.Client) -> None:
 
 def test_query_errors_are_domo_style(inst: httpx.Client) -> None:
     ds = people(inst, "bad sql")
-    bad = inst.post(
-        f"/api/query/v1/execute/{ds}", headers=JSON_HEADERS, json={"sql": "SELECT * FROM table WHERE ("}
-    )
+    bad = inst.post(f"/api/query/v1/execute/{ds}", headers=JSON_HEADERS, json={"sql": "SELECT * FROM table WHERE ("})
     assert bad.status_code == 400 and bad.reason_phrase == "Bad Request"
     assert bad.json()["statusReason"] == "Bad Request" and "parse" in bad.json()["message"]
     missing = inst.post("/api/query/v1/execute/no-such-id", headers=JSON_HEADERS, json={"sql": "SELECT 1"})
@@ -305,9 +293,7 @@ def test_append_replace_gzip_empty_and_parallel_parts(inst: httpx.Client) -> Non
     assert upload(inst, ds, ["Bob,42\n", ""], action="APPEND").status_code == 200
     assert sorted(rows(inst, ds)) == [["Ann", 31], ["Bob", 42]]
     # parallel parts, in any order; one gzip, one empty
-    opened = inst.post(
-        f"/api/data/v3/datasources/{ds}/uploads", json={"action": None, "appendId": None}
-    ).json()
+    opened = inst.post(f"/api/data/v3/datasources/{ds}/uploads", json={"action": None, "appendId": None}).json()
     u = opened["uploadId"]
     bodies = {1: b"Cy,1\n", 2: gzip.compress(b"Di,2\n"), 3: b"", 4: b"Ed,3\n"}
 
@@ -374,10 +360,7 @@ def test_partition_tag_replaces_only_its_rows(inst: httpx.Client) -> None:
     assert all(isinstance(e["dataId"], int) and e["dateCompleted"].endswith("+00:00") for e in entries)
     page2 = inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={"limit": 1, "offset": 1}).json()
     assert [e["partitionId"] for e in page2] == ["2024-01-02"]  # default order: oldest first
-    assert (
-        inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={"limit": 100, "offset": 2}).json()
-        == []
-    )
+    assert inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={"limit": 100, "offset": 2}).json() == []
     plain = inst.get(f"/api/query/v1/datasources/{ds}/partition")
     assert sorted(p["partitionId"] for p in plain.json()) == ["2024-01-01", "2024-01-02"]
 
@@ -407,24 +390,18 @@ def test_delete_partition_data_then_the_tag(inst: httpx.Client) -> None:
         "drop",
         "keep",
     ]
-    assert [
-        e["partitionId"] for e in inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={}).json()
-    ] == ["keep"]
-    assert inst.delete(f"/api/query/v1/datasources/{ds}/partition/drop").status_code == 200
-    assert [p["partitionId"] for p in inst.get(f"/api/query/v1/datasources/{ds}/partition").json()] == [
+    assert [e["partitionId"] for e in inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={}).json()] == [
         "keep"
     ]
+    assert inst.delete(f"/api/query/v1/datasources/{ds}/partition/drop").status_code == 200
+    assert [p["partitionId"] for p in inst.get(f"/api/query/v1/datasources/{ds}/partition").json()] == ["keep"]
     assert inst.delete(f"/api/query/v1/datasources/{ds}/partition/drop").status_code == 404
 
 
 def test_partition_limit_is_a_clear_400(tmp_path_factory: pytest.TempPathFactory) -> None:
-    srv = Server(
-        data_dir=tmp_path_factory.mktemp("limit") / "data", env={"DOMOLITE_PARTITION_LIMIT": "2"}
-    ).start()
+    srv = Server(data_dir=tmp_path_factory.mktemp("limit") / "data", env={"DOMOLITE_PARTITION_LIMIT": "2"}).start()
     try:
-        with httpx.Client(
-            base_url=srv.url, headers={"x-domo-developer-token": srv.dev_token}, timeout=60
-        ) as c:
+        with httpx.Client(base_url=srv.url, headers={"x-domo-developer-token": srv.dev_token}, timeout=60) as c:
             ds = people(c, "limited")
             assert upload(c, ds, ["A,1\n"], tag="a").status_code == 200
             assert upload(c, ds, ["B,2\n"], tag="b").status_code == 200
@@ -471,12 +448,8 @@ def test_data_versions_are_snapshots_and_time_travel_reads_them(inst: httpx.Clie
         "dataSourceId": ds,
         "versionWindow": {"type": "EXPRESSION", "expression": "1=1"},
     }
-    h = inst.post(
-        "/api/dataprocessing/v2/dataflows/data-version-hydrate?engine=MAGIC&limit=500&offset=0", json=body
-    )
-    assert h.status_code == 200 and sorted(v["dataId"] for v in h.json()) == sorted(
-        v["dataId"] for v in versions
-    )
+    h = inst.post("/api/dataprocessing/v2/dataflows/data-version-hydrate?engine=MAGIC&limit=500&offset=0", json=body)
+    assert h.status_code == 200 and sorted(v["dataId"] for v in h.json()) == sorted(v["dataId"] for v in versions)
     body["versionWindow"]["expression"] = f"dataVersionId > {first}"
     narrow = inst.post("/api/dataprocessing/v2/dataflows/data-version-hydrate", json=body).json()
     assert [v["dataId"] for v in narrow] == [versions[0]["dataId"]]
@@ -493,9 +466,7 @@ def test_index_compacts_and_reports_its_status(inst: httpx.Client) -> None:
     index = r.json()
     assert index["status"] == "SUCCESS" and index["indexId"] > 0
     s = inst.get(f"/api/data/v3/datasources/{ds}/indexes/{index['indexId']}/statuses")
-    assert (
-        s.status_code == 200 and s.json()["status"] == "SUCCESS" and s.json()["indexId"] == index["indexId"]
-    )
+    assert s.status_code == 200 and s.json()["status"] == "SUCCESS" and s.json()["indexId"] == index["indexId"]
     assert inst.get(f"/api/data/v3/datasources/{ds}/indexes/999999/statuses").status_code == 404
     again = inst.post(f"/api/query/v1/datasources/{ds}", headers={"Content-Type": "application/json"})
     assert again.status_code == 200 and again.json()["status"] == "SUCCESS"
@@ -537,9 +508,7 @@ def test_cards_are_an_empty_list(inst: httpx.Client) -> None:
 
 STREAM_BODY: dict[str, Any] = {
     "transport": {"type": "CONNECTOR", "description": "com.domo.connector.snowflakeunloadv2", "version": "1"},
-    "configuration": [
-        {"name": "query", "value": "SELECT * FROM table", "type": "string", "category": "METADATA"}
-    ],
+    "configuration": [{"name": "query", "value": "SELECT * FROM table", "type": "string", "category": "METADATA"}],
     "account": {"id": 3},
     "updateMethod": "APPEND",
     "dataProvider": {"key": "snowflake-unload-v2"},
@@ -609,9 +578,7 @@ def test_stream_list_pages_with_offset_and_the_offet_spelling(inst: httpx.Client
         skip += 3
         assert skip < 1000, "the list never ended"
     assert len(seen) == len(set(seen)) >= 2
-    assert [
-        s["id"] for s in inst.get("/api/data/v1/streams", params={"limit": 2, "offset": 1}).json()
-    ] == seen[1:3]
+    assert [s["id"] for s in inst.get("/api/data/v1/streams", params={"limit": 2, "offset": 1}).json()] == seen[1:3]
 
 
 # -- search --------------------------------------------------------------------------------------------------

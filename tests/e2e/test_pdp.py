@@ -33,9 +33,7 @@ def pdp(server: Server, api: httpx.Client) -> dict[str, object]:
     carol = make_person(server, api, "Participant", "carol")
     ds = make_dataset(owner.http, "sales", CSV, COLUMNS)
     other = make_dataset(owner.http, "secret other", "99,Secret,1.0,2024-01-01\n", COLUMNS)
-    west = api.post("/v1/groups", json={"name": f"west-{uuid.uuid4().hex[:6]}", "users": [bob.id]}).json()[
-        "id"
-    ]
+    west = api.post("/v1/groups", json={"name": f"west-{uuid.uuid4().hex[:6]}", "users": [bob.id]}).json()["id"]
     for person in (alice, bob, carol):
         assert share(owner.http, ds, "USER", person.id, "READ").status_code == 200
     r = owner.http.post(
@@ -143,10 +141,7 @@ def test_the_open_policy_gives_every_row_to_whom_it_names(pdp: dict[str, object]
     owner, carol, ds = pdp["owner"], pdp["carol"], str(pdp["ds"])
     assert isinstance(owner, Person) and isinstance(carol, Person)
     opened = owner.http.get(f"/v1/datasets/{ds}/policies").json()[0]["id"]
-    assert (
-        owner.http.put(f"/v1/datasets/{ds}/policies/{opened}", json={"users": [str(carol.id)]}).status_code
-        == 200
-    )
+    assert owner.http.put(f"/v1/datasets/{ds}/policies/{opened}", json={"users": [str(carol.id)]}).status_code == 200
     try:
         assert _ids_by_query(carol.http, ds) == [1, 2, 3, 4, 5, 6]
     finally:
@@ -175,9 +170,7 @@ def test_sql_tricks_still_see_only_the_policy_rows(pdp: dict[str, object], sql: 
 def test_reads_outside_the_dataset_are_refused(server: Server, pdp: dict[str, object]) -> None:
     alice, ds, other = pdp["alice"], str(pdp["ds"]), str(pdp["other"])
     assert isinstance(alice, Person)
-    parquet = next(
-        (server.data_dir / "lake").rglob("*.parquet"), server.data_dir / "lake" / "**" / "*.parquet"
-    )
+    parquet = next((server.data_dir / "lake").rglob("*.parquet"), server.data_dir / "lake" / "**" / "*.parquet")
     other_table = "ds_" + other.replace("-", "")
     for sql in [
         f"SELECT * FROM read_parquet('{parquet}')",
@@ -194,19 +187,14 @@ def test_reads_outside_the_dataset_are_refused(server: Server, pdp: dict[str, ob
         assert "Secret" not in r.text and "West" not in r.text
     # the other DataSet is not shared with alice at all
     assert (
-        alice.http.post(
-            f"/v1/datasets/query/execute/{other}", json={"sql": "SELECT * FROM table"}
-        ).status_code
-        == 403
+        alice.http.post(f"/v1/datasets/query/execute/{other}", json={"sql": "SELECT * FROM table"}).status_code == 403
     )
 
 
 def test_a_failed_cast_does_not_echo_hidden_values(pdp: dict[str, object]) -> None:
     alice, ds = pdp["alice"], str(pdp["ds"])
     assert isinstance(alice, Person)
-    r = alice.http.post(
-        f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT CAST(region AS INTEGER) FROM table"}
-    )
+    r = alice.http.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT CAST(region AS INTEGER) FROM table"})
     assert r.status_code == 400
     assert "West" not in r.text and "North" not in r.text
 
@@ -234,9 +222,9 @@ NUMERIC_CASES = [
 def test_every_operator_and_not(pdp: dict[str, object]) -> None:
     owner, alice, ds = pdp["owner"], pdp["alice"], str(pdp["ds"])
     assert isinstance(owner, Person) and isinstance(alice, Person)
-    policy = owner.http.post(
-        f"/v1/datasets/{ds}/policies", json={"name": "ops", "filters": [], "users": []}
-    ).json()["id"]
+    policy = owner.http.post(f"/v1/datasets/{ds}/policies", json={"name": "ops", "filters": [], "users": []}).json()[
+        "id"
+    ]
     try:
         cases = [("region", op, values, negate, want) for op, values, negate, want in OPERATOR_CASES]
         cases += [(col, op, values, False, want) for col, op, values, want in NUMERIC_CASES]

@@ -16,9 +16,7 @@ from tests.serverproc import Server
 
 @pytest.fixture(scope="module")
 def domo(server: Server) -> Domo:
-    return Domo(
-        server.client_id, server.client_secret, api_host=server.host, use_https=False, log_level=logging.ERROR
-    )
+    return Domo(server.client_id, server.client_secret, api_host=server.host, use_https=False, log_level=logging.ERROR)
 
 
 def sample_frame() -> pd.DataFrame:
@@ -143,9 +141,7 @@ def test_ds_list_pages_past_fifty(domo: Domo, server: Server) -> None:
 
 def test_a_bad_credential_is_refused_with_401(server: Server) -> None:
     with pytest.raises(Exception, match="401"):
-        Domo(
-            server.client_id, "not-the-secret", api_host=server.host, use_https=False, log_level=logging.ERROR
-        )
+        Domo(server.client_id, "not-the-secret", api_host=server.host, use_https=False, log_level=logging.ERROR)
 
 
 def test_a_bad_value_in_one_part_leaves_the_dataset_unchanged(domo: Domo) -> None:

@@ -30,9 +30,7 @@ def test_at_least_thirty_hostile_strings() -> None:
 
 
 @pytest.mark.parametrize("sql", HOSTILE_SQL)
-def test_hostile_sql_is_refused(
-    server: Server, api: httpx.Client, datasets: tuple[str, str], sql: str
-) -> None:
+def test_hostile_sql_is_refused(server: Server, api: httpx.Client, datasets: tuple[str, str], sql: str) -> None:
     mine, other = datasets
     text = sql.format(
         parquet=server.data_dir / "lake" / "**" / "*.parquet",

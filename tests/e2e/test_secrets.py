@@ -47,9 +47,7 @@ def test_secrets_are_stored_as_hashes_and_never_logged(server: Server, api: http
     password = f"pw-{uuid.uuid4().hex}"
     email = f"pw-{uuid.uuid4().hex[:6]}@example.com"
     server.cli("users", "create", "--email", email, "--name", "Pat", "--password", password)
-    client = json.loads(
-        server.cli("clients", "create", "--user", email, "--name", "c", "--scope", "data", "--json")
-    )
+    client = json.loads(server.cli("clients", "create", "--user", email, "--name", "c", "--scope", "data", "--json"))
     made = api.post("/api/data/v1/accesstokens", json={"name": "fresh"}).json()
     token = made["token"]
     bearer = httpx.post(
@@ -58,13 +56,8 @@ def test_secrets_are_stored_as_hashes_and_never_logged(server: Server, api: http
         auth=(client["clientId"], client["clientSecret"]),
     ).json()["access_token"]
     # use every credential, right and wrong, so that they pass through the server
-    assert (
-        httpx.get(server.url + "/v1/datasets", headers={"X-DOMO-Developer-Token": token}).status_code == 200
-    )
-    assert (
-        httpx.get(server.url + "/v1/datasets", headers={"Authorization": f"bearer {bearer}"}).status_code
-        == 200
-    )
+    assert httpx.get(server.url + "/v1/datasets", headers={"X-DOMO-Developer-Token": token}).status_code == 200
+    assert httpx.get(server.url + "/v1/datasets", headers={"Authorization": f"bearer {bearer}"}).status_code == 200
     wrong = httpx.get(server.url + "/v1/datasets", headers={"X-DOMO-Developer-Token": token[:-3] + "xyz"})
     assert wrong.status_code == 401 and token[:-3] not in wrong.text
     bad = httpx.post(
@@ -83,9 +76,7 @@ def test_secrets_are_stored_as_hashes_and_never_logged(server: Server, api: http
     catalog = sqlite3.connect(server.data_dir / "catalog.sqlite")
     try:
         dump = "\n".join(catalog.iterdump())
-        (password_hash,) = catalog.execute(
-            "SELECT password_hash FROM users WHERE email = ?", (email,)
-        ).fetchone()
+        (password_hash,) = catalog.execute("SELECT password_hash FROM users WHERE email = ?", (email,)).fetchone()
     finally:
         catalog.close()
     for secret in (

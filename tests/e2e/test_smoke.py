@@ -16,9 +16,7 @@ def test_create_import_and_export_a_dataset(api: httpx.Client) -> None:
     assert created.status_code == 201
     ds = created.json()["id"]
     assert (
-        api.put(
-            f"/v1/datasets/{ds}/data", content=b"1,a\n2,b\n", headers={"Content-Type": "text/csv"}
-        ).status_code
+        api.put(f"/v1/datasets/{ds}/data", content=b"1,a\n2,b\n", headers={"Content-Type": "text/csv"}).status_code
         == 204
     )
     out = api.get(f"/v1/datasets/{ds}/data", params={"includeHeader": "true"})

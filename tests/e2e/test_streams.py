@@ -37,9 +37,7 @@ def test_stream_create_get_list_patch_delete(api: httpx.Client) -> None:
     assert stream["dataSet"]["schema"] == SCHEMA and stream["dataSet"]["rows"] == 0
     sid = stream["id"]
     assert api.get(f"/v1/streams/{sid}").json()["dataSet"]["id"] == stream["dataSet"]["id"]
-    assert sid in [
-        s["id"] for s in api.get("/v1/streams/", params={"limit": 500, "offset": 0, "fields": "all"}).json()
-    ]
+    assert sid in [s["id"] for s in api.get("/v1/streams/", params={"limit": 500, "offset": 0, "fields": "all"}).json()]
     patched = api.patch(f"/v1/streams/{sid}", json={"updateMethod": "REPLACE"})
     assert patched.status_code == 200 and patched.json()["updateMethod"] == "REPLACE"
     assert api.delete(f"/v1/streams/{sid}").status_code == 204
@@ -57,9 +55,7 @@ def test_stream_search_by_id_name_and_owner(api: httpx.Client) -> None:
     ds = stream["dataSet"]
     by_id = api.get("/v1/streams/search", params={"q": f"dataSource.id:{ds['id']}"}).json()
     assert [s["id"] for s in by_id] == [stream["id"]]
-    by_name = api.get(
-        "/v1/streams/search", params={"q": "dataSource.name:needle, with comma", "fields": "all"}
-    ).json()
+    by_name = api.get("/v1/streams/search", params={"q": "dataSource.name:needle, with comma", "fields": "all"}).json()
     assert stream["id"] in [s["id"] for s in by_name]
     both = api.get(
         "/v1/streams/search",
@@ -67,9 +63,7 @@ def test_stream_search_by_id_name_and_owner(api: httpx.Client) -> None:
     ).json()
     assert stream["id"] in [s["id"] for s in both]
     assert api.get("/v1/streams/search", params={"q": "dataSource.owner.id:424242"}).json() == []
-    assert_domo_error(
-        api.get("/v1/streams/search", params={"q": "color:blue"}), 400, "unsupported search term"
-    )
+    assert_domo_error(api.get("/v1/streams/search", params={"q": "color:blue"}), 400, "unsupported search term")
 
 
 def test_every_dataset_made_with_the_dataset_api_has_a_replace_stream(api: httpx.Client) -> None:

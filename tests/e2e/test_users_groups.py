@@ -14,9 +14,7 @@ from tests.serverproc import Server
 
 def test_users_crud_with_and_without_trailing_slash(api: httpx.Client) -> None:
     email = f"u-{uuid.uuid4().hex[:8]}@example.com"
-    created = api.post(
-        "/v1/users/?sendInvite=False", json={"name": "Una", "email": email, "role": "Privileged"}
-    )
+    created = api.post("/v1/users/?sendInvite=False", json={"name": "Una", "email": email, "role": "Privileged"})
     assert created.status_code == 200
     user = created.json()
     assert (user["name"], user["email"], user["role"]) == ("Una", email, "Privileged")
@@ -45,18 +43,12 @@ def test_users_crud_with_and_without_trailing_slash(api: httpx.Client) -> None:
 
 
 def test_groups_through_pydomo(server: Server, api: httpx.Client) -> None:
-    a = api.post("/v1/users/", json={"name": "Ann", "email": f"a-{uuid.uuid4().hex[:6]}@example.com"}).json()[
-        "id"
-    ]
-    b = api.post("/v1/users/", json={"name": "Ben", "email": f"b-{uuid.uuid4().hex[:6]}@example.com"}).json()[
-        "id"
-    ]
+    a = api.post("/v1/users/", json={"name": "Ann", "email": f"a-{uuid.uuid4().hex[:6]}@example.com"}).json()["id"]
+    b = api.post("/v1/users/", json={"name": "Ben", "email": f"b-{uuid.uuid4().hex[:6]}@example.com"}).json()["id"]
     domo = Domo(server.client_id, server.client_secret, api_host=server.host, use_https=False, log_level=50)
     name = f"team-{uuid.uuid4().hex[:6]}"
 
-    group = domo.groups_create(
-        name, users=[a], active="true"
-    )  # sends {"name", "active": "true"}, then PUT per user
+    group = domo.groups_create(name, users=[a], active="true")  # sends {"name", "active": "true"}, then PUT per user
     gid = group["id"]
     assert group["active"] is True
     assert domo.groups_add_users(gid, b) == "success"  # PUT /v1/groups/{gid}/users/{uid} -> 204
@@ -70,34 +62,23 @@ def test_groups_through_pydomo(server: Server, api: httpx.Client) -> None:
 
 
 def test_ids_as_numeric_strings_and_active_as_text(api: httpx.Client) -> None:
-    uid = api.post("/v1/users", json={"name": "Cy", "email": f"c-{uuid.uuid4().hex[:6]}@example.com"}).json()[
-        "id"
-    ]
-    created = api.post(
-        "/v1/groups", json={"name": f"g-{uuid.uuid4().hex[:6]}", "active": "false", "users": [str(uid)]}
-    )
+    uid = api.post("/v1/users", json={"name": "Cy", "email": f"c-{uuid.uuid4().hex[:6]}@example.com"}).json()["id"]
+    created = api.post("/v1/groups", json={"name": f"g-{uuid.uuid4().hex[:6]}", "active": "false", "users": [str(uid)]})
     assert created.status_code == 200
     assert created.json()["active"] is False
     gid = created.json()["id"]
     assert api.get(f"/v1/groups/{gid}/users").json() == [uid]
-    assert (
-        api.put(f"/v1/groups/{gid}", json={"active": "true", "name": f"renamed-{gid}"}).json()["active"]
-        is True
-    )
+    assert api.put(f"/v1/groups/{gid}", json={"active": "true", "name": f"renamed-{gid}"}).json()["active"] is True
     assert api.put(f"/v1/groups/{gid}/users/{uid}", json={}).status_code == 204  # adding twice is fine
     assert api.get(f"/v1/groups/{gid}/users/").json() == [uid]
     missing = api.post("/v1/groups", json={"name": f"g-{uuid.uuid4().hex[:6]}", "users": ["999999"]})
     assert missing.status_code == 400 and "999999" in missing.json()["message"]
 
 
-def test_only_admins_manage_users_and_participants_cannot_manage_groups(
-    server: Server, api: httpx.Client
-) -> None:
+def test_only_admins_manage_users_and_participants_cannot_manage_groups(server: Server, api: httpx.Client) -> None:
     privileged = make_person(server, api, "Privileged")
     participant = make_person(server, api, "Participant")
-    r = privileged.http.post(
-        "/v1/users", json={"name": "x", "email": f"x-{uuid.uuid4().hex[:6]}@example.com"}
-    )
+    r = privileged.http.post("/v1/users", json={"name": "x", "email": f"x-{uuid.uuid4().hex[:6]}@example.com"})
     assert r.status_code == 403 and "Admin" in r.json()["message"]
     assert privileged.http.post("/v1/groups", json={"name": f"p-{uuid.uuid4().hex[:6]}"}).status_code == 200
     assert participant.http.post("/v1/groups", json={"name": f"q-{uuid.uuid4().hex[:6]}"}).status_code == 403

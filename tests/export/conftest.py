@@ -91,8 +91,6 @@ def make_dataset(api: httpx.Client, name: str, columns: list[tuple[str, str]], c
     )
     assert created.status_code == 201, created.text
     dataset_id = str(created.json()["id"])
-    loaded = api.put(
-        f"/v1/datasets/{dataset_id}/data", content=csv_text.encode(), headers={"Content-Type": "text/csv"}
-    )
+    loaded = api.put(f"/v1/datasets/{dataset_id}/data", content=csv_text.encode(), headers={"Content-Type": "text/csv"})
     assert loaded.status_code == 204, loaded.text
     return dataset_id

@@ -18,9 +18,7 @@ import pytest
 from tests.export.conftest import body, make_dataset, read_object, wait
 from tests.serverproc import free_port
 
-ALLOW_ALL = json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-)
+ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -73,26 +71,22 @@ def strict_s3() -> Iterator[dict[str, Any]]:
 
 def test_wrong_secret_is_refused_without_echoing_it(api: httpx.Client, strict_s3: dict[str, Any]) -> None:
     ds = make_dataset(api, "strict creds", [("n", "LONG")], "1\n")
-    payload = body(
-        "strict-bucket", strict_s3["url"], awsAccessKey=strict_s3["key"], awsAccessSecret="wrong-secret-123"
-    )
+    payload = body("strict-bucket", strict_s3["url"], awsAccessKey=strict_s3["key"], awsAccessSecret="wrong-secret-123")
     r = api.post(f"/api/query/v1/export/{ds}", json=payload)
     assert r.status_code == 400
     message = r.json()["message"]
     assert "S3 rejected the credentials (SignatureDoesNotMatch)" in message
     assert "wrong-secret-123" not in r.text and strict_s3["key"] not in r.text
-    unknown = body(
-        "strict-bucket", strict_s3["url"], awsAccessKey="AKIANOBODY0000000000", awsAccessSecret="nope"
-    )
+    unknown = body("strict-bucket", strict_s3["url"], awsAccessKey="AKIANOBODY0000000000", awsAccessSecret="nope")
     r = api.post(f"/api/query/v1/export/{ds}", json=unknown)
     assert r.status_code == 400 and "InvalidAccessKeyId" in r.json()["message"]
 
 
 def test_temporary_credentials_with_a_session_token(api: httpx.Client, strict_s3: dict[str, Any]) -> None:
     sts = boto3.client("sts", **strict_s3["boto"])
-    temp = sts.assume_role(
-        RoleArn="arn:aws:iam::123456789012:role/export-role", RoleSessionName="export-test"
-    )["Credentials"]
+    temp = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/export-role", RoleSessionName="export-test")[
+        "Credentials"
+    ]
     ds = make_dataset(api, "temp creds", [("n", "LONG"), ("s", "STRING")], "1,a\n2,b\n")
     payload = body(
         "strict-bucket",

@@ -26,9 +26,7 @@ def proxy(s3_url: str) -> Iterator[TcpProxy]:
     p.stop()
 
 
-def _wait_state(
-    api: httpx.Client, ds: str, export_id: str, state: str, timeout: float = 30
-) -> dict[str, Any]:
+def _wait_state(api: httpx.Client, ds: str, export_id: str, state: str, timeout: float = 30) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job: dict[str, Any] = api.get(f"/api/query/v1/export/{ds}/{export_id}").json()
@@ -40,15 +38,11 @@ def _wait_state(
 
 def test_one_active_export_per_dataset(api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str) -> None:
     ds = make_dataset(api, "one active", [("n", "LONG")], "1\n2\n3\n")
-    proxy.hold_prefix = (
-        b"POST "  # the job's CreateMultipartUpload waits; the bucket check (HEAD) goes through
-    )
+    proxy.hold_prefix = b"POST "  # the job's CreateMultipartUpload waits; the bucket check (HEAD) goes through
     first = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url))
     assert first.status_code == 200
     running = _wait_state(api, ds, first.json()["exportId"], "exporting")
-    second = api.post(
-        f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, compression="gzip", path="elsewhere")
-    )
+    second = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, compression="gzip", path="elsewhere"))
     assert second.status_code == 200
     assert second.json()["exportId"] == running["exportId"] and second.json()["exportStatus"] == "exporting"
     assert second.json()["compression"] == "none"  # the running export, not the new request
@@ -66,9 +60,7 @@ def test_one_active_export_per_dataset(api: httpx.Client, s3: Any, proxy: TcpPro
     assert wait(api, ds, third.json()["exportId"])["exportStatus"] == "success"
 
 
-def test_s3_gone_mid_export_leaves_nothing_behind(
-    api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str
-) -> None:
+def test_s3_gone_mid_export_leaves_nothing_behind(api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str) -> None:
     lines = "".join(f"{i},row number {i} with some padding text to make it longer\n" for i in range(60_000))
     ds = make_dataset(api, "vanishing s3", [("n", "LONG"), ("s", "STRING")], lines)
     proxy.cut_after_bytes = 1_500_000  # S3 stops answering after about three objects' worth of bytes
@@ -81,9 +73,7 @@ def test_s3_gone_mid_export_leaves_nothing_behind(
     assert not proxy.running.is_set(), "the export finished before S3 was cut"
     assert proxy.forwarded >= 1_500_000
     time.sleep(1.5)
-    assert (
-        api.get(f"/api/query/v1/export/{ds}/{export_id}").json()["exportStatus"] == "exporting"
-    )  # still cleaning up
+    assert api.get(f"/api/query/v1/export/{ds}/{export_id}").json()["exportStatus"] == "exporting"  # still cleaning up
     proxy.start()  # S3 comes back: the job's clean-up (abort, delete) gets through
     job = wait(api, ds, export_id)
     assert job["exportStatus"] == "error" and job["errorCode"] == "S3_UNREACHABLE"
@@ -99,9 +89,7 @@ def test_s3_gone_mid_export_leaves_nothing_behind(
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
-def test_restart_marks_running_exports_interrupted(
-    tmp_path: Path, s3: Any, proxy: TcpProxy, bucket: str
-) -> None:
+def test_restart_marks_running_exports_interrupted(tmp_path: Path, s3: Any, proxy: TcpProxy, bucket: str) -> None:
     own = Server(data_dir=tmp_path / "data").start()
     try:
         with own.client() as api:

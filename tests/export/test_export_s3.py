@@ -90,9 +90,7 @@ ALL_COLUMNS = [{"column": name, "exprType": "COLUMN"} for name, _ in COLUMNS]
 def test_plain_export_writes_every_row_under_path_and_export_id(
     api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str
 ) -> None:
-    payload = body(
-        bucket, s3_url, {"columns": ALL_COLUMNS, "groupByColumns": [], "orderByColumns": []}, path="team/q3"
-    )
+    payload = body(bucket, s3_url, {"columns": ALL_COLUMNS, "groupByColumns": [], "orderByColumns": []}, path="team/q3")
     first = start(api, sales, payload)
     assert set(first) == set(
         "bucket compression errorCode exportFormat exportId exportStatus finished message started "
@@ -127,23 +125,17 @@ def test_plain_export_writes_every_row_under_path_and_export_id(
     assert listed.status_code == 200
     mine = [j for j in listed.json() if j["exportId"] == job["exportId"]]
     assert (
-        len(mine) == 1
-        and mine[0]["exportStatus"] == "success"
-        and mine[0]["urlRowCountMap"] == {data_url: len(ROWS)}
+        len(mine) == 1 and mine[0]["exportStatus"] == "success" and mine[0]["urlRowCountMap"] == {data_url: len(ROWS)}
     )
     assert KEYS["awsAccessSecret"] not in listed.text and KEYS["awsAccessKey"] not in listed.text
 
 
-def test_path_defaults_to_the_dataset_id(
-    api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str
-) -> None:
+def test_path_defaults_to_the_dataset_id(api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str) -> None:
     job = run(api, sales, body(bucket, s3_url))
     assert list(job["urlRowCountMap"]) == [f"s3://{bucket}/{sales}/{job['exportId']}/export/data.csv"]
 
 
-def test_seed_filter_region_west_with_bom(
-    api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str
-) -> None:
+def test_seed_filter_region_west_with_bom(api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str) -> None:
     query = {
         "columns": [{"column": "Product", "exprType": "COLUMN"}, {"column": "Region", "exprType": "COLUMN"}],
         "groupByColumns": [],
@@ -209,9 +201,7 @@ def test_grouped_aggregates_ordered(api: httpx.Client, s3: Any, s3_url: str, buc
         assert [int(got[2]), int(got[4]), int(got[5]), int(got[6])] == [want[2], want[4], want[5], want[6]]
 
 
-def test_where_tree_with_every_operator(
-    api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str
-) -> None:
+def test_where_tree_with_every_operator(api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str) -> None:
     col = lambda name: {"column": name, "exprType": "COLUMN"}  # noqa: E731
     num = lambda v: {"value": v, "exprType": "NUMERIC_VALUE"}  # noqa: E731
     text = lambda v: {"value": v, "exprType": "STRING_VALUE"}  # noqa: E731
@@ -286,9 +276,7 @@ def test_gzip_zstd_and_parquet(api: httpx.Client, s3: Any, s3_url: str, bucket: 
     assert url.endswith("/export/data.parquet") and pq["exportFormat"] == "parquet" and count == len(ROWS)
     con = duckdb.connect()
     con.execute("CREATE TABLE t AS SELECT * FROM read_parquet(?)", [_tmp_file(read_object(s3, url))])
-    got = con.execute(
-        'SELECT "Region", "Product", "Amount", "Qty", CAST("Day" AS VARCHAR), "Note" FROM t'
-    ).fetchall()
+    got = con.execute('SELECT "Region", "Product", "Amount", "Qty", CAST("Day" AS VARCHAR), "Note" FROM t').fetchall()
     assert [tuple(r) for r in got] == [tuple(r) for r in ROWS]
 
 
@@ -303,9 +291,7 @@ def _tmp_file(data: bytes) -> str:
 def test_large_export_is_split_into_objects_with_their_own_header(
     api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str
 ) -> None:
-    job = run(
-        api, sales, body(bucket, s3_url, maxFileSize=2048, queryRequest={"includeBOM": True, "query": {}})
-    )
+    job = run(api, sales, body(bucket, s3_url, maxFileSize=2048, queryRequest={"includeBOM": True, "query": {}}))
     urls = list(job["urlRowCountMap"])
     assert len(urls) > 5
     assert urls[0].endswith("/export/data.csv") and urls[1].endswith("/export/data_1.csv")
@@ -355,11 +341,7 @@ def test_bad_requests_name_the_field(api: httpx.Client, s3_url: str, bucket: str
     r = api.post(url, json=bad_where)
     assert r.status_code == 400 and "where.exprType" in r.json()["message"] and "FUZZY" in r.json()["message"]
     r = api.post(url, json=body(bucket, s3_url, {"columns": [{"column": "Nope", "exprType": "COLUMN"}]}))
-    assert (
-        r.status_code == 400
-        and "columns[0].column" in r.json()["message"]
-        and "'Nope'" in r.json()["message"]
-    )
+    assert r.status_code == 400 and "columns[0].column" in r.json()["message"] and "'Nope'" in r.json()["message"]
     no_bucket = body(bucket, s3_url)
     del no_bucket["bucket"]
     r = api.post(url, json=no_bucket)
@@ -376,9 +358,7 @@ def test_auth_errors_and_unknown_dataset(
     r = httpx.post(f"{server.url}/api/query/v1/export/{sales}", json=body(bucket, s3_url),
                    headers={"X-DOMO-Developer-Token": "DDCI-not-a-token"})  # fmt: skip
     assert r.status_code == 401
-    r = httpx.get(
-        f"{server.url}/api/query/v1/export/{sales}", headers={"X-DOMO-Developer-Token": server.dev_token}
-    )
+    r = httpx.get(f"{server.url}/api/query/v1/export/{sales}", headers={"X-DOMO-Developer-Token": server.dev_token})
     assert r.status_code == 200
     r = api.post("/api/query/v1/export/00000000-0000-0000-0000-000000000000", json=body(bucket, s3_url))
     assert r.status_code == 404

@@ -57,7 +57,7 @@ def list_datasets(
     limit: int | None = None,
     offset: int | None = None,
     sort: str | None = None,
-    nameLike: str = "",  # noqa: N803 - the wire name
+    nameLike: str = "",
 ) -> JSON:
     size, start = page(limit, offset)
     found = services.datasets.list(principal, limit=size, offset=start, name_like=nameLike, sort=sort)
@@ -99,7 +99,7 @@ async def import_data(
     request: Request,
     principal: PrincipalDep,
     services: ServicesDep,
-    updateMethod: str = "REPLACE",  # noqa: N803 - the wire name
+    updateMethod: str = "REPLACE",
 ) -> Response:
     method = UpdateMethod.parse(updateMethod)
     dataset = await run_in_threadpool(services.datasets.get_for_edit, principal, dataset_id)
@@ -113,8 +113,8 @@ def export_data(
     dataset_id: str,
     principal: PrincipalDep,
     services: ServicesDep,
-    includeHeader: str | None = None,  # noqa: N803 - the wire name
-    fileName: str | None = None,  # noqa: N803 - the wire name
+    includeHeader: str | None = None,
+    fileName: str | None = None,
 ) -> StreamingResponse:
     dataset = services.datasets.get(principal, dataset_id)
     select_sql = services.door.source_sql(dataset, principal)  # permission and PDP decided before the first byte

@@ -26,9 +26,7 @@ def _page(limit: int | None, offset: int | None) -> tuple[int, int]:
 async def create_user(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, UserIn)
     user, created = await run_in_threadpool(
-        lambda: services.directory.create_user(
-            principal, email=body.email, name=body.name, role=Role.parse(body.role)
-        )
+        lambda: services.directory.create_user(principal, email=body.email, name=body.name, role=Role.parse(body.role))
     )
     return JSON(user_out(user, created))
 
@@ -38,9 +36,7 @@ def list_users(
     principal: PrincipalDep, services: ServicesDep, limit: int | None = None, offset: int | None = None
 ) -> JSON:
     size, start = _page(limit, offset)
-    return JSON(
-        [user_out(u, c) for u, c in services.directory.list_users(principal, limit=size, offset=start)]
-    )
+    return JSON([user_out(u, c) for u, c in services.directory.list_users(principal, limit=size, offset=start)])
 
 
 @router.get("/v1/users/{user_id}")
@@ -95,9 +91,7 @@ def get_group(group_id: int, principal: PrincipalDep, services: ServicesDep) -> 
 
 
 @router.put("/v1/groups/{group_id}")
-async def update_group(
-    group_id: int, request: Request, principal: PrincipalDep, services: ServicesDep
-) -> JSON:
+async def update_group(group_id: int, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, GroupUpdateIn)
     group = await run_in_threadpool(
         lambda: services.directory.update_group(

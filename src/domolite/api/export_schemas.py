@@ -47,9 +47,7 @@ _LIST_KINDS = frozenset({"LIST", "LIST_VALUE", "VALUES", "VALUE_LIST"})
 class ExportIn(WireModel):
     aws_access_key: str | None = None
     aws_access_secret: str | None = None
-    session_token: str | None = Field(
-        default=None, validation_alias=AliasChoices("sessionToken", "awsSessionToken")
-    )
+    session_token: str | None = Field(default=None, validation_alias=AliasChoices("sessionToken", "awsSessionToken"))
     aws_kms_key: str | None = None
     bucket: str | None = None
     path: str | None = None
@@ -62,9 +60,7 @@ class ExportIn(WireModel):
     endpoint_url: str | None = None
     path_style: bool | None = None
 
-    @field_validator(
-        "aws_access_key", "aws_access_secret", "session_token", "aws_kms_key", "bucket", "region"
-    )
+    @field_validator("aws_access_key", "aws_access_secret", "session_token", "aws_kms_key", "bucket", "region")
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
         return value.strip() if isinstance(value, str) and value.strip() else None
@@ -136,12 +132,9 @@ def parse_query(raw: Any, where: str) -> QuerySpec:
         return QuerySpec()
     if not isinstance(raw, dict):
         raise InvalidField(where, "must be an object")
-    columns = tuple(
-        _column_expr(c, f"{where}.columns[{i}]") for i, c in enumerate(_list(raw, "columns", where))
-    )
+    columns = tuple(_column_expr(c, f"{where}.columns[{i}]") for i, c in enumerate(_list(raw, "columns", where)))
     group_by = tuple(
-        _column_expr(c, f"{where}.groupByColumns[{i}]")
-        for i, c in enumerate(_list(raw, "groupByColumns", where))
+        _column_expr(c, f"{where}.groupByColumns[{i}]") for i, c in enumerate(_list(raw, "groupByColumns", where))
     )
     order_by = tuple(
         _order(o, f"{where}.orderByColumns[{i}]") for i, o in enumerate(_list(raw, "orderByColumns", where))
@@ -185,8 +178,7 @@ def _column_expr(raw: Any, where: str) -> ColumnExpr:
     if aggregate is None:
         raise InvalidField(
             f"{where}.exprType",
-            f"unknown exprType {raw.get('exprType')!r}; "
-            "expected COLUMN, SUM, COUNT, AVG, MIN, MAX or COUNT_DISTINCT",
+            f"unknown exprType {raw.get('exprType')!r}; expected COLUMN, SUM, COUNT, AVG, MIN, MAX or COUNT_DISTINCT",
         )
     if name in (None, "*") and aggregate is Aggregate.COUNT:
         return ColumnExpr(None, aggregate, alias, where)
@@ -226,9 +218,7 @@ def _value(raw: dict[str, Any], kind: str, where: str) -> Value:
         return Value("number", value, f"{where}.value")
     if label == "date":
         if not isinstance(value, str):
-            raise InvalidField(
-                f"{where}.value", "a DATE_VALUE is a string such as 2024-01-31 or 2024-01-31T10:00:00"
-            )
+            raise InvalidField(f"{where}.value", "a DATE_VALUE is a string such as 2024-01-31 or 2024-01-31T10:00:00")
         return Value("date", _date(value, f"{where}.value"), f"{where}.value")
     if value is None or isinstance(value, dict | list):
         raise InvalidField(f"{where}.value", "a STRING_VALUE needs a value")
@@ -241,11 +231,7 @@ def _date(text: str, where: str) -> date | datetime:
         if len(raw) == 10:
             return date.fromisoformat(raw)
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        return (
-            parsed.replace(tzinfo=None)
-            if parsed.tzinfo is None
-            else parsed.astimezone(UTC).replace(tzinfo=None)
-        )
+        return parsed.replace(tzinfo=None) if parsed.tzinfo is None else parsed.astimezone(UTC).replace(tzinfo=None)
     except ValueError:
         raise InvalidField(where, f"{text!r} is not a date (YYYY-MM-DD) or date-time") from None
 
@@ -274,8 +260,7 @@ def _operand(raw: Any, where: str) -> tuple[ColumnExpr | Value, ...]:
         return (_column_expr(raw, where),)
     raise InvalidField(
         f"{where}.exprType",
-        f"unknown exprType {raw.get('exprType')!r}; "
-        "expected COLUMN, STRING_VALUE, NUMERIC_VALUE or DATE_VALUE",
+        f"unknown exprType {raw.get('exprType')!r}; expected COLUMN, STRING_VALUE, NUMERIC_VALUE or DATE_VALUE",
     )
 
 

@@ -15,9 +15,7 @@ router = Router()
 
 
 @router.post("/api/query/v1/export/{dataset_id}")
-async def start_export(
-    dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
-) -> JSON:
+async def start_export(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, ExportIn)
     job = await run_in_threadpool(lambda: services.exports.start(principal, dataset_id, body.to_domain()))
     return JSON(export_out(job))

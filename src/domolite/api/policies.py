@@ -32,9 +32,7 @@ def list_policies(dataset_id: str, principal: PrincipalDep, services: ServicesDe
 
 
 @router.post(V1, status_code=201)
-async def create_policy(
-    dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
-) -> JSON:
+async def create_policy(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, PolicyIn)
     policy = await run_in_threadpool(services.policies.create, principal, dataset_id, body.spec())
     return JSON(policy_out(policy), status_code=201)
@@ -55,18 +53,14 @@ async def update_policy(
 
 
 @router.delete(V1 + "/{policy_id}", status_code=204)
-def delete_policy(
-    dataset_id: str, policy_id: int, principal: PrincipalDep, services: ServicesDep
-) -> Response:
+def delete_policy(dataset_id: str, policy_id: int, principal: PrincipalDep, services: ServicesDep) -> Response:
     services.policies.delete(principal, dataset_id, policy_id)
     return Response(status_code=204)
 
 
 # -- product form -------------------------------------------------------------------------------------------
 @router.get(PRODUCT + "/filter-groups")
-def list_filter_groups(
-    dataset_id: str, principal: PrincipalDep, services: ServicesDep, options: str = ""
-) -> JSON:
+def list_filter_groups(dataset_id: str, principal: PrincipalDep, services: ServicesDep, options: str = "") -> JSON:
     del options  # load_associations, load_filters, include_open_policy: all always included
     policies = services.policies.list(principal, dataset_id)
     return JSON([filter_group_out(p, i) for i, p in enumerate(policies)])
@@ -96,9 +90,7 @@ async def update_filter_group(
 
 
 @router.delete(PRODUCT + "/filter-groups/{policy_id}")
-def delete_filter_group(
-    dataset_id: str, policy_id: int, principal: PrincipalDep, services: ServicesDep
-) -> JSON:
+def delete_filter_group(dataset_id: str, policy_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
     services.policies.delete(principal, dataset_id, policy_id)
     return JSON({})
 
@@ -109,9 +101,7 @@ def get_pdp_switch(dataset_id: str, principal: PrincipalDep, services: ServicesD
 
 
 @router.put(PRODUCT)
-async def set_pdp_switch(
-    dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
-) -> JSON:
+async def set_pdp_switch(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, PdpSwitchIn)
     dataset = await run_in_threadpool(services.policies.set_enabled, principal, dataset_id, body.enabled)
     return JSON(pdp_switch_out(dataset.pdp_enabled))

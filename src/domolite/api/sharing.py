@@ -51,9 +51,7 @@ async def share(dataset_id: str, request: Request, principal: PrincipalDep, serv
 
 
 @router.delete(BASE + "/permissions/{grantee_type}/{grantee_id}")
-def revoke(
-    dataset_id: str, grantee_type: str, grantee_id: int, principal: PrincipalDep, services: ServicesDep
-) -> JSON:
+def revoke(dataset_id: str, grantee_type: str, grantee_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
     services.sharing.revoke(principal, dataset_id, [(GranteeType.parse(grantee_type), grantee_id)])
     return JSON({})
 
@@ -68,9 +66,7 @@ _grantees = TypeAdapter(list[GranteeIn])
 
 
 @router.delete(BASE + "/users")
-async def remove_users(
-    dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
-) -> JSON:
+async def remove_users(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     data = await json_body(request)
     if not isinstance(data, list) or not data:
         raise BadRequest("the body must be a non-empty array of {id, type}")

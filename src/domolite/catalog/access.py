@@ -110,11 +110,7 @@ class AccessStore:
             ids = [int(i) for i in json.loads(row[1])]
             if principal_id in ids:
                 ids = [i for i in ids if i != principal_id]
-                c.execute(
-                    update(t.pdp_policies)
-                    .where(t.pdp_policies.c.id == row[0])
-                    .values({column: json.dumps(ids)})
-                )
+                c.execute(update(t.pdp_policies).where(t.pdp_policies.c.id == row[0]).values({column: json.dumps(ids)}))
 
     # -- groups ----------------------------------------------------------------------------------------------
     @staticmethod
@@ -168,9 +164,7 @@ class AccessStore:
         with self.engine.begin() as c:
             return [self._group(c, r) for r in c.execute(q).all()]
 
-    def update_group(
-        self, group_id: int, *, name: str | None, description: str | None, active: bool | None
-    ) -> Group:
+    def update_group(self, group_id: int, *, name: str | None, description: str | None, active: bool | None) -> Group:
         values: dict[str, Any] = {}
         if name is not None:
             values["name"] = name
@@ -181,10 +175,7 @@ class AccessStore:
         try:
             with self.engine.begin() as c:
                 if values:
-                    if (
-                        c.execute(update(t.groups).where(t.groups.c.id == group_id).values(**values)).rowcount
-                        == 0
-                    ):
+                    if c.execute(update(t.groups).where(t.groups.c.id == group_id).values(**values)).rowcount == 0:
                         raise GroupNotFound(group_id)
         except IntegrityError:
             raise Conflict(f"a group named {name!r} already exists") from None
@@ -248,9 +239,7 @@ class AccessStore:
         p = t.dataset_permissions.c
         clause = and_(p.grantee_type == GranteeType.USER.value, p.grantee_id == user_id)
         if group_ids:
-            clause = or_(
-                clause, and_(p.grantee_type == GranteeType.GROUP.value, p.grantee_id.in_(list(group_ids)))
-            )
+            clause = or_(clause, and_(p.grantee_type == GranteeType.GROUP.value, p.grantee_id.in_(list(group_ids))))
         return clause
 
     def grants_for(self, user_id: int, group_ids: frozenset[int]) -> dict[str, AccessLevel]:
@@ -369,11 +358,7 @@ class AccessStore:
         }
 
     def list_policies(self, dataset_id: str) -> list[Policy]:
-        q = (
-            select(t.pdp_policies)
-            .where(t.pdp_policies.c.dataset_id == dataset_id)
-            .order_by(t.pdp_policies.c.id)
-        )
+        q = select(t.pdp_policies).where(t.pdp_policies.c.dataset_id == dataset_id).order_by(t.pdp_policies.c.id)
         with self.engine.begin() as c:
             return [self._policy(r) for r in c.execute(q)]
 
@@ -391,9 +376,7 @@ class AccessStore:
     def get_policy(self, dataset_id: str, policy_id: int) -> Policy:
         p = t.pdp_policies.c
         with self.engine.begin() as c:
-            row = c.execute(
-                select(t.pdp_policies).where(p.dataset_id == dataset_id, p.id == policy_id)
-            ).first()
+            row = c.execute(select(t.pdp_policies).where(p.dataset_id == dataset_id, p.id == policy_id)).first()
         if row is None:
             raise PolicyNotFound(dataset_id, policy_id)
         return self._policy(row)
@@ -416,15 +399,11 @@ class AccessStore:
         return self.get_policy(dataset_id, int(key[0]))
 
     def replace_policy(self, policy: Policy) -> Policy:
-        values = self._policy_values(
-            policy.name, policy.type, policy.filters, policy.user_ids, policy.group_ids
-        )
+        values = self._policy_values(policy.name, policy.type, policy.filters, policy.user_ids, policy.group_ids)
         p = t.pdp_policies.c
         with self.engine.begin() as c:
             n = c.execute(
-                update(t.pdp_policies)
-                .where(p.dataset_id == policy.dataset_id, p.id == policy.id)
-                .values(**values)
+                update(t.pdp_policies).where(p.dataset_id == policy.dataset_id, p.id == policy.id).values(**values)
             ).rowcount
         if n == 0:
             raise PolicyNotFound(policy.dataset_id, policy.id)
@@ -433,12 +412,7 @@ class AccessStore:
     def delete_policy(self, dataset_id: str, policy_id: int) -> None:
         p = t.pdp_policies.c
         with self.engine.begin() as c:
-            if (
-                c.execute(
-                    delete(t.pdp_policies).where(p.dataset_id == dataset_id, p.id == policy_id)
-                ).rowcount
-                == 0
-            ):
+            if c.execute(delete(t.pdp_policies).where(p.dataset_id == dataset_id, p.id == policy_id)).rowcount == 0:
                 raise PolicyNotFound(dataset_id, policy_id)
 
     # -- developer tokens ------------------------------------------------------------------------------------
@@ -462,7 +436,5 @@ class AccessStore:
         with self.engine.begin() as c:
             if c.execute(select(d.id).where(d.id == token_id)).first() is None:
                 return False
-            c.execute(
-                update(t.dev_tokens).where(d.id == token_id, d.revoked_at.is_(None)).values(revoked_at=_now())
-            )
+            c.execute(update(t.dev_tokens).where(d.id == token_id, d.revoked_at.is_(None)).values(revoked_at=_now()))
         return True

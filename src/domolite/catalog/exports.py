@@ -41,9 +41,7 @@ def _job(row: Any) -> ExportJob:
         finished_at=row.finished_at,
         rows_written=int(row.rows_written),
         bytes_written=int(row.bytes_written),
-        objects=tuple(
-            ExportObject(o["url"], int(o["rows"]), int(o["bytes"])) for o in json.loads(row.objects)
-        ),
+        objects=tuple(ExportObject(o["url"], int(o["rows"]), int(o["bytes"])) for o in json.loads(row.objects)),
         error_code=row.error_code,
         message=row.message,
         reuse_key=row.reuse_key,
@@ -159,9 +157,7 @@ class ExportCatalog:
             values["message"] = message
         with self.engine.begin() as c:
             n = c.execute(
-                update(t.exports)
-                .where(t.exports.c.id == job.id, t.exports.c.state == job.state.value)
-                .values(**values)
+                update(t.exports).where(t.exports.c.id == job.id, t.exports.c.state == job.state.value).values(**values)
             ).rowcount
         if n == 0:
             raise Conflict(f"export {job.id} was changed by someone else")

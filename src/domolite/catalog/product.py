@@ -40,9 +40,7 @@ class ProductCatalog:
     def get_upload(self, dataset_id: str, upload_id: int) -> Upload:
         with self._tx() as c:
             row = c.execute(
-                select(t.uploads).where(
-                    t.uploads.c.execution_id == upload_id, t.uploads.c.dataset_id == dataset_id
-                )
+                select(t.uploads).where(t.uploads.c.execution_id == upload_id, t.uploads.c.dataset_id == dataset_id)
             ).first()
         if row is None:
             raise UploadNotFound(dataset_id, upload_id)
@@ -60,9 +58,7 @@ class ProductCatalog:
             deleted=bool(row.deleted),
         )
 
-    def put_partition(
-        self, dataset_id: str, tag: str, data_id: int, row_count: int, *, deleted: bool = False
-    ) -> None:
+    def put_partition(self, dataset_id: str, tag: str, data_id: int, row_count: int, *, deleted: bool = False) -> None:
         """Record a partition's newest data version (or its deletion); one catalog transaction."""
         values = {"data_id": data_id, "row_count": row_count, "completed_at": utcnow(), "deleted": deleted}
         with self._tx() as c:
@@ -94,9 +90,7 @@ class ProductCatalog:
         with self._tx() as c:
             return int(
                 c.execute(
-                    select(func.count())
-                    .select_from(t.partitions)
-                    .where(t.partitions.c.dataset_id == dataset_id)
+                    select(func.count()).select_from(t.partitions).where(t.partitions.c.dataset_id == dataset_id)
                 ).scalar_one()
             )
 
@@ -168,9 +162,7 @@ class ProductCatalog:
                 .where(t.index_requests.c.id == index_id)
                 .values(status=status, files_merged=files_merged, message=message, ended_at=utcnow())
             )
-            return self._index(
-                c.execute(select(t.index_requests).where(t.index_requests.c.id == index_id)).one()
-            )
+            return self._index(c.execute(select(t.index_requests).where(t.index_requests.c.id == index_id)).one())
 
     def get_index(self, dataset_id: str, index_id: int) -> IndexRequest:
         with self._tx() as c:
@@ -234,9 +226,7 @@ class ProductCatalog:
 
     def get_connector(self, stream_id: int) -> Connector | None:
         with self._tx() as c:
-            row = c.execute(
-                select(t.stream_connectors).where(t.stream_connectors.c.stream_id == stream_id)
-            ).first()
+            row = c.execute(select(t.stream_connectors).where(t.stream_connectors.c.stream_id == stream_id)).first()
         return self._connector(row) if row is not None else None
 
     # -- clean-up --------------------------------------------------------------------------------------------
@@ -246,6 +236,4 @@ class ProductCatalog:
             c.execute(delete(t.partitions).where(t.partitions.c.dataset_id == dataset_id))
             c.execute(delete(t.index_requests).where(t.index_requests.c.dataset_id == dataset_id))
             if stream_ids:
-                c.execute(
-                    delete(t.stream_connectors).where(t.stream_connectors.c.stream_id.in_(list(stream_ids)))
-                )
+                c.execute(delete(t.stream_connectors).where(t.stream_connectors.c.stream_id.in_(list(stream_ids))))

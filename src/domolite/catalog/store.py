@@ -319,9 +319,7 @@ class Catalog:
             modified_at=row.modified_at,
         )
 
-    def insert_stream(
-        self, conn: Connection, dataset_id: str, method: UpdateMethod, key_columns: Sequence[str]
-    ) -> int:
+    def insert_stream(self, conn: Connection, dataset_id: str, method: UpdateMethod, key_columns: Sequence[str]) -> int:
         now = utcnow()
         key = conn.execute(
             insert(t.streams).values(
@@ -405,9 +403,7 @@ class Catalog:
     def get_execution(self, stream_id: int, execution_id: int) -> Execution:
         with self.tx() as c:
             row = c.execute(
-                select(t.executions).where(
-                    t.executions.c.id == execution_id, t.executions.c.stream_id == stream_id
-                )
+                select(t.executions).where(t.executions.c.id == execution_id, t.executions.c.stream_id == stream_id)
             ).first()
             if row is None:
                 raise ExecutionNotFound(stream_id, execution_id)
@@ -468,7 +464,9 @@ class Catalog:
     def record_part(self, execution_id: int, part_no: int, size: int) -> None:
         with self.tx() as c:
             c.execute(delete(t.parts).where(t.parts.c.execution_id == execution_id, t.parts.c.part_no == part_no))
-            c.execute(insert(t.parts).values(execution_id=execution_id, part_no=part_no, bytes=size, received_at=utcnow()))
+            c.execute(
+                insert(t.parts).values(execution_id=execution_id, part_no=part_no, bytes=size, received_at=utcnow())
+            )
 
     def part_numbers(self, execution_id: int) -> list[tuple[int, int]]:
         """(part_no, bytes) of an execution's parts, in numeric order."""

@@ -235,9 +235,7 @@ class Exports:
                 self._write_csv(job, s3, base, select_sql, options, max_bytes, progress)
             manifest_key = f"{base}/manifest.json"
             s3.put(manifest_key, _manifest(job, options, names, progress.done), "application/json")
-            self.jobs.advance(
-                job, ExportState.SUCCESS, objects=tuple(progress.done), manifest_url=s3.url(manifest_key)
-            )
+            self.jobs.advance(job, ExportState.SUCCESS, objects=tuple(progress.done), manifest_url=s3.url(manifest_key))
             log.info(
                 "export %s of DataSet %s: %d rows in %d objects",
                 job.id,
@@ -375,9 +373,7 @@ class Exports:
                 not_deleted += 1
         notes = []
         if aborted or deleted:
-            notes.append(
-                f"cleaned up: {aborted} open upload(s) aborted, {deleted} finished object(s) deleted"
-            )
+            notes.append(f"cleaned up: {aborted} open upload(s) aborted, {deleted} finished object(s) deleted")
         if not_aborted:
             notes.append(f"{not_aborted} multipart upload(s) could not be aborted")
         if not_deleted:
@@ -404,9 +400,7 @@ def _failure(exc: BaseException) -> tuple[ErrorCode, str]:
     return ErrorCode.INTERNAL, "the export failed on the server"
 
 
-def _reuse_key(
-    dataset: DataSet, target: S3Target, options: ExportOptions, max_bytes: int, select_sql: str
-) -> str:
+def _reuse_key(dataset: DataSet, target: S3Target, options: ExportOptions, max_bytes: int, select_sql: str) -> str:
     """Identical request (secrets excluded) over the same data: same key."""
     data_version = (dataset.data_updated_at.isoformat() if dataset.data_updated_at else "", dataset.row_count)
     payload = json.dumps(

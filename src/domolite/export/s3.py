@@ -41,17 +41,13 @@ _CREDENTIAL_CODES = frozenset(
         "AuthFailure",
     }
 )
-_REGION_CODES = frozenset(
-    {"PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"}
-)
+_REGION_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"})
 
 
 class S3:
     """One export's connection to its bucket, with the request's credentials (kept only by this object)."""
 
-    def __init__(
-        self, credentials: S3Credentials, target: S3Target, *, part_bytes: int, upload_threads: int
-    ) -> None:
+    def __init__(self, credentials: S3Credentials, target: S3Target, *, part_bytes: int, upload_threads: int) -> None:
         self.target = target
         self.part_bytes = part_bytes
         self._secrets = credentials.secrets()
@@ -111,13 +107,9 @@ class S3:
                     "the bucket's region",
                 )
             elif "KMS" in code.upper():
-                result = S3Refused(
-                    ErrorCode.KMS_ERROR, f"S3 could not use the KMS key ({code}) while {action}"
-                )
+                result = S3Refused(ErrorCode.KMS_ERROR, f"S3 could not use the KMS key ({code}) while {action}")
             elif code in ("AccessDenied", "403", "AllAccessDisabled") or status == 403:
-                result = S3Refused(
-                    ErrorCode.ACCESS_DENIED, f"S3 denied access to bucket {bucket} while {action}"
-                )
+                result = S3Refused(ErrorCode.ACCESS_DENIED, f"S3 denied access to bucket {bucket} while {action}")
             else:
                 result = S3Refused(ErrorCode.S3_ERROR, f"S3 answered {code} (HTTP {status}) while {action}")
         elif isinstance(exc, NoCredentialsError):

@@ -35,15 +35,11 @@ _CASTS: dict[DomoType, str] = {
 def source_sql(files: Sequence[Path], columns: Sequence[Column]) -> str:
     """SELECT the typed rows of header-less CSV files, in the given order, named as the schema names them."""
     if not files:
-        nulls = ", ".join(
-            f"CAST(NULL AS {_storage_type(c.type)}) AS {ident(c.name)}" for c in columns
-        )
+        nulls = ", ".join(f"CAST(NULL AS {_storage_type(c.type)}) AS {ident(c.name)}" for c in columns)
         return f"SELECT {nulls} WHERE false"
     raw_columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(columns))) + "}"
     file_list = "[" + ", ".join(literal(str(f)) for f in files) + "]"
-    select = ", ".join(
-        _CASTS[c.type].format(c=f"c{i}") + f" AS {ident(c.name)}" for i, c in enumerate(columns)
-    )
+    select = ", ".join(_CASTS[c.type].format(c=f"c{i}") + f" AS {ident(c.name)}" for i, c in enumerate(columns))
     return f"SELECT {select} FROM read_csv({file_list}, {_READ_OPTIONS}, columns={raw_columns})"
 
 

@@ -86,9 +86,7 @@ class Ingest:
         parts replace. Returns the execution and the data version (snapshot id) it made."""
         execution = self._active(stream.id, execution_id)
         execution = self.catalog.advance_execution(execution, ExecutionState.COMMITTING)
-        numbered = [
-            (n, self._part_path(execution.id, n)) for n, size in self.catalog.part_numbers(execution.id)
-        ]
+        numbered = [(n, self._part_path(execution.id, n)) for n, size in self.catalog.part_numbers(execution.id)]
         method = method or execution.update_method
         size = sum(p.stat().st_size for _, p in numbered if p.exists())
         info: dict[str, object] = {"execution": execution.id, "method": method.value, "bytes": size}
@@ -102,9 +100,7 @@ class Ingest:
             self._discard(execution.id)
             raise
         self.catalog.record_data_change(dataset.id, result.row_count)
-        done = self.catalog.advance_execution(
-            execution, ExecutionState.SUCCESS, rows=result.rows_loaded, size=size
-        )
+        done = self.catalog.advance_execution(execution, ExecutionState.SUCCESS, rows=result.rows_loaded, size=size)
         self._discard(execution.id)
         return done, result.snapshot_id
 

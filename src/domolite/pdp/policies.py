@@ -68,9 +68,7 @@ class Policies:
             )
         filters = self._check_filters(dataset, spec.filters or ())
         users, groups = self._check_members(spec.user_ids or (), spec.group_ids or ())
-        return self.catalog.access.insert_policy(
-            dataset.id, spec.name.strip(), PolicyType.USER, filters, users, groups
-        )
+        return self.catalog.access.insert_policy(dataset.id, spec.name.strip(), PolicyType.USER, filters, users, groups)
 
     def update(self, principal: Principal, dataset_id: str, policy_id: int, spec: PolicySpec) -> Policy:
         """Partial: fields left out keep their value."""
@@ -98,9 +96,7 @@ class Policies:
         dataset = self._dataset_to_manage(principal, dataset_id)
         policy = self.catalog.access.get_policy(dataset.id, policy_id)
         if policy.is_open:
-            raise BadRequest(
-                "the open policy (All Rows) cannot be deleted; remove its users and groups instead"
-            )
+            raise BadRequest("the open policy (All Rows) cannot be deleted; remove its users and groups instead")
         self.catalog.access.delete_policy(dataset.id, policy_id)
 
     def set_enabled(self, principal: Principal, dataset_id: str, enabled: bool) -> DataSet:
@@ -129,9 +125,7 @@ class Policies:
             where = f"filters[{i}]"
             column = by_name.get(spec.column.lower())
             if column is None:
-                raise InvalidField(
-                    f"{where}.column", f"{spec.column!r} is not a column of DataSet {dataset.id}"
-                )
+                raise InvalidField(f"{where}.column", f"{spec.column!r} is not a column of DataSet {dataset.id}")
             operator = FilterOperator.parse(spec.operator, f"{where}.operator")
             arity = OPERATOR_ARITY[operator]
             if not spec.values:
@@ -144,14 +138,10 @@ class Policies:
             chars += sum(len(v) + 1 for v in spec.values)
             out.append(PolicyFilter(column.name, operator, tuple(spec.values), spec.negate, spec.ignore_case))
         if chars >= MAX_VALUES_CHARS:
-            raise InvalidField(
-                "filters", f"the values of a policy must stay under {MAX_VALUES_CHARS} characters"
-            )
+            raise InvalidField("filters", f"the values of a policy must stay under {MAX_VALUES_CHARS} characters")
         return out
 
-    def _check_members(
-        self, users: Sequence[int], groups: Sequence[int]
-    ) -> tuple[Sequence[int], Sequence[int]]:
+    def _check_members(self, users: Sequence[int], groups: Sequence[int]) -> tuple[Sequence[int], Sequence[int]]:
         missing_users = set(users) - self.catalog.access.existing_user_ids(users)
         if missing_users:
             raise InvalidField("users", f"no such user(s): {', '.join(map(str, sorted(missing_users)))}")

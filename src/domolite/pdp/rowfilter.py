@@ -30,9 +30,7 @@ _PATTERN_OPS = (
 )
 
 
-def row_filter(
-    columns: Sequence[Column], policies: Sequence[Policy], user_id: int, group_ids: frozenset[int]
-) -> str:
+def row_filter(columns: Sequence[Column], policies: Sequence[Policy], user_id: int, group_ids: frozenset[int]) -> str:
     """SQL boolean over the DataSet's columns: the rows the user may see under PDP."""
     mine = [p for p in policies if p.names(user_id, group_ids)]
     if any(p.is_open for p in mine):
@@ -118,7 +116,5 @@ def typed_literal(column: Column, value: str, where: str) -> str:
             stamp = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00")).replace(tzinfo=None)
             return f"TIMESTAMP {literal(stamp.isoformat(sep=' '))}"
     except (ValueError, InvalidOperation):
-        raise InvalidField(
-            where, f"{value!r} is not a {kind.value} value for column {column.name!r}"
-        ) from None
+        raise InvalidField(where, f"{value!r} is not a {kind.value} value for column {column.name!r}") from None
     return literal(value)

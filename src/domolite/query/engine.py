@@ -149,15 +149,15 @@ class Door:
             raise QueryTimeout(f"the query ran longer than the {self.timeout_s:g} s limit and was stopped") from None
         except duckdb.Error as exc:
             if time.monotonic() - started >= self.timeout_s:
-                raise QueryTimeout(f"the query ran longer than the {self.timeout_s:g} s limit and was stopped") from None
+                raise QueryTimeout(
+                    f"the query ran longer than the {self.timeout_s:g} s limit and was stopped"
+                ) from None
             raise InvalidSql(_duck_message(exc, redact_values=filtered)) from None
         finally:
             timer.cancel()
             cur.close()
         if len(rows) > self.max_rows:
-            raise BadRequest(
-                f"the query returns more than {self.max_rows} rows; add a LIMIT or a WHERE to narrow it"
-            )
+            raise BadRequest(f"the query returns more than {self.max_rows} rows; add a LIMIT or a WHERE to narrow it")
         return QueryResult(
             columns=[d[0] for d in description],
             types=[domo_type(d[1]) for d in description],

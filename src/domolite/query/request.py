@@ -116,9 +116,7 @@ def _column(dataset: DataSet, expr: ColumnExpr) -> Column:
         if col.name.lower() == expr.name.lower():
             return col
     names = ", ".join(repr(c.name) for c in dataset.columns)
-    raise InvalidField(
-        f"{expr.where}.column", f"DataSet {dataset.id} has no column {expr.name!r}; it has {names}"
-    )
+    raise InvalidField(f"{expr.where}.column", f"DataSet {dataset.id} has no column {expr.name!r}; it has {names}")
 
 
 def output_name(expr: ColumnExpr, dataset: DataSet) -> str:
@@ -157,11 +155,7 @@ def _expr_sql(expr: ColumnExpr, dataset: DataSet) -> str:
 def _value_sql(value: Value) -> str:
     v = value.value
     if value.kind == "number":
-        if (
-            isinstance(v, bool)
-            or not isinstance(v, int | float)
-            or (isinstance(v, float) and not math.isfinite(v))
-        ):
+        if isinstance(v, bool) or not isinstance(v, int | float) or (isinstance(v, float) and not math.isfinite(v)):
             raise InvalidField(value.where, f"{v!r} is not a finite number")
         return repr(v)
     if value.kind == "date":
@@ -209,9 +203,7 @@ def condition_sql(cond: Condition, dataset: DataSet) -> str:
             raise InvalidField(f"{cond.where}.rightExpr", f"BETWEEN needs two values, got {len(rights)}")
         return f"({left} BETWEEN {rights[0]} AND {rights[1]})"
     if len(rights) != 1:
-        raise InvalidField(
-            f"{cond.where}.rightExpr", f"{op.value} needs exactly one value, got {len(rights)}"
-        )
+        raise InvalidField(f"{cond.where}.rightExpr", f"{op.value} needs exactly one value, got {len(rights)}")
     if op is Comparison.CONTAINS:
         return f"(strpos(CAST({left} AS VARCHAR), CAST({rights[0]} AS VARCHAR)) > 0)"
     if op is Comparison.LIKE:
@@ -230,8 +222,7 @@ def to_sql(spec: QuerySpec, dataset: DataSet, source_sql: str) -> tuple[str, lis
             grouped nor aggregated, a bad value).
     """
     columns = spec.columns or tuple(
-        ColumnExpr(c.name, None, None, f"queryRequest.query.columns[{i}]")
-        for i, c in enumerate(dataset.columns)
+        ColumnExpr(c.name, None, None, f"queryRequest.query.columns[{i}]") for i, c in enumerate(dataset.columns)
     )
     select: list[str] = []
     names: list[str] = []
@@ -239,9 +230,7 @@ def to_sql(spec: QuerySpec, dataset: DataSet, source_sql: str) -> tuple[str, lis
     for expr in columns:
         name = output_name(expr, dataset)
         if name.lower() in seen:
-            raise InvalidField(
-                f"{expr.where}", f"the output column {name!r} appears twice; give one an alias"
-            )
+            raise InvalidField(f"{expr.where}", f"the output column {name!r} appears twice; give one an alias")
         seen.add(name.lower())
         select.append(f"{_expr_sql(expr, dataset)} AS {ident(name)}")
         names.append(name)
@@ -273,18 +262,12 @@ def to_sql(spec: QuerySpec, dataset: DataSet, source_sql: str) -> tuple[str, lis
             expr = order.expr
             if has_aggregates or group_cols:
                 # Order by an output column: aggregates by their output name, plain columns as grouped.
-                target = (
-                    ident(output_name(expr, dataset))
-                    if expr.aggregate is not None
-                    else _expr_sql(expr, dataset)
-                )
+                target = ident(output_name(expr, dataset)) if expr.aggregate is not None else _expr_sql(expr, dataset)
                 if expr.aggregate is not None and output_name(expr, dataset) not in names:
                     target = _expr_sql(expr, dataset)
             else:
                 if expr.aggregate is not None:
-                    raise InvalidField(
-                        f"{expr.where}.exprType", "ordering by an aggregate needs an aggregate query"
-                    )
+                    raise InvalidField(f"{expr.where}.exprType", "ordering by an aggregate needs an aggregate query")
                 target = _expr_sql(expr, dataset)
             keys.append(f"{target} {'DESC' if order.descending else 'ASC'} NULLS LAST")
         sql += f" ORDER BY {', '.join(keys)}"

@@ -38,7 +38,9 @@ def extension_path(name: str, cache_dir: Path) -> Path:
     return target
 
 
-def connect(extensions: list[str], cache_dir: Path, *, threads: int | None, memory_limit: str) -> duckdb.DuckDBPyConnection:
+def connect(
+    extensions: list[str], cache_dir: Path, *, threads: int | None, memory_limit: str
+) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB instance, UTC, with the named extensions loaded offline."""
     config: dict[str, str | bool | int | float | list[str]] = {
         "autoinstall_known_extensions": False,

@@ -96,7 +96,9 @@ class Lake:
         self.extension_dir = extension_dir
         self.source, self.meta_extensions = lake_source(catalog_url, lake_dir)
         self.data_path = str(lake_dir / "data") + "/"
-        self._con = duck.connect(["ducklake", *self.meta_extensions], extension_dir, threads=threads, memory_limit=memory_limit)
+        self._con = duck.connect(
+            ["ducklake", *self.meta_extensions], extension_dir, threads=threads, memory_limit=memory_limit
+        )
         self._con.execute(f"ATTACH {literal(self.source)} AS {LAKE} (DATA_PATH {literal(self.data_path)})")
         self._write_lock = threading.Lock()
 
@@ -173,9 +175,7 @@ class Lake:
                     before = old_by_name.get(key)
                     if before is not None and before.type is not col.type and before.name != col.name:
                         # retype and rename: rename first, then retype under the new name
-                        cur.execute(
-                            f"ALTER TABLE {target} RENAME COLUMN {ident(before.name)} TO {ident(col.name)}"
-                        )
+                        cur.execute(f"ALTER TABLE {target} RENAME COLUMN {ident(before.name)} TO {ident(col.name)}")
                         before = Column(name=col.name, type=before.type)
                     if before is None:
                         cur.execute(f"ALTER TABLE {target} ADD COLUMN {ident(col.name)} {SQL_TYPES[col.type]}")
@@ -217,16 +217,12 @@ class Lake:
             cur.execute(f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {ident(PARTITION_COLUMN)} VARCHAR")
             if partition is not None:
                 delete_where = f"{ident(PARTITION_COLUMN)} = {literal(partition)}"
-                source_sql = (
-                    f"SELECT *, {literal(partition)} AS {ident(PARTITION_COLUMN)} FROM ({source_sql})"
-                )
+                source_sql = f"SELECT *, {literal(partition)} AS {ident(PARTITION_COLUMN)} FROM ({source_sql})"
             try:
                 cur.execute("BEGIN TRANSACTION")
                 if key_columns:
                     cur.execute(f"CREATE TEMP TABLE staged AS {source_sql}")
-                    match = " AND ".join(
-                        f"s.{ident(k)} IS NOT DISTINCT FROM {target}.{ident(k)}" for k in key_columns
-                    )
+                    match = " AND ".join(f"s.{ident(k)} IS NOT DISTINCT FROM {target}.{ident(k)}" for k in key_columns)
                     cur.execute(f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM staged s WHERE {match})")
                     source_sql = "SELECT * FROM staged"
                 elif replace:
@@ -243,7 +239,9 @@ class Lake:
                         "rowCount": int(count[0]) if count else 0,
                     }
                 )
-                cur.execute(f"CALL {LAKE}.set_commit_message('domolite', {literal(info)}, extra_info => {literal(info)})")
+                cur.execute(
+                    f"CALL {LAKE}.set_commit_message('domolite', {literal(info)}, extra_info => {literal(info)})"
+                )
                 cur.execute("COMMIT")
             except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException) as exc:
                 _rollback(cur)
@@ -303,12 +301,8 @@ class Lake:
         """Merge the table's small data files (DuckLake compaction); returns how many files were merged."""
         with self._write_lock, self.cursor() as cur:
             try:
-                cur.execute(
-                    f"CALL ducklake_flush_inlined_data({literal(LAKE)}, table_name => {literal(table)})"
-                )
-                rows = cur.execute(
-                    f"CALL ducklake_merge_adjacent_files({literal(LAKE)}, {literal(table)})"
-                ).fetchall()
+                cur.execute(f"CALL ducklake_flush_inlined_data({literal(LAKE)}, table_name => {literal(table)})")
+                rows = cur.execute(f"CALL ducklake_merge_adjacent_files({literal(LAKE)}, {literal(table)})").fetchall()
             except duckdb.Error as exc:
                 raise DomoError(f"compaction failed: {type(exc).__name__}") from exc
         return sum(int(r[2]) for r in rows if len(r) > 2 and r[2] is not None)
@@ -334,8 +328,7 @@ class Lake:
         Returns (path, rows, bytes) of each file, in order. Raises DomoError when DuckDB fails.
         """
         options = (
-            f"FORMAT parquet, COMPRESSION {literal(compression)}, FILE_SIZE_BYTES {int(file_size_bytes)}, "
-            "RETURN_STATS"
+            f"FORMAT parquet, COMPRESSION {literal(compression)}, FILE_SIZE_BYTES {int(file_size_bytes)}, RETURN_STATS"
         )
         with self.cursor() as cur:
             try:

@@ -173,14 +173,10 @@ def get_schema(
 
 
 @router.post("/api/data/v2/datasources/{dataset_id}/schemas")
-async def alter_schema(
-    dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
-) -> JSON:
+async def alter_schema(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, SchemaIn)
     columns = _columns(body)
-    schema_id = await run_in_threadpool(
-        services.instance.datacenter.alter_schema, principal, dataset_id, columns
-    )
+    schema_id = await run_in_threadpool(services.instance.datacenter.alter_schema, principal, dataset_id, columns)
     return JSON({"schemaId": schema_id})
 
 
@@ -201,17 +197,13 @@ async def set_tags(dataset_id: str, request: Request, principal: PrincipalDep, s
 
 
 @router.put("/api/data/v3/datasources/{dataset_id}/properties")
-async def set_properties(
-    dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
-) -> JSON:
+async def set_properties(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     data = await json_body(request)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise BadRequest('the body must be a JSON object such as {"dataProviderType": "..."}')
-    dataset = await run_in_threadpool(
-        services.instance.datacenter.set_properties, principal, dataset_id, data
-    )
+    dataset = await run_in_threadpool(services.instance.datacenter.set_properties, principal, dataset_id, data)
     return JSON(datasource_view(services, principal, dataset))
 
 
@@ -233,9 +225,7 @@ def download_csv(
     includeHeader: str | None = None,
     dataVersion: str | None = None,
 ) -> Response:
-    select_sql = services.instance.queries.export_sql(
-        principal, dataset_id, optional_int(dataVersion, "dataVersion")
-    )
+    select_sql = services.instance.queries.export_sql(principal, dataset_id, optional_int(dataVersion, "dataVersion"))
     return StreamingResponse(
         services.door.csv_stream(select_sql, header=flag(includeHeader)), media_type="text/csv; charset=utf-8"
     )

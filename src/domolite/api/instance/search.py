@@ -28,9 +28,7 @@ async def search(request: Request, principal: PrincipalDep, services: ServicesDe
         value = f.query if f.query is not None else f.value
         if value is None:
             raise InvalidField(f"filters[{i}]", "a filter needs a query or a value")
-        filters.append(
-            SearchFilter(field=f.field, kind=f.filter_type.lower(), value=str(value), negate=f.not_)
-        )
+        filters.append(SearchFilter(field=f.field, kind=f.filter_type.lower(), value=str(value), negate=f.not_))
 
     def run() -> dict[str, object]:
         found, total = services.instance.datacenter.search(

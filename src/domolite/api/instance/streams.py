@@ -64,9 +64,7 @@ def list_streams(
 ) -> JSON:
     size = optional_int(limit, "limit")
     start = optional_int(offset, "offset") or optional_int(offet, "offet") or 0
-    found = services.instance.connectors.list(
-        principal, limit=size if size is not None else 500, offset=start
-    )
+    found = services.instance.connectors.list(principal, limit=size if size is not None else 500, offset=start)
     return JSON([view(services, principal, f) for f in found])
 
 
@@ -76,9 +74,7 @@ def get_stream(stream_id: int, principal: PrincipalDep, services: ServicesDep) -
 
 
 @router.put("/api/data/v1/streams/{stream_id}")
-async def update_stream(
-    stream_id: int, request: Request, principal: PrincipalDep, services: ServicesDep
-) -> JSON:
+async def update_stream(stream_id: int, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, StreamIn)
     raw = await request.body()
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
@@ -109,6 +105,4 @@ def run_stream(stream_id: int, principal: PrincipalDep, services: ServicesDep) -
 
 @router.get("/api/data/v1/streams/{stream_id}/history/aggregate")
 def stream_history(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(
-        [history_out(e, stream_id) for e in services.instance.connectors.history(principal, stream_id)]
-    )
+    return JSON([history_out(e, stream_id) for e in services.instance.connectors.history(principal, stream_id)])

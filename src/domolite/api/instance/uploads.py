@@ -69,9 +69,7 @@ async def upload_part(
     uploads = services.instance.uploads
     upload = await run_in_threadpool(uploads.upload_for_edit, principal, dataset_id, upload_id)
     execution = await uploads.receive_part(upload, part_no, body_chunks(request), gzip=is_gzip(request))
-    return JSON(
-        {"dataSourceId": dataset_id, "uploadId": upload.id, "partId": part_no, "parts": execution.parts}
-    )
+    return JSON({"dataSourceId": dataset_id, "uploadId": upload.id, "partId": part_no, "parts": execution.parts})
 
 
 @router.put(UPLOADS + "/{upload_id}/commit")
@@ -133,9 +131,7 @@ async def hydrate(
     del engine
     body = await parse_body(request, HydrateIn)
     if body.version_window.type.upper() != "EXPRESSION":
-        raise InvalidField(
-            "versionWindow.type", f"unsupported type {body.version_window.type!r}; use EXPRESSION"
-        )
+        raise InvalidField("versionWindow.type", f"unsupported type {body.version_window.type!r}; use EXPRESSION")
     found = await run_in_threadpool(
         services.instance.versions.hydrate, principal, body.data_source_id, body.version_window.expression
     )
@@ -166,9 +162,7 @@ def _moment(value: Any, where: str) -> datetime | None:
 
 
 @router.post(PARTITIONS + "/partition/list")
-async def list_partitions(
-    dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
-) -> JSON:
+async def list_partitions(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, PartitionListIn)
     descending = False
     low = high = None
