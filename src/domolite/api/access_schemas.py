@@ -6,8 +6,9 @@ numbers or strings, extra fields ignored.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import Field, field_validator
 
@@ -15,6 +16,8 @@ from domolite.access import Group, Policy
 from domolite.api.schemas import WireModel, iso
 from domolite.models import User
 from domolite.pdp.policies import FilterSpec, PolicySpec
+
+T = TypeVar("T")
 
 
 # -- users and groups ---------------------------------------------------------------------------------------
@@ -123,6 +126,11 @@ class PolicyFilterIn(WireModel):
         return FilterSpec(self.column, self.operator, tuple(self.values), self.not_, self.ignore_case)
 
 
+def _maybe_tuple(values: Iterable[T] | None) -> tuple[T, ...] | None:
+    """A partial update's list: None (not sent) stays None."""
+    return tuple(values) if values is not None else None
+
+
 class PolicyIn(WireModel):
     """The public API's policy {id, type, name, filters, users, groups}; all optional (PUT is partial)."""
 
@@ -136,9 +144,9 @@ class PolicyIn(WireModel):
         return PolicySpec(
             name=self.name,
             type=self.type,
-            filters=tuple(f.spec() for f in self.filters) if self.filters is not None else None,
-            user_ids=tuple(self.users) if self.users is not None else None,
-            group_ids=tuple(self.groups) if self.groups is not None else None,
+            filters=_maybe_tuple(f.spec() for f in self.filters) if self.filters is not None else None,
+            user_ids=_maybe_tuple(self.users),
+            group_ids=_maybe_tuple(self.groups),
         )
 
 
@@ -194,9 +202,9 @@ class FilterGroupIn(WireModel):
         return PolicySpec(
             name=self.name,
             type=self.type,
-            filters=tuple(p.spec() for p in self.parameters) if self.parameters is not None else None,
-            user_ids=tuple(self.user_ids) if self.user_ids is not None else None,
-            group_ids=tuple(self.group_ids) if self.group_ids is not None else None,
+            filters=_maybe_tuple(p.spec() for p in self.parameters) if self.parameters is not None else None,
+            user_ids=_maybe_tuple(self.user_ids),
+            group_ids=_maybe_tuple(self.group_ids),
         )
 
 
