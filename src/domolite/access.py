@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from domolite.enums import parse_member
 from domolite.errors import InvalidField
 
 
@@ -103,11 +104,7 @@ class FilterOperator(StrEnum):
 
     @classmethod
     def parse(cls, value: object, where: str) -> FilterOperator:
-        try:
-            return cls(str(value).upper())
-        except ValueError:
-            allowed = ", ".join(o.value for o in cls)
-            raise InvalidField(where, f"unknown operator {value!r}; expected one of {allowed}") from None
+        return parse_member(cls, value, where, "operator")
 
 
 # How many values each operator takes (None: one or more).

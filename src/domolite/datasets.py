@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import replace
 
 from domolite.auth import permissions
 from domolite.catalog import Catalog
@@ -154,7 +153,3 @@ def visible_to(principal: Principal) -> tuple[int, Collection[str]] | None:
     if principal.is_admin:
         return None
     return principal.user.id, list(principal.grants)
-
-
-def with_columns(dataset: DataSet, columns: Sequence[Column]) -> DataSet:
-    return replace(dataset, columns=tuple(columns))

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from domolite.access import AccessLevel
+from domolite.enums import parse_member
 from domolite.errors import Conflict, InvalidField
 
 
@@ -22,11 +23,7 @@ class DomoType(StrEnum):
 
     @classmethod
     def parse(cls, value: object, where: str) -> DomoType:
-        try:
-            return cls(str(value).upper())
-        except ValueError:
-            allowed = ", ".join(t.value for t in cls)
-            raise InvalidField(where, f"unknown type {value!r}; expected one of {allowed}") from None
+        return parse_member(cls, value, where, "type")
 
 
 class UpdateMethod(StrEnum):

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, field_validator
 
 from domolite.api.schemas import WireModel
+from domolite.enums import parse_member
 from domolite.errors import InvalidField
 from domolite.export.jobs import ExportRequest
 from domolite.export.model import Compression, ExportFormat, ExportJob, ExportOptions, S3Credentials
@@ -119,11 +120,7 @@ class ExportIn(WireModel):
 
 
 def _enum(kind: Any, value: str, where: str) -> Any:
-    try:
-        return kind(str(value).lower())
-    except ValueError:
-        allowed = ", ".join(k.value for k in kind)
-        raise InvalidField(where, f"unknown value {value!r}; expected one of {allowed}") from None
+    return parse_member(kind, value, where, "value", text=str(value).lower())
 
 
 # -- the QueryRequest tree -----------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from domolite.errors import (
     Conflict,
     DataSetNotFound,
     ExecutionNotFound,
-    InvalidField,
     StreamNotFound,
     UserNotFound,
 )
@@ -481,11 +480,3 @@ class Catalog:
     def delete_parts(self, execution_id: int) -> None:
         with self.tx() as c:
             c.execute(delete(t.parts).where(t.parts.c.execution_id == execution_id))
-
-
-def parse_int_id(value: str, what: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise InvalidField(what, f"{value!r} is not a number") from None
-    return number
