@@ -23,6 +23,7 @@ from domolite.api.middleware import ToeMiddleware
 from domolite.auth.devtokens import AccessTokens
 from domolite.auth.tokens import TokenService
 from domolite.catalog import open_catalog
+from domolite.catalog.product import ProductCatalog
 from domolite.datasets import DataSets
 from domolite.directory import Directory
 from domolite.export.jobs import Exports
@@ -30,10 +31,12 @@ from domolite.ingest.executions import Ingest
 from domolite.instance import build_instance
 from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
+from domolite.scheduler import ConnectorRuns
 from domolite.settings import Settings
 from domolite.sharing import Sharing
 from domolite.storage.lake import Lake
 from domolite.streams import Streams
+from domolite.writeback import UnloadRunner
 
 log = logging.getLogger("domolite")
 
@@ -62,6 +65,10 @@ def build_services(settings: Settings) -> Services:
     datasets = DataSets(catalog, lake)
     ingest = Ingest(catalog, lake, settings.staging_dir, settings.max_part_bytes)
     tokens = TokenService(catalog, settings.token_lifetime_s)
+    exports = Exports(catalog, door, lake, settings)
+    accounts = ACCOUNTS_TODO
+    unload = UnloadRunner(catalog, tokens, accounts, exports)
+    runs = ConnectorRuns(catalog, ProductCatalog(catalog.engine), ingest, unload, settings)
     return Services(
         settings=settings,
         catalog=catalog,
@@ -71,12 +78,13 @@ def build_services(settings: Settings) -> Services:
         tokens=tokens,
         datasets=datasets,
         streams=Streams(catalog, datasets),
-        instance=build_instance(settings, catalog, lake, door, ingest, datasets),
+        instance=build_instance(settings, catalog, lake, door, ingest, datasets, runs, unload, accounts),
         directory=Directory(catalog),
         sharing=Sharing(catalog),
         policies=policies,
         access_tokens=AccessTokens(catalog, tokens),
-        exports=Exports(catalog, door, lake, settings),
+        exports=exports,
+        runs=runs,
     )
 
 
@@ -85,12 +93,14 @@ def create_app(settings: Settings) -> FastAPI:
     services.ingest.recover()
     services.datasets.reconcile_row_counts()
     services.exports.recover()
+    services.runs.start()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            services.runs.close()
             services.exports.close()
             services.door.close()
             services.lake.close()

@@ -1,7 +1,9 @@
 """Streams in their connector form (/api/data/v1/streams): provider, transport, configuration, account and
-schedule, kept as the client sent them. domolite runs no connectors yet, so a manual run of a stream
-ends ERROR
-with a message saying why; data reaches such a DataSet through uploads."""
+schedule, kept as the client sent them.
+
+domolite runs one connector, the Amazon S3 Unload Writeback (writeback.py), manually and on its schedule
+(scheduler.py). A run of a stream of any other provider ends ERROR with a message saying why; data reaches
+such a DataSet through uploads."""
 
 from __future__ import annotations
 
@@ -12,10 +14,22 @@ from typing import Any
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
+from domolite.catalog.schedules import RunInfo, StreamSchedule
 from domolite.datasets import DataSets
-from domolite.errors import InvalidField
+from domolite.errors import Forbidden, InvalidField
 from domolite.ingest.executions import Ingest
 from domolite.models import Connector, DataSet, Execution, ExecutionState, Principal, Stream, UpdateMethod
+from domolite.schedule import parse as parse_schedule
+from domolite.scheduler import ConnectorRuns
+from domolite.writeback import (
+    PROVIDER_KEY,
+    AccountSource,
+    UnloadRunner,
+    check_input,
+    metrics_columns,
+    owner_may_write_back,
+    parse_config,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +39,7 @@ class ConnectorSpec:
     configuration: list[dict[str, Any]]
     account: dict[str, Any] | None
     schedule: str | None
+    retry_count: int | None = None  # None: keep the stream's
 
 
 @dataclass(frozen=True)
@@ -34,20 +49,72 @@ class ConnectorStream:
     connector: Connector | None
     last: Execution | None
     last_success: Execution | None
+    schedule: StreamSchedule | None = None
+    runs: dict[int, RunInfo] | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """An execution of a stream, with how it was started when a connector ran it."""
+
+    execution: Execution
+    info: RunInfo | None
 
 
 class Connectors:
-    def __init__(self, catalog: Catalog, product: ProductCatalog, datasets: DataSets, ingest: Ingest) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        product: ProductCatalog,
+        datasets: DataSets,
+        ingest: Ingest,
+        runs: ConnectorRuns,
+        unload: UnloadRunner,
+        accounts: AccountSource,
+    ) -> None:
         self.catalog = catalog
         self.product = product
         self.datasets = datasets
         self.ingest = ingest
+        self.runs = runs
+        self.unload = unload
+        self.accounts = accounts
 
     def _view(self, stream: Stream, dataset: DataSet) -> ConnectorStream:
         executions = self._executions(stream.id)
         last = executions[-1] if executions else None
         success = next((e for e in reversed(executions) if e.state is ExecutionState.SUCCESS), None)
-        return ConnectorStream(stream, dataset, self.product.get_connector(stream.id), last, success)
+        return ConnectorStream(
+            stream,
+            dataset,
+            self.product.get_connector(stream.id),
+            last,
+            success,
+            self.runs.schedule_of(stream.id),
+            self.runs.runs(stream.id),
+        )
+
+    def _check_writeback(self, principal: Principal, spec: ConnectorSpec, owner_id: int) -> None:
+        """A writeback stream's configuration, account, schedule and the ownership rule, before anything is kept.
+
+        Raises InvalidField (400, naming the field), Forbidden (403) and the not-found errors (404)."""
+        parse_schedule(spec.schedule)
+        config = parse_config(spec.configuration)
+        raw_account = (spec.account or {}).get("id")
+        if raw_account is None or not str(raw_account).strip().isdigit():
+            raise InvalidField("account.id", "the writeback connector needs the id of an account")
+        self.accounts.usable_by(principal, int(raw_account))
+        input_dataset = self.catalog.get_dataset(config.input_dataset_id)
+        if not owner_may_write_back(self.unload.owner_principal(owner_id), input_dataset):
+            raise Forbidden(
+                f"the owner of a writeback DataSet must be an owner or co-owner of the input DataSet {input_dataset.id}"
+            )
+        check_input(config, input_dataset)
+
+    def _keep_schedule(self, stream_id: int, spec: ConnectorSpec) -> None:
+        current = self.runs.schedule_of(stream_id)
+        retry_count = spec.retry_count if spec.retry_count is not None else (current.retry_count if current else 0)
+        self.runs.set_schedule(stream_id, parse_schedule(spec.schedule), retry_count)
 
     def _executions(self, stream_id: int) -> list[Execution]:
         out: list[Execution] = []
@@ -69,15 +136,20 @@ class Connectors:
             raise InvalidField("dataSource.name", "a DataSet needs a name")
         if update_method is UpdateMethod.UPSERT:
             raise InvalidField("updateMethod", "a connector stream takes APPEND or REPLACE")
+        writeback = spec.provider_key == PROVIDER_KEY
+        if writeback:
+            self._check_writeback(principal, spec, principal.user.id)
         dataset, stream = self.datasets.create(
             principal,
             name=name,
             description=description,
-            columns=(),
+            columns=metrics_columns(parse_config(spec.configuration).date_parse) if writeback else (),
             update_method=update_method,
             data_provider_type=spec.provider_key,
         )
         self.product.put_connector(None, self._connector(stream.id, spec, principal.user.id, principal.user.id))
+        if writeback:
+            self._keep_schedule(stream.id, spec)
         return self._view(stream, dataset)
 
     @staticmethod
@@ -118,6 +190,9 @@ class Connectors:
         dataset = self.datasets.get_for_edit(principal, stream.dataset_id)
         if update_method is UpdateMethod.UPSERT and not stream.key_columns:
             raise InvalidField("updateMethod", "UPSERT needs key columns; use APPEND or REPLACE")
+        writeback = spec is not None and spec.provider_key == PROVIDER_KEY
+        if spec is not None and writeback:
+            self._check_writeback(principal, spec, dataset.owner_id)
         if name is not None or description is not None:
             dataset = self.datasets.update(principal, dataset.id, name=name or None, description=description)
         if update_method is not None:
@@ -128,13 +203,21 @@ class Connectors:
             self.product.put_connector(None, self._connector(stream_id, spec, created_by, principal.user.id))
             if spec.provider_key != dataset.data_provider_type:
                 dataset = self.datasets.catalog.update_dataset(dataset.id, data_provider_type=spec.provider_key)
+            if writeback:
+                columns = metrics_columns(parse_config(spec.configuration).date_parse)
+                dataset = self.datasets.update(principal, dataset.id, columns=columns)
+                self._keep_schedule(stream_id, spec)
         return self._view(stream, dataset)
 
-    def run(self, principal: Principal, stream_id: int) -> Execution:
-        """A manual run. No connector exists in domolite yet, so the run ends ERROR and says so."""
+    def run(self, principal: Principal, stream_id: int) -> Run:
+        """A manual run: the writeback connector starts in the background (the execution is ACTIVE); a stream
+        of any other provider ends ERROR at once, saying why. Raises Conflict while the stream is running."""
         stream = self.catalog.get_stream(stream_id)
         self.datasets.get_for_edit(principal, stream.dataset_id)
         connector = self.product.get_connector(stream_id)
+        if connector is not None and connector.provider_key == PROVIDER_KEY:
+            execution = self.runs.run_now(stream, principal.user.id)
+            return Run(execution, self.runs.runs(stream_id).get(execution.id))
         execution = self.ingest.open_execution(stream, None)
         if connector is None:
             message = (
@@ -142,12 +225,20 @@ class Connectors:
             )
         else:
             message = f"domolite has no connector for the data provider {connector.provider_key!r} yet"
-        return self.catalog.advance_execution(execution, ExecutionState.ERROR, message=message)
+        return Run(self.catalog.advance_execution(execution, ExecutionState.ERROR, message=message), None)
 
-    def history(self, principal: Principal, stream_id: int) -> Sequence[Execution]:
+    def history(self, principal: Principal, stream_id: int) -> Sequence[Run]:
+        """The stream's runs, newest first."""
         stream = self.catalog.get_stream(stream_id)
         self.datasets.get(principal, stream.dataset_id)
-        return list(reversed(self._executions(stream_id)))
+        infos = self.runs.runs(stream_id)
+        return [Run(e, infos.get(e.id)) for e in reversed(self._executions(stream_id))]
+
+    def execution(self, principal: Principal, stream_id: int, execution_id: int) -> Run:
+        stream = self.catalog.get_stream(stream_id)
+        self.datasets.get(principal, stream.dataset_id)
+        execution = self.catalog.get_execution(stream_id, execution_id)
+        return Run(execution, self.runs.runs(stream_id).get(execution_id))
 
 
 def with_dataset(view: ConnectorStream, dataset: DataSet) -> ConnectorStream:

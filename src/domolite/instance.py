@@ -13,10 +13,12 @@ from domolite.datasets import DataSets
 from domolite.ingest.executions import Ingest
 from domolite.queries import Queries
 from domolite.query.engine import Door
+from domolite.scheduler import ConnectorRuns
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
 from domolite.uploads import Uploads
 from domolite.versions import Versions
+from domolite.writeback import AccountSource, UnloadRunner
 
 
 @dataclass
@@ -31,7 +33,15 @@ class Instance:
 
 
 def build_instance(
-    settings: Settings, catalog: Catalog, lake: Lake, door: Door, ingest: Ingest, datasets: DataSets
+    settings: Settings,
+    catalog: Catalog,
+    lake: Lake,
+    door: Door,
+    ingest: Ingest,
+    datasets: DataSets,
+    runs: ConnectorRuns,
+    unload: UnloadRunner,
+    accounts: AccountSource,
 ) -> Instance:
     product = ProductCatalog(catalog.engine)
     product.fail_running_indexes()
@@ -43,5 +53,5 @@ def build_instance(
         versions=versions,
         queries=Queries(door, datasets, versions),
         datacenter=DataCenter(catalog, product, lake, datasets),
-        connectors=Connectors(catalog, product, datasets, ingest),
+        connectors=Connectors(catalog, product, datasets, ingest, runs, unload, accounts),
     )

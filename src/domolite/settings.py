@@ -45,6 +45,21 @@ class Settings(BaseSettings):
     export_abort_grace_s: float = Field(
         60.0, ge=0, description="How long a failed export keeps trying to abort its uploads if S3 is unreachable."
     )
+    scheduler_enabled: bool = Field(True, description="Whether this process runs scheduled connector streams.")
+    scheduler_tick_s: float = Field(
+        1.0, gt=0, description="How often the scheduler looks for due streams in the catalog, in seconds."
+    )
+    scheduler_minute_s: float = Field(
+        60.0,
+        gt=0,
+        description=(
+            "Length of a schedule minute in seconds, for MINUTE and HOUR schedules and retry backoff; tests shorten it."
+        ),
+    )
+    scheduler_lease_s: float = Field(
+        60.0, gt=0, description="How long a run's lease on its stream lasts unless renewed (it is, while running)."
+    )
+    scheduler_workers: int = Field(2, ge=1, description="Connector runs this process executes at once.")
 
     @property
     def resolved_catalog_url(self) -> str:

@@ -19,6 +19,7 @@ from domolite.instance import Instance
 from domolite.models import Principal
 from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
+from domolite.scheduler import ConnectorRuns
 from domolite.settings import Settings
 from domolite.sharing import Sharing
 from domolite.storage.lake import Lake
@@ -41,6 +42,7 @@ class Services:
     policies: Policies
     access_tokens: AccessTokens
     exports: Exports
+    runs: ConnectorRuns
 
 
 def get_services(request: Request) -> Services:

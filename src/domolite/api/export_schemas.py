@@ -13,7 +13,7 @@ from domolite.api.schemas import WireModel
 from domolite.enums import parse_member
 from domolite.errors import InvalidField
 from domolite.export.jobs import ExportRequest
-from domolite.export.model import Compression, ExportFormat, ExportJob, ExportOptions, S3Credentials
+from domolite.export.model import Compression, ExportFormat, ExportJob, ExportOptions, S3Credentials, time_text
 from domolite.query.request import (
     Aggregate,
     ColumnExpr,
@@ -303,10 +303,6 @@ def _condition(raw: Any, where: str) -> Condition:
 
 
 # -- the export object ---------------------------------------------------------------------------------------
-def _ms(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z" if value else None
-
-
 def export_out(job: ExportJob, *, detail: bool = False) -> dict[str, Any]:
     done = {o.url: o.rows for o in job.objects}
     out: dict[str, Any] = {
@@ -316,9 +312,9 @@ def export_out(job: ExportJob, *, detail: bool = False) -> dict[str, Any]:
         "exportFormat": job.format.value,
         "exportId": job.id,
         "exportStatus": job.state.value,
-        "finished": _ms(job.finished_at),
+        "finished": time_text(job.finished_at),
         "message": job.message,
-        "started": _ms(job.started_at or job.created_at),
+        "started": time_text(job.started_at or job.created_at),
         "tempUrlRowCountMap": {} if job.state.value == "success" else done,
         "urlRowCountMap": done if job.state.value == "success" else {},
     }
@@ -328,5 +324,5 @@ def export_out(job: ExportJob, *, detail: bool = False) -> dict[str, Any]:
         out["rowsWritten"] = job.rows_written
         out["bytesWritten"] = job.bytes_written
         out["manifestUrl"] = job.manifest_url
-        out["requestedAt"] = _ms(job.created_at)
+        out["requestedAt"] = time_text(job.created_at)
     return out

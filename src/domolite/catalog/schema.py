@@ -237,3 +237,28 @@ exports = Table(
     Column("error_code", String(64), nullable=True),
     Column("message", Text, nullable=True),
 )
+
+
+# -- connector runs and their schedule (revision 0006_scheduler) ---------------------------------------------
+stream_schedules = Table(
+    "stream_schedules",
+    metadata,
+    Column("stream_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("retry_count", Integer, nullable=False, default=0),
+    Column("next_run_at", DateTime, nullable=True, index=True),  # the schedule's next firing; None: manual
+    Column("retry_at", DateTime, nullable=True),  # a pending retry of a failed run, or None
+    Column("attempt", Integer, nullable=False, default=0),  # the retry number retry_at will run
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", DateTime, nullable=True),
+)
+
+connector_runs = Table(
+    "connector_runs",
+    metadata,
+    Column("execution_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("stream_id", BigInteger, nullable=False, index=True),
+    Column("run_type", String(16), nullable=False),
+    Column("attempt", Integer, nullable=False, default=0),
+    Column("started_by", BigInteger, nullable=True),
+    Column("export_id", String(36), nullable=True),
+)

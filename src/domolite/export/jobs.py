@@ -132,9 +132,20 @@ class Exports:
         self._readable(principal, dataset_id)
         return self.jobs.get(dataset_id, export_id)
 
+    def wait(self, dataset_id: str, export_id: str, tick: Callable[[], None], poll_s: float = 0.2) -> ExportJob:
+        """Wait for an export to end; `tick` runs at every poll (a connector run renews its lease there)."""
+        while True:
+            job = self.jobs.get(dataset_id, export_id)
+            if job.state not in ACTIVE_STATES:
+                return job
+            tick()
+            time.sleep(poll_s)
+
     # -- start -----------------------------------------------------------------------------------------------
-    def start(self, principal: Principal, dataset_id: str, request: ExportRequest) -> ExportJob:
+    def start(self, principal: Principal, dataset_id: str, request: ExportRequest, *, reuse: bool = True) -> ExportJob:
         """Start an export, or return the DataSet's running one, or the last identical one if nothing changed.
+
+        With `reuse` False (a connector run) a new export always starts, and a running one is a Conflict.
 
         Raises:
             DataSetNotFound: unknown DataSet. Forbidden: no READ on it.
@@ -160,8 +171,10 @@ class Exports:
 
         active = self.jobs.active(dataset.id)
         if active is not None:
+            if not reuse:
+                raise Conflict(f"an export of DataSet {dataset.id} is already running ({active.id})")
             return active
-        previous = self.jobs.last_success(dataset.id, reuse_key)
+        previous = self.jobs.last_success(dataset.id, reuse_key) if reuse else None
         if previous is not None:
             return previous
 
@@ -193,7 +206,7 @@ class Exports:
         inserted = self.jobs.insert(job)
         if inserted is None:  # another request started one first
             running = self.jobs.active(dataset.id)
-            if running is not None:
+            if running is not None and reuse:
                 return running
             raise Conflict(f"another export of DataSet {dataset.id} was starting; try again")
         credentials = request.credentials

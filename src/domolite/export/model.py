@@ -120,6 +120,11 @@ class ExportJob:
     manifest_url: str | None = None
 
 
+def time_text(value: datetime | None) -> str | None:
+    """An export's time as its status shows it: 2026-01-02T03:04:05.678Z (UTC)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z" if value else None
+
+
 class ExportFailure(Exception):
     """Why a running export stopped; the message is shown to users, so it never holds a secret."""
 

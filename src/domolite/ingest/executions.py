@@ -64,6 +64,14 @@ class Ingest:
         self.catalog.record_part(execution_id, part_no, size)
         return self._active(stream_id, execution_id)
 
+    def stage_part(self, stream_id: int, execution_id: int, part_no: int, data: bytes) -> None:
+        """Store a part made by the server itself (a connector's row)."""
+        self._active(stream_id, execution_id)
+        path = self._part_path(execution_id, part_no)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.catalog.record_part(execution_id, part_no, len(data))
+
     def commit(self, dataset: DataSet, stream: Stream, execution_id: int) -> Execution:
         """Make the execution's parts the DataSet's data, as one data version.
 
@@ -81,9 +89,14 @@ class Ingest:
         *,
         method: UpdateMethod | None = None,
         partition: str | None = None,
+        reported: tuple[int, int] | None = None,
+        failure: str | None = None,
     ) -> tuple[Execution, int]:
         """`commit`, with the update method chosen at commit time and an optional partition tag whose rows the
-        parts replace. Returns the execution and the data version (snapshot id) it made."""
+        parts replace. Returns the execution and the data version (snapshot id) it made.
+
+        A connector run reports its own rows and bytes (`reported`), and ends ERROR with `failure` when the
+        work it records failed: the record is still committed."""
         execution = self._active(stream.id, execution_id)
         execution = self.catalog.advance_execution(execution, ExecutionState.COMMITTING)
         numbered = [(n, self._part_path(execution.id, n)) for n, size in self.catalog.part_numbers(execution.id)]
@@ -100,7 +113,13 @@ class Ingest:
             self._discard(execution.id)
             raise
         self.catalog.record_data_change(dataset.id, result.row_count)
-        done = self.catalog.advance_execution(execution, ExecutionState.SUCCESS, rows=result.rows_loaded, size=size)
+        rows, size = reported or (result.rows_loaded, size)
+        if failure is not None:
+            done = self.catalog.advance_execution(
+                execution, ExecutionState.ERROR, message=failure, rows=rows, size=size
+            )
+        else:
+            done = self.catalog.advance_execution(execution, ExecutionState.SUCCESS, rows=rows, size=size)
         self._discard(execution.id)
         return done, result.snapshot_id
 

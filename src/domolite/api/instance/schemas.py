@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domolite.catalog.schedules import RunInfo
 from domolite.connectors import ConnectorStream
 from domolite.models import Column, DataSet, DomoType, Execution, IndexRequest, Partition, User
 from domolite.query.engine import QueryResult
@@ -134,6 +135,7 @@ class StreamIn(Lenient):
     data_provider: ProviderIn | None = Field(None, alias="dataProvider")
     data_source: StreamDataSourceIn = Field(default_factory=StreamDataSourceIn, alias="dataSource")
     advanced_schedule_json: str | dict[str, Any] | None = Field(None, alias="advancedScheduleJson")
+    schedule_retry_count: int | None = Field(None, alias="scheduleRetryCount", ge=0, le=10)
 
     def schedule(self) -> str | None:
         if isinstance(self.advanced_schedule_json, dict):
@@ -311,28 +313,36 @@ def index_out(req: IndexRequest) -> dict[str, Any]:
     }
 
 
-def execution_out(e: Execution, stream_id: int, run_type: str = "MANUAL") -> dict[str, Any]:
+def execution_out(e: Execution, stream_id: int, info: RunInfo | None = None) -> dict[str, Any]:
     return {
         "streamId": stream_id,
         "executionId": e.id,
+        "toe": f"{stream_id}-{e.id}",
         "startedAt": epoch_s(e.created_at),
         "endedAt": epoch_s(e.ended_at),
         "updateMethod": e.update_method.value,
         "index": True,
-        "retryCount": 0,
+        "retryCount": info.attempt if info else 0,
         "currentState": e.state.value,
-        "runType": run_type,
+        "currentPhase": "FINAL" if e.ended_at else "RUNNING",
+        "runType": info.run_type if info else "MANUAL",
+        "startedBy": info.started_by if info else None,
         "createdAt": epoch_s(e.created_at),
         "modifiedAt": epoch_s(e.modified_at),
         "removed": False,
         "rowsInserted": e.rows,
         "bytesInserted": e.bytes,
         "uploadId": e.id,
-        "errors": [{"message": e.message}] if e.message else [],
+        "exportId": info.export_id if info else None,
+        "errors": _errors(e),
     }
 
 
-def history_out(e: Execution, stream_id: int) -> dict[str, Any]:
+def _errors(e: Execution) -> list[dict[str, Any]]:
+    return [{"message": e.message}] if e.message and e.state.value == "ERROR" else []
+
+
+def history_out(e: Execution, stream_id: int, info: RunInfo | None = None) -> dict[str, Any]:
     return {
         "streamId": stream_id,
         "executionId": e.id,
@@ -342,6 +352,10 @@ def history_out(e: Execution, stream_id: int) -> dict[str, Any]:
         "startedAt": epoch_s(e.created_at),
         "endedAt": epoch_s(e.ended_at),
         "updateMethod": e.update_method.value,
+        "runType": info.run_type if info else "MANUAL",
+        "retryCount": info.attempt if info else 0,
+        "peakMemoryUsedBytes": None,
+        "errors": _errors(e),
     }
 
 
@@ -363,6 +377,7 @@ def stream_out(view: ConnectorStream, datasource: dict[str, Any]) -> dict[str, A
         for item in (c.configuration if c else [])
     ]
     state = view.last.state.value if view.last else None
+    runs = view.runs or {}
     return {
         "id": stream.id,
         "valid": True,
@@ -382,10 +397,16 @@ def stream_out(view: ConnectorStream, datasource: dict[str, Any]) -> dict[str, A
         "scheduleStartDate": None,
         "advancedScheduleJson": c.schedule if c else None,
         "scheduleRetryExpression": None,
-        "scheduleRetryCount": 0,
-        "lastExecution": execution_out(view.last, stream.id) if view.last else None,
-        "lastSuccessfulExecution": execution_out(view.last_success, stream.id) if view.last_success else None,
-        "currentExecution": None,
+        "scheduleRetryCount": view.schedule.retry_count if view.schedule else 0,
+        "lastExecution": execution_out(view.last, stream.id, runs.get(view.last.id)) if view.last else None,
+        "lastSuccessfulExecution": (
+            execution_out(view.last_success, stream.id, runs.get(view.last_success.id)) if view.last_success else None
+        ),
+        "currentExecution": (
+            execution_out(view.last, stream.id, runs.get(view.last.id))
+            if view.last and view.last.ended_at is None
+            else None
+        ),
         "currentExecutionState": state,
         "createdAt": epoch_s(stream.created_at),
         "createdBy": c.created_by if c else view.dataset.owner_id,

@@ -32,6 +32,7 @@ def _spec(body: StreamIn, fallback_key: str | None) -> ConnectorSpec:
         configuration=body.configuration,
         account=body.account,
         schedule=body.schedule(),
+        retry_count=body.schedule_retry_count,
     )
 
 
@@ -99,10 +100,33 @@ async def update_stream(stream_id: int, request: Request, principal: PrincipalDe
 
 @router.post("/api/data/v1/streams/{stream_id}/executions")
 def run_stream(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    # The body ({"action": "MANUAL"} or none) names the only kind of run there is.
-    return JSON(execution_out(services.instance.connectors.run(principal, stream_id), stream_id))
+    # The body ({"action": "MANUAL"} or none) names the only kind of run a client can start.
+    run = services.instance.connectors.run(principal, stream_id)
+    return JSON(execution_out(run.execution, stream_id, run.info))
+
+
+@router.get("/api/data/v1/streams/{stream_id}/executions")
+def list_runs(
+    stream_id: int,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    limit: str | None = None,
+    offset: str | None = None,
+) -> JSON:
+    size = optional_int(limit, "limit")
+    start = optional_int(offset, "offset") or 0
+    runs = services.instance.connectors.history(principal, stream_id)
+    page = runs[start : start + size] if size is not None else runs[start:]
+    return JSON([execution_out(r.execution, stream_id, r.info) for r in page])
+
+
+@router.get("/api/data/v1/streams/{stream_id}/executions/{execution_id}")
+def get_run(stream_id: int, execution_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    run = services.instance.connectors.execution(principal, stream_id, execution_id)
+    return JSON(execution_out(run.execution, stream_id, run.info))
 
 
 @router.get("/api/data/v1/streams/{stream_id}/history/aggregate")
 def stream_history(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON([history_out(e, stream_id) for e in services.instance.connectors.history(principal, stream_id)])
+    runs = services.instance.connectors.history(principal, stream_id)
+    return JSON([history_out(r.execution, stream_id, r.info) for r in runs])

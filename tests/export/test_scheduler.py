@@ -1,0 +1,153 @@
+"""The scheduler: schedules fire, failed runs are retried with backoff, and two server processes sharing one
+catalog run each due job exactly once. The servers here count a schedule minute as one second."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.export.conftest import make_dataset, parse_csv, read_object
+from tests.export.writeback import history, make_account, make_connector, metrics, run, stream_body, wait_run
+from tests.serverproc import Server
+
+FAST_CLOCK = {
+    "DOMOLITE_SCHEDULER_MINUTE_S": "1",
+    "DOMOLITE_SCHEDULER_TICK_S": "0.1",
+    "DOMOLITE_SCHEDULER_LEASE_S": "15",
+}
+SALES = [("Region", "STRING"), ("Units", "LONG")]
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
+    """Two server processes on one data directory (one catalog, one lake), both running the scheduler."""
+    data_dir: Path = tmp_path_factory.mktemp("shared") / "data"
+    first = Server(data_dir=data_dir, env=FAST_CLOCK).start()
+    second = Server(
+        data_dir=data_dir,
+        env=FAST_CLOCK,
+        client_id=first.client_id,
+        client_secret=first.client_secret,
+        dev_token=first.dev_token,
+    ).start()
+    yield first, second
+    second.stop()
+    first.stop()
+
+
+@pytest.fixture(scope="module")
+def fast(pair: tuple[Server, Server]) -> Iterator[httpx.Client]:
+    with pair[0].client() as client:
+        yield client
+
+
+def until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen in {timeout} s")
+
+
+def ended(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in runs if r["currentState"] != "ACTIVE"]
+
+
+def test_a_minute_schedule_fires(
+    pair: tuple[Server, Server], fast: httpx.Client, s3_url: str, s3: Any, bucket: str
+) -> None:
+    server = pair[0]
+    input_id = make_dataset(fast, "every minute", SALES, "West,1\nEast,2\n")
+    account = make_account(fast, s3_url, bucket, server.client_id, server.client_secret)
+    stream_id, writeback_id = make_connector(
+        fast, account, input_id, path="minutely", schedule={"type": "MINUTE", "interval": 1, "timezone": "UTC"}
+    )
+    until(lambda: len(ended(history(fast, stream_id))) >= 2, 30, "two scheduled runs")
+    stop = stream_body(account, input_id, path="minutely", schedule={"type": "MANUAL", "timezone": "UTC"})
+    assert fast.put(f"/api/data/v1/streams/{stream_id}", json=stop).status_code == 200
+    until(lambda: not [r for r in history(fast, stream_id) if r["currentState"] == "ACTIVE"], 30, "the last run")
+
+    runs = history(fast, stream_id)
+    assert len(runs) >= 2
+    for r in runs:
+        assert r["runType"] == "AUTOMATED"
+        assert r["currentState"] == "SUCCESS", r
+        assert r["rowsInserted"] == 2
+    last = fast.get(f"/api/data/v1/streams/{stream_id}/executions/{runs[0]['executionId']}").json()
+    _, rows = parse_csv(read_object(s3, f"s3://{bucket}/minutely/{last['exportId']}/export/data.csv"))
+    assert sorted(rows) == [["East", "2"], ["West", "1"]]
+    assert len(metrics(fast, writeback_id)) == len(runs)
+
+    # Set to MANUAL, it stays quiet.
+    time.sleep(2.5)
+    assert len(history(fast, stream_id)) == len(runs)
+
+
+def test_two_processes_run_each_due_job_exactly_once(
+    pair: tuple[Server, Server], fast: httpx.Client, s3_url: str, bucket: str
+) -> None:
+    server = pair[0]
+    input_id = make_dataset(fast, "shared by two servers", SALES, "West,1\n")
+    account = make_account(fast, s3_url, bucket, server.client_id, server.client_secret)
+    # A daily schedule a few seconds from now: due once, then not before tomorrow.
+    fire_at = datetime.now(UTC) + timedelta(seconds=4)
+    schedule = {"type": "DAY", "interval": 1, "timezone": "UTC", "time": fire_at.strftime("%H:%M:%S")}
+    streams = [make_connector(fast, account, input_id, path=f"once/{i}", schedule=schedule)[0] for i in range(6)]
+
+    until(lambda: all(ended(history(fast, s)) for s in streams), 60, "a run of every stream")
+    time.sleep(2)  # room for a second run, if one process were to start it again
+    second = pair[1].client()
+    for stream_id in streams:
+        runs = history(fast, stream_id)
+        assert len(runs) == 1, runs
+        assert runs[0]["currentState"] == "SUCCESS" and runs[0]["runType"] == "AUTOMATED", runs[0]
+        # Both processes see the same single run.
+        assert [r["executionId"] for r in history(second, stream_id)] == [runs[0]["executionId"]]
+    second.close()
+
+
+def test_a_failed_run_is_retried_with_backoff_until_it_succeeds(
+    pair: tuple[Server, Server], fast: httpx.Client, s3_url: str, s3: Any
+) -> None:
+    server = pair[0]
+    input_id = make_dataset(fast, "retried", SALES, "West,1\n")
+    missing = "retry-bucket-" + input_id[:8]
+    account = make_account(fast, s3_url, missing, server.client_id, server.client_secret)
+    stream_id, _ = make_connector(fast, account, input_id, path="retried", retries=2)
+    assert fast.get(f"/api/data/v1/streams/{stream_id}").json()["scheduleRetryCount"] == 2
+
+    failed = wait_run(fast, stream_id, run(fast, stream_id)["executionId"])
+    assert failed["currentState"] == "ERROR"
+    s3.create_bucket(Bucket=missing)
+    # The first retry comes one schedule minute (a second here) later, by itself.
+    until(lambda: len(ended(history(fast, stream_id))) == 2, 20, "the retry")
+    retried = history(fast, stream_id)[0]
+    assert retried["currentState"] == "SUCCESS", retried
+    assert retried["runType"] == "AUTOMATED" and retried["retryCount"] == 1
+    time.sleep(3)
+    assert len(history(fast, stream_id)) == 2  # a success ends the retries
+
+
+def test_retries_stop_after_the_retry_count(
+    pair: tuple[Server, Server], fast: httpx.Client, s3_url: str
+) -> None:
+    server = pair[0]
+    input_id = make_dataset(fast, "never reaches s3", SALES, "West,1\n")
+    account = make_account(fast, s3_url, "no-such-bucket-ever", server.client_id, server.client_secret)
+    stream_id, _ = make_connector(fast, account, input_id, path="never", retries=1)
+    wait_run(fast, stream_id, run(fast, stream_id)["executionId"])
+    until(lambda: len(ended(history(fast, stream_id))) == 2, 20, "the one retry")
+    time.sleep(4)  # a second retry would come two seconds after the first
+    runs = history(fast, stream_id)
+    assert [(r["runType"], r["retryCount"], r["currentState"]) for r in runs] == [
+        ("AUTOMATED", 1, "ERROR"),
+        ("MANUAL", 0, "ERROR"),
+    ]
+    assert all(r["errors"] and "no-such-bucket-ever" in r["errors"][0]["message"] for r in runs), runs
