@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     export_abort_grace_s: float = Field(
         60.0, ge=0, description="How long a failed export keeps trying to abort its uploads if S3 is unreachable."
     )
+    account_key: SecretStr | None = Field(
+        None,
+        description="Fernet key that encrypts connector accounts' secrets; default: the key in <data dir>/account.key.",
+    )
 
     @property
     def resolved_catalog_url(self) -> str:
@@ -59,3 +63,7 @@ class Settings(BaseSettings):
     @property
     def staging_dir(self) -> Path:
         return self.data_dir.resolve() / "staging"
+
+    @property
+    def account_key_file(self) -> Path:
+        return self.data_dir.resolve() / "account.key"

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from domolite.accounts import Accounts
 from domolite.auth.devtokens import AccessTokens
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
@@ -41,6 +42,7 @@ class Services:
     policies: Policies
     access_tokens: AccessTokens
     exports: Exports
+    accounts: Accounts
 
 
 def get_services(request: Request) -> Services:
