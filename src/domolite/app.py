@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from domolite.accounts import Accounts
 from domolite.api import accesstokens as accesstokens_api
+from domolite.api import accounts as accounts_api
 from domolite.api import datasets as datasets_api
 from domolite.api import directory as directory_api
 from domolite.api import errors as api_errors
@@ -32,6 +34,7 @@ from domolite.instance import build_instance
 from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
 from domolite.scheduler import ConnectorRuns
+from domolite.secretbox import open_box
 from domolite.settings import Settings
 from domolite.sharing import Sharing
 from domolite.storage.lake import Lake
@@ -66,7 +69,8 @@ def build_services(settings: Settings) -> Services:
     ingest = Ingest(catalog, lake, settings.staging_dir, settings.max_part_bytes)
     tokens = TokenService(catalog, settings.token_lifetime_s)
     exports = Exports(catalog, door, lake, settings)
-    accounts = ACCOUNTS_TODO
+    account_key = settings.account_key.get_secret_value() if settings.account_key else None
+    accounts = Accounts(catalog, open_box(account_key, settings.account_key_file))
     unload = UnloadRunner(catalog, tokens, accounts, exports)
     runs = ConnectorRuns(catalog, ProductCatalog(catalog.engine), ingest, unload, settings)
     return Services(
@@ -85,6 +89,7 @@ def build_services(settings: Settings) -> Services:
         access_tokens=AccessTokens(catalog, tokens),
         exports=exports,
         runs=runs,
+        accounts=accounts,
     )
 
 
@@ -93,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     services.ingest.recover()
     services.datasets.reconcile_row_counts()
     services.exports.recover()
+    services.accounts.check_key()
     services.runs.start()
 
     @asynccontextmanager
@@ -117,7 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     api_errors.install(app)
     app.add_middleware(ToeMiddleware)
-    access_routers = (directory_api, sharing_api, policies_api, accesstokens_api)
+    access_routers = (directory_api, sharing_api, policies_api, accesstokens_api, accounts_api)
     for module in (oauth_api, datasets_api, streams_api, *access_routers, *instance_api.MODULES, exports_api):
         app.include_router(module.router)
     return app

@@ -12,11 +12,13 @@ DomoError (500)
 ├── NotFound (404)
 │   ├── DataSetNotFound  ├── StreamNotFound  ├── ExecutionNotFound  ├── UserNotFound
 │   ├── UploadNotFound  ├── PartitionNotFound  ├── IndexNotFound  ├── DataVersionNotFound
-│   └── ExportNotFound
+│   ├── ExportNotFound
+│   └── AccountNotFound
 ├── Conflict (409)
 │   └── ExecutionNotActive  upload/commit to a committed or aborted execution
 ├── PayloadTooLarge (413)
-└── QueryTimeout (400)      user SQL ran past the time limit
+├── QueryTimeout (400)      user SQL ran past the time limit
+└── SecretUnreadable (500)  an account's secrets do not decrypt with this server's account key
 """
 
 from __future__ import annotations
@@ -102,6 +104,17 @@ class UserNotFound(NotFound):
 class ExportNotFound(NotFound):
     def __init__(self, dataset_id: str, export_id: str) -> None:
         super().__init__(f"Export {export_id} of DataSet {dataset_id} not found")
+
+
+class AccountNotFound(NotFound):
+    def __init__(self, account_id: int | str) -> None:
+        super().__init__(f"Account {account_id} not found")
+        self.account_id = account_id
+
+
+class SecretUnreadable(DomoError):
+    """The stored secrets cannot be decrypted: the server's account key is not the one they were sealed with,
+    or the stored token was damaged."""
 
 
 class Conflict(DomoError):

@@ -198,3 +198,21 @@ class Connector:
     schedule: str | None
     created_by: int
     modified_by: int
+
+
+@dataclass(frozen=True)
+class Account:
+    """A connector account. `configuration` holds only the non-secret fields; the secret ones exist only as the
+    Fernet token `secrets_encrypted`, which only `accounts.Accounts` opens."""
+
+    id: int
+    owner_id: int
+    name: str
+    display_name: str
+    provider_key: str
+    configuration: dict[str, Any]
+    valid: bool
+    created_at: datetime
+    modified_at: datetime
+    modified_by: int
+    secrets_encrypted: str = field(repr=False, compare=False)

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         60.0, gt=0, description="How long a run's lease on its stream lasts unless renewed (it is, while running)."
     )
     scheduler_workers: int = Field(2, ge=1, description="Connector runs this process executes at once.")
+    account_key: SecretStr | None = Field(
+        None,
+        description="Fernet key that encrypts connector accounts' secrets; default: the key in <data dir>/account.key.",
+    )
 
     @property
     def resolved_catalog_url(self) -> str:
@@ -74,3 +78,7 @@ class Settings(BaseSettings):
     @property
     def staging_dir(self) -> Path:
         return self.data_dir.resolve() / "staging"
+
+    @property
+    def account_key_file(self) -> Path:
+        return self.data_dir.resolve() / "account.key"

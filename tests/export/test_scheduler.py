@@ -135,9 +135,7 @@ def test_a_failed_run_is_retried_with_backoff_until_it_succeeds(
     assert len(history(fast, stream_id)) == 2  # a success ends the retries
 
 
-def test_retries_stop_after_the_retry_count(
-    pair: tuple[Server, Server], fast: httpx.Client, s3_url: str
-) -> None:
+def test_retries_stop_after_the_retry_count(pair: tuple[Server, Server], fast: httpx.Client, s3_url: str) -> None:
     server = pair[0]
     input_id = make_dataset(fast, "never reaches s3", SALES, "West,1\n")
     account = make_account(fast, s3_url, "no-such-bucket-ever", server.client_id, server.client_secret)

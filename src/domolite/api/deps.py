@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from domolite.accounts import Accounts
 from domolite.auth.devtokens import AccessTokens
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
@@ -43,6 +44,7 @@ class Services:
     access_tokens: AccessTokens
     exports: Exports
     runs: ConnectorRuns
+    accounts: Accounts
 
 
 def get_services(request: Request) -> Services:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
 
@@ -13,7 +11,17 @@ from domolite.api.schemas import WireModel
 from domolite.enums import parse_member
 from domolite.errors import InvalidField
 from domolite.export.jobs import ExportRequest
-from domolite.export.model import Compression, ExportFormat, ExportJob, ExportOptions, S3Credentials, time_text
+from domolite.export.model import (
+    Compression,
+    ExportFormat,
+    ExportJob,
+    ExportOptions,
+    S3Credentials,
+    check_bucket,
+    check_endpoint_url,
+    check_region,
+    time_text,
+)
 from domolite.query.request import (
     Aggregate,
     ColumnExpr,
@@ -27,8 +35,6 @@ from domolite.query.request import (
     Value,
 )
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _AGGREGATES = {
     "SUM": Aggregate.SUM,
     "COUNT": Aggregate.COUNT,
@@ -74,12 +80,10 @@ class ExportIn(WireModel):
             raise InvalidField("awsAccessSecret", "required")
         if not self.bucket:
             raise InvalidField("bucket", "required")
-        if not _BUCKET.match(self.bucket) or ".." in self.bucket:
-            raise InvalidField("bucket", f"{self.bucket!r} is not a valid S3 bucket name")
+        check_bucket(self.bucket, "bucket")
         if not self.region:
             raise InvalidField("region", "required: the region of the bucket, e.g. us-east-1")
-        if not _REGION.match(self.region):
-            raise InvalidField("region", f"{self.region!r} is not an AWS region name such as eu-west-3")
+        check_region(self.region, "region")
         if self.path is not None and len(self.path) > 900:
             raise InvalidField("path", "longer than 900 characters")
         fmt = _enum(ExportFormat, self.export_format or "csv", "exportFormat")
@@ -87,14 +91,7 @@ class ExportIn(WireModel):
         compression = _enum(Compression, self.compression or default_codec, "compression")
         if self.max_file_size is not None and self.max_file_size < 1024:
             raise InvalidField("maxFileSize", "must be at least 1024 bytes")
-        endpoint = None
-        if self.endpoint_url:
-            parts = urlsplit(self.endpoint_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise InvalidField("endpointUrl", "must be an http:// or https:// URL")
-            if parts.username or parts.password:
-                raise InvalidField("endpointUrl", "must not carry credentials")
-            endpoint = self.endpoint_url.rstrip("/")
+        endpoint = check_endpoint_url(self.endpoint_url, "endpointUrl") if self.endpoint_url else None
         query = self.query_request or {}
         if not isinstance(query, dict):
             raise InvalidField("queryRequest", "must be an object")

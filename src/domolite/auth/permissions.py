@@ -116,3 +116,20 @@ def require_token_admin(principal: Principal, owner_id: int) -> None:
     """Developer tokens: one's own, or anyone's for an Admin."""
     if principal.user.id != owner_id and not principal.is_admin:
         raise NotFound("no such access token")
+
+
+# -- connector accounts -------------------------------------------------------------------------------------
+ACCOUNT_SCOPE = "account"
+
+
+def require_account_scope(principal: Principal) -> None:
+    """Accounts calls take the `account` scope (Domo's Accounts API) or the `data` scope (connectors use them)."""
+    if ACCOUNT_SCOPE not in principal.scopes and DATA_SCOPE not in principal.scopes:
+        raise Forbidden(f"this token lacks the {ACCOUNT_SCOPE!r} scope")
+
+
+def require_account(principal: Principal, owner_id: int, account_id: int) -> None:
+    """An account is seen, changed and used by its owner and by Admins; others get 403, as for a DataSet."""
+    require_account_scope(principal)
+    if principal.user.id != owner_id and not principal.is_admin:
+        raise Forbidden(f"you do not have access to account {account_id}")

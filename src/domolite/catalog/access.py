@@ -94,6 +94,7 @@ class AccessStore:
                 raise UserNotFound(user_id)
             c.execute(delete(t.clients).where(t.clients.c.user_id == user_id))
             c.execute(delete(t.dev_tokens).where(t.dev_tokens.c.user_id == user_id))
+            c.execute(delete(t.accounts).where(t.accounts.c.owner_id == user_id))
             c.execute(delete(t.group_members).where(t.group_members.c.user_id == user_id))
             c.execute(
                 delete(t.dataset_permissions).where(

@@ -186,5 +186,3 @@ def _due(now: datetime) -> Any:
 def _free(now: datetime) -> Any:
     s = t.stream_schedules.c
     return or_(s.lease_until.is_(None), s.lease_until < now)
-
-

@@ -239,6 +239,27 @@ exports = Table(
 )
 
 
+# Connector accounts (revision 0005_accounts). `configuration` holds the non-secret fields as JSON; the secret ones
+# are only in `secrets_encrypted`, one Fernet token of a JSON object, made with a key that is not in the catalog.
+# sqlite_autoincrement: a deleted account's id is never given to a new one (a stream may still name it).
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("owner_id", BigInteger, nullable=False, index=True),
+    Column("name", String(1000), nullable=False),
+    Column("display_name", String(1000), nullable=False),
+    Column("data_provider_type", String(200), nullable=False),
+    Column("configuration", Text, nullable=False, default="{}"),
+    Column("secrets_encrypted", Text, nullable=False),
+    Column("valid", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("modified_at", DateTime, nullable=False),
+    Column("modified_by", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+
 # -- connector runs and their schedule (revision 0006_scheduler) ---------------------------------------------
 stream_schedules = Table(
     "stream_schedules",

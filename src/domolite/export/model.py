@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
-from domolite.errors import Conflict
+from domolite.errors import Conflict, InvalidField
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
 class ExportState(StrEnum):
@@ -59,6 +64,28 @@ class ErrorCode(StrEnum):
     QUERY_FAILED = "QUERY_FAILED"
     INTERRUPTED = "INTERRUPTED"
     INTERNAL = "INTERNAL"
+
+
+def check_bucket(bucket: str, where: str) -> str:
+    if not _BUCKET.match(bucket) or ".." in bucket:
+        raise InvalidField(where, f"{bucket!r} is not a valid S3 bucket name")
+    return bucket
+
+
+def check_region(region: str, where: str) -> str:
+    if not _REGION.match(region):
+        raise InvalidField(where, f"{region!r} is not an AWS region name such as eu-west-3")
+    return region
+
+
+def check_endpoint_url(url: str, where: str) -> str:
+    """An S3-compatible endpoint: http(s), a host, no credentials in the URL. Returned without a trailing slash."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidField(where, "must be an http:// or https:// URL")
+    if parts.username or parts.password:
+        raise InvalidField(where, "must not carry credentials")
+    return url.rstrip("/")
 
 
 @dataclass(frozen=True)
