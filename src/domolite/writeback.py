@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +21,7 @@ from domolite.access import AccessLevel
 from domolite.auth import permissions
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
-from domolite.errors import DomoError, Forbidden, InvalidField, Unauthorized
+from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, Unauthorized
 from domolite.export.jobs import ExportRequest, Exports
 from domolite.export.model import ExportJob, ExportState, S3Credentials, time_text
 from domolite.models import Column, DataSet, DomoType, Principal
@@ -28,6 +29,7 @@ from domolite.query.request import ColumnExpr, Compare, Comparison, Logic, Order
 from domolite.schedule import Schedule
 
 PROVIDER_KEY = "amazon-s3-unload-writeback"
+TURN_WAIT_S = 600.0  # how long a run waits for another export of its input DataSet to end
 DATE_TYPES = (DomoType.DATE, DomoType.DATETIME)
 
 
@@ -248,6 +250,21 @@ class UnloadRunner:
             raise Forbidden("the account's Domo client ID and secret were refused") from None
         return self.tokens.principal(grant.user, frozenset(grant.scopes), account.domo_client_id)
 
+    def _start_export(
+        self, reader: Principal, dataset_id: str, request: ExportRequest, tick: Callable[[], None]
+    ) -> ExportJob:
+        """Start the run's own export. While another export of the input DataSet runs (one at a time per
+        DataSet), wait for it to end, up to TURN_WAIT_S."""
+        deadline = time.monotonic() + TURN_WAIT_S
+        while True:
+            try:
+                return self.exports.start(reader, dataset_id, request, reuse=False)
+            except Conflict:
+                if time.monotonic() > deadline:
+                    raise
+                tick()
+                time.sleep(0.2)
+
     def run(
         self,
         writeback: DataSet,
@@ -279,7 +296,7 @@ class UnloadRunner:
                 endpoint_url=account.endpoint_url,
                 path_style=account.endpoint_url is not None,
             )
-            job = self.exports.start(self._reader(account), input_dataset.id, request, reuse=False)
+            job = self._start_export(self._reader(account), input_dataset.id, request, tick)
             on_export(job.id)
             job = self.exports.wait(input_dataset.id, job.id, tick)
         except DomoError as exc:

@@ -94,7 +94,7 @@ def wait_run(http: httpx.Client, stream_id: int, execution_id: int, timeout: flo
         r = http.get(f"/api/data/v1/streams/{stream_id}/executions/{execution_id}")
         assert r.status_code == 200, r.text
         execution: dict[str, Any] = r.json()
-        if execution["currentState"] != "ACTIVE":
+        if execution["currentState"] in ("SUCCESS", "ERROR", "ABORTED"):
             return execution
         time.sleep(0.1)
     raise AssertionError(f"execution {execution_id} of stream {stream_id} did not end in {timeout} s")

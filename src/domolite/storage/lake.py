@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,10 @@ LAKE = "lake"
 # A hidden column on every DataSet table: the partition tag (Domo's dataTag) of each row, NULL when untagged.
 # Reads select the schema's columns by name, so it never shows.
 PARTITION_COLUMN = "__domolite_partition"
+
+
+# Waits before trying a load again when the lake's SQLite metadata is locked by another process.
+_BUSY_WAITS_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 2.0, 2.0)
 
 
 class LoadFailed(Exception):
@@ -213,48 +218,69 @@ class Lake:
             LoadFailed: the source SQL failed on the data; nothing was committed.
         """
         target = self.qualified(table)
-        with self._write_lock, self.cursor() as cur:
-            cur.execute(f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {ident(PARTITION_COLUMN)} VARCHAR")
-            if partition is not None:
-                delete_where = f"{ident(PARTITION_COLUMN)} = {literal(partition)}"
-                source_sql = f"SELECT *, {literal(partition)} AS {ident(PARTITION_COLUMN)} FROM ({source_sql})"
+        if partition is not None:
+            delete_where = f"{ident(PARTITION_COLUMN)} = {literal(partition)}"
+            source_sql = f"SELECT *, {literal(partition)} AS {ident(PARTITION_COLUMN)} FROM ({source_sql})"
+        for wait_s in (*_BUSY_WAITS_S, None):
             try:
-                cur.execute("BEGIN TRANSACTION")
-                if key_columns:
-                    cur.execute(f"CREATE TEMP TABLE staged AS {source_sql}")
-                    match = " AND ".join(f"s.{ident(k)} IS NOT DISTINCT FROM {target}.{ident(k)}" for k in key_columns)
-                    cur.execute(f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM staged s WHERE {match})")
-                    source_sql = "SELECT * FROM staged"
-                elif replace:
-                    cur.execute(f"DELETE FROM {target}")
-                elif delete_where:
-                    cur.execute(f"DELETE FROM {target} WHERE {delete_where}")
-                inserted = cur.execute(f"INSERT INTO {target} BY NAME {source_sql}").fetchone()
-                count = cur.execute(f"SELECT count(*) FROM {target}").fetchone()
-                info = json.dumps(
-                    {
-                        **commit_info,
-                        "table": table,
-                        "rows": int(inserted[0]) if inserted else 0,
-                        "rowCount": int(count[0]) if count else 0,
-                    }
-                )
-                cur.execute(
-                    f"CALL {LAKE}.set_commit_message('domolite', {literal(info)}, extra_info => {literal(info)})"
-                )
-                cur.execute("COMMIT")
-            except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException) as exc:
-                _rollback(cur)
-                raise LoadFailed(str(exc)) from exc
-            except BaseException:
-                _rollback(cur)
-                raise
-            finally:
-                try:
-                    cur.execute("DROP TABLE IF EXISTS staged")
-                except duckdb.Error:
-                    pass
-            snap = cur.execute(f"SELECT max(snapshot_id) FROM {LAKE}.snapshots()").fetchone()
+                with self._write_lock, self.cursor() as cur:
+                    return self._load_once(
+                        cur, table, target, source_sql, replace, key_columns, delete_where, commit_info
+                    )
+            except duckdb.Error as exc:
+                # Another process sharing the lake's SQLite metadata was writing: nothing was committed; again.
+                if wait_s is None or "database is locked" not in str(exc):
+                    raise
+                time.sleep(wait_s)
+        raise AssertionError("unreachable")
+
+    def _load_once(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        table: str,
+        target: str,
+        source_sql: str,
+        replace: bool,
+        key_columns: Sequence[str],
+        delete_where: str | None,
+        commit_info: dict[str, Any],
+    ) -> LoadResult:
+        cur.execute(f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {ident(PARTITION_COLUMN)} VARCHAR")
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            if key_columns:
+                cur.execute(f"CREATE TEMP TABLE staged AS {source_sql}")
+                match = " AND ".join(f"s.{ident(k)} IS NOT DISTINCT FROM {target}.{ident(k)}" for k in key_columns)
+                cur.execute(f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM staged s WHERE {match})")
+                source_sql = "SELECT * FROM staged"
+            elif replace:
+                cur.execute(f"DELETE FROM {target}")
+            elif delete_where:
+                cur.execute(f"DELETE FROM {target} WHERE {delete_where}")
+            inserted = cur.execute(f"INSERT INTO {target} BY NAME {source_sql}").fetchone()
+            count = cur.execute(f"SELECT count(*) FROM {target}").fetchone()
+            info = json.dumps(
+                {
+                    **commit_info,
+                    "table": table,
+                    "rows": int(inserted[0]) if inserted else 0,
+                    "rowCount": int(count[0]) if count else 0,
+                }
+            )
+            cur.execute(f"CALL {LAKE}.set_commit_message('domolite', {literal(info)}, extra_info => {literal(info)})")
+            cur.execute("COMMIT")
+        except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException) as exc:
+            _rollback(cur)
+            raise LoadFailed(str(exc)) from exc
+        except BaseException:
+            _rollback(cur)
+            raise
+        finally:
+            try:
+                cur.execute("DROP TABLE IF EXISTS staged")
+            except duckdb.Error:
+                pass
+        snap = cur.execute(f"SELECT max(snapshot_id) FROM {LAKE}.snapshots()").fetchone()
         return LoadResult(
             row_count=int(count[0]) if count else 0,
             rows_loaded=int(inserted[0]) if inserted else 0,
