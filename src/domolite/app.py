@@ -106,8 +106,9 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            services.runs.close()
+            services.runs.stop()
             services.exports.close()
+            services.runs.close()
             services.door.close()
             services.lake.close()
             services.catalog.close()

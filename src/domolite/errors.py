@@ -121,6 +121,12 @@ class Conflict(DomoError):
     status = 409
 
 
+class ShuttingDown(DomoError):
+    """Work in the background stopped because the server is stopping."""
+
+    status = 503
+
+
 class ExecutionNotActive(Conflict):
     def __init__(self, stream_id: int, execution_id: int, state: str) -> None:
         super().__init__(f"Execution {execution_id} of stream {stream_id} is {state}, not ACTIVE")

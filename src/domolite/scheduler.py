@@ -22,7 +22,7 @@ from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.catalog.schedules import RunInfo, ScheduleCatalog, StreamSchedule
 from domolite.catalog.store import utcnow
-from domolite.errors import Conflict, DomoError, NotFound
+from domolite.errors import Conflict, DomoError, NotFound, ShuttingDown
 from domolite.ingest.executions import Ingest
 from domolite.models import Column, Connector, DomoType, Execution, ExecutionState, Stream
 from domolite.schedule import Schedule
@@ -77,6 +77,10 @@ class ConnectorRuns:
         if self.settings.scheduler_enabled and self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
             self._thread.start()
+
+    def stop(self) -> None:
+        """Start no more runs; running ones stop at their next look (they end ERROR, saying why)."""
+        self._stop.set()
 
     def close(self, timeout_s: float = 20.0) -> None:
         self._stop.set()
@@ -177,6 +181,8 @@ class ConnectorRuns:
         last_renew = [time.monotonic()]
 
         def tick() -> None:
+            if self._stop.is_set():
+                raise ShuttingDown("the run was stopped: the server is shutting down")
             if time.monotonic() - last_renew[0] >= self.settings.scheduler_lease_s / 3:
                 last_renew[0] = time.monotonic()
                 self.schedules.renew(stream.id, self.owner, self._lease_end())
