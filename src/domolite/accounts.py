@@ -177,7 +177,13 @@ class Accounts:
         if spec.provider_key is not None and spec.provider_key != before.provider_key:
             raise InvalidField("dataProviderType", "cannot change; create a new account for another provider")
         name, display = _names(spec, before)
-        current = {**before.configuration, **self.box.decrypt_json(before.secrets_encrypted)}
+        try:
+            stored = self.box.decrypt_json(before.secrets_encrypted)
+        except SecretUnreadable:
+            if not provider.secret <= spec.configuration.keys():
+                raise
+            stored = {}  # every secret is sent again: the account is re-encrypted with this server's key
+        current = {**before.configuration, **stored}
         plain, secret = self._split(provider, _configuration(provider, current, spec.configuration))
         return self.store.replace(
             before,
