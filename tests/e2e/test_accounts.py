@@ -70,7 +70,8 @@ def server_accounts(server: Server, server_catalog: Catalog) -> Accounts:
 
 
 def principal_of(catalog: Catalog, user_id: int) -> Principal:
-    return Principal(user=catalog.get_user(user_id), scopes=frozenset({"data"}))
+    """The user as a scheduled run sees them: no credential, so no scopes."""
+    return Principal(user=catalog.get_user(user_id), scopes=frozenset())
 
 
 def test_create_get_list_update_delete(server: Server, api: httpx.Client) -> None:
