@@ -3,7 +3,7 @@
 An account has a data provider type, which says which configuration keys it takes, which are required and which
 are secret. The secret ones are kept only as one Fernet token (`secretbox`) and never leave this module except in
 `AccountCredentials`, which only the connector asks for. Who may see, change and use an account: its owner and
-Admins (`permissions.require_account`).
+Admins (`permissions.require_account_user`).
 """
 
 from __future__ import annotations
@@ -160,8 +160,9 @@ class Accounts:
         )
 
     def get(self, principal: Principal, account_id: int) -> Account:
+        permissions.require_account_scope(principal)
         account = self.store.get(account_id)
-        permissions.require_account(principal, account.owner_id, account.id)
+        permissions.require_account_user(principal, account.owner_id, account.id)
         return account
 
     def list(self, principal: Principal, *, limit: int, offset: int) -> list[Account]:
@@ -177,7 +178,13 @@ class Accounts:
         if spec.provider_key is not None and spec.provider_key != before.provider_key:
             raise InvalidField("dataProviderType", "cannot change; create a new account for another provider")
         name, display = _names(spec, before)
-        current = {**before.configuration, **self.box.decrypt_json(before.secrets_encrypted)}
+        try:
+            stored = self.box.decrypt_json(before.secrets_encrypted)
+        except SecretUnreadable:
+            if not provider.secret <= spec.configuration.keys():
+                raise
+            stored = {}  # every secret is sent again: the account is re-encrypted with this server's key
+        current = {**before.configuration, **stored}
         plain, secret = self._split(provider, _configuration(provider, current, spec.configuration))
         return self.store.replace(
             before,
@@ -194,8 +201,10 @@ class Accounts:
         self.store.delete(account_id)
 
     def usable_by(self, principal: Principal, account_id: int) -> None:
-        """Raises AccountNotFound, or Forbidden unless the principal may use the account (its owner, an Admin)."""
-        self.get(principal, account_id)
+        """Raises AccountNotFound, or Forbidden unless the principal's user may use the account (its owner, an
+        Admin). The credential's scopes are not looked at: a scheduled run has none."""
+        account = self.store.get(account_id)
+        permissions.require_account_user(principal, account.owner_id, account.id)
 
     # -- for the connector ----------------------------------------------------------------------------------
     def credentials(self, account_id: int) -> AccountCredentials:

@@ -128,8 +128,8 @@ def require_account_scope(principal: Principal) -> None:
         raise Forbidden(f"this token lacks the {ACCOUNT_SCOPE!r} scope")
 
 
-def require_account(principal: Principal, owner_id: int, account_id: int) -> None:
-    """An account is seen, changed and used by its owner and by Admins; others get 403, as for a DataSet."""
-    require_account_scope(principal)
+def require_account_user(principal: Principal, owner_id: int, account_id: int) -> None:
+    """An account is seen, changed and used by its owner and by Admins; others get 403, as for a DataSet.
+    (The user, not the credential: the scope is checked where a call arrives, `require_account_scope`.)"""
     if principal.user.id != owner_id and not principal.is_admin:
         raise Forbidden(f"you do not have access to account {account_id}")
