@@ -112,6 +112,7 @@ class ConnectorRuns:
     def tick(self) -> list[Execution]:
         """Start every due stream this process can take the lease of; the runs it started."""
         started = []
+        self.settle_orphans()
         now = utcnow()
         for stream_id in self.schedules.due(now):
             if self._stop.is_set():
@@ -148,7 +149,6 @@ class ConnectorRuns:
             assert held is not None
             retry = run_type == AUTOMATED and held.retry_at is not None and held.retry_at <= now
             attempt = held.attempt if retry else 0
-            self._settle_orphans(stream_id)
             execution = self.ingest.open_execution(stream, None)
             self.schedules.record_run(RunInfo(execution.id, stream_id, run_type, attempt, started_by, None))
         except BaseException:
@@ -164,17 +164,19 @@ class ConnectorRuns:
                 stream_id, self.owner, next_run_at=held.next_run_at, retry_at=held.retry_at, attempt=held.attempt
             )
 
-    def _settle_orphans(self, stream_id: int) -> None:
-        """Runs left ACTIVE by a process that died: their lease ran out, so nobody is running them."""
-        runs = self.schedules.runs(stream_id)
-        for execution in self.catalog.executions_in_state(ExecutionState.ACTIVE):
-            if execution.id in runs:
-                try:
-                    self.catalog.advance_execution(
-                        execution, ExecutionState.ERROR, message="the run was interrupted: its server stopped"
-                    )
-                except Conflict:
-                    pass
+    def settle_orphans(self) -> None:
+        """Runs left going by a process that stopped (their lease is free, so nobody runs them) end ERROR. A run
+        caught mid-commit ends as its commit did: SUCCESS if its row reached the lake."""
+        for stream_id, execution_id in self.schedules.orphaned_runs(utcnow()):
+            execution = self.catalog.get_execution(stream_id, execution_id)
+            if execution.state is ExecutionState.COMMITTING and self.ingest.lake.committed("execution", execution_id):
+                continue  # Ingest.recover settles it at the next start
+            try:
+                self.catalog.advance_execution(
+                    execution, ExecutionState.ERROR, message="the run was interrupted: the server running it stopped"
+                )
+            except Conflict:
+                pass
 
     def _run(self, stream: Stream, execution: Execution, run_type: str, attempt: int) -> None:
         failed = True

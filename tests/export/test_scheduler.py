@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.export.conftest import make_dataset, parse_csv, read_object
+from tests.export.tcpproxy import TcpProxy
 from tests.export.writeback import history, make_account, make_connector, metrics, run, stream_body, wait_run
 from tests.serverproc import Server
 
@@ -153,3 +154,32 @@ def test_retries_stop_after_the_retry_count(pair: tuple[Server, Server], fast: h
         ("MANUAL", 0, "ERROR"),
     ]
     assert all(r["errors"] and "no-such-bucket-ever" in r["errors"][0]["message"] for r in runs), runs
+
+
+def test_a_run_whose_server_died_ends_in_error_and_the_stream_runs_again(
+    tmp_path: Path, s3_url: str, s3: Any, bucket: str
+) -> None:
+    proxy = TcpProxy(int(s3_url.rsplit(":", 1)[1])).start()
+    proxy.hold_prefix = f"POST /{bucket}/crash/".encode()  # the export's upload stalls here
+    server = Server(data_dir=tmp_path / "data", env={**FAST_CLOCK, "DOMOLITE_SCHEDULER_LEASE_S": "2"}).start()
+    try:
+        with server.client() as api:
+            input_id = make_dataset(api, "crash mid-run", SALES, "West,1\n")
+            account = make_account(api, proxy.url, bucket, server.client_id, server.client_secret)
+            stream_id, _ = make_connector(api, account, input_id, path="crash")
+            execution_id = run(api, stream_id)["executionId"]
+            until(lambda: proxy.forwarded > 0, 20, "the export reaching S3")
+            time.sleep(0.5)
+            assert history(api, stream_id)[0]["currentState"] == "ACTIVE"
+        server.kill9()
+        proxy.released.set()
+        server.start()
+        with server.client() as api:
+            until(lambda: history(api, stream_id)[0]["currentState"] == "ERROR", 20, "the dead run's end")
+            dead = api.get(f"/api/data/v1/streams/{stream_id}/executions/{execution_id}").json()
+            assert "interrupted" in dead["errors"][0]["message"]
+            again = wait_run(api, stream_id, run(api, stream_id)["executionId"])
+            assert again["currentState"] == "SUCCESS", again
+    finally:
+        server.stop()
+        proxy.stop()

@@ -150,6 +150,19 @@ class ScheduleCatalog:
                 )
             )
 
+    def orphaned_runs(self, now: datetime) -> list[tuple[int, int]]:
+        """(stream id, execution id) of connector runs still ACTIVE or COMMITTING while their stream's lease is
+        free: the process running them stopped (a live run holds the lease until its execution has ended)."""
+        s, r, e = t.stream_schedules.c, t.connector_runs.c, t.executions.c
+        with self.engine.connect() as c:
+            rows = c.execute(
+                select(r.stream_id, r.execution_id)
+                .join(t.executions, e.id == r.execution_id)
+                .join(t.stream_schedules, s.stream_id == r.stream_id)
+                .where(e.state.in_(("ACTIVE", "COMMITTING")), _free(now))
+            ).all()
+        return [(int(row.stream_id), int(row.execution_id)) for row in rows]
+
     # -- runs --------------------------------------------------------------------------------------------------
     def record_run(self, run: RunInfo) -> None:
         with self.engine.begin() as c:
