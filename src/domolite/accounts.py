@@ -16,7 +16,7 @@ from typing import Any
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.accounts import AccountCatalog
-from domolite.errors import InvalidField, SecretUnreadable
+from domolite.errors import AccountNotFound, InvalidField, SecretUnreadable
 from domolite.export.model import check_bucket, check_endpoint_url, check_region
 from domolite.models import Account, Principal
 from domolite.secretbox import SecretBox
@@ -205,6 +205,13 @@ class Accounts:
         Admin). The credential's scopes are not looked at: a scheduled run has none."""
         account = self.store.get(account_id)
         permissions.require_account_user(principal, account.owner_id, account.id)
+
+    def find(self, account_id: int) -> Account | None:
+        """The account without its secrets, or None; no permission check (a stream shows its account's name)."""
+        try:
+            return self.store.get(account_id)
+        except AccountNotFound:
+            return None
 
     # -- for the connector ----------------------------------------------------------------------------------
     def credentials(self, account_id: int) -> AccountCredentials:

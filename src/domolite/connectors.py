@@ -18,7 +18,7 @@ from domolite.catalog.schedules import RunInfo, StreamSchedule
 from domolite.datasets import DataSets
 from domolite.errors import Forbidden, InvalidField
 from domolite.ingest.executions import Ingest
-from domolite.models import Connector, DataSet, Execution, ExecutionState, Principal, Stream, UpdateMethod
+from domolite.models import Account, Connector, DataSet, Execution, ExecutionState, Principal, Stream, UpdateMethod
 from domolite.schedule import parse as parse_schedule
 from domolite.scheduler import ConnectorRuns
 from domolite.writeback import (
@@ -51,6 +51,7 @@ class ConnectorStream:
     last_success: Execution | None
     schedule: StreamSchedule | None = None
     runs: dict[int, RunInfo] | None = None
+    account: Account | None = None  # the account the connector names, when it exists
 
 
 @dataclass(frozen=True)
@@ -84,15 +85,21 @@ class Connectors:
         executions = self._executions(stream.id)
         last = executions[-1] if executions else None
         success = next((e for e in reversed(executions) if e.state is ExecutionState.SUCCESS), None)
+        connector = self.product.get_connector(stream.id)
         return ConnectorStream(
             stream,
             dataset,
-            self.product.get_connector(stream.id),
+            connector,
             last,
             success,
             self.runs.schedule_of(stream.id),
             self.runs.runs(stream.id),
+            self._account(connector),
         )
+
+    def _account(self, connector: Connector | None) -> Account | None:
+        raw = (connector.account or {}).get("id") if connector else None
+        return self.accounts.find(int(raw)) if raw is not None and str(raw).strip().isdigit() else None
 
     def _check_writeback(self, principal: Principal, spec: ConnectorSpec, owner_id: int) -> None:
         """A writeback stream's configuration, account, schedule and the ownership rule, before anything is kept.

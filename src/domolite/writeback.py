@@ -24,7 +24,7 @@ from domolite.catalog import Catalog
 from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, Unauthorized
 from domolite.export.jobs import ExportRequest, Exports
 from domolite.export.model import ExportJob, ExportState, S3Credentials, time_text
-from domolite.models import Column, DataSet, DomoType, Principal
+from domolite.models import Account, Column, DataSet, DomoType, Principal
 from domolite.query.request import ColumnExpr, Compare, Comparison, Logic, OrderBy, QuerySpec, Value
 from domolite.schedule import Schedule
 
@@ -82,6 +82,7 @@ class AccountCredentials(Protocol):
 class AccountSource(Protocol):
     def credentials(self, account_id: int) -> AccountCredentials: ...
     def usable_by(self, principal: Principal, account_id: int) -> None: ...
+    def find(self, account_id: int) -> Account | None: ...
 
 
 def parse_config(configuration: Sequence[Mapping[str, Any]]) -> UnloadConfig:

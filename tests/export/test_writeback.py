@@ -41,7 +41,12 @@ def test_a_manual_run_unloads_the_dataset_and_appends_one_metrics_row(
     stream = api.get(f"/api/data/v1/streams/{stream_id}").json()
     assert stream["dataProvider"]["key"] == PROVIDER
     assert stream["transport"]["type"] == "CONNECTOR"
-    assert stream["account"] == {"id": account}
+    # domolibrary reads account.id, displayName and userId off a stream.
+    assert stream["account"]["id"] == account
+    shown = api.get(f"/api/data/v1/accounts/{account}").json()
+    assert stream["account"]["userId"] == shown["userId"] == 1  # the bootstrap admin made it
+    assert stream["account"]["displayName"] == shown["displayName"]
+    assert stream["account"]["dataProviderType"] == PROVIDER
     columns = {c["name"]: c["type"] for c in stream["schemaDefinition"]["columns"]}
     assert columns == {
         "exportId": "STRING",

@@ -359,6 +359,21 @@ def history_out(e: Execution, stream_id: int, info: RunInfo | None = None) -> di
     }
 
 
+def _account_out(view: ConnectorStream) -> dict[str, Any] | None:
+    """The stream's account as Domo shows it (id, names, owner); the connector's own words if it is unknown."""
+    account = view.account
+    if account is None:
+        return view.connector.account if view.connector else None
+    return {
+        "id": account.id,
+        "name": account.name,
+        "displayName": account.display_name,
+        "userId": account.owner_id,
+        "dataProviderType": account.provider_key,
+        "valid": account.valid,
+    }
+
+
 def stream_out(view: ConnectorStream, datasource: dict[str, Any]) -> dict[str, Any]:
     c = view.connector
     stream = view.stream
@@ -385,7 +400,7 @@ def stream_out(view: ConnectorStream, datasource: dict[str, Any]) -> dict[str, A
         "transport": transport,
         "updateMethod": stream.update_method.value,
         "dataProvider": {"key": provider_key, "name": provider_key},
-        "account": c.account if c else None,
+        "account": _account_out(view) if c else None,
         "dataSource": datasource,
         "schemaDefinition": {
             "columns": [
