@@ -248,3 +248,16 @@ def test_no_endpoint_or_log_line_shows_the_account_secrets(
     log = server.log_text()
     assert AWS_SECRET not in log
     assert log.count(server.client_secret) <= 1  # the bootstrap banner of the first start only
+
+
+def test_with_replace_the_writeback_dataset_keeps_only_the_last_run(
+    server: Server, api: httpx.Client, s3_url: str, bucket: str
+) -> None:
+    input_id = make_dataset(api, "sales, replace", SALES, SALES_CSV)
+    account = admin_account(api, server, s3_url, bucket)
+    stream_id, writeback_id = make_connector(api, account, input_id, path="replace", method="REPLACE")
+    first = wait_run(api, stream_id, run(api, stream_id)["executionId"])
+    second = wait_run(api, stream_id, run(api, stream_id)["executionId"])
+    assert first["currentState"] == second["currentState"] == "SUCCESS"
+    assert [r["exportId"] for r in metrics(api, writeback_id)] == [second["exportId"]]
+    assert len(history(api, stream_id)) == 2
