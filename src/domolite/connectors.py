@@ -98,8 +98,12 @@ class Connectors:
         )
 
     def _account(self, connector: Connector | None) -> Account | None:
+        """The connector's account, if one of its provider exists under that id."""
         raw = (connector.account or {}).get("id") if connector else None
-        return self.accounts.find(int(raw)) if raw is not None and str(raw).strip().isdigit() else None
+        if connector is None or raw is None or not str(raw).strip().isdigit():
+            return None
+        account = self.accounts.find(int(raw))
+        return account if account is not None and account.provider_key == connector.provider_key else None
 
     def _check_writeback(self, principal: Principal, spec: ConnectorSpec, owner_id: int) -> None:
         """A writeback stream's configuration, account, schedule and the ownership rule, before anything is kept.
@@ -111,6 +115,9 @@ class Connectors:
         if raw_account is None or not str(raw_account).strip().isdigit():
             raise InvalidField("account.id", "the writeback connector needs the id of an account")
         self.accounts.usable_by(principal, int(raw_account))
+        account = self.accounts.find(int(raw_account))
+        if account is not None and account.provider_key != PROVIDER_KEY:
+            raise InvalidField("account.id", f"account {account.id} is for {account.provider_key}, not {PROVIDER_KEY}")
         input_dataset = self.catalog.get_dataset(config.input_dataset_id)
         if not owner_may_write_back(self.unload.owner_principal(owner_id), input_dataset):
             raise Forbidden(
