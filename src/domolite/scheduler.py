@@ -166,7 +166,7 @@ class ConnectorRuns:
 
     def settle_orphans(self) -> None:
         """Runs left going by a process that stopped (their lease is free, so nobody runs them) end ERROR. A run
-        caught mid-commit ends as its commit did: SUCCESS if its row reached the lake."""
+        caught mid-commit whose row reached the lake is left to the commit recovery of the next start."""
         for stream_id, execution_id in self.schedules.orphaned_runs(utcnow()):
             execution = self.catalog.get_execution(stream_id, execution_id)
             if execution.state is ExecutionState.COMMITTING and self.ingest.lake.committed("execution", execution_id):
