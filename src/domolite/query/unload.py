@@ -35,7 +35,7 @@ def csv_chunks(lake: Lake, select_sql: str, scratch_dir: Path) -> Iterator[bytes
 
     def produce() -> None:
         try:
-            lake.copy_csv(select_sql, str(fifo), header=True)
+            lake.unload_csv(select_sql, str(fifo))
         except BaseException as exc:
             failures.append(exc)
             _unblock_reader(fifo, reader_done)
