@@ -54,6 +54,7 @@ def build_services(settings: Settings) -> Services:
         extension_dir=data_dir / "extensions",
         threads=settings.duckdb_threads,
         memory_limit=settings.duckdb_memory_limit,
+        unload_threads=settings.resolved_export_duckdb_threads,
     )
     policies = Policies(catalog)
     door = Door(

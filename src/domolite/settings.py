@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
     export_max_object_bytes: int = Field(
         4 * 2**30, ge=1024, description="An export object is closed at the first row end past this size."
     )
+    export_duckdb_threads: int | None = Field(
+        None,
+        ge=1,
+        description="DuckDB threads that write an export's CSV (an instance of their own); default half the cores.",
+    )
     export_abort_grace_s: float = Field(
         60.0, ge=0, description="How long a failed export keeps trying to abort its uploads if S3 is unreachable."
     )
@@ -64,6 +70,12 @@ class Settings(BaseSettings):
         None,
         description="Fernet key that encrypts connector accounts' secrets; default: the key in <data dir>/account.key.",
     )
+
+    @property
+    def resolved_export_duckdb_threads(self) -> int:
+        """The export CSV writer's DuckDB threads: the setting, or half the cores (at least 1), leaving the
+        rest to the S3 client and the upload."""
+        return self.export_duckdb_threads or max(1, (os.cpu_count() or 2) // 2)
 
     @property
     def resolved_catalog_url(self) -> str:

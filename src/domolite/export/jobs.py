@@ -178,40 +178,42 @@ class Exports:
         if previous is not None:
             return previous
 
-        s3 = self._s3(request.credentials, target)
+        s3 = self._s3(request.credentials, target)  # from here on the job's only copy of the credentials
+        submitted = False
         try:
             s3.check_bucket()
+            job = ExportJob(
+                id=str(uuid.uuid4()),
+                dataset_id=dataset.id,
+                requested_by=principal.user.id,
+                state=ExportState.NONE,
+                bucket=target.bucket,
+                prefix=target.prefix,
+                format=options.format,
+                compression=options.compression,
+                created_at=utcnow(),
+                started_at=None,
+                finished_at=None,
+                rows_written=0,
+                bytes_written=0,
+                objects=(),
+                error_code=None,
+                message=None,
+                reuse_key=reuse_key,
+            )
+            inserted = self.jobs.insert(job)
+            if inserted is None:  # another request started one first
+                running = self.jobs.active(dataset.id)
+                if running is not None and reuse:
+                    return running
+                raise Conflict(f"another export of DataSet {dataset.id} was starting; try again")
+            # The job reuses the client that checked the bucket (and its open connection).
+            self._pool.submit(self._run, inserted, s3, target, options, max_bytes, select_sql, names)
+            submitted = True
+            return inserted
         finally:
-            s3.close()
-
-        job = ExportJob(
-            id=str(uuid.uuid4()),
-            dataset_id=dataset.id,
-            requested_by=principal.user.id,
-            state=ExportState.NONE,
-            bucket=target.bucket,
-            prefix=target.prefix,
-            format=options.format,
-            compression=options.compression,
-            created_at=utcnow(),
-            started_at=None,
-            finished_at=None,
-            rows_written=0,
-            bytes_written=0,
-            objects=(),
-            error_code=None,
-            message=None,
-            reuse_key=reuse_key,
-        )
-        inserted = self.jobs.insert(job)
-        if inserted is None:  # another request started one first
-            running = self.jobs.active(dataset.id)
-            if running is not None and reuse:
-                return running
-            raise Conflict(f"another export of DataSet {dataset.id} was starting; try again")
-        credentials = request.credentials
-        self._pool.submit(self._run, inserted, credentials, target, options, max_bytes, select_sql, names)
-        return inserted
+            if not submitted:
+                s3.close()
 
     def _s3(self, credentials: S3Credentials, target: S3Target) -> S3:
         return S3(
@@ -225,22 +227,25 @@ class Exports:
     def _run(
         self,
         job: ExportJob,
-        credentials: S3Credentials,
+        s3: S3,
         target: S3Target,
         options: ExportOptions,
         max_bytes: int,
         select_sql: str,
         names: list[str],
     ) -> None:
+        """Run one export with the client that checked its bucket (the job's only copy of the credentials);
+        the client is closed when the job ends."""
         try:
             job = self.jobs.advance(job, ExportState.EXPORTING)
         except Conflict:
+            s3.close()
             return
+        except BaseException:
+            s3.close()
+            raise
         progress = _Progress()
-        s3: S3 | None = None
         try:
-            s3 = self._s3(credentials, target)
-            del credentials
             base = f"{target.prefix}/{job.id}/export"
             if options.format is ExportFormat.PARQUET:
                 self._write_parquet(job, s3, base, select_sql, options, max_bytes, progress)
@@ -260,9 +265,8 @@ class Exports:
             code, message = _failure(exc)
             if code is ErrorCode.INTERNAL:
                 log.error("export %s failed unexpectedly (%s)", job.id, type(exc).__name__)
-            if s3 is not None:
-                message += self._clean_up(s3, progress)
-                message = s3.scrub(message)
+            message += self._clean_up(s3, progress)
+            message = s3.scrub(message)
             try:
                 self.jobs.advance(job, ExportState.ERROR, objects=(), error_code=code, message=message)
             except Conflict:
@@ -270,8 +274,7 @@ class Exports:
             if not isinstance(exc, Exception):
                 raise
         finally:
-            if s3 is not None:
-                s3.close()
+            s3.close()
 
     def _check_stop(self) -> None:
         if self._stop.is_set():

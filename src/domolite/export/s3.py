@@ -41,7 +41,24 @@ _CREDENTIAL_CODES = frozenset(
         "AuthFailure",
     }
 )
+# Each part carries its CRC32, which S3 checks, and the object gets a composite checksum of them: what boto3's
+# own upload_file does. Without it S3 stores a full-object CRC64NVME, which the store must compute over the
+# whole object when it is completed (for moto, a second pass over every byte).
+PART_CHECKSUM = "CRC32"
 _REGION_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"})
+
+
+_SESSION_LOCK = threading.Lock()
+_SESSIONS: list[boto3.session.Session] = []
+
+
+def _session() -> boto3.session.Session:
+    """One boto3 Session for the process, holding no credentials: it keeps the parsed service models, so a
+    client costs milliseconds instead of the ~0.1 s of loading them again. Each client gets the request's
+    credentials explicitly, so the server's own AWS identity is never used. Call with `_SESSION_LOCK` held."""
+    if not _SESSIONS:
+        _SESSIONS.append(boto3.session.Session())
+    return _SESSIONS[0]
 
 
 class S3:
@@ -60,13 +77,16 @@ class S3:
             read_timeout=60,
             max_pool_connections=upload_threads + 4,
         )
-        session = boto3.session.Session(
-            aws_access_key_id=credentials.access_key,
-            aws_secret_access_key=credentials.secret_key,
-            aws_session_token=credentials.session_token,
-            region_name=target.region,
-        )
-        self._client = session.client("s3", endpoint_url=target.endpoint_url, config=config)
+        with _SESSION_LOCK:  # a Session is not thread-safe; the clients it makes are
+            self._client = _session().client(
+                "s3",
+                region_name=target.region,
+                endpoint_url=target.endpoint_url,
+                aws_access_key_id=credentials.access_key,
+                aws_secret_access_key=credentials.secret_key,
+                aws_session_token=credentials.session_token,
+                config=config,
+            )
         self._pool = ThreadPoolExecutor(max_workers=upload_threads, thread_name_prefix="s3-part")
         self._in_flight = threading.BoundedSemaphore(upload_threads)
 
@@ -172,6 +192,7 @@ class S3:
             self._client.create_multipart_upload,
             Bucket=self.target.bucket,
             Key=key,
+            ChecksumAlgorithm=PART_CHECKSUM,
             **self._object_args(content_type),
         )
         return MultipartUpload(self, key, str(reply["UploadId"]))
@@ -215,24 +236,34 @@ class S3:
 
 
 class MultipartUpload:
-    """One object being written: bytes are cut into parts, sent by the S3 pool; at most `upload_threads` parts
-    of the job are held in memory at once (writers block until a slot is free)."""
+    """One object being written: bytes are gathered into parts, sent by the S3 pool; at most `upload_threads`
+    parts of the job are held in memory at once (writers block until a slot is free). A part is sent once
+    `part_bytes` are gathered, so a part holds between `part_bytes` and `part_bytes` plus one write; only
+    the last part may be smaller (S3's rule). The written chunks are joined once, with no other copy."""
 
     def __init__(self, s3: S3, key: str, upload_id: str) -> None:
         self.s3 = s3
         self.key = key
         self.upload_id = upload_id
         self.size = 0
-        self._buffer = bytearray()
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self._futures: list[Future[dict[str, Any]]] = []
         self._failed: S3Refused | None = None
 
     def write(self, data: bytes) -> None:
-        self._buffer += data
-        part = self.s3.part_bytes
-        while len(self._buffer) >= part:
-            self._send(bytes(self._buffer[:part]))
-            del self._buffer[:part]
+        if not data:
+            return
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= self.s3.part_bytes:
+            self._send_pending()
+
+    def _send_pending(self) -> None:
+        body = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending = []
+        self._pending_bytes = 0
+        self._send(body)
 
     def _send(self, body: bytes) -> None:
         self.raise_if_failed()
@@ -257,11 +288,15 @@ class MultipartUpload:
                 UploadId=self.upload_id,
                 PartNumber=number,
                 Body=body,
+                ChecksumAlgorithm=PART_CHECKSUM,
             )
         except (ClientError, BotoCoreError) as exc:
             self._failed = self.s3.translate(exc, f"uploading part {number} of {self.key}")
             raise self._failed from None
-        return {"PartNumber": number, "ETag": reply["ETag"]}
+        part = {"PartNumber": number, "ETag": reply["ETag"]}
+        if reply.get("ChecksumCRC32"):
+            part["ChecksumCRC32"] = reply["ChecksumCRC32"]
+        return part
 
     def raise_if_failed(self) -> None:
         if self._failed is not None:
@@ -269,9 +304,8 @@ class MultipartUpload:
 
     def complete(self) -> int:
         """Send what is buffered, wait for every part and complete the object. Returns its size in bytes."""
-        if self._buffer or not self._futures:
-            self._send(bytes(self._buffer))
-            self._buffer.clear()
+        if self._pending or not self._futures:
+            self._send_pending()
         parts = []
         for future in self._futures:
             try:
@@ -292,7 +326,8 @@ class MultipartUpload:
 
     def abandon(self) -> None:
         """Stop sending: wait for parts in flight (their results are ignored) so that an abort is final."""
-        self._buffer.clear()
+        self._pending = []
+        self._pending_bytes = 0
         for future in self._futures:
             future.cancel()
         for future in self._futures:

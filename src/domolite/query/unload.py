@@ -21,7 +21,7 @@ CHUNK_BYTES = 1 << 20
 
 
 def csv_chunks(lake: Lake, select_sql: str, scratch_dir: Path) -> Iterator[bytes]:
-    """The rows of `select_sql` as CSV with a header, in chunks of at most 1 MiB.
+    """The rows of `select_sql` as CSV with a header, in chunks of 1 MiB (the last one shorter).
 
     Raises (from the iterator, after the last chunk):
         DomoError: DuckDB failed; what was read so far is not the whole result.
@@ -35,7 +35,7 @@ def csv_chunks(lake: Lake, select_sql: str, scratch_dir: Path) -> Iterator[bytes
 
     def produce() -> None:
         try:
-            lake.copy_csv(select_sql, str(fifo), header=True)
+            lake.unload_csv(select_sql, str(fifo))
         except BaseException as exc:
             failures.append(exc)
             _unblock_reader(fifo, reader_done)
@@ -59,7 +59,7 @@ def _read(
             fcntl.fcntl(fd, 1031, CHUNK_BYTES)  # F_SETPIPE_SZ
         except OSError:
             pass
-        while chunk := os.read(fd, CHUNK_BYTES):
+        while chunk := _read_full(fd):
             yield chunk
         thread.join()
         if failures:
@@ -71,6 +71,24 @@ def _read(
             os.close(fd)
         thread.join(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _read_full(fd: int) -> bytes:
+    """The next CHUNK_BYTES of the pipe, fewer only at its end. A pipe read returns what the writer has put in
+    so far, often a small piece; gathering whole chunks keeps the per-chunk work (row counting, splitting,
+    uploading) to one pass per chunk instead of one per piece."""
+    chunk = os.read(fd, CHUNK_BYTES)
+    if not chunk or len(chunk) == CHUNK_BYTES:
+        return chunk
+    pieces = [chunk]
+    size = len(chunk)
+    while size < CHUNK_BYTES:
+        more = os.read(fd, CHUNK_BYTES - size)
+        if not more:
+            break
+        pieces.append(more)
+        size += len(more)
+    return b"".join(pieces)
 
 
 class ParquetFiles:
