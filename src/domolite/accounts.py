@@ -200,11 +200,12 @@ class Accounts:
         self.get(principal, account_id)
         self.store.delete(account_id)
 
-    def usable_by(self, principal: Principal, account_id: int) -> None:
-        """Raises AccountNotFound, or Forbidden unless the principal's user may use the account (its owner, an
-        Admin). The credential's scopes are not looked at: a scheduled run has none."""
+    def usable_by(self, principal: Principal, account_id: int) -> Account:
+        """The account (no secrets) if the principal's user may use it (its owner, an Admin). Raises
+        AccountNotFound or Forbidden. The credential's scopes are not looked at: a scheduled run has none."""
         account = self.store.get(account_id)
         permissions.require_account_user(principal, account.owner_id, account.id)
+        return account
 
     def find(self, account_id: int) -> Account | None:
         """The account without its secrets, or None; no permission check (a stream shows its account's name)."""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from domolite.accounts import Accounts
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
@@ -23,7 +24,6 @@ from domolite.schedule import parse as parse_schedule
 from domolite.scheduler import ConnectorRuns
 from domolite.writeback import (
     PROVIDER_KEY,
-    AccountSource,
     UnloadRunner,
     check_input,
     metrics_columns,
@@ -71,7 +71,7 @@ class Connectors:
         ingest: Ingest,
         runs: ConnectorRuns,
         unload: UnloadRunner,
-        accounts: AccountSource,
+        accounts: Accounts,
     ) -> None:
         self.catalog = catalog
         self.product = product
@@ -114,9 +114,8 @@ class Connectors:
         raw_account = (spec.account or {}).get("id")
         if raw_account is None or not str(raw_account).strip().isdigit():
             raise InvalidField("account.id", "the writeback connector needs the id of an account")
-        self.accounts.usable_by(principal, int(raw_account))
-        account = self.accounts.find(int(raw_account))
-        if account is not None and account.provider_key != PROVIDER_KEY:
+        account = self.accounts.usable_by(principal, int(raw_account))
+        if account.provider_key != PROVIDER_KEY:
             raise InvalidField("account.id", f"account {account.id} is for {account.provider_key}, not {PROVIDER_KEY}")
         input_dataset = self.catalog.get_dataset(config.input_dataset_id)
         if not owner_may_write_back(self.unload.owner_principal(owner_id), input_dataset):

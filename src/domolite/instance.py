@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domolite.accounts import Accounts
 from domolite.auth.sessions import SessionService
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
@@ -18,7 +19,7 @@ from domolite.settings import Settings
 from domolite.storage.lake import Lake
 from domolite.uploads import Uploads
 from domolite.versions import Versions
-from domolite.writeback import AccountSource, UnloadRunner
+from domolite.writeback import UnloadRunner
 
 
 @dataclass
@@ -41,7 +42,7 @@ def build_instance(
     datasets: DataSets,
     runs: ConnectorRuns,
     unload: UnloadRunner,
-    accounts: AccountSource,
+    accounts: Accounts,
 ) -> Instance:
     product = ProductCatalog(catalog.engine)
     product.fail_running_indexes()

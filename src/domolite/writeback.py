@@ -15,16 +15,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from domolite.access import AccessLevel
+from domolite.accounts import AccountCredentials, Accounts
 from domolite.auth import permissions
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
 from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, Unauthorized
 from domolite.export.jobs import ExportRequest, Exports
 from domolite.export.model import ExportJob, ExportState, S3Credentials, time_text
-from domolite.models import Account, Column, DataSet, DomoType, Principal
+from domolite.models import Column, DataSet, DomoType, Principal
 from domolite.query.request import ColumnExpr, Compare, Comparison, Logic, OrderBy, QuerySpec, Value
 from domolite.schedule import Schedule
 
@@ -58,31 +59,6 @@ class UnloadConfig:
     specific_day: int | None  # None: the whole DataSet
     date_column: str | None
     date_parse: DateParse
-
-
-class AccountCredentials(Protocol):
-    """What a run needs of a connector account (see accounts.py)."""
-
-    @property
-    def domo_client_id(self) -> str: ...
-    @property
-    def domo_client_secret(self) -> str: ...
-    @property
-    def access_key(self) -> str: ...
-    @property
-    def secret_key(self) -> str: ...
-    @property
-    def bucket(self) -> str: ...
-    @property
-    def region(self) -> str: ...
-    @property
-    def endpoint_url(self) -> str | None: ...
-
-
-class AccountSource(Protocol):
-    def credentials(self, account_id: int) -> AccountCredentials: ...
-    def usable_by(self, principal: Principal, account_id: int) -> None: ...
-    def find(self, account_id: int) -> Account | None: ...
 
 
 def parse_config(configuration: Sequence[Mapping[str, Any]]) -> UnloadConfig:
@@ -212,7 +188,7 @@ def metrics_csv(result: RunResult, date_parse: DateParse, started: datetime, fin
     ok = result.error is None and job is not None and job.state is ExportState.SUCCESS
     message = (
         f"exported {job.rows_written} rows in {len(job.objects)} object(s)"
-        if ok and job is not None
+        if ok and job
         else (result.error or (job.message if job else None) or "the export failed")
     )
     out = io.StringIO()
@@ -234,7 +210,7 @@ def metrics_csv(result: RunResult, date_parse: DateParse, started: datetime, fin
 class UnloadRunner:
     """Runs one execution of a writeback stream, up to the metrics row (which the caller commits)."""
 
-    def __init__(self, catalog: Catalog, tokens: TokenService, accounts: AccountSource, exports: Exports) -> None:
+    def __init__(self, catalog: Catalog, tokens: TokenService, accounts: Accounts, exports: Exports) -> None:
         self.catalog = catalog
         self.tokens = tokens
         self.accounts = accounts
