@@ -71,6 +71,16 @@ class Server:
             self.dev_token = re.search(r"developer token\s+(\S+)", text).group(1)  # type: ignore[union-attr]
         return self
 
+    def sibling(self) -> Server:
+        """Another server process on this one's data dir and catalog (with its bootstrap credentials); not started."""
+        return Server(
+            data_dir=self.data_dir,
+            env=dict(self.env),
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            dev_token=self.dev_token,
+        )
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -25,12 +25,14 @@ from domolite.api.middleware import ToeMiddleware
 from domolite.auth.devtokens import AccessTokens
 from domolite.auth.tokens import TokenService
 from domolite.catalog import open_catalog
+from domolite.catalog.processes import ProcessCatalog
 from domolite.catalog.product import ProductCatalog
 from domolite.datasets import DataSets
 from domolite.directory import Directory
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.instance import build_instance
+from domolite.liveness import IsGone, Liveness
 from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
 from domolite.scheduler import ConnectorRuns
@@ -48,6 +50,11 @@ def build_services(settings: Settings) -> Services:
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     catalog = open_catalog(settings.resolved_catalog_url)
+    liveness = Liveness(
+        ProcessCatalog(catalog.engine),
+        heartbeat_s=settings.process_heartbeat_s,
+        dead_after_s=settings.process_dead_after_s,
+    )
     lake = Lake(
         catalog_url=settings.resolved_catalog_url,
         lake_dir=settings.lake_dir,
@@ -67,13 +74,13 @@ def build_services(settings: Settings) -> Services:
         threads=settings.duckdb_threads,
     )
     datasets = DataSets(catalog, lake)
-    ingest = Ingest(catalog, lake, settings.staging_dir, settings.max_part_bytes)
+    ingest = Ingest(catalog, lake, settings.staging_dir, settings.max_part_bytes, process_id=liveness.id)
     tokens = TokenService(catalog, settings.token_lifetime_s)
-    exports = Exports(catalog, door, lake, settings)
+    exports = Exports(catalog, door, lake, settings, process_id=liveness.id)
     account_key = settings.account_key.get_secret_value() if settings.account_key else None
     accounts = Accounts(catalog, open_box(account_key, settings.account_key_file))
     unload = UnloadRunner(catalog, tokens, accounts, exports)
-    runs = ConnectorRuns(catalog, ProductCatalog(catalog.engine), ingest, unload, settings)
+    runs = ConnectorRuns(catalog, ProductCatalog(catalog.engine), ingest, unload, settings, process_id=liveness.id)
     return Services(
         settings=settings,
         catalog=catalog,
@@ -91,16 +98,23 @@ def build_services(settings: Settings) -> Services:
         exports=exports,
         runs=runs,
         accounts=accounts,
+        liveness=liveness,
     )
 
 
 def create_app(settings: Settings) -> FastAPI:
     services = build_services(settings)
-    services.ingest.recover()
+
+    def recover(is_gone: IsGone) -> None:
+        services.ingest.recover(is_gone)
+        services.exports.recover(is_gone)
+
+    services.liveness.register()
+    services.liveness.settle(recover)  # what server processes that are gone left running
     services.datasets.reconcile_row_counts()
-    services.exports.recover()
     services.accounts.check_key()
     services.runs.start()
+    services.liveness.start(recover)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -110,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
             services.runs.stop()
             services.exports.close()
             services.runs.close()
+            services.liveness.stop()
             services.door.close()
             services.lake.close()
             services.catalog.close()

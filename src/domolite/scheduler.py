@@ -10,11 +10,8 @@ A failed run is retried `scheduleRetryCount` times, after 1, 2, 4, ... schedule 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -60,6 +57,8 @@ class ConnectorRuns:
         ingest: Ingest,
         unload: UnloadRunner,
         settings: Settings,
+        *,
+        process_id: str,
     ) -> None:
         self.catalog = catalog
         self.product = product
@@ -67,7 +66,7 @@ class ConnectorRuns:
         self.ingest = ingest
         self.unload = unload
         self.settings = settings
-        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = process_id  # the lease holder's name: this server process
         self._pool = ThreadPoolExecutor(max_workers=settings.scheduler_workers, thread_name_prefix="connector")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -166,11 +165,12 @@ class ConnectorRuns:
 
     def settle_orphans(self) -> None:
         """Runs left going by a process that stopped (their lease is free, so nobody runs them) end ERROR. A run
-        caught mid-commit whose row reached the lake is left to the commit recovery of the next start."""
+        caught mid-commit whose row reached the lake is left to the commit recovery (`Ingest.recover`), which
+        settles it once its process is known to be gone."""
         for stream_id, execution_id in self.schedules.orphaned_runs(utcnow()):
             execution = self.catalog.get_execution(stream_id, execution_id)
             if execution.state is ExecutionState.COMMITTING and self.ingest.lake.committed("execution", execution_id):
-                continue  # Ingest.recover settles it at the next start
+                continue  # Ingest.recover settles it
             try:
                 self.catalog.advance_execution(
                     execution, ExecutionState.ERROR, message="the run was interrupted: the server running it stopped"

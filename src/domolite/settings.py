@@ -66,6 +66,17 @@ class Settings(BaseSettings):
         60.0, gt=0, description="How long a run's lease on its stream lasts unless renewed (it is, while running)."
     )
     scheduler_workers: int = Field(2, ge=1, description="Connector runs this process executes at once.")
+    process_heartbeat_s: float = Field(
+        5.0, gt=0, description="How often this process renews its heartbeat in the catalog and settles gone ones' work."
+    )
+    process_dead_after_s: float = Field(
+        30.0,
+        gt=0,
+        description=(
+            "A process on another host whose heartbeat is older than this is gone: its running exports and commits "
+            "are settled."
+        ),
+    )
     account_key: SecretStr | None = Field(
         None,
         description="Fernet key that encrypts connector accounts' secrets; default: the key in <data dir>/account.key.",

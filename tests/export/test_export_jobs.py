@@ -103,7 +103,7 @@ def test_restart_marks_running_exports_interrupted(tmp_path: Path, s3: Any, prox
         with own.client() as api:
             job = api.get(f"/api/query/v1/export/{ds}/{started['exportId']}").json()
             assert job["exportStatus"] == "error" and job["errorCode"] == "INTERRUPTED"
-            assert job["message"] == "interrupted by restart"
+            assert job["message"] == "interrupted: the server process running it stopped"
             again = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url))
             assert again.json()["exportId"] != started["exportId"]  # the DataSet is free again
             assert wait(api, ds, again.json()["exportId"])["exportStatus"] == "success"

@@ -30,13 +30,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Ser
     """Two server processes on one data directory (one catalog, one lake), both running the scheduler."""
     data_dir: Path = tmp_path_factory.mktemp("shared") / "data"
     first = Server(data_dir=data_dir, env=FAST_CLOCK).start()
-    second = Server(
-        data_dir=data_dir,
-        env=FAST_CLOCK,
-        client_id=first.client_id,
-        client_secret=first.client_secret,
-        dev_token=first.dev_token,
-    ).start()
+    second = first.sibling().start()
     yield first, second
     second.stop()
     first.stop()

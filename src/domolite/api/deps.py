@@ -17,6 +17,7 @@ from domolite.errors import Unauthorized
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.instance import Instance
+from domolite.liveness import Liveness
 from domolite.models import Principal
 from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
@@ -45,6 +46,7 @@ class Services:
     exports: Exports
     runs: ConnectorRuns
     accounts: Accounts
+    liveness: Liveness
 
 
 def get_services(request: Request) -> Services:

@@ -46,6 +46,7 @@ def _job(row: Any) -> ExportJob:
         message=row.message,
         reuse_key=row.reuse_key,
         manifest_url=row.manifest_url,
+        owner=row.owner,
     )
 
 
@@ -73,6 +74,7 @@ class ExportCatalog:
                         rows_written=0,
                         bytes_written=0,
                         objects="[]",
+                        owner=job.owner,
                     )
                 )
         except IntegrityError:

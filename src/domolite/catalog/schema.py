@@ -101,6 +101,7 @@ executions = Table(
     Column("rows", BigInteger, nullable=False, default=0),
     Column("bytes", BigInteger, nullable=False, default=0),
     Column("message", Text, nullable=True),
+    Column("owner", String(64), nullable=True),  # the process committing it (revision 0007_processes)
 )
 
 parts = Table(
@@ -236,6 +237,7 @@ exports = Table(
     Column("manifest_url", Text, nullable=True),
     Column("error_code", String(64), nullable=True),
     Column("message", Text, nullable=True),
+    Column("owner", String(64), nullable=True),  # the process running it (revision 0007_processes)
 )
 
 
@@ -282,4 +284,19 @@ connector_runs = Table(
     Column("attempt", Integer, nullable=False, default=0),
     Column("started_by", BigInteger, nullable=True),
     Column("export_id", String(36), nullable=True),
+)
+
+
+# -- server processes sharing the catalog (revision 0007_processes) -------------------------------------------
+# Each running server has a row it renews (`heartbeat_at`); work a process owns (a running export, a commit)
+# is settled by the others only once that process is gone: its row removed, its heartbeat old, or, on the
+# same host, its pid no longer running.
+server_processes = Table(
+    "server_processes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("heartbeat_at", DateTime, nullable=False),
 )

@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
@@ -35,6 +35,8 @@ from domolite.models import (
     User,
     check_transition,
 )
+
+MIGRATION_LOCK = 0x646F6D6F  # a PostgreSQL advisory lock key of our own ("domo")
 
 
 def utcnow() -> datetime:
@@ -71,8 +73,11 @@ class Catalog:
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Servers starting together on one catalog migrate one after the other.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "heads")  # independent branches from 0001 all apply
+            command.upgrade(cfg, "head")
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
@@ -419,10 +424,11 @@ class Catalog:
         with self.tx() as c:
             return [self._execution(c, r) for r in c.execute(q).all()]
 
-    def executions_in_state(self, state: ExecutionState) -> list[Execution]:
+    def committing_executions(self) -> list[tuple[Execution, str | None]]:
+        """Executions being committed, each with the process committing it (None: not recorded)."""
         with self.tx() as c:
-            rows = c.execute(select(t.executions).where(t.executions.c.state == state.value)).all()
-            return [self._execution(c, r) for r in rows]
+            rows = c.execute(select(t.executions).where(t.executions.c.state == ExecutionState.COMMITTING.value)).all()
+            return [(self._execution(c, r), r.owner) for r in rows]
 
     def advance_execution(
         self,
@@ -432,11 +438,15 @@ class Catalog:
         message: str | None = None,
         rows: int | None = None,
         size: int | None = None,
+        owner: str | None = None,
     ) -> Execution:
-        """Move an execution to `new` if the state machine allows it, with compare-and-set on the old state."""
+        """Move an execution to `new` if the state machine allows it, with compare-and-set on the old state.
+        `owner` names the process that takes it on (the one committing it)."""
         check_transition(execution.state, new)
         now = utcnow()
         values: dict[str, Any] = {"state": new.value, "modified_at": now}
+        if owner is not None:
+            values["owner"] = owner
         if new in (ExecutionState.SUCCESS, ExecutionState.ERROR, ExecutionState.ABORTED):
             values["ended_at"] = now
         if message is not None:

@@ -51,6 +51,7 @@ READ_REQUIRED = (
     "To access this endpoint you must have READ rights on the dataset, "
     "or have dataset administrative authority (dataset.admin)."
 )
+INTERRUPTED_MESSAGE = "interrupted: the server process running it stopped"
 PARQUET_CODECS = {
     Compression.NONE: "uncompressed",
     Compression.SNAPPY: "snappy",
@@ -85,8 +86,9 @@ class _Progress:
 
 
 class Exports:
-    def __init__(self, catalog: Catalog, door: Door, lake: Lake, settings: Settings) -> None:
+    def __init__(self, catalog: Catalog, door: Door, lake: Lake, settings: Settings, process_id: str) -> None:
         self.catalog = catalog
+        self.process_id = process_id
         self.jobs = ExportCatalog(catalog.engine)
         self.door = door
         self.lake = lake
@@ -96,13 +98,14 @@ class Exports:
         self._stop = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------------------------
-    def recover(self) -> None:
-        """Jobs left queued or running by a stopped server end in error; their credentials are gone."""
+    def recover(self, is_gone: Callable[[str | None], bool]) -> None:
+        """Jobs left queued or running by a server process that is gone end in error (their credentials went
+        with it). Jobs of processes still running are theirs."""
         for job in self.jobs.in_states(ACTIVE_STATES):
+            if not is_gone(job.owner):
+                continue
             try:
-                self.jobs.advance(
-                    job, ExportState.ERROR, error_code=ErrorCode.INTERRUPTED, message="interrupted by restart"
-                )
+                self.jobs.advance(job, ExportState.ERROR, error_code=ErrorCode.INTERRUPTED, message=INTERRUPTED_MESSAGE)
             except Conflict:
                 continue
 
@@ -200,6 +203,7 @@ class Exports:
                 error_code=None,
                 message=None,
                 reuse_key=reuse_key,
+                owner=self.process_id,
             )
             inserted = self.jobs.insert(job)
             if inserted is None:  # another request started one first

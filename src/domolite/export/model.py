@@ -145,6 +145,7 @@ class ExportJob:
     message: str | None
     reuse_key: str
     manifest_url: str | None = None
+    owner: str | None = None  # the server process running it
 
 
 def time_text(value: datetime | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 from domolite.catalog import Catalog
@@ -19,8 +19,11 @@ log = logging.getLogger("domolite.ingest")
 
 
 class Ingest:
-    def __init__(self, catalog: Catalog, lake: Lake, staging_dir: Path, max_part_bytes: int) -> None:
+    def __init__(
+        self, catalog: Catalog, lake: Lake, staging_dir: Path, max_part_bytes: int, *, process_id: str
+    ) -> None:
         self.catalog = catalog
+        self.process_id = process_id
         self.lake = lake
         self.staging_dir = staging_dir
         self.max_part_bytes = max_part_bytes
@@ -98,7 +101,7 @@ class Ingest:
         A connector run reports its own rows and bytes (`reported`), and ends ERROR with `failure` when the
         work it records failed: the record is still committed."""
         execution = self._active(stream.id, execution_id)
-        execution = self.catalog.advance_execution(execution, ExecutionState.COMMITTING)
+        execution = self.catalog.advance_execution(execution, ExecutionState.COMMITTING, owner=self.process_id)
         numbered = [(n, self._part_path(execution.id, n)) for n, size in self.catalog.part_numbers(execution.id)]
         method = method or execution.update_method
         size = sum(p.stat().st_size for _, p in numbered if p.exists())
@@ -142,7 +145,7 @@ class Ingest:
 
     # -- one-shot import (PUT /v1/datasets/{id}/data) ----------------------------------------------------------
     async def receive_import(self, chunks: AsyncIterator[bytes], *, gzip: bool) -> Path:
-        dest = self.staging_dir / f"import-{uuid.uuid4().hex}" / "part-000000000000.csv"
+        dest = self.staging_dir / f"import-{self.process_id}-{uuid.uuid4().hex}" / "part-000000000000.csv"
         await receive_body(chunks, dest, gzip_declared=gzip, max_bytes=self.max_part_bytes, what="the body")
         return dest
 
@@ -182,22 +185,32 @@ class Ingest:
         return _Loaded(result.row_count, result.rows_loaded, result.snapshot_id)
 
     # -- recovery ---------------------------------------------------------------------------------------------
-    def recover(self) -> None:
-        """After a crash: settle executions caught mid-commit and drop staging left by finished ones."""
-        for execution in self.catalog.executions_in_state(ExecutionState.COMMITTING):
-            landed = self.lake.committed("execution", execution.id)
-            if landed:
-                stream = self.catalog.get_stream(execution.stream_id)
-                dataset = self.catalog.get_dataset(stream.dataset_id)
-                self.catalog.record_data_change(dataset.id, self.lake.row_count(dataset.table))
-                self.catalog.advance_execution(execution, ExecutionState.SUCCESS)
-            else:
-                self.catalog.advance_execution(
-                    execution, ExecutionState.ERROR, message="the commit was interrupted by a server restart"
-                )
-            self._discard(execution.id)
+    def recover(self, is_gone: Callable[[str | None], bool]) -> None:
+        """Settle the executions a gone server process was committing (SUCCESS if their snapshot landed, else
+        ERROR) and drop the imports it was receiving. What live processes are doing is left to them."""
+        for execution, owner in self.catalog.committing_executions():
+            if not is_gone(owner):
+                continue
+            try:
+                self._settle(execution)
+            except ExecutionNotActive:
+                continue  # another process settled it first
         for path in self.staging_dir.glob("import-*"):
-            shutil.rmtree(path, ignore_errors=True)
+            owner, sep, _rest = path.name.removeprefix("import-").rpartition("-")
+            if is_gone(owner if sep else None):
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _settle(self, execution: Execution) -> None:
+        if self.lake.committed("execution", execution.id):
+            stream = self.catalog.get_stream(execution.stream_id)
+            dataset = self.catalog.get_dataset(stream.dataset_id)
+            self.catalog.record_data_change(dataset.id, self.lake.row_count(dataset.table))
+            self.catalog.advance_execution(execution, ExecutionState.SUCCESS)
+        else:
+            self.catalog.advance_execution(
+                execution, ExecutionState.ERROR, message="the commit was interrupted: its server process stopped"
+            )
+        self._discard(execution.id)
 
 
 class _Loaded:

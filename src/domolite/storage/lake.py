@@ -7,6 +7,7 @@ internal SQL only); user SQL never reaches it.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -67,22 +68,35 @@ class Snapshot:
 
 
 def lake_source(catalog_url: str, lake_dir: Path) -> tuple[str, list[str]]:
-    """The DuckLake ATTACH target for a catalog URL, and the metadata extension it needs."""
+    """The DuckLake ATTACH target for a catalog URL, and the metadata extension it needs.
+
+    A PostgreSQL URL becomes a libpq connection string: its user, password, host, port and database, and
+    its query parameters (`?host=/run/postgresql` for a socket folder, `sslmode`, ...), as libpq takes them.
+    """
     if catalog_url.startswith("postgresql"):
         from sqlalchemy.engine import make_url
 
         url = make_url(catalog_url)
-        parts = [f"dbname={url.database}"]
-        if url.host:
-            parts.append(f"host={url.host}")
-        if url.port:
-            parts.append(f"port={url.port}")
-        if url.username:
-            parts.append(f"user={url.username}")
-        if url.password:
-            parts.append(f"password={url.password}")
-        return "ducklake:postgres:" + " ".join(parts), ["postgres"]
+        params: dict[str, str] = {}
+        for key, given in url.query.items():
+            params[key] = given if isinstance(given, str) else given[-1]
+        parts: dict[str, str | int | None] = {
+            "dbname": url.database,
+            "host": url.host,
+            "port": url.port,
+            "user": url.username,
+            "password": url.password,
+        }
+        params.update({key: str(value) for key, value in parts.items() if value})
+        return "ducklake:postgres:" + " ".join(f"{k}={_conninfo_value(v)}" for k, v in params.items()), ["postgres"]
     return f"ducklake:sqlite:{lake_dir / 'metadata.sqlite'}", ["sqlite"]
+
+
+def _conninfo_value(value: str) -> str:
+    """A libpq keyword value: quoted when empty or holding spaces or quotes, with \\ and ' escaped."""
+    if value and not re.search(r"[\s'\\]", value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class Lake:

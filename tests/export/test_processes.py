@@ -1,0 +1,136 @@
+"""Several server processes on one catalog: a process settles another's work (a running export, an import it is
+receiving) only once that process is gone, and then without being restarted itself.
+
+The servers here renew their heartbeat every 0.2 s; S3 is reached through a TCP proxy that holds the upload."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.export.conftest import body, make_dataset, parse_csv, read_object, wait
+from tests.export.tcpproxy import TcpProxy
+from tests.serverproc import Server
+
+FAST_HEARTBEAT = {"DOMOLITE_PROCESS_HEARTBEAT_S": "0.2", "DOMOLITE_PROCESS_DEAD_AFTER_S": "2"}
+
+
+@pytest.fixture
+def proxy(s3_url: str) -> Iterator[TcpProxy]:
+    p = TcpProxy(int(s3_url.rsplit(":", 1)[1])).start()
+    yield p
+    p.released.set()
+    p.stop()
+
+
+@pytest.fixture
+def first(tmp_path: Path) -> Iterator[Server]:
+    server = Server(data_dir=tmp_path / "data", env=FAST_HEARTBEAT).start()
+    yield server
+    server.stop()
+
+
+def status(api: httpx.Client, ds: str, export_id: str) -> dict[str, Any]:
+    job: dict[str, Any] = api.get(f"/api/query/v1/export/{ds}/{export_id}").json()
+    return job
+
+
+def until_state(api: httpx.Client, ds: str, export_id: str, state: str, timeout: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = status(api, ds, export_id)
+        if job["exportStatus"] == state:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"export {export_id} never reached {state}: {status(api, ds, export_id)}")
+
+
+def test_a_starting_server_leaves_a_running_export_of_another_alone(
+    first: Server, proxy: TcpProxy, s3: Any, bucket: str
+) -> None:
+    with first.client() as api:
+        ds = make_dataset(api, "exported while another starts", [("n", "LONG")], "1\n2\n3\n")
+        proxy.hold_prefix = b"POST "  # the upload waits at S3's door
+        started = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url)).json()
+        until_state(api, ds, started["exportId"], "exporting")
+
+        second = first.sibling().start()
+        try:
+            with second.client() as other:
+                time.sleep(1.0)  # five of the second process's heartbeats, each one settling gone processes' work
+                seen = status(other, ds, started["exportId"])
+                assert seen["exportStatus"] == "exporting", seen
+        finally:
+            second.stop()
+
+        proxy.released.set()
+        done = wait(api, ds, started["exportId"])
+        assert done["exportStatus"] == "success", done
+        ((url, rows),) = done["urlRowCountMap"].items()
+        assert rows == 3
+        assert parse_csv(read_object(s3, url)) == (["n"], [["1"], ["2"], ["3"]])
+
+
+def test_the_export_of_a_killed_server_is_settled_by_a_running_one(first: Server, proxy: TcpProxy, bucket: str) -> None:
+    second = first.sibling().start()
+    try:
+        with first.client() as api:
+            ds = make_dataset(api, "its server dies", [("n", "LONG")], "1\n")
+            proxy.hold_prefix = b"POST "
+            started = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url)).json()
+            until_state(api, ds, started["exportId"], "exporting")
+        first.kill9()
+        with second.client() as other:
+            # No restart: the second process sees the first one's pid gone at its next heartbeat.
+            job = until_state(other, ds, started["exportId"], "error", timeout=10)
+            assert job["errorCode"] == "INTERRUPTED"
+            assert job["message"] == "interrupted: the server process running it stopped"
+            proxy.released.set()
+            again = other.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url)).json()
+            assert again["exportId"] != started["exportId"]  # the DataSet is free for a new export
+            assert wait(other, ds, again["exportId"])["exportStatus"] == "success"
+    finally:
+        second.stop()
+
+
+def test_an_import_in_flight_survives_another_server_starting(first: Server) -> None:
+    rows = [f"{i},name {i}\n".encode() for i in range(2000)]
+    sent_half = threading.Event()
+    go_on = threading.Event()
+
+    def slow_body() -> Iterator[bytes]:
+        yield b"".join(rows[:1000])
+        sent_half.set()
+        go_on.wait(30)
+        yield b"".join(rows[1000:])
+
+    with first.client() as api:
+        ds = make_dataset(api, "slow import", [("n", "LONG"), ("s", "STRING")], "")
+        result: dict[str, httpx.Response] = {}
+
+        def send() -> None:
+            result["reply"] = api.put(
+                f"/v1/datasets/{ds}/data", content=slow_body(), headers={"Content-Type": "text/csv"}
+            )
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        assert sent_half.wait(30)
+        second = first.sibling().start()  # its start settles gone processes' imports, not this one
+        try:
+            time.sleep(0.6)
+        finally:
+            go_on.set()
+            sender.join(60)
+            second.stop()
+        assert result["reply"].status_code == 204, result["reply"].text
+        data = api.get(f"/v1/datasets/{ds}/data", params={"includeHeader": "false"}).text
+        assert sorted(data.splitlines(), key=lambda line: int(line.split(",")[0])) == [
+            f"{i},name {i}" for i in range(2000)
+        ]
