@@ -134,3 +134,49 @@ def test_an_import_in_flight_survives_another_server_starting(first: Server) -> 
         assert sorted(data.splitlines(), key=lambda line: int(line.split(",")[0])) == [
             f"{i},name {i}" for i in range(2000)
         ]
+
+
+def test_a_commit_caught_by_its_servers_death_is_settled_by_a_running_one(first: Server) -> None:
+    rows = 400_000
+    second = first.sibling().start()
+    try:
+        with first.client() as api:
+            ds = make_dataset(api, "killed mid-commit", [("n", "LONG"), ("s", "STRING")], "-1,old\n-2,old\n")
+            sid = api.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"}).json()[0]["id"]
+            api.patch(f"/v1/streams/{sid}", json={"updateMethod": "APPEND"})
+            eid = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+            for n in range(3):
+                part = "".join(f"{n * rows + i},row of a large commit\n" for i in range(rows)).encode()
+                assert api.put(f"/v1/streams/{sid}/executions/{eid}/part/{n}", content=part).status_code == 200
+            committer = threading.Thread(target=lambda: _quietly(api.put, f"/v1/streams/{sid}/executions/{eid}/commit"))
+            committer.start()
+            deadline = time.monotonic() + 30
+            state = "ACTIVE"
+            while state == "ACTIVE" and time.monotonic() < deadline:
+                state = api.get(f"/v1/streams/{sid}/executions/{eid}").json()["currentState"]
+            assert state == "COMMITTING"
+            first.kill9()
+            committer.join(10)
+        with second.client() as other:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                execution = other.get(f"/v1/streams/{sid}/executions/{eid}").json()
+                if execution["currentState"] != "COMMITTING":
+                    break
+                time.sleep(0.1)
+            counted = other.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT COUNT(*) FROM table"})
+            total = counted.json()["rows"][0][0]
+            assert total in (2, 2 + 3 * rows), total
+            # Settled without a restart: SUCCESS when the snapshot reached the lake, ERROR when it did not.
+            assert execution["currentState"] == ("SUCCESS" if total > 2 else "ERROR"), execution
+            assert other.get(f"/v1/datasets/{ds}").json()["rows"] == total
+    finally:
+        second.stop()
+    assert not (first.data_dir / "staging" / f"execution-{eid}").exists()
+
+
+def _quietly(call: Any, *args: Any) -> None:
+    try:
+        call(*args)
+    except httpx.HTTPError:
+        pass  # the server was killed under it
