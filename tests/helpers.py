@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -51,3 +53,13 @@ def assert_domo_error(r: httpx.Response, status: int, *fragments: str) -> dict[s
 
 def gz(data: bytes) -> bytes:
     return gzip.compress(data)
+
+
+def until(check: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> None:
+    """Wait until `check()` holds, looking `every` seconds; fail saying `what` did not happen in `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(every)
+    raise AssertionError(f"{what} did not happen in {timeout} s")

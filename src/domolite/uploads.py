@@ -2,7 +2,8 @@
 
 An upload is an execution of the DataSet's stream, so parts, diagnostics, the commit as one data version and
 crash recovery are the ingest machinery's. A tagged commit replaces that partition's rows in one snapshot;
-the partition's catalog entry is written after the lake commit (the pointer moves last).
+the partition's catalog entry is written after the lake commit, in the same catalog transaction that ends the
+execution (the pointer moves last), and a commit settled after a crash writes it the same way.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from datetime import datetime
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
+from domolite.catalog.store import CatalogWrite
 from domolite.datasets import DataSets
 from domolite.errors import InvalidField, PartitionLimitReached
 from domolite.ingest.csvformat import source_sql
-from domolite.ingest.executions import Ingest
+from domolite.ingest.executions import Ingest, Landed
 from domolite.models import (
     Column,
     DataSet,
@@ -71,6 +73,18 @@ class Uploads:
         self.ingest = ingest
         self.datasets = datasets
         self.partition_limit = partition_limit
+        ingest.on_landed(self._partition_entry)
+
+    def _partition_entry(self, landed: Landed) -> CatalogWrite | None:
+        """A tagged commit is its partition's newest data version; a REPLACE of every row empties them all. The
+        entry is written in the commit's own catalog transaction (also when a restart settles the commit)."""
+        if landed.partition is not None:
+            return self.product.partition_write(
+                landed.dataset.id, landed.partition, landed.snapshot_id, landed.partition_rows
+            )
+        if landed.method is UpdateMethod.REPLACE:
+            return self.product.clear_partitions_write(landed.dataset.id)
+        return None
 
     # -- stage 1 ---------------------------------------------------------------------------------------------
     def _stream_of(self, dataset: DataSet) -> Stream:
@@ -133,11 +147,7 @@ class Uploads:
             self._check_room(dataset, tag)
             method = UpdateMethod.APPEND
         stream = self.catalog.get_stream(upload.stream_id)
-        done, snapshot_id = self.ingest.commit_version(dataset, stream, upload.id, method=method, partition=tag)
-        if tag is not None:
-            self.product.put_partition(dataset.id, tag, snapshot_id, done.rows)
-        elif (method or execution.update_method) is UpdateMethod.REPLACE:
-            self.product.clear_partitions(dataset.id)  # every row was replaced, partitions included
+        done, _version = self.ingest.commit_version(dataset, stream, upload.id, method=method, partition=tag)
         return Committed(upload, done, tag)
 
     # -- partitions ------------------------------------------------------------------------------------------

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import make_dataset, stream_of
+from tests.helpers import make_dataset, stream_of, until
 from tests.serverproc import Server
 
 ROWS_PER_PART = 400_000
@@ -85,3 +88,64 @@ def _ignore_errors(call: object) -> None:
         call()  # type: ignore[operator]
     except httpx.HTTPError:
         pass
+
+
+def test_a_tagged_commit_that_reached_the_lake_keeps_its_partition_after_a_crash(tmp_path: Path) -> None:
+    """The server dies after the lake took a partition's rows and before the catalog recorded the commit (the
+    test holds the catalog's write lock in between): after the restart the partition is listed with them."""
+    server = Server(data_dir=tmp_path / "data").start()
+    headers = {"x-domo-developer-token": server.dev_token}
+    catalog_file = server.data_dir / "catalog.sqlite"
+    lake_file = server.data_dir / "lake" / "metadata.sqlite"
+    try:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as inst:
+            ds = inst.post(
+                "/api/data/v2/datasources",
+                json={"dataSourceName": "tagged", "schema": {"columns": [{"type": "LONG", "name": "n"}]}},
+            ).json()["dataSource"]["dataSourceId"]
+            opened = inst.post(f"/api/data/v3/datasources/{ds}/uploads", params={"dataTag": "day-1"}, json={})
+            upload_id = opened.json()["uploadId"]
+            part = "".join(f"{i}\n" for i in range(ROWS_PER_PART)).encode()
+            for n in (1, 2):
+                r = inst.put(f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/parts/{n}", content=part)
+                assert r.status_code == 200, r.text
+            commit = {"action": "APPEND", "dataTag": "day-1", "appendId": "latest"}
+            committer = threading.Thread(
+                target=lambda: _ignore_errors(
+                    lambda: inst.put(f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/commit", json=commit)
+                ),
+                daemon=True,
+            )
+            committer.start()
+            until(lambda: _execution_state(catalog_file, upload_id) == "COMMITTING", 30, "the commit", every=0.005)
+            hold = sqlite3.connect(catalog_file, isolation_level=None, timeout=30)
+            hold.execute("BEGIN IMMEDIATE")  # the catalog takes no write until the server is gone
+            until(lambda: _lake_has_execution(lake_file, upload_id), 30, "the lake to take the rows")
+            state = hold.execute("SELECT state FROM executions WHERE id = ?", (upload_id,)).fetchone()
+            assert state == ("COMMITTING",)  # the catalog has not recorded the commit
+            server.kill9()
+            hold.execute("ROLLBACK")
+            hold.close()
+            committer.join(timeout=10)
+
+        server.start()
+        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as inst:
+            listed = inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={"limit": 10, "offset": 0}).json()
+            assert [(p["partitionId"], p["rowCount"]) for p in listed] == [("day-1", 2 * ROWS_PER_PART)]
+            execution = inst.get(f"/v1/streams/{stream_of(inst, ds)}/executions/{upload_id}").json()
+            assert execution["currentState"] == "SUCCESS"
+            assert inst.get(f"/v1/datasets/{ds}").json()["rows"] == 2 * ROWS_PER_PART
+    finally:
+        server.stop()
+
+
+def _execution_state(catalog_file: Path, execution_id: int) -> str | None:
+    with closing(sqlite3.connect(catalog_file, timeout=30)) as conn:
+        row = conn.execute("SELECT state FROM executions WHERE id = ?", (execution_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _lake_has_execution(lake_file: Path, execution_id: int) -> bool:
+    with closing(sqlite3.connect(lake_file, timeout=30)) as conn:
+        infos = conn.execute("SELECT commit_extra_info FROM ducklake_snapshot_changes").fetchall()
+    return any(info and json.loads(info).get("execution") == execution_id for (info,) in infos)

@@ -4,7 +4,7 @@ catalog run each due job exactly once. The servers here count a schedule minute 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import pytest
 from tests.export.conftest import make_dataset, parse_csv, read_object
 from tests.export.tcpproxy import TcpProxy
 from tests.export.writeback import history, make_account, make_connector, metrics, run, stream_body, wait_run
+from tests.helpers import until
 from tests.serverproc import Server
 
 FAST_CLOCK = {
@@ -40,15 +41,6 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Ser
 def fast(pair: tuple[Server, Server]) -> Iterator[httpx.Client]:
     with pair[0].client() as client:
         yield client
-
-
-def until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen in {timeout} s")
 
 
 def ended(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

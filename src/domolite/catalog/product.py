@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from domolite.catalog import schema as t
-from domolite.catalog.store import utcnow
+from domolite.catalog.store import CatalogWrite, utcnow
 from domolite.errors import IndexNotFound, PartitionNotFound, UploadNotFound
 from domolite.models import Connector, IndexRequest, Partition, Upload
 
@@ -60,8 +60,17 @@ class ProductCatalog:
 
     def put_partition(self, dataset_id: str, tag: str, data_id: int, row_count: int, *, deleted: bool = False) -> None:
         """Record a partition's newest data version (or its deletion); one catalog transaction."""
-        values = {"data_id": data_id, "row_count": row_count, "completed_at": utcnow(), "deleted": deleted}
         with self._tx() as c:
+            self.partition_write(dataset_id, tag, data_id, row_count, deleted=deleted)(c)
+
+    @staticmethod
+    def partition_write(
+        dataset_id: str, tag: str, data_id: int, row_count: int, *, deleted: bool = False
+    ) -> CatalogWrite:
+        """`put_partition` as a write to run in another change's transaction (the commit that filled it)."""
+        values = {"data_id": data_id, "row_count": row_count, "completed_at": utcnow(), "deleted": deleted}
+
+        def write(c: Connection) -> None:
             n = c.execute(
                 update(t.partitions)
                 .where(t.partitions.c.dataset_id == dataset_id, t.partitions.c.tag == tag)
@@ -69,6 +78,8 @@ class ProductCatalog:
             ).rowcount
             if n == 0:
                 c.execute(insert(t.partitions).values(dataset_id=dataset_id, tag=tag, **values))
+
+        return write
 
     def get_partition(self, dataset_id: str, tag: str) -> Partition:
         with self._tx() as c:
@@ -128,9 +139,15 @@ class ProductCatalog:
         if n == 0:
             raise PartitionNotFound(dataset_id, tag)
 
-    def clear_partitions(self, dataset_id: str) -> None:
-        with self._tx() as c:
+    @staticmethod
+    def clear_partitions_write(dataset_id: str) -> CatalogWrite:
+        """Forgetting every partition of a DataSet, as a write to run in the transaction of the commit that
+        replaced all its rows."""
+
+        def write(c: Connection) -> None:
             c.execute(delete(t.partitions).where(t.partitions.c.dataset_id == dataset_id))
+
+        return write
 
     # -- index requests --------------------------------------------------------------------------------------
     @staticmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,9 @@ from domolite.models import (
     User,
     check_transition,
 )
+
+# A write another catalog module prepares, to run inside a transaction of this one (one commit for both).
+CatalogWrite = Callable[[Connection], None]
 
 MIGRATION_LOCK = 0x646F6D6F  # a PostgreSQL advisory lock key of our own ("domo")
 
@@ -439,9 +442,11 @@ class Catalog:
         rows: int | None = None,
         size: int | None = None,
         owner: str | None = None,
+        also: Sequence[CatalogWrite] = (),
     ) -> Execution:
         """Move an execution to `new` if the state machine allows it, with compare-and-set on the old state.
-        `owner` names the process that takes it on (the one committing it)."""
+        `owner` names the process that takes it on (the one committing it); `also` are writes that belong to
+        the same change (a partition's entry), made in the same transaction."""
         check_transition(execution.state, new)
         now = utcnow()
         values: dict[str, Any] = {"state": new.value, "modified_at": now}
@@ -466,6 +471,8 @@ class Catalog:
                 from domolite.errors import ExecutionNotActive
 
                 raise ExecutionNotActive(execution.stream_id, execution.id, str(current))
+            for write in also:
+                write(c)
             row = c.execute(select(t.executions).where(t.executions.c.id == execution.id)).one()
             return self._execution(c, row)
 

@@ -6,9 +6,11 @@ import logging
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from domolite.catalog import Catalog
+from domolite.catalog.store import CatalogWrite
 from domolite.errors import DomoError, ExecutionNotActive, InvalidCsv, InvalidPart
 from domolite.ingest.csvformat import diagnose, source_sql
 from domolite.ingest.parts import receive_body
@@ -18,12 +20,30 @@ from domolite.storage.lake import Lake, LoadFailed
 log = logging.getLogger("domolite.ingest")
 
 
+@dataclass(frozen=True)
+class Landed:
+    """A commit that reached the lake: its data version, update method and partition tag (with the rows the
+    partition holds now)."""
+
+    dataset: DataSet
+    snapshot_id: int
+    method: UpdateMethod
+    partition: str | None
+    partition_rows: int
+
+
+# What another part of the catalog records about a landed commit (a partition's entry), written in the same
+# transaction as the execution's end, whether the commit ends normally or is settled after a crash.
+LandingHook = Callable[[Landed], CatalogWrite | None]
+
+
 class Ingest:
     def __init__(
         self, catalog: Catalog, lake: Lake, staging_dir: Path, max_part_bytes: int, *, process_id: str
     ) -> None:
         self.catalog = catalog
         self.process_id = process_id
+        self._landing_hooks: list[LandingHook] = []
         self.lake = lake
         self.staging_dir = staging_dir
         self.max_part_bytes = max_part_bytes
@@ -39,6 +59,13 @@ class Ingest:
     def _discard(self, execution_id: int) -> None:
         self.catalog.delete_parts(execution_id)
         shutil.rmtree(self._execution_dir(execution_id), ignore_errors=True)
+
+    def on_landed(self, hook: LandingHook) -> None:
+        """Have `hook` record what it keeps about every commit that reaches the lake (see LandingHook)."""
+        self._landing_hooks.append(hook)
+
+    def _landing_writes(self, landed: Landed) -> list[CatalogWrite]:
+        return [w for w in (hook(landed) for hook in self._landing_hooks) if w is not None]
 
     # -- executions -------------------------------------------------------------------------------------------
     def open_execution(self, stream: Stream, method: UpdateMethod | None) -> Execution:
@@ -117,12 +144,13 @@ class Ingest:
             raise
         self.catalog.record_data_change(dataset.id, result.row_count)
         rows, size = reported or (result.rows_loaded, size)
+        writes = self._landing_writes(Landed(dataset, result.snapshot_id, method, partition, result.rows_loaded))
         if failure is not None:
             done = self.catalog.advance_execution(
-                execution, ExecutionState.ERROR, message=failure, rows=rows, size=size
+                execution, ExecutionState.ERROR, message=failure, rows=rows, size=size, also=writes
             )
         else:
-            done = self.catalog.advance_execution(execution, ExecutionState.SUCCESS, rows=rows, size=size)
+            done = self.catalog.advance_execution(execution, ExecutionState.SUCCESS, rows=rows, size=size, also=writes)
         self._discard(execution.id)
         return done, result.snapshot_id
 
@@ -201,11 +229,20 @@ class Ingest:
                 shutil.rmtree(path, ignore_errors=True)
 
     def _settle(self, execution: Execution) -> None:
-        if self.lake.committed("execution", execution.id):
+        snapshot = self.lake.committed_snapshot("execution", execution.id)
+        if snapshot is not None:
             stream = self.catalog.get_stream(execution.stream_id)
             dataset = self.catalog.get_dataset(stream.dataset_id)
             self.catalog.record_data_change(dataset.id, self.lake.row_count(dataset.table))
-            self.catalog.advance_execution(execution, ExecutionState.SUCCESS)
+            partition = snapshot.info.get("partition")
+            tag = partition if isinstance(partition, str) else None
+            try:
+                method = UpdateMethod(str(snapshot.info.get("method")))
+            except ValueError:
+                method = execution.update_method
+            rows = self.lake.partition_rows(dataset.table, tag) if tag is not None else 0
+            landed = Landed(dataset, snapshot.snapshot_id, method, tag, rows)
+            self.catalog.advance_execution(execution, ExecutionState.SUCCESS, also=self._landing_writes(landed))
         else:
             self.catalog.advance_execution(
                 execution, ExecutionState.ERROR, message="the commit was interrupted: its server process stopped"

@@ -312,17 +312,31 @@ class Lake:
 
     def committed(self, marker_key: str, marker_value: Any) -> bool:
         """Whether a snapshot carries commit info {marker_key: marker_value} (crash recovery)."""
+        return self.committed_snapshot(marker_key, marker_value) is not None
+
+    def committed_snapshot(self, marker_key: str, marker_value: Any) -> Snapshot | None:
+        """The snapshot whose commit info holds {marker_key: marker_value}, or None (crash recovery)."""
         with self.cursor() as cur:
             rows = cur.execute(
-                f"SELECT commit_extra_info FROM {LAKE}.snapshots() WHERE commit_extra_info IS NOT NULL"
+                f"SELECT snapshot_id, epoch_ms(snapshot_time), commit_extra_info FROM {LAKE}.snapshots() "
+                "WHERE commit_extra_info IS NOT NULL"
             ).fetchall()
-        for (info,) in rows:
+        for snapshot_id, recorded_ms, extra in rows:
             try:
-                if json.loads(info).get(marker_key) == marker_value:
-                    return True
-            except (ValueError, AttributeError):
+                info = json.loads(extra)
+            except ValueError:
                 continue
-        return False
+            if isinstance(info, dict) and info.get(marker_key) == marker_value:
+                return Snapshot(int(snapshot_id), int(recorded_ms), info)
+        return None
+
+    def partition_rows(self, table: str, tag: str) -> int:
+        """Rows of the table that carry the partition tag, now."""
+        with self.cursor() as cur:
+            row = cur.execute(
+                f"SELECT count(*) FROM {self.qualified(table)} WHERE {ident(PARTITION_COLUMN)} = {literal(tag)}"
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     def snapshots(self, table: str) -> list[Snapshot]:
         """The loads committed to `table`, oldest first (schema changes and compactions are not loads)."""
