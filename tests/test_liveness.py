@@ -6,9 +6,13 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from domolite.catalog import open_catalog
 from domolite.catalog.processes import ProcessRow
+from domolite.catalog.product import ProductCatalog
 from domolite.liveness import Survey
+from domolite.versions import Versions
 
 NOW = datetime(2026, 11, 23, 12, 0, 0)
 HOST = "this-host/boot-1"
@@ -61,3 +65,18 @@ def test_a_former_run_with_this_processes_pid_is_gone() -> None:
 def test_the_same_pid_on_a_rebooted_host_is_judged_by_its_heartbeat() -> None:
     s = survey(row("before-reboot", "this-host/boot-0", os.getpid(), 5))
     assert not s.is_gone("before-reboot")
+
+
+def test_only_index_requests_of_gone_processes_are_ended(tmp_path: Path) -> None:
+    catalog = open_catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    product = ProductCatalog(catalog.engine)
+    versions = Versions(None, product, None, process_id="me")  # type: ignore[arg-type]  # recover uses the catalog only
+    running_here = product.open_index("ds-1", "me")
+    running_elsewhere = product.open_index("ds-1", "alive")
+    orphaned = product.open_index("ds-1", "gone")
+    versions.recover(lambda owner: owner == "gone")
+    assert product.get_index("ds-1", running_here).status == "RUNNING"
+    assert product.get_index("ds-1", running_elsewhere).status == "RUNNING"
+    ended = product.get_index("ds-1", orphaned)
+    assert (ended.status, ended.message) == ("ERROR", "interrupted: the server process running it stopped")
+    catalog.close()

@@ -90,7 +90,9 @@ def build_services(settings: Settings) -> Services:
         tokens=tokens,
         datasets=datasets,
         streams=Streams(catalog, datasets),
-        instance=build_instance(settings, catalog, lake, door, ingest, datasets, runs, unload, accounts),
+        instance=build_instance(
+            settings, catalog, lake, door, ingest, datasets, runs, unload, accounts, process_id=liveness.id
+        ),
         directory=Directory(catalog),
         sharing=Sharing(catalog),
         policies=policies,
@@ -108,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
     def recover(is_gone: IsGone) -> None:
         services.ingest.recover(is_gone)
         services.exports.recover(is_gone)
+        services.instance.versions.recover(is_gone)
 
     services.liveness.register()
     services.liveness.settle(recover)  # what server processes that are gone left running

@@ -43,10 +43,11 @@ def build_instance(
     runs: ConnectorRuns,
     unload: UnloadRunner,
     accounts: Accounts,
+    *,
+    process_id: str,
 ) -> Instance:
     product = ProductCatalog(catalog.engine)
-    product.fail_running_indexes()
-    versions = Versions(lake, product, datasets)
+    versions = Versions(lake, product, datasets, process_id=process_id)
     return Instance(
         product=product,
         sessions=SessionService(catalog, settings.session_lifetime_s),

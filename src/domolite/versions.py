@@ -45,10 +45,11 @@ class DataVersion:
 
 
 class Versions:
-    def __init__(self, lake: Lake, product: ProductCatalog, datasets: DataSets) -> None:
+    def __init__(self, lake: Lake, product: ProductCatalog, datasets: DataSets, *, process_id: str) -> None:
         self.lake = lake
         self.product = product
         self.datasets = datasets
+        self.process_id = process_id
 
     def of(self, dataset: DataSet) -> list[DataVersion]:
         out = []
@@ -89,12 +90,18 @@ class Versions:
     def index(self, principal: Principal, dataset_id: str) -> IndexRequest:
         """Compact the DataSet's files now; the request records how that ended."""
         dataset = self.datasets.get_for_edit(principal, dataset_id)
-        index_id = self.product.open_index(dataset.id)
+        index_id = self.product.open_index(dataset.id, self.process_id)
         try:
             merged = self.lake.compact(dataset.table)
         except DomoError as exc:
             return self.product.close_index(index_id, "ERROR", 0, exc.message)
         return self.product.close_index(index_id, "SUCCESS", merged, None)
+
+    def recover(self, is_gone: Callable[[str | None], bool]) -> None:
+        """Index requests a gone server process was running end ERROR."""
+        for index_id, owner in self.product.running_index_owners():
+            if is_gone(owner):
+                self.product.fail_index(index_id, "interrupted: the server process running it stopped")
 
     def index_status(self, principal: Principal, dataset_id: str, index_id: int) -> IndexRequest:
         self.datasets.get(principal, dataset_id)

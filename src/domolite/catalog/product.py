@@ -162,11 +162,11 @@ class ProductCatalog:
             ended_at=row.ended_at,
         )
 
-    def open_index(self, dataset_id: str) -> int:
+    def open_index(self, dataset_id: str, owner: str) -> int:
         with self._tx() as c:
             key = c.execute(
                 insert(t.index_requests).values(
-                    dataset_id=dataset_id, status="RUNNING", files_merged=0, created_at=utcnow()
+                    dataset_id=dataset_id, status="RUNNING", files_merged=0, created_at=utcnow(), owner=owner
                 )
             ).inserted_primary_key
         assert key is not None
@@ -192,13 +192,21 @@ class ProductCatalog:
             raise IndexNotFound(dataset_id, index_id)
         return self._index(row)
 
-    def fail_running_indexes(self) -> None:
-        """After a restart, an index request still RUNNING was interrupted."""
+    def running_index_owners(self) -> list[tuple[int, str | None]]:
+        """(id, owning process) of every index request still RUNNING."""
+        with self._tx() as c:
+            rows = c.execute(
+                select(t.index_requests.c.id, t.index_requests.c.owner).where(t.index_requests.c.status == "RUNNING")
+            ).all()
+        return [(int(r.id), r.owner) for r in rows]
+
+    def fail_index(self, index_id: int, message: str) -> None:
+        """A RUNNING index request ends ERROR (its process is gone)."""
         with self._tx() as c:
             c.execute(
                 update(t.index_requests)
-                .where(t.index_requests.c.status == "RUNNING")
-                .values(status="ERROR", message="interrupted by a server restart", ended_at=utcnow())
+                .where(t.index_requests.c.id == index_id, t.index_requests.c.status == "RUNNING")
+                .values(status="ERROR", message=message, ended_at=utcnow())
             )
 
     # -- stream connectors -----------------------------------------------------------------------------------

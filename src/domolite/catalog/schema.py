@@ -150,6 +150,7 @@ index_requests = Table(
     Column("message", Text, nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("ended_at", DateTime, nullable=True),
+    Column("owner", String(64), nullable=True),  # the process running it (revision 0007_processes)
 )
 
 # The connector form of a stream (/api/data/v1/streams): what the client configured, kept as JSON.

@@ -27,11 +27,11 @@ def upgrade() -> None:
     )
     op.add_column("executions", sa.Column("owner", sa.String(length=64), nullable=True))
     op.add_column("exports", sa.Column("owner", sa.String(length=64), nullable=True))
+    op.add_column("index_requests", sa.Column("owner", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("exports") as batch:
-        batch.drop_column("owner")
-    with op.batch_alter_table("executions") as batch:
-        batch.drop_column("owner")
+    op.drop_column("index_requests", "owner")
+    op.drop_column("exports", "owner")
+    op.drop_column("executions", "owner")
     op.drop_table("server_processes")
