@@ -1,4 +1,5 @@
-"""Shared fixtures: one real `domolite serve` process per test session."""
+"""Shared fixtures: a real `domolite serve` process for the session, on each catalog backend in turn (the
+embedded SQLite catalog, then a PostgreSQL one), and the PostgreSQL server itself."""
 
 from __future__ import annotations
 
@@ -7,12 +8,22 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.pg import Postgres, running_postgres
 from tests.serverproc import Server
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(data_dir=tmp_path_factory.mktemp("server") / "data").start()
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    with running_postgres(tmp_path_factory.mktemp("pg")) as pg:
+        yield pg
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    env = {}
+    if request.param == "postgresql":
+        env["DOMOLITE_CATALOG_URL"] = request.getfixturevalue("postgres").new_database()
+    srv = Server(data_dir=tmp_path_factory.mktemp("server") / "data", env=env).start()
     yield srv
     srv.stop()
 

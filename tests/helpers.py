@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import sqlalchemy
 
 ERROR_KEYS = {"status", "statusReason", "message", "toe"}
 
@@ -63,3 +64,27 @@ def until(check: Callable[[], bool], timeout: float, what: str, every: float = 0
             return
         time.sleep(every)
     raise AssertionError(f"{what} did not happen in {timeout} s")
+
+
+def catalog_rows(catalog_url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a query on a server's catalog (SQLite or PostgreSQL), read directly."""
+    engine = sqlalchemy.create_engine(catalog_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sqlalchemy.text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def catalog_dump(catalog_url: str) -> str:
+    """Every value of every table of a server's catalog, as text."""
+    engine = sqlalchemy.create_engine(catalog_url)
+    try:
+        tables = sqlalchemy.MetaData()
+        tables.reflect(engine)
+        with engine.connect() as conn:
+            return "\n".join(
+                repr(tuple(row)) for table in tables.sorted_tables for row in conn.execute(sqlalchemy.select(table))
+            )
+    finally:
+        engine.dispose()

@@ -39,6 +39,11 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def catalog_url(self) -> str:
+        """The server's catalog: the PostgreSQL URL it was given, or its embedded SQLite file."""
+        return self.env.get("DOMOLITE_CATALOG_URL") or f"sqlite:///{self.data_dir.resolve() / 'catalog.sqlite'}"
+
+    @property
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
@@ -120,5 +125,6 @@ class Server:
             check=True,
             capture_output=True,
             text=True,
+            env={**os.environ, **self.env},  # the same catalog as the server's
         )
         return out.stdout

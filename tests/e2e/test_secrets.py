@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 
 import httpx
 
 from tests.e2e.people import make_person
+from tests.helpers import catalog_dump, catalog_rows
 from tests.serverproc import ADMIN_PASSWORD, Server
 
 
@@ -73,12 +73,8 @@ def test_secrets_are_stored_as_hashes_and_never_logged(server: Server, api: http
     assert log.count(server.dev_token) == 1  # shown once, in the first-start banner
     assert log.count(server.client_secret) == 1
 
-    catalog = sqlite3.connect(server.data_dir / "catalog.sqlite")
-    try:
-        dump = "\n".join(catalog.iterdump())
-        (password_hash,) = catalog.execute("SELECT password_hash FROM users WHERE email = ?", (email,)).fetchone()
-    finally:
-        catalog.close()
+    dump = catalog_dump(server.catalog_url)
+    ((password_hash,),) = catalog_rows(server.catalog_url, "SELECT password_hash FROM users WHERE email = :e", e=email)
     for secret in (
         password,
         client["clientSecret"],

@@ -18,7 +18,7 @@ from pydomo import Domo
 
 from tests.export.conftest import parse_csv, read_object
 from tests.export.writeback import history, make_account, make_connector
-from tests.postgres.conftest import Postgres
+from tests.pg import Postgres
 from tests.serverproc import Server
 from tests.test_migrations import drift
 
