@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -389,11 +390,12 @@ def test_auth_errors_and_unknown_dataset(
 
 
 def test_region_mismatch_is_refused_clearly(api: httpx.Client, s3: Any, s3_url: str, sales: str) -> None:
-    s3.create_bucket(Bucket="exports-in-paris", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
-    r = api.post(f"/api/query/v1/export/{sales}", json=body("exports-in-paris", s3_url))
+    paris = f"exports-in-paris-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=paris, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    r = api.post(f"/api/query/v1/export/{sales}", json=body(paris, s3_url))
     assert r.status_code == 400
-    assert "bucket exports-in-paris is in eu-west-3, the request says us-east-1" in r.json()["message"]
-    ok = run(api, sales, body("exports-in-paris", s3_url, region="eu-west-3"))
+    assert f"bucket {paris} is in eu-west-3, the request says us-east-1" in r.json()["message"]
+    ok = run(api, sales, body(paris, s3_url, region="eu-west-3"))
     assert list(ok["urlRowCountMap"].values()) == [len(ROWS)]
 
 
