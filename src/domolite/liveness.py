@@ -3,8 +3,9 @@ export, a commit) only once that process is gone, and never while it still works
 
 Each process has a row in the catalog and renews its heartbeat every `heartbeat_s`. Another process is gone
 when its row is removed (it stopped cleanly, or was found gone before), when its heartbeat is older than
-`dead_after_s`, or at once when it ran on this host and its pid no longer runs (or is our own pid: a former
-run of a restarted container). Work recorded without an owner predates owners and counts as orphaned.
+`dead_after_s`, or at once when it ran on this host, in this pid namespace, and its pid no longer runs (or is
+our own pid: a former run of a restarted container). Work recorded without an owner predates owners and
+counts as orphaned.
 """
 
 from __future__ import annotations
@@ -28,13 +29,19 @@ IsGone = Callable[[str | None], bool]
 
 
 def this_host() -> str:
-    """The host name, with the boot id where the system has one (so a rebooted host is another host)."""
-    name = socket.gethostname()[:180]
+    """Where pids mean the same thing: the host name, with the boot id (a rebooted host is another host) and
+    the pid namespace (two containers on one kernel, even with one host name, do not see each other's pids)
+    where the system has them."""
+    parts = [socket.gethostname()[:150]]
     try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:36]
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:36])
     except OSError:
-        return name
-    return f"{name}/{boot}"
+        pass
+    try:
+        parts.append(os.readlink("/proc/self/ns/pid")[:40])
+    except OSError:
+        pass
+    return "/".join(parts)
 
 
 def pid_runs(pid: int) -> bool:
