@@ -141,11 +141,12 @@ class DataSets:
 
     def reconcile_row_counts(self) -> None:
         """Bring cached row counts in line with the lake (after a crash between a lake commit and the catalog)."""
+        version = self.lake.latest_snapshot()
         for dataset_id in self.catalog.all_dataset_ids():
             dataset = self.catalog.get_dataset(dataset_id)
-            count = self.lake.row_count(dataset.table)
+            count = self.lake.row_count(dataset.table, version)
             if count != dataset.row_count:
-                self.catalog.update_dataset(dataset_id, row_count=count, updated_at=dataset.updated_at)
+                self.catalog.record_data_change(dataset_id, count, version, touch=False)
 
 
 def visible_to(principal: Principal) -> tuple[int, Collection[str]] | None:

@@ -185,7 +185,7 @@ class Uploads:
             partition=tag,
             commit_info={"deletePartition": tag, "method": "DELETE"},
         )
-        self.catalog.record_data_change(dataset.id, result.row_count)
+        self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id)
         self.product.put_partition(dataset.id, tag, result.snapshot_id, 0, deleted=True)
         return self.product.get_partition(dataset_id, tag)
 

@@ -180,3 +180,48 @@ def _quietly(call: Any, *args: Any) -> None:
         call(*args)
     except httpx.HTTPError:
         pass  # the server was killed under it
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("method", ["REPLACE", "APPEND"])
+def test_two_servers_committing_to_one_dataset_at_once_both_succeed(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str, method: str
+) -> None:
+    """A commit that collides with another process's commit to the same DataSet is tried again, whole."""
+    env = dict(FAST_HEARTBEAT)
+    if backend == "postgresql":
+        env["DOMOLITE_CATALOG_URL"] = request.getfixturevalue("postgres").new_database()
+    first = Server(data_dir=tmp_path / "data", env=env).start()
+    second = first.sibling().start()
+    try:
+        token = first.token()
+        with first.client(token) as a, second.client(token) as b:
+            schema = {"columns": [{"type": "LONG", "name": "n"}, {"type": "STRING", "name": "by"}]}
+            stream = a.post(
+                "/v1/streams", json={"dataSet": {"name": "contended", "schema": schema}, "updateMethod": method}
+            )
+            sid, ds = stream.json()["id"], stream.json()["dataSet"]["id"]
+            states: list[str] = []
+
+            def commits(api: httpx.Client, who: str) -> None:
+                for k in range(5):
+                    eid = api.post(f"/v1/streams/{sid}/executions", json={}).json()["id"]
+                    api.put(f"/v1/streams/{sid}/executions/{eid}/part/1", content=f"{k},{who}\n".encode())
+                    done = api.put(f"/v1/streams/{sid}/executions/{eid}/commit", json={})
+                    states.append(f"{done.status_code} {done.json().get('currentState')}")
+
+            threads = [threading.Thread(target=commits, args=(a, "a")), threading.Thread(target=commits, args=(b, "b"))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(120)
+            assert states == ["200 SUCCESS"] * 10
+            data = sorted(a.get(f"/v1/datasets/{ds}/data", params={"includeHeader": "false"}).text.splitlines())
+            if method == "APPEND":
+                assert data == sorted(f"{k},{who}" for k in range(5) for who in "ab")
+            else:  # the last REPLACE of either server
+                assert data in (["4,a"], ["4,b"])
+            assert b.get(f"/v1/datasets/{ds}").json()["rows"] == len(data)
+    finally:
+        second.stop()
+        first.stop()

@@ -75,6 +75,8 @@ datasets = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("data_updated_at", DateTime, nullable=True),
+    # The lake snapshot `row_count` was counted at (revision 0007_processes): an older one never overwrites it.
+    Column("data_version", BigInteger, nullable=True),
 )
 
 streams = Table(

@@ -288,12 +288,20 @@ class Catalog:
             raise DataSetNotFound(dataset_id)
         return self.get_dataset(dataset_id)
 
-    def record_data_change(self, dataset_id: str, row_count: int, conn: Connection | None = None) -> None:
+    def record_data_change(
+        self, dataset_id: str, row_count: int, version: int, conn: Connection | None = None, *, touch: bool = True
+    ) -> None:
+        """Cache the DataSet's row count as counted at lake snapshot `version`, unless a newer one is cached
+        already (commits of several processes reach the catalog in any order). `touch` marks the data updated."""
         now = utcnow()
+        values: dict[str, Any] = {"row_count": row_count, "data_version": version}
+        if touch:
+            values.update(updated_at=now, data_updated_at=now)
+        d = t.datasets.c
         stmt = (
             update(t.datasets)
-            .where(t.datasets.c.id == dataset_id)
-            .values(row_count=row_count, updated_at=now, data_updated_at=now)
+            .where(d.id == dataset_id, or_(d.data_version.is_(None), d.data_version < version))
+            .values(**values)
         )
         if conn is not None:
             conn.execute(stmt)

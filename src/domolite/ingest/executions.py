@@ -142,7 +142,7 @@ class Ingest:
             self.catalog.advance_execution(execution, ExecutionState.ERROR, message=message)
             self._discard(execution.id)
             raise
-        self.catalog.record_data_change(dataset.id, result.row_count)
+        self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id)
         rows, size = reported or (result.rows_loaded, size)
         writes = self._landing_writes(Landed(dataset, result.snapshot_id, method, partition, result.rows_loaded))
         if failure is not None:
@@ -180,7 +180,7 @@ class Ingest:
     def apply_import(self, dataset: DataSet, path: Path, method: UpdateMethod) -> None:
         try:
             result = self._load(dataset, [(0, path)], method, (), {"import": path.parent.name})
-            self.catalog.record_data_change(dataset.id, result.row_count)
+            self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id)
         finally:
             shutil.rmtree(path.parent, ignore_errors=True)
 
@@ -233,7 +233,8 @@ class Ingest:
         if snapshot is not None:
             stream = self.catalog.get_stream(execution.stream_id)
             dataset = self.catalog.get_dataset(stream.dataset_id)
-            self.catalog.record_data_change(dataset.id, self.lake.row_count(dataset.table))
+            version = snapshot.snapshot_id
+            self.catalog.record_data_change(dataset.id, self.lake.row_count(dataset.table, version), version)
             partition = snapshot.info.get("partition")
             tag = partition if isinstance(partition, str) else None
             try:

@@ -7,6 +7,7 @@ internal SQL only); user SQL never reaches it.
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -39,8 +40,18 @@ LAKE = "lake"
 PARTITION_COLUMN = "__domolite_partition"
 
 
-# Waits before trying a load again when the lake's SQLite metadata is locked by another process.
+# Waits before trying a load again when another process wrote the lake at the same time (see _retryable).
 _BUSY_WAITS_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 2.0, 2.0)
+
+
+def _retryable(exc: duckdb.Error) -> bool:
+    """A load that failed only because another process wrote the lake at the same time, so that nothing was
+    committed and the whole load can run again: the SQLite metadata was locked, or DuckLake refused the commit
+    as a conflict (two REPLACEs of one DataSet from two processes delete the same rows)."""
+    text = str(exc)
+    return "database is locked" in text or (
+        isinstance(exc, duckdb.TransactionException) and "Transaction conflict" in text
+    )
 
 
 class LoadFailed(Exception):
@@ -157,9 +168,10 @@ class Lake:
         at = f" AT (VERSION => {int(version)})" if version is not None else ""
         return f"{LAKE}.{ident(table)}{at}"
 
-    def row_count(self, table: str) -> int:
+    def row_count(self, table: str, version: int | None = None) -> int:
+        """Rows of the table now, or at snapshot `version`."""
         with self.cursor() as cur:
-            row = cur.execute(f"SELECT count(*) FROM {self.qualified(table)}").fetchone()
+            row = cur.execute(f"SELECT count(*) FROM {self.qualified(table, version)}").fetchone()
         return int(row[0]) if row else 0
 
     def evolve(
@@ -251,10 +263,9 @@ class Lake:
                         cur, table, target, source_sql, replace, key_columns, delete_where, commit_info
                     )
             except duckdb.Error as exc:
-                # Another process sharing the lake's SQLite metadata was writing: nothing was committed; again.
-                if wait_s is None or "database is locked" not in str(exc):
+                if wait_s is None or not _retryable(exc):
                     raise
-                time.sleep(wait_s)
+                time.sleep(wait_s * random.uniform(0.5, 1.5))  # spread out processes that collided
         raise AssertionError("unreachable")
 
     def _load_once(

@@ -1,4 +1,5 @@
-"""server processes and the owners of running work; joins the branches 0002 to 0006 into one head
+"""server processes and the owners of running work, the data version of a cached row count; joins the branches
+0002 to 0006 into one head
 
 Revision ID: 0007_processes
 Revises: 0002_access, 0003_product_api, 0004_exports, 0005_accounts, 0006_scheduler
@@ -28,9 +29,11 @@ def upgrade() -> None:
     op.add_column("executions", sa.Column("owner", sa.String(length=64), nullable=True))
     op.add_column("exports", sa.Column("owner", sa.String(length=64), nullable=True))
     op.add_column("index_requests", sa.Column("owner", sa.String(length=64), nullable=True))
+    op.add_column("datasets", sa.Column("data_version", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("datasets", "data_version")
     op.drop_column("index_requests", "owner")
     op.drop_column("exports", "owner")
     op.drop_column("executions", "owner")
