@@ -189,3 +189,35 @@ def test_query_reads_only_its_dataset(api: httpx.Client) -> None:
     assert_domo_error(api.post(url, json={"sql": f"SELECT * FROM `{other}`"}), 400, "unknown table")
     nested = api.post(url, json={"sql": {"sql": "SELECT n FROM table ORDER BY n"}}).json()
     assert nested["rows"] == [[1], [2]]
+
+
+def test_datetime_offsets_are_stored_in_utc_and_plain_values_as_given(api: httpx.Client) -> None:
+    ds = make_dataset(api, [("k", "LONG"), ("at", "DATETIME")])["id"]
+    body = (
+        b"1,2024-01-02 03:04:05Z\n"
+        b"2,2024-01-02T03:04:05-05:30\n"
+        b"3,2024-01-02 03:04:05.250+01\n"
+        b"4,2024-01-02 03:04:05\n"
+        b"5,2024-1-2 03:04:05\n"
+        b"6,2024-01-02\n"
+        b"7,\n"
+    )
+    assert api.put(f"/v1/datasets/{ds}/data", content=body, headers={"Content-Type": "text/csv"}).status_code == 204
+    q = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT k, at FROM table ORDER BY k"}).json()
+    assert q["rows"] == [
+        [1, "2024-01-02T03:04:05"],
+        [2, "2024-01-02T08:34:05"],
+        [3, "2024-01-02T02:04:05.250"],
+        [4, "2024-01-02T03:04:05"],
+        [5, "2024-01-02T03:04:05"],
+        [6, "2024-01-02T00:00:00"],
+        [7, None],
+    ]
+
+
+def test_a_quoted_empty_value_is_null_in_number_and_date_columns(api: httpx.Client) -> None:
+    ds = make_dataset(api, [("s", "STRING"), ("l", "LONG"), ("d", "DOUBLE"), ("day", "DATE")])["id"]
+    body = b'"","","",""\nx,1,1.5,2024-01-02\n'
+    assert api.put(f"/v1/datasets/{ds}/data", content=body, headers={"Content-Type": "text/csv"}).status_code == 204
+    q = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT * FROM table ORDER BY s"}).json()
+    assert q["rows"] == [["", None, None, None], ["x", 1, 1.5, "2024-01-02"]]

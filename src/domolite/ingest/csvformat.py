@@ -27,19 +27,38 @@ _CASTS: dict[DomoType, str] = {
     DomoType.DOUBLE: "CAST(NULLIF({c}, '') AS DOUBLE)",
     DomoType.DECIMAL: "CAST(NULLIF({c}, '') AS DECIMAL(38,9))",
     DomoType.DATE: "CAST(NULLIF({c}, '') AS DATE)",
-    # An offset, when given, is honoured and the value stored in UTC.
-    DomoType.DATETIME: "CAST(CAST(NULLIF({c}, '') AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)",
+    # An offset, when given, is honoured and the value stored in UTC. Only values that may carry one (a Z at the
+    # end, or a sign after the date) take the TIMESTAMPTZ cast: it costs ~0.2 s more per 1,000,000 values.
+    DomoType.DATETIME: (
+        "(CASE WHEN ends_with({c}, 'Z') OR contains(substr({c}, 12), '+') OR contains(substr({c}, 12), '-') "
+        "THEN CAST(CAST({c} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) "
+        "ELSE CAST(NULLIF({c}, '') AS TIMESTAMP) END)"
+    ),
 }
 
 
-def source_sql(files: Sequence[Path], columns: Sequence[Column]) -> str:
-    """SELECT the typed rows of header-less CSV files, in the given order, named as the schema names them."""
+# Types the CSV reader parses itself in the typed form of `source_sql`: exactly as a cast of the text would
+# (tests/test_csvformat.py compares them), except that it refuses `""`, which the cast takes as NULL.
+_READ_TYPES: dict[DomoType, str] = {DomoType.LONG: "BIGINT", DomoType.DOUBLE: "DOUBLE", DomoType.DATE: "DATE"}
+
+
+def source_sql(files: Sequence[Path], columns: Sequence[Column], *, typed: bool = False) -> str:
+    """SELECT the typed rows of header-less CSV files, in the given order, named as the schema names them.
+
+    Untyped, every column is read as text and cast (the Domo rules above, in full). `typed` lets the CSV
+    reader parse LONG, DOUBLE and DATE columns itself, ~20% faster; it fails where a numeric or date column
+    holds `""`, so a load that fails typed must be tried again untyped before any value is called bad.
+    """
     if not files:
         nulls = ", ".join(f"CAST(NULL AS {_storage_type(c.type)}) AS {ident(c.name)}" for c in columns)
         return f"SELECT {nulls} WHERE false"
-    raw_columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(columns))) + "}"
+    read_as = [(_READ_TYPES.get(c.type, "VARCHAR") if typed else "VARCHAR") for c in columns]
+    raw_columns = "{" + ", ".join(f"'c{i}': '{t}'" for i, t in enumerate(read_as)) + "}"
     file_list = "[" + ", ".join(literal(str(f)) for f in files) + "]"
-    select = ", ".join(_CASTS[c.type].format(c=f"c{i}") + f" AS {ident(c.name)}" for i, c in enumerate(columns))
+    select = ", ".join(
+        (f"c{i}" if read_as[i] != "VARCHAR" else _CASTS[c.type].format(c=f"c{i}")) + f" AS {ident(c.name)}"
+        for i, c in enumerate(columns)
+    )
     return f"SELECT {select} FROM read_csv({file_list}, {_READ_OPTIONS}, columns={raw_columns})"
 
 

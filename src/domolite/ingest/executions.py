@@ -15,7 +15,7 @@ from domolite.errors import DomoError, ExecutionNotActive, InvalidCsv, InvalidPa
 from domolite.ingest.csvformat import diagnose, source_sql
 from domolite.ingest.parts import receive_body
 from domolite.models import DataSet, Execution, ExecutionState, Stream, UpdateMethod
-from domolite.storage.lake import Lake, LoadFailed
+from domolite.storage.lake import Lake, LoadFailed, LoadResult
 
 log = logging.getLogger("domolite.ingest")
 
@@ -196,16 +196,22 @@ class Ingest:
         partition: str | None = None,
     ) -> _Loaded:
         files = [p for _, p in numbered if p.stat().st_size > 0]
-        sql = source_sql(files, dataset.columns)
-        try:
-            result = self.lake.load(
+
+        def load(typed: bool) -> LoadResult:
+            return self.lake.load(
                 dataset.table,
-                sql,
+                source_sql(files, dataset.columns, typed=typed),
                 replace=method is UpdateMethod.REPLACE and partition is None,
                 partition=partition,
                 key_columns=key_columns if method is UpdateMethod.UPSERT else (),
                 commit_info=commit_info,
             )
+
+        try:
+            try:
+                result = load(typed=True)  # the fast form; nothing is committed when it fails
+            except LoadFailed:
+                result = load(typed=False)  # the full rules (`""` in a number or date column is NULL)
         except LoadFailed as exc:
             problem = diagnose([(n, p) for n, p in numbered if p.stat().st_size > 0], dataset.columns)
             log.info("load of %s failed: %s", dataset.id, exc.detail.splitlines()[0] if exc.detail else exc)
