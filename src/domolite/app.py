@@ -114,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     services.liveness.register()
     services.liveness.settle(recover)  # what server processes that are gone left running
+    services.instance.uploads.settle_partition_deletions()
     services.datasets.reconcile_row_counts()
     services.accounts.check_key()
     services.runs.start()

@@ -17,7 +17,7 @@ from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.catalog.store import CatalogWrite
 from domolite.datasets import DataSets
-from domolite.errors import InvalidField, PartitionLimitReached
+from domolite.errors import InvalidField, PartitionLimitReached, PartitionNotFound
 from domolite.ingest.csvformat import source_sql
 from domolite.ingest.executions import Ingest, Landed
 from domolite.models import (
@@ -173,6 +173,24 @@ class Uploads:
             limit=limit,
             offset=offset,
         )
+
+    def settle_partition_deletions(self) -> None:
+        """A deletion of a partition's rows that reached the lake but not the catalog (its server stopped in
+        between) is marked in the catalog now, as the deletion would have marked it. Run at start."""
+        marked = self.lake.marked_snapshots("deletePartition")
+        if not marked:
+            return
+        by_table = {d.table: d.id for d in map(self.catalog.get_dataset, self.catalog.all_dataset_ids())}
+        for snapshot in marked:
+            tag, dataset_id = snapshot.info.get("deletePartition"), by_table.get(str(snapshot.info.get("table")))
+            if not isinstance(tag, str) or dataset_id is None:
+                continue
+            try:
+                current = self.product.get_partition(dataset_id, tag)
+            except PartitionNotFound:
+                continue  # the tag was removed since
+            if current.data_id < snapshot.snapshot_id:
+                self.product.put_partition(dataset_id, tag, snapshot.snapshot_id, 0, deleted=True)
 
     def delete_partition_data(self, principal: Principal, dataset_id: str, tag: str) -> Partition:
         """Remove the partition's rows (one data version) and keep the tag, marked deleted."""

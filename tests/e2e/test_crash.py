@@ -6,8 +6,10 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -90,53 +92,76 @@ def _ignore_errors(call: object) -> None:
         pass
 
 
-def test_a_tagged_commit_that_reached_the_lake_keeps_its_partition_after_a_crash(tmp_path: Path) -> None:
+def _tagged_dataset(inst: httpx.Client, name: str, tag: str, parts: list[bytes]) -> tuple[str, int]:
+    """A DataSet of one LONG column made with the instance API, and an upload to partition `tag` with its parts
+    sent (not committed): (DataSet id, upload id)."""
+    ds = inst.post(
+        "/api/data/v2/datasources",
+        json={"dataSourceName": name, "schema": {"columns": [{"type": "LONG", "name": "n"}]}},
+    ).json()["dataSource"]["dataSourceId"]
+    upload_id = int(
+        inst.post(f"/api/data/v3/datasources/{ds}/uploads", params={"dataTag": tag}, json={}).json()["uploadId"]
+    )
+    for n, part in enumerate(parts, start=1):
+        r = inst.put(f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/parts/{n}", content=part)
+        assert r.status_code == 200, r.text
+    return str(ds), upload_id
+
+
+def _commit_tagged(inst: httpx.Client, ds: str, upload_id: int, tag: str) -> httpx.Response:
+    commit = {"action": "APPEND", "dataTag": tag, "appendId": "latest"}
+    return inst.put(f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/commit", json=commit)
+
+
+def _instance_client(server: Server) -> httpx.Client:
+    return httpx.Client(base_url=server.url, headers={"x-domo-developer-token": server.dev_token}, timeout=60)
+
+
+def _kill_and_release(server: Server, hold: sqlite3.Connection, request: threading.Thread) -> None:
+    """Kill the server while the test holds the catalog's write lock, then let go of the lock."""
+    server.kill9()
+    hold.execute("ROLLBACK")
+    hold.close()
+    request.join(timeout=10)
+
+
+def _partition_list(inst: httpx.Client, ds: str) -> list[dict[str, Any]]:
+    listed = inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={"limit": 10, "offset": 0})
+    assert listed.status_code == 200, listed.text
+    return list(listed.json())
+
+
+def _in_background(call: Callable[[], object]) -> threading.Thread:
+    """Run a request whose server will be killed under it."""
+    thread = threading.Thread(target=lambda: _ignore_errors(call), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_tagged_commit_that_reached_the_lake_keeps_its_partition_after_a_crash(crash_server: Server) -> None:
     """The server dies after the lake took a partition's rows and before the catalog recorded the commit (the
     test holds the catalog's write lock in between): after the restart the partition is listed with them."""
-    server = Server(data_dir=tmp_path / "data").start()
-    headers = {"x-domo-developer-token": server.dev_token}
-    catalog_file = server.data_dir / "catalog.sqlite"
-    lake_file = server.data_dir / "lake" / "metadata.sqlite"
-    try:
-        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as inst:
-            ds = inst.post(
-                "/api/data/v2/datasources",
-                json={"dataSourceName": "tagged", "schema": {"columns": [{"type": "LONG", "name": "n"}]}},
-            ).json()["dataSource"]["dataSourceId"]
-            opened = inst.post(f"/api/data/v3/datasources/{ds}/uploads", params={"dataTag": "day-1"}, json={})
-            upload_id = opened.json()["uploadId"]
-            part = "".join(f"{i}\n" for i in range(ROWS_PER_PART)).encode()
-            for n in (1, 2):
-                r = inst.put(f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/parts/{n}", content=part)
-                assert r.status_code == 200, r.text
-            commit = {"action": "APPEND", "dataTag": "day-1", "appendId": "latest"}
-            committer = threading.Thread(
-                target=lambda: _ignore_errors(
-                    lambda: inst.put(f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/commit", json=commit)
-                ),
-                daemon=True,
-            )
-            committer.start()
-            until(lambda: _execution_state(catalog_file, upload_id) == "COMMITTING", 30, "the commit", every=0.005)
-            hold = sqlite3.connect(catalog_file, isolation_level=None, timeout=30)
-            hold.execute("BEGIN IMMEDIATE")  # the catalog takes no write until the server is gone
-            until(lambda: _lake_has_execution(lake_file, upload_id), 30, "the lake to take the rows")
-            state = hold.execute("SELECT state FROM executions WHERE id = ?", (upload_id,)).fetchone()
-            assert state == ("COMMITTING",)  # the catalog has not recorded the commit
-            server.kill9()
-            hold.execute("ROLLBACK")
-            hold.close()
-            committer.join(timeout=10)
+    server = crash_server
+    catalog_file, lake_file = server.data_dir / "catalog.sqlite", server.data_dir / "lake" / "metadata.sqlite"
+    with _instance_client(server) as inst:
+        part = "".join(f"{i}\n" for i in range(ROWS_PER_PART)).encode()
+        ds, upload_id = _tagged_dataset(inst, "tagged", "day-1", [part, part])
+        committer = _in_background(lambda: _commit_tagged(inst, ds, upload_id, "day-1"))
+        until(lambda: _execution_state(catalog_file, upload_id) == "COMMITTING", 30, "the commit", every=0.005)
+        hold = sqlite3.connect(catalog_file, isolation_level=None, timeout=30)
+        hold.execute("BEGIN IMMEDIATE")  # the catalog takes no write until the server is gone
+        until(lambda: _lake_has_execution(lake_file, upload_id), 30, "the lake to take the rows")
+        state = hold.execute("SELECT state FROM executions WHERE id = ?", (upload_id,)).fetchone()
+        assert state == ("COMMITTING",)  # the catalog has not recorded the commit
+        _kill_and_release(server, hold, committer)
 
-        server.start()
-        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as inst:
-            listed = inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={"limit": 10, "offset": 0}).json()
-            assert [(p["partitionId"], p["rowCount"]) for p in listed] == [("day-1", 2 * ROWS_PER_PART)]
-            execution = inst.get(f"/v1/streams/{stream_of(inst, ds)}/executions/{upload_id}").json()
-            assert execution["currentState"] == "SUCCESS"
-            assert inst.get(f"/v1/datasets/{ds}").json()["rows"] == 2 * ROWS_PER_PART
-    finally:
-        server.stop()
+    server.start()
+    with _instance_client(server) as inst:
+        listed = _partition_list(inst, ds)
+        assert [(p["partitionId"], p["rowCount"]) for p in listed] == [("day-1", 2 * ROWS_PER_PART)]
+        execution = inst.get(f"/v1/streams/{stream_of(inst, ds)}/executions/{upload_id}").json()
+        assert execution["currentState"] == "SUCCESS"
+        assert inst.get(f"/v1/datasets/{ds}").json()["rows"] == 2 * ROWS_PER_PART
 
 
 def _execution_state(catalog_file: Path, execution_id: int) -> str | None:
@@ -146,6 +171,40 @@ def _execution_state(catalog_file: Path, execution_id: int) -> str | None:
 
 
 def _lake_has_execution(lake_file: Path, execution_id: int) -> bool:
+    return _lake_has(lake_file, "execution", execution_id)
+
+
+def _lake_has(lake_file: Path, key: str, value: object) -> bool:
+    """Whether a snapshot in the lake's SQLite metadata carries commit info {key: value}."""
     with closing(sqlite3.connect(lake_file, timeout=30)) as conn:
         infos = conn.execute("SELECT commit_extra_info FROM ducklake_snapshot_changes").fetchall()
-    return any(info and json.loads(info).get("execution") == execution_id for (info,) in infos)
+    return any(info and json.loads(info).get(key) == value for (info,) in infos)
+
+
+def test_a_partition_deletion_that_reached_the_lake_is_marked_after_a_crash(crash_server: Server) -> None:
+    """The server dies after the lake dropped a partition's rows and before the catalog marked the partition
+    deleted (the test holds the catalog's write lock in between): after the restart it is marked."""
+    server = crash_server
+    catalog_file, lake_file = server.data_dir / "catalog.sqlite", server.data_dir / "lake" / "metadata.sqlite"
+    with _instance_client(server) as inst:
+        ds, upload_id = _tagged_dataset(inst, "tag to delete", "day-1", [b"1\n2\n3\n"])
+        assert _commit_tagged(inst, ds, upload_id, "day-1").status_code == 200
+        listed = _partition_list(inst, ds)
+        assert [(p["partitionId"], p["rowCount"]) for p in listed] == [("day-1", 3)]
+        filled_version = listed[0]["dataId"]
+
+        hold = sqlite3.connect(catalog_file, isolation_level=None, timeout=30)
+        hold.execute("BEGIN IMMEDIATE")  # the catalog takes no write until the server is gone
+        deleter = _in_background(lambda: inst.delete(f"/api/query/v1/datasources/{ds}/tag/day-1/data"))
+        until(lambda: _lake_has(lake_file, "deletePartition", "day-1"), 30, "the lake to drop the rows")
+        (deleted,) = hold.execute("SELECT deleted FROM partitions WHERE tag = 'day-1'").fetchone()
+        assert not deleted  # the catalog has not recorded the deletion
+        _kill_and_release(server, hold, deleter)
+
+    server.start()
+    with _instance_client(server) as inst:
+        assert _partition_list(inst, ds) == []  # deleted partitions are left out of the list
+        (shown,) = inst.get(f"/api/query/v1/datasources/{ds}/partition").json()
+        assert shown["partitionId"] == "day-1"
+        assert shown["dataId"] > filled_version  # the deletion's data version
+        assert inst.get(f"/v1/datasets/{ds}").json()["rows"] == 0

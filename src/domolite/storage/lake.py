@@ -327,30 +327,14 @@ class Lake:
 
     def committed_snapshot(self, marker_key: str, marker_value: Any) -> Snapshot | None:
         """The snapshot whose commit info holds {marker_key: marker_value}, or None (crash recovery)."""
-        with self.cursor() as cur:
-            rows = cur.execute(
-                f"SELECT snapshot_id, epoch_ms(snapshot_time), commit_extra_info FROM {LAKE}.snapshots() "
-                "WHERE commit_extra_info IS NOT NULL"
-            ).fetchall()
-        for snapshot_id, recorded_ms, extra in rows:
-            try:
-                info = json.loads(extra)
-            except ValueError:
-                continue
-            if isinstance(info, dict) and info.get(marker_key) == marker_value:
-                return Snapshot(int(snapshot_id), int(recorded_ms), info)
-        return None
+        return next((s for s in self._loads() if s.info.get(marker_key) == marker_value), None)
 
-    def partition_rows(self, table: str, tag: str) -> int:
-        """Rows of the table that carry the partition tag, now."""
-        with self.cursor() as cur:
-            row = cur.execute(
-                f"SELECT count(*) FROM {self.qualified(table)} WHERE {ident(PARTITION_COLUMN)} = {literal(tag)}"
-            ).fetchone()
-        return int(row[0]) if row else 0
+    def marked_snapshots(self, marker_key: str) -> list[Snapshot]:
+        """The loads, of any table, whose commit info holds `marker_key`, oldest first (crash recovery)."""
+        return [s for s in self._loads() if marker_key in s.info]
 
-    def snapshots(self, table: str) -> list[Snapshot]:
-        """The loads committed to `table`, oldest first (schema changes and compactions are not loads)."""
+    def _loads(self) -> list[Snapshot]:
+        """Every snapshot committed by a load (one with commit info), oldest first."""
         with self.cursor() as cur:
             rows = cur.execute(
                 f"SELECT snapshot_id, epoch_ms(snapshot_time), commit_extra_info FROM {LAKE}.snapshots() "
@@ -362,9 +346,21 @@ class Lake:
                 info = json.loads(extra)
             except ValueError:
                 continue
-            if isinstance(info, dict) and info.get("table") == table:
+            if isinstance(info, dict):
                 out.append(Snapshot(int(snapshot_id), int(recorded_ms), info))
         return out
+
+    def partition_rows(self, table: str, tag: str) -> int:
+        """Rows of the table that carry the partition tag, now."""
+        with self.cursor() as cur:
+            row = cur.execute(
+                f"SELECT count(*) FROM {self.qualified(table)} WHERE {ident(PARTITION_COLUMN)} = {literal(tag)}"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def snapshots(self, table: str) -> list[Snapshot]:
+        """The loads committed to `table`, oldest first (schema changes and compactions are not loads)."""
+        return [s for s in self._loads() if s.info.get("table") == table]
 
     def latest_snapshot(self) -> int:
         with self.cursor() as cur:
