@@ -50,7 +50,7 @@ class Server:
     def start(self, timeout: float = 60) -> Server:
         self.port = self.port or free_port()
         env = {**os.environ, "DOMOLITE_ADMIN_PASSWORD": ADMIN_PASSWORD, **self.env}
-        self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
+        self.log_path = self.log_path or self.data_dir.parent / f"{self.data_dir.name}-server.log"
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "domolite", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],

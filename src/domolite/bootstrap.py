@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from domolite.auth.secrets import hash_secret, random_secret
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
-from domolite.errors import InvalidField
+from domolite.errors import Conflict, InvalidField
 from domolite.models import Role, User
 from domolite.settings import Settings
 
@@ -22,12 +22,16 @@ class Bootstrap:
 
 
 def bootstrap_if_empty(catalog: Catalog, settings: Settings) -> Bootstrap | None:
-    """Create the admin, one client and one developer token when the catalog has no user yet."""
+    """Create the admin, one client and one developer token when the catalog has no user yet. Of several
+    processes starting together on an empty catalog, the one that makes the admin does it; None for the rest."""
     if catalog.count_users() > 0:
         return None
     given = settings.admin_password.get_secret_value() if settings.admin_password else None
     password = given or random_secret(12)
-    admin = catalog.create_user(settings.admin_email, "Admin", Role.ADMIN, hash_secret(password))
+    try:
+        admin = catalog.create_user(settings.admin_email, "Admin", Role.ADMIN, hash_secret(password))
+    except Conflict:
+        return None  # another process made the admin first
     tokens = TokenService(catalog, settings.token_lifetime_s)
     client_id, client_secret = tokens.create_client(admin.id, "bootstrap", ("data", "user"))
     dev = tokens.create_dev_token(admin.id, "bootstrap")

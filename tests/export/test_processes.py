@@ -225,3 +225,48 @@ def test_two_servers_committing_to_one_dataset_at_once_both_succeed(
     finally:
         second.stop()
         first.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_servers_starting_together_on_an_empty_catalog_both_come_up(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """They migrate one after the other, and one of them makes the first admin, client and token."""
+    env: dict[str, str] = {}
+    if backend == "postgresql":
+        env["DOMOLITE_CATALOG_URL"] = request.getfixturevalue("postgres").new_database()
+    # Credentials are read from whichever log shows them; "-" keeps start() from looking for them itself.
+    servers = [
+        Server(data_dir=tmp_path / "data", env=env, client_id="-", log_path=tmp_path / f"server-{n}.log")
+        for n in range(2)
+    ]
+    failures: list[BaseException] = []
+
+    def start(server: Server) -> None:
+        try:
+            server.start()
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    try:
+        assert not failures, failures
+        banners = [s for s in servers if "first start; these credentials are shown once" in s.log_text()]
+        assert len(banners) == 1, [s.log_text()[-2000:] for s in servers]
+        shown = banners[0].log_text()
+        client_id = shown.split("client id", 1)[1].split()[0]
+        client_secret = shown.split("client secret", 1)[1].split()[0]
+        for server in servers:
+            r = httpx.post(
+                server.url + "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, client_secret)
+            )
+            assert r.status_code == 200, r.text
+            users = httpx.get(server.url + "/v1/users", headers={"Authorization": f"bearer {r.json()['access_token']}"})
+            assert [u["email"] for u in users.json()] == ["admin@domolite.local"]
+    finally:
+        for server in servers:
+            server.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -73,14 +74,28 @@ class Catalog:
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     def migrate(self) -> None:
+        """Bring the tables up to the newest migration. Servers starting together on one catalog migrate one
+        after the other: under an advisory lock on PostgreSQL, under a lock file next to a SQLite file."""
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self.engine.begin() as conn:
+        with self._sqlite_file_lock(), self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                # Servers starting together on one catalog migrate one after the other.
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+
+    @contextmanager
+    def _sqlite_file_lock(self) -> Iterator[None]:
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrate-lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -32,9 +34,16 @@ def extension_path(name: str, cache_dir: Path) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / f"{load_name}.duckdb_extension"
     if not target.exists() or target.stat().st_size != shipped.stat().st_size:
-        tmp = target.with_suffix(".tmp")
-        shutil.copyfile(shipped, tmp)
-        tmp.replace(target)
+        # A copy of its own, then one rename: processes starting together on one data dir each replace the
+        # file whole, and none sees a half-written one.
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{load_name}-", suffix=".tmp", dir=cache_dir)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            shutil.copyfile(shipped, tmp)
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
     return target
 
 

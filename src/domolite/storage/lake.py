@@ -130,12 +130,31 @@ class Lake:
         self._con = duck.connect(
             ["ducklake", *self.meta_extensions], extension_dir, threads=threads, memory_limit=memory_limit
         )
-        self._con.execute(f"ATTACH {literal(self.source)} AS {LAKE} (DATA_PATH {literal(self.data_path)})")
+        self._attach()
         self._write_lock = threading.Lock()
         self._memory_limit = memory_limit
         self._unload_threads = unload_threads
         self._unload_con: duckdb.DuckDBPyConnection | None = None
         self._unload_lock = threading.Lock()
+
+    def _attach(self) -> None:
+        """Attach the lake. The first attach of a new lake creates its metadata tables; when several processes
+        start together on one, the others' attach fails while that happens (SQLite: locked; PostgreSQL: the
+        tables or types already exist) and is tried again, finding the lake made."""
+        sql = f"ATTACH {literal(self.source)} AS {LAKE} (DATA_PATH {literal(self.data_path)})"
+        for wait_s in (*_BUSY_WAITS_S, None):
+            try:
+                self._con.execute(sql)
+                return
+            except duckdb.Error as exc:
+                text = str(exc)
+                if wait_s is None or not ("database is locked" in text or "already exists" in text):
+                    raise
+                try:
+                    self._con.execute(f"DETACH {LAKE}")
+                except duckdb.Error:
+                    pass
+                time.sleep(wait_s * random.uniform(0.5, 1.5))
 
     def close(self) -> None:
         with self._unload_lock:
