@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import errno
-import fcntl
 import logging
-import os
 import re
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,8 +21,9 @@ from typing import Any
 import duckdb
 
 from domolite.auth import permissions
-from domolite.errors import BadRequest, InvalidSql, QueryTimeout
+from domolite.errors import BadRequest, DomoError, InvalidSql, QueryTimeout
 from domolite.models import DataSet, DomoType, Principal
+from domolite.query.fifo import read_through_fifo
 from domolite.query.sql import rewrite
 from domolite.storage import duck
 from domolite.storage.lake import LAKE, Lake
@@ -167,56 +163,19 @@ class Door:
     # -- CSV export -------------------------------------------------------------------------------------------
     def csv_stream(self, select_sql: str, *, header: bool) -> Iterator[bytes]:
         """Stream the rows of a trusted SELECT as Domo CSV, produced by DuckDB into a FIFO as they are read."""
-        workdir = Path(tempfile.mkdtemp(prefix="export-", dir=self.scratch_dir))
-        fifo = workdir / "rows.csv"
-        os.mkfifo(fifo)
-        reader_done = threading.Event()
-
-        def produce() -> None:
-            failed = False
-            try:
-                self.lake.copy_csv(select_sql, str(fifo), header=header)
-            except Exception:
-                failed = True
-                log.exception("CSV export failed")
-            finally:
-                if failed:
-                    _unblock_reader(fifo, reader_done)
-
-        thread = threading.Thread(target=produce, name="csv-export", daemon=True)
-        thread.start()
-        return _read_fifo(fifo, workdir, thread, reader_done)
+        chunks = read_through_fifo(
+            lambda dest: self.lake.copy_csv(select_sql, dest, header=header), self.scratch_dir, name="csv-export"
+        )
+        return _ending_quietly(chunks)
 
 
-def _read_fifo(fifo: Path, workdir: Path, thread: threading.Thread, reader_done: threading.Event) -> Iterator[bytes]:
-    fd = -1
+def _ending_quietly(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """A download's body: the status and headers are sent before the first chunk, so a failure can only end it
+    early (and be logged)."""
     try:
-        fd = os.open(fifo, os.O_RDONLY)
-        try:
-            fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ: a 1 MiB pipe
-        except OSError:
-            pass
-        while chunk := os.read(fd, 1 << 20):
-            yield chunk
-    finally:
-        reader_done.set()
-        if fd >= 0:
-            os.close(fd)
-        thread.join(timeout=30)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _unblock_reader(fifo: Path, reader_done: threading.Event) -> None:
-    """Open and close the write end so that a reader still waiting in open() sees end-of-file."""
-    deadline = time.monotonic() + 30
-    while not reader_done.is_set() and time.monotonic() < deadline:
-        try:
-            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-            return
-        except OSError as exc:
-            if exc.errno not in (errno.ENXIO, errno.EAGAIN):
-                return
-            time.sleep(0.01)
+        yield from chunks
+    except DomoError:
+        log.exception("CSV export failed")
 
 
 def _duck_message(exc: Exception, *, redact_values: bool = False) -> str:
