@@ -11,11 +11,11 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -40,11 +40,13 @@ LAKE = "lake"
 PARTITION_COLUMN = "__domolite_partition"
 
 
-# Waits before trying a load again when another process wrote the lake at the same time (see _retryable).
+T = TypeVar("T")
+
+# Waits before trying a load or an attach again when another process wrote the lake at the same time.
 _BUSY_WAITS_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 2.0, 2.0)
 
 
-def _retryable(exc: duckdb.Error) -> bool:
+def _load_collided(exc: duckdb.Error) -> bool:
     """A load that failed only because another process wrote the lake at the same time, so that nothing was
     committed and the whole load can run again: the SQLite metadata was locked, or DuckLake refused the commit
     as a conflict (two REPLACEs of one DataSet from two processes delete the same rows)."""
@@ -52,6 +54,28 @@ def _retryable(exc: duckdb.Error) -> bool:
     return "database is locked" in text or (
         isinstance(exc, duckdb.TransactionException) and "Transaction conflict" in text
     )
+
+
+def _attach_collided(exc: duckdb.Error) -> bool:
+    """The first attach of a new lake creates DuckLake's tables; another process doing it at the same time
+    makes ours fail (SQLite: locked; PostgreSQL: the tables or types already exist)."""
+    text = str(exc)
+    return "database is locked" in text or "already exists" in text
+
+
+def _retrying(attempt: Callable[[], T], collided: Callable[[duckdb.Error], bool], undo: Callable[[], None]) -> T:
+    """Run `attempt`; when it fails because another process wrote the lake at the same time, `undo` what is
+    left of it and run it again (up to ten times, waiting 50 ms growing to 2 s, with jitter to spread out the
+    processes that collided)."""
+    for wait_s in (*_BUSY_WAITS_S, None):
+        try:
+            return attempt()
+        except duckdb.Error as exc:
+            if wait_s is None or not collided(exc):
+                raise
+            undo()
+            time.sleep(wait_s * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
 
 
 class LoadFailed(Exception):
@@ -142,19 +166,14 @@ class Lake:
         start together on one, the others' attach fails while that happens (SQLite: locked; PostgreSQL: the
         tables or types already exist) and is tried again, finding the lake made."""
         sql = f"ATTACH {literal(self.source)} AS {LAKE} (DATA_PATH {literal(self.data_path)})"
-        for wait_s in (*_BUSY_WAITS_S, None):
+
+        def detach() -> None:
             try:
-                self._con.execute(sql)
-                return
-            except duckdb.Error as exc:
-                text = str(exc)
-                if wait_s is None or not ("database is locked" in text or "already exists" in text):
-                    raise
-                try:
-                    self._con.execute(f"DETACH {LAKE}")
-                except duckdb.Error:
-                    pass
-                time.sleep(wait_s * random.uniform(0.5, 1.5))
+                self._con.execute(f"DETACH {LAKE}")
+            except duckdb.Error:
+                pass
+
+        _retrying(lambda: self._con.execute(sql), _attach_collided, detach)
 
     def close(self) -> None:
         with self._unload_lock:
@@ -275,17 +294,12 @@ class Lake:
         if partition is not None:
             delete_where = f"{ident(PARTITION_COLUMN)} = {literal(partition)}"
             source_sql = f"SELECT *, {literal(partition)} AS {ident(PARTITION_COLUMN)} FROM ({source_sql})"
-        for wait_s in (*_BUSY_WAITS_S, None):
-            try:
-                with self._write_lock, self.cursor() as cur:
-                    return self._load_once(
-                        cur, table, target, source_sql, replace, key_columns, delete_where, commit_info
-                    )
-            except duckdb.Error as exc:
-                if wait_s is None or not _retryable(exc):
-                    raise
-                time.sleep(wait_s * random.uniform(0.5, 1.5))  # spread out processes that collided
-        raise AssertionError("unreachable")
+
+        def attempt() -> LoadResult:
+            with self._write_lock, self.cursor() as cur:
+                return self._load_once(cur, table, target, source_sql, replace, key_columns, delete_where, commit_info)
+
+        return _retrying(attempt, _load_collided, lambda: None)  # a failed load has rolled itself back
 
     def _load_once(
         self,
