@@ -84,6 +84,20 @@ class _Progress:
     done_keys: list[str] = field(default_factory=list)
     last_report: float = 0.0
 
+    def opened(self, key: str, upload: MultipartUpload) -> MultipartUpload:
+        self.open[key] = upload
+        return upload
+
+    def finished(self, key: str, url: str, rows: int, size: int) -> None:
+        self.open.pop(key, None)
+        self.done.append(ExportObject(url, rows, size))
+        self.done_keys.append(key)
+
+
+def _object_key(base: str, index: int, ext: str) -> str:
+    """The key of an export's object: data.csv, data_1.csv, ... (data.parquet, ...)."""
+    return f"{base}/data{'' if index == 0 else f'_{index}'}{ext}"
+
 
 class Exports:
     def __init__(self, catalog: Catalog, door: Door, lake: Lake, settings: Settings, process_id: str) -> None:
@@ -307,17 +321,11 @@ class Exports:
 
         def open_object(index: int) -> MultipartUpload:
             self._check_stop()
-            key = f"{base}/data{'' if index == 0 else f'_{index}'}{ext}"
-            keys[index] = key
-            upload = s3.open_upload(key, content_type)
-            progress.open[key] = upload
-            return upload
+            keys[index] = key = _object_key(base, index, ext)
+            return progress.opened(key, s3.open_upload(key, content_type))
 
         def on_object(index: int, rows: int, size: int) -> None:
-            key = keys[index]
-            progress.open.pop(key, None)
-            progress.done.append(ExportObject(s3.url(key), rows, size))
-            progress.done_keys.append(key)
+            progress.finished(keys[index], s3.url(keys[index]), rows, size)
             self._report(job, progress, splitter.rows_total, force=True)
 
         splitter = CsvSplitter(
@@ -362,14 +370,10 @@ class Exports:
             rows_so_far = 0
             for index, (path, rows, _size) in enumerate(written):
                 self._check_stop()
-                key = f"{base}/data{'' if index == 0 else f'_{index}'}.parquet"
-                upload = s3.open_upload(key, "application/vnd.apache.parquet")
-                progress.open[key] = upload
+                key = _object_key(base, index, ".parquet")
+                upload = progress.opened(key, s3.open_upload(key, "application/vnd.apache.parquet"))
                 _send_file(path, upload, self._check_stop)
-                size = upload.complete()
-                progress.open.pop(key, None)
-                progress.done.append(ExportObject(s3.url(key), rows, size))
-                progress.done_keys.append(key)
+                progress.finished(key, s3.url(key), rows, upload.complete())
                 rows_so_far += rows
                 self._report(job, progress, rows_so_far, force=True)
         finally:
