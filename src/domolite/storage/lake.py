@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import random
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -124,7 +125,29 @@ def lake_source(catalog_url: str, lake_dir: Path) -> tuple[str, list[str]]:
         }
         params.update({key: str(value) for key, value in parts.items() if value})
         return "ducklake:postgres:" + " ".join(f"{k}={_conninfo_value(v)}" for k, v in params.items()), ["postgres"]
-    return f"ducklake:sqlite:{lake_dir / 'metadata.sqlite'}", ["sqlite"]
+    return f"ducklake:sqlite:{metadata_file(lake_dir)}", ["sqlite"]
+
+
+def metadata_file(lake_dir: Path) -> Path:
+    """The lake's metadata when the catalog is SQLite: a SQLite file of its own next to the data."""
+    return lake_dir / "metadata.sqlite"
+
+
+def use_wal(path: Path) -> None:
+    """Put a SQLite metadata file in WAL mode (making the file when it is new), before DuckDB attaches it.
+
+    In SQLite's default rollback-journal mode a reader blocks a commit: DuckLake's COMMIT waits for every
+    reader's shared lock, a reader's next metadata statement waits behind the COMMIT's pending lock, both give
+    up with "database is locked", and the failed COMMIT leaves its connection holding the pending lock, so
+    every later read and commit of every connection fails (see docs/choices.md, "Many people at once"). In WAL
+    mode readers work on a snapshot and neither blocks nor is blocked by a commit. The mode is stored in the
+    file, so a lake made before this switch is switched at the next start.
+    """
+    with closing(sqlite3.connect(path, timeout=30)) as con:
+        row = con.execute("PRAGMA journal_mode=WAL").fetchone()
+    mode = str(row[0]).lower() if row else ""
+    if mode != "wal":
+        raise RuntimeError(f"the lake's metadata file {path} cannot be put in WAL mode (it stays {mode!r})")
 
 
 def _conninfo_value(value: str) -> str:
@@ -150,6 +173,8 @@ class Lake:
         self.lake_dir = lake_dir
         self.extension_dir = extension_dir
         self.source, self.meta_extensions = lake_source(catalog_url, lake_dir)
+        if self.meta_extensions == ["sqlite"]:
+            use_wal(metadata_file(lake_dir))
         self.data_path = str(lake_dir / "data") + "/"
         self._con = duck.connect(
             ["ducklake", *self.meta_extensions], extension_dir, threads=threads, memory_limit=memory_limit
