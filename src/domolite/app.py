@@ -62,6 +62,7 @@ def build_services(settings: Settings) -> Services:
         threads=settings.duckdb_threads,
         memory_limit=settings.duckdb_memory_limit,
         unload_threads=settings.resolved_export_duckdb_threads,
+        write_wait_s=settings.lake_write_wait_s,
     )
     policies = Policies(catalog)
     door = Door(
@@ -72,6 +73,7 @@ def build_services(settings: Settings) -> Services:
         scratch_dir=settings.staging_dir / "exports",
         memory_limit=settings.duckdb_memory_limit,
         threads=settings.duckdb_threads,
+        owner=liveness.id,
     )
     datasets = DataSets(catalog, lake)
     ingest = Ingest(catalog, lake, settings.staging_dir, settings.max_part_bytes, process_id=liveness.id)
@@ -111,9 +113,11 @@ def create_app(settings: Settings) -> FastAPI:
         services.ingest.recover(is_gone)
         services.exports.recover(is_gone)
         services.instance.versions.recover(is_gone)
+        services.door.recover(is_gone)
 
     services.liveness.register()
     services.liveness.settle(recover)  # what server processes that are gone left running
+    services.ingest.remove_ended_parts()
     services.instance.uploads.settle_partition_deletions()
     services.datasets.reconcile_row_counts()
     services.accounts.check_key()
@@ -125,6 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            services.lake.stop()  # interrupts the queries, downloads, exports and commits still running
             services.runs.stop()
             services.exports.close()
             services.runs.close()

@@ -18,6 +18,8 @@ DomoError (500)
 │   └── ExecutionNotActive  upload/commit to a committed or aborted execution
 ├── PayloadTooLarge (413)
 ├── QueryTimeout (400)      user SQL ran past the time limit
+├── Busy (503)              a lock or resource was not had in time; retryable, sent with Retry-After
+│   └── ShuttingDown        the server is stopping
 └── SecretUnreadable (500)  an account's secrets do not decrypt with this server's account key
 """
 
@@ -121,10 +123,23 @@ class Conflict(DomoError):
     status = 409
 
 
-class ShuttingDown(DomoError):
-    """Work in the background stopped because the server is stopping."""
+class Busy(DomoError):
+    """A lock or a resource this request needs was not had in time (the lake's writer, a free worker): nothing
+    was changed, and the same request may be sent again after `retry_after_s` seconds."""
 
     status = 503
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ShuttingDown(Busy):
+    """The server is stopping: work stopped (or was refused) before it changed anything, or was left for the
+    next start to settle. Another server process, or this one once restarted, takes the request."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after_s=5)
 
 
 class ExecutionNotActive(Conflict):

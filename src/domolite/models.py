@@ -65,7 +65,8 @@ class ExecutionState(StrEnum):
 
 EXECUTION_TRANSITIONS: dict[ExecutionState, frozenset[ExecutionState]] = {
     ExecutionState.ACTIVE: frozenset({ExecutionState.COMMITTING, ExecutionState.ABORTED, ExecutionState.ERROR}),
-    ExecutionState.COMMITTING: frozenset({ExecutionState.SUCCESS, ExecutionState.ERROR}),
+    # back to ACTIVE when the lake was too busy to take the commit (nothing changed; it may be committed again)
+    ExecutionState.COMMITTING: frozenset({ExecutionState.SUCCESS, ExecutionState.ERROR, ExecutionState.ACTIVE}),
     ExecutionState.SUCCESS: frozenset(),
     ExecutionState.ERROR: frozenset(),
     ExecutionState.ABORTED: frozenset(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domolite.cancel import Cancel
 from domolite.datasets import DataSets
 from domolite.models import DataSet, Principal
 from domolite.query.engine import Door, QueryResult
@@ -24,6 +25,7 @@ class Queries:
         limit: int | None = None,
         offset: int | None = None,
         version: int | None = None,
+        cancel: Cancel | None = None,
     ) -> tuple[DataSet, QueryResult]:
         """One page of the SQL's result over the DataSet, as it is now or as it was at data version `version`.
 
@@ -33,7 +35,7 @@ class Queries:
         """
         dataset = self.datasets.get(principal, dataset_id)
         at = self.versions.check_version(dataset, version)
-        return dataset, self.door.query(dataset, principal, paged(sql, limit, offset), at)
+        return dataset, self.door.query(dataset, principal, paged(sql, limit, offset), at, cancel)
 
     def export_sql(self, principal: Principal, dataset_id: str, version: int | None) -> str:
         """The trusted SELECT of a CSV export, at data version `version` when given."""

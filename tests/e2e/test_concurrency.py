@@ -3,13 +3,18 @@ its DuckDB work and pipe at once, and every header is decided before the first b
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
-from tests.helpers import assert_domo_error
+from tests.helpers import assert_domo_error, until
+from tests.pg import Postgres
 from tests.serverproc import Server
 
 SCHEMA = {"columns": [{"type": "LONG", "name": "id"}, {"type": "STRING", "name": "city"}]}
@@ -78,3 +83,118 @@ def assert_no_errors_logged(server: Server, since: int) -> None:
     """The server logged no error after offset `since` of its log."""
     errors = [line for line in server.log_text()[since:].splitlines() if " ERROR " in line]
     assert not errors, errors[:5]
+
+
+# -- downloads whose client hangs up -----------------------------------------------------------------------
+
+
+def pipes(server: Server) -> list[Path]:
+    """The FIFO folders of the server's CSV downloads in progress."""
+    return list((server.data_dir / "staging" / "exports").glob("*"))
+
+
+def start_download(server: Server, token: str, dataset_id: str, read_bytes: int) -> socket.socket:
+    """Send a CSV download request on a raw connection and read `read_bytes` of the answer (0: none)."""
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    request = f"GET /v1/datasets/{dataset_id}/data HTTP/1.1\r\nHost: x\r\nAuthorization: bearer {token}\r\n\r\n"
+    sock.sendall(request.encode())
+    got = 0
+    while got < read_bytes:
+        data = sock.recv(65536)
+        assert data, "the server closed the download"
+        got += len(data)
+    return sock
+
+
+def downloads_ended(server: Server, since: int, dataset_id: str) -> list[str]:
+    """The access lines of the DataSet's CSV downloads that ended after offset `since` of the server's log."""
+    return [line for line in server.log_text()[since:].splitlines() if f"GET /v1/datasets/{dataset_id}/data" in line]
+
+
+def idle_lake_transactions(server: Server, postgres: Postgres | None) -> list[Any]:
+    """PostgreSQL sessions of the server's database sitting in an open transaction (none on SQLite)."""
+    if postgres is None:
+        return []
+    sql = "SELECT pid, left(query, 60) FROM pg_stat_activity WHERE datname = current_database() "
+    sql += "AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+    return postgres.query(server.catalog_url, sql)
+
+
+@pytest.fixture(scope="module")
+def big(api: httpx.Client) -> str:
+    """A DataSet of 2,000,000 rows (~28 MB of CSV, far more than the pipe and the sockets hold)."""
+    stream = new_stream(api, "big download")
+    assert commit_parts(api, stream["id"], [rows_csv(1_000_000), rows_csv(1_000_000, 1_000_000)]).status_code == 200
+    return str(stream["dataSet"]["id"])
+
+
+@pytest.fixture()
+def pg(server: Server, request: pytest.FixtureRequest) -> Postgres | None:
+    return request.getfixturevalue("postgres") if "DOMOLITE_CATALOG_URL" in server.env else None
+
+
+def test_a_download_hung_up_before_the_body_frees_its_pipe_and_lake_at_once(
+    server: Server, api: httpx.Client, big: str, pg: Postgres | None
+) -> None:
+    token = server.token()
+    log_start = len(server.log_text())
+    for _ in range(3):
+        start_download(server, token, big, 0).close()
+    until(lambda: len(downloads_ended(server, log_start, big)) == 3, 20, "the server to end the downloads")
+    until(lambda: not pipes(server), 1, "the hung-up downloads' pipes to go", every=0.02)
+    assert idle_lake_transactions(server, pg) == []
+    writing = new_stream(api, "after hang-ups")
+    started = time.monotonic()
+    assert commit_parts(api, writing["id"], [rows_csv(20_000)]).status_code == 200
+    assert time.monotonic() - started < 10
+    assert len(api.get(f"/v1/datasets/{big}/data").content) > 20_000_000  # downloads still work
+
+
+def test_a_download_hung_up_during_the_body_frees_its_pipe_and_lake_at_once(
+    server: Server, api: httpx.Client, big: str, pg: Postgres | None
+) -> None:
+    token = server.token()
+    socks = [start_download(server, token, big, 200_000) for _ in range(2)]
+    time.sleep(0.5)
+    assert len(pipes(server)) == 2  # DuckDB is still writing them: the body is far from done
+    hung_up = time.monotonic()
+    for sock in socks:
+        sock.close()
+    until(lambda: not pipes(server), 2, "the hung-up downloads' pipes to go", every=0.02)
+    assert time.monotonic() - hung_up < 2
+    assert idle_lake_transactions(server, pg) == []
+    writing = new_stream(api, "after hang-ups in the body")
+    started = time.monotonic()
+    assert commit_parts(api, writing["id"], [rows_csv(20_000)]).status_code == 200
+    assert time.monotonic() - started < 10
+
+
+# -- headers are decided before the first byte ----------------------------------------------------------
+
+
+def test_any_unicode_file_name_is_sent_per_rfc_6266(api: httpx.Client) -> None:
+    stream = new_stream(api, "named download")
+    assert commit_parts(api, stream["id"], [b"1,Oslo\n"]).status_code == 200
+    ds = stream["dataSet"]["id"]
+    for name, expected in [
+        ("数据.csv", "attachment; filename=\"__.csv\"; filename*=UTF-8''%E6%95%B0%E6%8D%AE.csv"),
+        (
+            'say "hi" \\ 10%.csv',
+            "attachment; filename=\"say _hi_ _ 10%.csv\"; filename*=UTF-8''say%20%22hi%22%20%5C%2010%25.csv",
+        ),
+        ("plain name.csv", 'attachment; filename="plain name.csv"'),
+    ]:
+        r = api.get(f"/v1/datasets/{ds}/data", params={"fileName": name})
+        assert r.status_code == 200, r.text
+        assert r.headers["content-disposition"] == expected
+        assert r.text == "1,Oslo\n"
+
+
+def test_a_file_name_with_control_characters_is_a_400_naming_it(server: Server, api: httpx.Client) -> None:
+    stream = new_stream(api, "badly named download")
+    ds = stream["dataSet"]["id"]
+    for name in ["a\x00b.csv", "a\x0bb.csv", "a\r\nSet-Cookie: x=1", "tab\there.csv", "del\x7f.csv"]:
+        r = api.get(f"/v1/datasets/{ds}/data", params={"fileName": name})
+        assert_domo_error(r, 400, "fileName", "control characters")
+    assert api.get(f"/v1/datasets/{ds}").status_code == 200  # the same connection goes on
+    assert not pipes(server)

@@ -6,13 +6,15 @@ from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from domolite.api.body import body_chunks, flag, is_gzip, parse_body
 from domolite.api.deps import PrincipalDep, Services, ServicesDep
-from domolite.api.responses import JSON
+from domolite.api.lifetime import request_cancel, until_hung_up
+from domolite.api.responses import JSON, PipedCSV, attachment
 from domolite.api.routing import Router
 from domolite.api.schemas import DataSetIn, DataSetUpdateIn, QueryIn, dataset_out
+from domolite.cancel import Cancel
 from domolite.errors import UserNotFound
 from domolite.models import DataSet, UpdateMethod, User
 
@@ -115,27 +117,20 @@ def export_data(
     services: ServicesDep,
     includeHeader: str | None = None,
     fileName: str | None = None,
-) -> StreamingResponse:
+) -> PipedCSV:
+    headers = {"Content-Disposition": attachment(fileName)} if fileName else {}
     dataset = services.datasets.get(principal, dataset_id)
     select_sql = services.door.source_sql(dataset, principal)  # permission and PDP decided before the first byte
-    headers = {}
-    if fileName:
-        safe = fileName.replace('"', "").replace("\r", "").replace("\n", "")
-        headers["Content-Disposition"] = f'attachment; filename="{safe}"'
-    return StreamingResponse(
-        services.door.csv_stream(select_sql, header=flag(includeHeader)),
-        media_type="text/csv; charset=utf-8",
-        headers=headers,
-    )
+    return PipedCSV(services.door.csv_stream(select_sql, header=flag(includeHeader)), headers)
 
 
 @router.post("/v1/datasets/query/execute/{dataset_id}")
 async def query_dataset(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, QueryIn)
 
-    def run() -> dict[str, Any]:
+    def run(cancel: Cancel) -> dict[str, Any]:
         dataset = services.datasets.get(principal, dataset_id)
-        result = services.door.query(dataset, principal, body.sql)
+        result = services.door.query(dataset, principal, body.sql, cancel=cancel)
         return {
             "datasource": dataset.id,
             "columns": result.columns,
@@ -149,4 +144,4 @@ async def query_dataset(dataset_id: str, request: Request, principal: PrincipalD
             "fromcache": False,
         }
 
-    return JSON(await run_in_threadpool(run))
+    return JSON(await until_hung_up(request, run, request_cancel(request, services.settings.query_timeout_s)))

@@ -12,8 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domolite.errors import DomoError, Unauthorized
+from domolite.cancel import Cancelled
+from domolite.errors import Busy, DomoError, Unauthorized
 
 log = logging.getLogger("domolite.api")
 
@@ -43,7 +45,15 @@ def validation_message(errors: list[Any]) -> str:
 
 async def _domo_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomoError)
+    return domo_error_response(request, exc)
+
+
+def domo_error_response(request: Request, exc: DomoError) -> Response:
+    """The response for a domain error: its status and message (a 5xx says only that it was internal), with
+    Retry-After on a Busy and WWW-Authenticate on a 401."""
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if isinstance(exc, Unauthorized) else None
+    if isinstance(exc, Busy):
+        return error_response(request, exc.status, exc.message, {"Retry-After": str(exc.retry_after_s)})
     if exc.status >= 500:
         log.error("toe=%s %s", toe_of(request), exc.message)
         return error_response(request, exc.status, "An internal error occurred")
@@ -66,13 +76,52 @@ async def _invalid_input(request: Request, exc: Exception) -> Response:
     return error_response(request, 400, validation_message(list(exc.errors())))
 
 
+async def _cancelled(request: Request, exc: Exception) -> Response:
+    """Work stopped on purpose: the client hung up (and will not read this) or the server is stopping."""
+    assert isinstance(exc, Cancelled)
+    return error_response(request, 503, f"the request was stopped: {exc.reason}", {"Retry-After": "1"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("toe=%s unexpected error", toe_of(request), exc_info=exc)
     return error_response(request, 500, "An internal error occurred")
 
 
+class LastResort:
+    """Pure-ASGI middleware for an exception no handler took: the client gets Domo's bare 500 and the app then
+    returns normally, so the server keeps the keep-alive connection open for the next request (an exception
+    that escapes the app makes it close the connection). Once a response has started, the exception goes on:
+    the body is cut short and the connection has to close."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            if started:
+                raise
+            request = Request(scope, receive)
+            response = await _unexpected(request, exc)
+            await response(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
+    """Error handlers and the last-resort middleware; add this before the middleware that sets the toe."""
+    app.add_middleware(LastResort)
     app.add_exception_handler(DomoError, _domo_error)
+    app.add_exception_handler(Cancelled, _cancelled)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_input)
     app.add_exception_handler(ValidationError, _invalid_input)

@@ -26,7 +26,9 @@ class ToeMiddleware:
             await self.app(scope, receive, send)
             return
         toe = new_toe()
-        scope.setdefault("state", {})["toe"] = toe
+        state = scope.setdefault("state", {})
+        state["toe"] = toe
+        state["arrived"] = time.monotonic()  # where a request's time limit counts from
         started = time.perf_counter()
         status: dict[str, Any] = {"code": 500}
 

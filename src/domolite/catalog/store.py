@@ -439,6 +439,12 @@ class Catalog:
                 raise ExecutionNotFound(stream_id, execution_id)
             return self._execution(c, row)
 
+    def execution_state(self, execution_id: int) -> ExecutionState | None:
+        """The state of an execution of any stream, or None when there is no such execution."""
+        with self.tx() as c:
+            state = c.execute(select(t.executions.c.state).where(t.executions.c.id == execution_id)).scalar()
+        return None if state is None else ExecutionState(state)
+
     def list_executions(self, stream_id: int, *, limit: int, offset: int) -> list[Execution]:
         q = (
             select(t.executions)

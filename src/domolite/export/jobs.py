@@ -10,17 +10,18 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from domolite.auth import permissions
+from domolite.cancel import Cancel, Cancelled
 from domolite.catalog import Catalog
 from domolite.catalog.exports import ExportCatalog
 from domolite.catalog.store import utcnow
-from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, S3Refused
+from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, S3Refused, ShuttingDown
 from domolite.export.codecs import CONTENT_TYPES, EXTENSIONS
 from domolite.export.csvsplit import CsvSplitter
 from domolite.export.model import (
@@ -41,7 +42,7 @@ from domolite.models import DataSet, Principal
 from domolite.query import request as query_request
 from domolite.query.engine import Door
 from domolite.query.request import QuerySpec
-from domolite.query.unload import ParquetFiles, csv_chunks
+from domolite.query.unload import ParquetFiles, csv_chunks, remove_leftovers
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
 
@@ -110,11 +111,13 @@ class Exports:
         self.scratch_dir = settings.staging_dir / "s3-exports"
         self._pool = ThreadPoolExecutor(max_workers=settings.export_workers, thread_name_prefix="export")
         self._stop = threading.Event()
+        self._stopping = Cancel()  # cancelled by close(): interrupts the DuckDB work of running jobs
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def recover(self, is_gone: Callable[[str | None], bool]) -> None:
         """Jobs left queued or running by a server process that is gone end in error (their credentials went
         with it). Jobs of processes still running are theirs."""
+        remove_leftovers(self.scratch_dir, is_gone)
         for job in self.jobs.in_states(ACTIVE_STATES):
             if not is_gone(job.owner):
                 continue
@@ -126,6 +129,7 @@ class Exports:
     def close(self, timeout_s: float = 20.0) -> None:
         """Ask running jobs to stop (they abort their uploads and end in error); wait a little for them."""
         self._stop.set()
+        self._stopping.cancel("the server is stopping")
         waiter = threading.Thread(target=self._pool.shutdown, kwargs={"wait": True, "cancel_futures": True})
         waiter.start()
         waiter.join(timeout_s)
@@ -335,7 +339,7 @@ class Exports:
             compression=options.compression,
             bom=options.include_bom,
         )
-        chunks: Iterator[bytes] = csv_chunks(self.lake, select_sql, self.scratch_dir)
+        chunks = csv_chunks(self.lake, select_sql, self.scratch_dir, owner=self.process_id, cancel=self._stopping)
         try:
             for chunk in chunks:
                 self._check_stop()
@@ -344,9 +348,7 @@ class Exports:
                     upload.raise_if_failed()
                 self._report(job, progress, splitter.rows_total)
         finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()  # stops DuckDB if the export stopped early
+            chunks.close()  # stops DuckDB if the export stopped early
         splitter.finish()
 
     def _write_parquet(
@@ -359,13 +361,14 @@ class Exports:
         max_bytes: int,
         progress: _Progress,
     ) -> None:
-        files = ParquetFiles(self.scratch_dir)
+        files = ParquetFiles(self.scratch_dir, self.process_id)
         try:
             written = files.write(
                 self.lake,
                 select_sql,
                 compression=PARQUET_CODECS[options.compression],
                 file_size_bytes=max_bytes,
+                cancel=self._stopping,
             )
             rows_so_far = 0
             for index, (path, rows, _size) in enumerate(written):
@@ -417,6 +420,8 @@ def _failure(exc: BaseException) -> tuple[ErrorCode, str]:
         return exc.code, exc.message
     if isinstance(exc, S3Refused):
         return ErrorCode(exc.code), exc.message
+    if isinstance(exc, ShuttingDown | Cancelled):
+        return ErrorCode.INTERRUPTED, "the server is shutting down"
     if isinstance(exc, DomoError):
         return ErrorCode.QUERY_FAILED, f"reading the DataSet failed: {exc.message}"
     if isinstance(exc, OSError):

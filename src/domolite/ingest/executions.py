@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import logging
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from domolite.catalog import Catalog
 from domolite.catalog.store import CatalogWrite
-from domolite.errors import DomoError, ExecutionNotActive, InvalidCsv, InvalidPart
+from domolite.errors import Busy, DomoError, ExecutionNotActive, InvalidCsv, InvalidPart, ShuttingDown
 from domolite.ingest.csvformat import diagnose, source_sql
 from domolite.ingest.parts import receive_body
 from domolite.models import DataSet, Execution, ExecutionState, Stream, UpdateMethod
+from domolite.scratch import private_dir, remove_gone
 from domolite.storage.lake import Lake, LoadFailed, LoadResult
 
 log = logging.getLogger("domolite.ingest")
+
+IMPORT_KIND = "import"
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,21 @@ class Ingest:
         A connector run reports its own rows and bytes (`reported`), and ends ERROR with `failure` when the
         work it records failed: the record is still committed."""
         execution = self._active(stream.id, execution_id)
+        with self.lake.writing():  # Busy after a bounded wait: the execution stays ACTIVE, to be committed again
+            if self.lake.closing:
+                raise ShuttingDown("the server is stopping; commit the execution again")
+            return self._commit_in_turn(dataset, stream, execution, method, partition, reported, failure)
+
+    def _commit_in_turn(
+        self,
+        dataset: DataSet,
+        stream: Stream,
+        execution: Execution,
+        method: UpdateMethod | None,
+        partition: str | None,
+        reported: tuple[int, int] | None,
+        failure: str | None,
+    ) -> tuple[Execution, int]:
         execution = self.catalog.advance_execution(execution, ExecutionState.COMMITTING, owner=self.process_id)
         numbered = [(n, self._part_path(execution.id, n)) for n, size in self.catalog.part_numbers(execution.id)]
         method = method or execution.update_method
@@ -137,6 +154,11 @@ class Ingest:
             info["partition"] = partition
         try:
             result = self._load(dataset, numbered, method, stream.key_columns, info, partition=partition)
+        except ShuttingDown:
+            raise  # left COMMITTING, with its parts: the next start settles it by whether its snapshot landed
+        except Busy:
+            self.catalog.advance_execution(execution, ExecutionState.ACTIVE)  # nothing changed; parts kept
+            raise
         except BaseException as exc:
             message = exc.message if isinstance(exc, DomoError) else "the commit failed on an internal error"
             self.catalog.advance_execution(execution, ExecutionState.ERROR, message=message)
@@ -173,7 +195,7 @@ class Ingest:
 
     # -- one-shot import (PUT /v1/datasets/{id}/data) ----------------------------------------------------------
     async def receive_import(self, chunks: AsyncIterator[bytes], *, gzip: bool) -> Path:
-        dest = self.staging_dir / f"import-{self.process_id}-{uuid.uuid4().hex}" / "part-000000000000.csv"
+        dest = private_dir(self.staging_dir, IMPORT_KIND, self.process_id) / "part-000000000000.csv"
         await receive_body(chunks, dest, gzip_declared=gzip, max_bytes=self.max_part_bytes, what="the body")
         return dest
 
@@ -229,9 +251,18 @@ class Ingest:
                 self._settle(execution)
             except ExecutionNotActive:
                 continue  # another process settled it first
-        for path in self.staging_dir.glob("import-*"):
-            owner, sep, _rest = path.name.removeprefix("import-").rpartition("-")
-            if is_gone(owner if sep else None):
+        remove_gone(self.staging_dir, IMPORT_KIND, is_gone)
+
+    def remove_ended_parts(self) -> None:
+        """Remove the parts of executions that have ended (committed, failed, aborted) or no longer exist:
+        what a process that stopped mid-way left behind (run at start)."""
+        for path in self.staging_dir.glob("execution-*"):
+            try:
+                execution_id = int(path.name.removeprefix("execution-"))
+            except ValueError:
+                continue
+            state = self.catalog.execution_state(execution_id)
+            if state is None or state in (ExecutionState.SUCCESS, ExecutionState.ERROR, ExecutionState.ABORTED):
                 shutil.rmtree(path, ignore_errors=True)
 
     def _settle(self, execution: Execution) -> None:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import logging
 import re
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,17 +19,19 @@ from typing import Any
 import duckdb
 
 from domolite.auth import permissions
-from domolite.errors import BadRequest, DomoError, InvalidSql, QueryTimeout
+from domolite.cancel import Cancel, Cancelled
+from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
 from domolite.models import DataSet, DomoType, Principal
-from domolite.query.fifo import read_through_fifo
+from domolite.query.fifo import PIPE_KIND, FifoReader
 from domolite.query.sql import rewrite
+from domolite.scratch import remove_gone
 from domolite.storage import duck
-from domolite.storage.lake import LAKE, Lake
+from domolite.storage.lake import LAKE, Lake, lake_busy
 from domolite.storage.sqltext import ident, literal
 
-log = logging.getLogger("domolite.query")
-
 PdpFilter = Callable[[DataSet, Principal], str | None]
+
+_TIME_UP = "the query's time limit passed"
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,10 @@ class Door:
         pdp_filter: PdpFilter | None = None,
         memory_limit: str = "1GB",
         threads: int | None = None,
+        owner: str = "",
     ) -> None:
         self.lake = lake
+        self.owner = owner
         self.timeout_s = timeout_s
         self.max_rows = max_rows
         self.scratch_dir = scratch_dir
@@ -103,6 +105,10 @@ class Door:
 
     def close(self) -> None:
         self._sandbox.close()
+
+    def recover(self, is_gone: Callable[[str | None], bool]) -> int:
+        """Remove the download pipes that gone server processes left behind; returns how many."""
+        return remove_gone(self.scratch_dir, PIPE_KIND, is_gone)
 
     # -- the door ---------------------------------------------------------------------------------------------
     def source_sql(self, dataset: DataSet, principal: Principal, version: int | None = None) -> str:
@@ -125,33 +131,54 @@ class Door:
         return sql, row_filter is not None
 
     # -- user SQL ---------------------------------------------------------------------------------------------
-    def query(self, dataset: DataSet, principal: Principal, user_sql: str, version: int | None = None) -> QueryResult:
-        """Run one user SELECT over the DataSet, in the sandbox.
+    def query(
+        self,
+        dataset: DataSet,
+        principal: Principal,
+        user_sql: str,
+        version: int | None = None,
+        cancel: Cancel | None = None,
+    ) -> QueryResult:
+        """Run one user SELECT over the DataSet, in the sandbox. The time limit counts from `cancel`'s deadline
+        when it has one (the request's arrival plus the limit), so time spent waiting for the server counts.
 
         Raises:
             InvalidSql: refused or failing SQL. QueryTimeout: past the time limit. BadRequest: past the row cap.
+            Busy: the time went on waiting for the server, or the lake's metadata was locked.
+            Cancelled: `cancel` was cancelled (the client hung up). ShuttingDown: the server is stopping.
         """
         source, filtered = self._source(dataset, principal, version)
         sql = rewrite(user_sql, dataset.id, source)
-        cur = self._sandbox.cursor()
-        timer = threading.Timer(self.timeout_s, cur.interrupt)
+        remaining = cancel.remaining_s() if cancel is not None else None
+        limit_s = self.timeout_s if remaining is None else min(self.timeout_s, remaining)
+        waited_s = self.timeout_s - limit_s
+        if limit_s <= 0:
+            raise Busy(f"the server was too busy to start the query within its {self.timeout_s:g} s limit", 2)
+        timed = Cancel(parent=cancel)
+        timer = threading.Timer(limit_s, timed.cancel, args=(_TIME_UP,))
         timer.start()
-        started = time.monotonic()
         try:
-            cur.execute(sql)
-            rows = cur.fetchmany(self.max_rows + 1)
-            description = cur.description or []
-        except duckdb.InterruptException:
+            with self.lake.cursor(timed, self._sandbox) as cur:
+                cur.execute(sql)
+                rows = cur.fetchmany(self.max_rows + 1)
+                description = cur.description or []
+        except Cancelled as exc:
+            if exc.reason != _TIME_UP:
+                raise
+            if waited_s >= self.timeout_s / 2:
+                raise Busy(
+                    f"the query waited {waited_s:.0f} s for the server and then ran out of its "
+                    f"{self.timeout_s:g} s limit",
+                    2,
+                ) from None
             raise QueryTimeout(f"the query ran longer than the {self.timeout_s:g} s limit and was stopped") from None
         except duckdb.Error as exc:
-            if time.monotonic() - started >= self.timeout_s:
-                raise QueryTimeout(
-                    f"the query ran longer than the {self.timeout_s:g} s limit and was stopped"
-                ) from None
+            if lake_busy(exc):
+                raise Busy("the lake's metadata was locked by a change in progress", 1) from None
             raise InvalidSql(_duck_message(exc, redact_values=filtered)) from None
         finally:
             timer.cancel()
-            cur.close()
+            timed.close()
         if len(rows) > self.max_rows:
             raise BadRequest(f"the query returns more than {self.max_rows} rows; add a LIMIT or a WHERE to narrow it")
         return QueryResult(
@@ -161,21 +188,14 @@ class Door:
         )
 
     # -- CSV export -------------------------------------------------------------------------------------------
-    def csv_stream(self, select_sql: str, *, header: bool) -> Iterator[bytes]:
-        """Stream the rows of a trusted SELECT as Domo CSV, produced by DuckDB into a FIFO as they are read."""
-        chunks = read_through_fifo(
-            lambda dest: self.lake.copy_csv(select_sql, dest, header=header), self.scratch_dir, name="csv-export"
-        )
-        return _ending_quietly(chunks)
+    def csv_stream(self, select_sql: str, *, header: bool, cancel: Cancel | None = None) -> FifoReader:
+        """The rows of a trusted SELECT as Domo CSV, produced by DuckDB into a FIFO as they are read. Close it
+        when the request ends, however it ends: that stops DuckDB."""
 
+        def write(dest: str, stop: Cancel) -> None:
+            self.lake.copy_csv(select_sql, dest, header=header, cancel=stop)
 
-def _ending_quietly(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """A download's body: the status and headers are sent before the first chunk, so a failure can only end it
-    early (and be logged)."""
-    try:
-        yield from chunks
-    except DomoError:
-        log.exception("CSV export failed")
+        return FifoReader(write, self.scratch_dir, name="csv-export", owner=self.owner, cancel=cancel)
 
 
 def _duck_message(exc: Exception, *, redact_values: bool = False) -> str:

@@ -6,35 +6,52 @@ query is an error, never a short result.
 from __future__ import annotations
 
 import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-from domolite.query.fifo import read_through_fifo
+from domolite.cancel import Cancel
+from domolite.query.fifo import PIPE_KIND, FifoReader
+from domolite.scratch import private_dir, remove_gone
 from domolite.storage.lake import Lake
 
+PARQUET_KIND = "parquet"
 
-def csv_chunks(lake: Lake, select_sql: str, scratch_dir: Path) -> Iterator[bytes]:
-    """The rows of `select_sql` as CSV with a header, in chunks of 1 MiB (the last one shorter).
+
+def csv_chunks(lake: Lake, select_sql: str, scratch_dir: Path, *, owner: str, cancel: Cancel) -> FifoReader:
+    """The rows of `select_sql` as CSV with a header, in chunks of 1 MiB (the last one shorter); closing the
+    reader, or cancelling `cancel`, stops DuckDB.
 
     Raises (from the iterator, after the last chunk):
         DomoError: DuckDB failed; what was read so far is not the whole result.
     """
-    return read_through_fifo(lambda dest: lake.unload_csv(select_sql, dest), scratch_dir, name="unload-csv")
+
+    def write(dest: str, stop: Cancel) -> None:
+        lake.unload_csv(select_sql, dest, stop)
+
+    return FifoReader(write, scratch_dir, name="unload-csv", owner=owner, cancel=cancel)
+
+
+def remove_leftovers(scratch_dir: Path, is_gone: Callable[[str | None], bool]) -> None:
+    """Remove the pipes and Parquet folders that gone server processes left behind."""
+    remove_gone(scratch_dir, PIPE_KIND, is_gone)
+    remove_gone(scratch_dir, PARQUET_KIND, is_gone)
 
 
 class ParquetFiles:
     """Parquet files of one export in a private scratch folder, removed by `close()`."""
 
-    def __init__(self, scratch_dir: Path) -> None:
-        scratch_dir.mkdir(parents=True, exist_ok=True)
-        self.workdir = Path(tempfile.mkdtemp(prefix="unload-", dir=scratch_dir))
+    def __init__(self, scratch_dir: Path, owner: str) -> None:
+        self.workdir = private_dir(scratch_dir, PARQUET_KIND, owner)
 
     def write(
-        self, lake: Lake, select_sql: str, *, compression: str, file_size_bytes: int
+        self, lake: Lake, select_sql: str, *, compression: str, file_size_bytes: int, cancel: Cancel
     ) -> list[tuple[Path, int, int]]:
         files = lake.copy_parquet(
-            select_sql, str(self.workdir / "out"), compression=compression, file_size_bytes=file_size_bytes
+            select_sql,
+            str(self.workdir / "out"),
+            compression=compression,
+            file_size_bytes=file_size_bytes,
+            cancel=cancel,
         )
         return [(Path(p), rows, size) for p, rows, size in files]
 

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from domolite.errors import DomoError, InvalidField
+from domolite.cancel import Cancel, Cancelled
+from domolite.errors import Busy, DomoError, InvalidField, ShuttingDown
 from domolite.models import Column, DomoType
 from domolite.storage import duck
 from domolite.storage.sqltext import ident, literal
@@ -64,16 +65,29 @@ def _attach_collided(exc: duckdb.Error) -> bool:
     return "database is locked" in text or "already exists" in text
 
 
+def lake_busy(exc: duckdb.Error) -> bool:
+    """A statement that failed because the lake's metadata could not be had in time (a lock, a connection),
+    not because of what it asked: worth sending again."""
+    text = str(exc)
+    return any(sign in text for sign in ("database is locked", "too many clients", "remaining connection slots"))
+
+
 def _retrying(attempt: Callable[[], T], collided: Callable[[duckdb.Error], bool], undo: Callable[[], None]) -> T:
     """Run `attempt`; when it fails because another process wrote the lake at the same time, `undo` what is
     left of it and run it again (up to ten times, waiting 50 ms growing to 2 s, with jitter to spread out the
-    processes that collided)."""
+    processes that collided).
+
+    Raises:
+        Busy: it collided every time.
+    """
     for wait_s in (*_BUSY_WAITS_S, None):
         try:
             return attempt()
         except duckdb.Error as exc:
-            if wait_s is None or not collided(exc):
+            if not collided(exc):
                 raise
+            if wait_s is None:
+                raise Busy("other server processes kept writing the lake; nothing was changed", 2) from exc
             undo()
             time.sleep(wait_s * random.uniform(0.5, 1.5))
     raise AssertionError("unreachable")
@@ -167,6 +181,7 @@ class Lake:
         threads: int | None,
         memory_limit: str,
         unload_threads: int | None = None,
+        write_wait_s: float = 60.0,
     ) -> None:
         lake_dir.mkdir(parents=True, exist_ok=True)
         (lake_dir / "data").mkdir(exist_ok=True)
@@ -180,7 +195,9 @@ class Lake:
             ["ducklake", *self.meta_extensions], extension_dir, threads=threads, memory_limit=memory_limit
         )
         self._attach()
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self.write_wait_s = write_wait_s
+        self._closing = Cancel()  # cancelled by close(): interrupts every statement still running
         self._memory_limit = memory_limit
         self._unload_threads = unload_threads
         self._unload_con: duckdb.DuckDBPyConnection | None = None
@@ -200,31 +217,79 @@ class Lake:
 
         _retrying(lambda: self._con.execute(sql), _attach_collided, detach)
 
+    def stop(self) -> None:
+        """Interrupt every statement still running, in every DuckDB instance that reads the lake through
+        `cursor()`, and refuse new ones (ShuttingDown). A commit interrupted so is left for recovery."""
+        self._closing.cancel("the server is stopping")
+
     def close(self) -> None:
+        self.stop()
         with self._unload_lock:
             if self._unload_con is not None:
                 self._unload_con.close()
                 self._unload_con = None
         self._con.close()
 
+    @property
+    def closing(self) -> bool:
+        return self._closing.cancelled
+
     @contextmanager
-    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        cur = self._con.cursor()
+    def cursor(
+        self, cancel: Cancel | None = None, con: duckdb.DuckDBPyConnection | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of the writer's instance (or of `con`), interrupted when `cancel` is cancelled or the lake
+        closes.
+
+        Raises:
+            ShuttingDown: the lake is closing. Cancelled: `cancel` was cancelled (before or while it ran).
+        """
+        if self._closing.cancelled:
+            raise ShuttingDown("the server is stopping")
+        cur = (con or self._con).cursor()
+        interrupt = _interrupter(cur)
         try:
-            yield cur
+            with self._closing.hooked(interrupt), (cancel or Cancel()).hooked(interrupt):
+                try:
+                    yield cur
+                except duckdb.Error:
+                    if self._closing.cancelled:
+                        raise ShuttingDown("the server is stopping") from None
+                    if cancel is not None and cancel.reason is not None:
+                        raise Cancelled(cancel.reason) from None
+                    raise
+        except Cancelled:
+            if self._closing.cancelled:
+                raise ShuttingDown("the server is stopping") from None
+            raise
         finally:
             cur.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """This process's one turn at writing the lake (changes of one process go one at a time), waited for
+        at most `write_wait_s`; the turn may be taken again inside it.
+
+        Raises:
+            Busy: other changes held the lake for all that time; nothing was changed.
+        """
+        if not self._write_lock.acquire(timeout=self.write_wait_s):
+            raise Busy(f"the lake was busy with other changes for {self.write_wait_s:g} s; nothing was changed", 5)
+        try:
+            yield
+        finally:
+            self._write_lock.release()
 
     # -- tables -----------------------------------------------------------------------------------------------
     def create_table(self, table: str, columns: Sequence[Column]) -> None:
         cols = ", ".join(
             [*(f"{ident(c.name)} {SQL_TYPES[c.type]}" for c in columns), f"{ident(PARTITION_COLUMN)} VARCHAR"]
         )
-        with self._write_lock, self.cursor() as cur:
+        with self.writing(), self.cursor() as cur:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {LAKE}.{ident(table)} ({cols})")
 
     def drop_table(self, table: str) -> None:
-        with self._write_lock, self.cursor() as cur:
+        with self.writing(), self.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {LAKE}.{ident(table)}")
 
     def qualified(self, table: str, version: int | None = None) -> str:
@@ -254,7 +319,7 @@ class Lake:
         renames = {k.lower(): v.lower() for k, v in (renamed_from or {}).items()}
         old_by_name = {c.name.lower(): c for c in old}
         new_by_name = {renames.get(c.name.lower(), c.name.lower()): c for c in new}
-        with self._write_lock, self.cursor() as cur:
+        with self.writing(), self.cursor() as cur:
             for key, col in new_by_name.items():
                 before = old_by_name.get(key)
                 if before is None or before.type is col.type:
@@ -321,7 +386,7 @@ class Lake:
             source_sql = f"SELECT *, {literal(partition)} AS {ident(PARTITION_COLUMN)} FROM ({source_sql})"
 
         def attempt() -> LoadResult:
-            with self._write_lock, self.cursor() as cur:
+            with self.writing(), self.cursor() as cur:
                 return self._load_once(cur, table, target, source_sql, replace, key_columns, delete_where, commit_info)
 
         return _retrying(attempt, _load_collided, lambda: None)  # a failed load has rolled itself back
@@ -427,7 +492,7 @@ class Lake:
 
     def compact(self, table: str) -> int:
         """Merge the table's small data files (DuckLake compaction); returns how many files were merged."""
-        with self._write_lock, self.cursor() as cur:
+        with self.writing(), self.cursor() as cur:
             try:
                 cur.execute(f"CALL ducklake_flush_inlined_data({literal(LAKE)}, table_name => {literal(table)})")
                 rows = cur.execute(f"CALL ducklake_merge_adjacent_files({literal(LAKE)}, {literal(table)})").fetchall()
@@ -436,12 +501,11 @@ class Lake:
         return sum(int(r[2]) for r in rows if len(r) > 2 and r[2] is not None)
 
     # -- reads ------------------------------------------------------------------------------------------------
-    def copy_csv(self, select_sql: str, dest: str, *, header: bool) -> None:
-        """Write the rows of `select_sql` as Domo CSV to `dest` (a file or a FIFO)."""
-        with self.cursor() as cur:
-            _copy_csv(cur, select_sql, dest, header=header)
+    def copy_csv(self, select_sql: str, dest: str, *, header: bool, cancel: Cancel | None = None) -> None:
+        """Write the rows of `select_sql` as Domo CSV to `dest` (a file or a FIFO); `cancel` interrupts it."""
+        self._export(_csv_copy_sql(select_sql, dest, header=header), cancel)
 
-    def unload_csv(self, select_sql: str, dest: str) -> None:
+    def unload_csv(self, select_sql: str, dest: str, cancel: Cancel | None = None) -> None:
         """Write the rows of `select_sql` as Domo CSV with a header to `dest` (a FIFO), for an Export to S3.
 
         When the lake was opened with `unload_threads`, this runs in a DuckDB instance of its own with that
@@ -449,17 +513,27 @@ class Lake:
         instance, and writing CSV in order with more threads than the reader can take costs CPU that the
         upload needs (issue 5: on 2 cores, 2 threads spent ~0.25 s more CPU per 1M rows and were slower).
         """
-        if self._unload_threads is None:
-            self.copy_csv(select_sql, dest, header=True)
-            return
-        cur = self._unload_connection().cursor()
+        con = None if self._unload_threads is None else self._unload_connection()
+        self._export(_csv_copy_sql(select_sql, dest, header=True), cancel, con)
+
+    def _export(
+        self, sql: str, cancel: Cancel | None, con: duckdb.DuckDBPyConnection | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Run one COPY of rows out of the lake and return its rows.
+
+        Raises:
+            DomoError: DuckDB failed. Cancelled, ShuttingDown: stopped on purpose.
+        """
         try:
-            _copy_csv(cur, select_sql, dest, header=True)
-        finally:
-            cur.close()
+            with self.cursor(cancel, con) as cur:
+                return cur.execute(sql).fetchall()
+        except duckdb.Error as exc:
+            raise DomoError(f"export failed: {type(exc).__name__}") from exc
 
     def _unload_connection(self) -> duckdb.DuckDBPyConnection:
         with self._unload_lock:
+            if self._closing.cancelled:
+                raise ShuttingDown("the server is stopping")
             if self._unload_con is None:
                 con = duck.connect(
                     ["ducklake", *self.meta_extensions],
@@ -478,7 +552,7 @@ class Lake:
             return self._unload_con
 
     def copy_parquet(
-        self, select_sql: str, dest_dir: str, *, compression: str, file_size_bytes: int
+        self, select_sql: str, dest_dir: str, *, compression: str, file_size_bytes: int, cancel: Cancel | None = None
     ) -> list[tuple[str, int, int]]:
         """Write the rows of `select_sql` as Parquet files in `dest_dir`, a new file past `file_size_bytes`.
 
@@ -487,24 +561,29 @@ class Lake:
         options = (
             f"FORMAT parquet, COMPRESSION {literal(compression)}, FILE_SIZE_BYTES {int(file_size_bytes)}, RETURN_STATS"
         )
-        with self.cursor() as cur:
-            try:
-                rows = cur.execute(f"COPY ({select_sql}) TO {literal(dest_dir)} ({options})").fetchall()
-            except duckdb.Error as exc:
-                raise DomoError(f"export failed: {type(exc).__name__}") from exc
+        rows = self._export(f"COPY ({select_sql}) TO {literal(dest_dir)} ({options})", cancel)
         files = [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
         return sorted(files, key=lambda f: (len(f[0]), f[0]))
 
 
-def _copy_csv(cur: duckdb.DuckDBPyConnection, select_sql: str, dest: str, *, header: bool) -> None:
+def _csv_copy_sql(select_sql: str, dest: str, *, header: bool) -> str:
     options = (
         f"FORMAT csv, HEADER {'true' if header else 'false'}, DATEFORMAT '%Y-%m-%d', "
         "TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S'"
     )
-    try:
-        cur.execute(f"COPY ({select_sql}) TO {literal(dest)} ({options})")
-    except duckdb.Error as exc:
-        raise DomoError(f"export failed: {type(exc).__name__}") from exc
+    return f"COPY ({select_sql}) TO {literal(dest)} ({options})"
+
+
+def _interrupter(cur: duckdb.DuckDBPyConnection) -> Callable[[], None]:
+    """`cur.interrupt`, harmless once the cursor is closed (a cancel's hooks may run late)."""
+
+    def interrupt() -> None:
+        try:
+            cur.interrupt()
+        except duckdb.Error:
+            pass
+
+    return interrupt
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from domolite.api.body import flag, json_body, parse_body
 from domolite.api.deps import PrincipalDep, Services, ServicesDep
@@ -22,7 +22,8 @@ from domolite.api.instance.schemas import (
     schema_out,
     user_out,
 )
-from domolite.api.responses import JSON
+from domolite.api.lifetime import request_cancel, until_hung_up
+from domolite.api.responses import JSON, PipedCSV
 from domolite.api.routing import Router
 from domolite.datacenter import SchemaColumn, access_level
 from domolite.errors import BadRequest, InvalidField, UserNotFound
@@ -96,15 +97,18 @@ async def execute(
     body = await parse_body(request, SqlIn)
     version = optional_int(dataVersion, "dataVersion")
     started = time.monotonic()
-    dataset, result = await run_in_threadpool(
-        lambda: services.instance.queries.run(
+    dataset, result = await until_hung_up(
+        request,
+        lambda cancel: services.instance.queries.run(
             principal,
             dataset_id,
             body.sql,
             limit=optional_int(limit, "limit"),
             offset=optional_int(offset, "offset"),
             version=version,
-        )
+            cancel=cancel,
+        ),
+        request_cancel(request, services.settings.query_timeout_s),
     )
     return JSON(query_out(dataset, result, int((time.monotonic() - started) * 1000)))
 
@@ -226,6 +230,4 @@ def download_csv(
     dataVersion: str | None = None,
 ) -> Response:
     select_sql = services.instance.queries.export_sql(principal, dataset_id, optional_int(dataVersion, "dataVersion"))
-    return StreamingResponse(
-        services.door.csv_stream(select_sql, header=flag(includeHeader)), media_type="text/csv; charset=utf-8"
-    )
+    return PipedCSV(services.door.csv_stream(select_sql, header=flag(includeHeader)))
