@@ -68,6 +68,7 @@ class Server:
             except httpx.TransportError:
                 time.sleep(0.1)
         else:
+            self.kill9()  # leave no process behind
             raise RuntimeError(f"server did not start:\n{self.log_path.read_text()}")
         text = self.log_path.read_text()
         if not self.client_id:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from domolite.accounts import Accounts
@@ -124,19 +125,25 @@ def create_app(settings: Settings) -> FastAPI:
     services.runs.start()
     services.liveness.start(recover)
 
+    def stop() -> None:
+        services.door.stop()  # closes the downloads still running
+        services.lake.stop()  # interrupts the queries, exports and commits still running
+        services.runs.stop()
+        services.exports.close()
+        services.runs.close()
+        services.liveness.stop()
+        services.door.close()
+        services.lake.close()
+        services.catalog.close()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            services.lake.stop()  # interrupts the queries, downloads, exports and commits still running
-            services.runs.stop()
-            services.exports.close()
-            services.runs.close()
-            services.liveness.stop()
-            services.door.close()
-            services.lake.close()
-            services.catalog.close()
+            # On a worker thread: the requests the server has just cancelled end on the event loop meanwhile
+            # (a download's end closes its pipe, which DuckDB may be blocked on).
+            await anyio.to_thread.run_sync(stop)
 
     app = FastAPI(
         title="domolite",

@@ -23,6 +23,25 @@ def remove_gone(parent: Path, kind: str, is_gone: Callable[[str | None], bool]) 
     for path in parent.glob(f"{kind}-*"):
         owner, sep, _rest = path.name.removeprefix(f"{kind}-").rpartition("-")
         if is_gone(owner if sep and owner else None):
-            shutil.rmtree(path, ignore_errors=True)
+            _remove(path)
             removed += 1
     return removed
+
+
+def remove_strays(parent: Path, kinds: tuple[str, ...]) -> int:
+    """Remove what lies under `parent` (a folder that holds only private folders of `kinds`) and is not a
+    private folder of those kinds: what an older version left there. Returns how many were removed."""
+    removed = 0
+    for path in parent.glob("*"):
+        kind, sep, rest = path.name.partition("-")
+        if not (kind in kinds and sep and "-" in rest):
+            _remove(path)
+            removed += 1
+    return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

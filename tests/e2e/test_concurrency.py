@@ -3,43 +3,29 @@ its DuckDB work and pipe at once, and every header is decided before the first b
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.traffic import (
+    GROUP_BY,
+    assert_no_errors_logged,
+    commit_parts,
+    new_stream,
+    pipes,
+    requests_ended,
+    rows_csv,
+    start_download,
+)
 from tests.helpers import assert_domo_error, until
 from tests.pg import Postgres
 from tests.serverproc import Server
-
-SCHEMA = {"columns": [{"type": "LONG", "name": "id"}, {"type": "STRING", "name": "city"}]}
-GROUP_BY = "SELECT city, COUNT(*) AS n FROM table GROUP BY city"
-
-
-def rows_csv(count: int, start: int = 0) -> bytes:
-    return "".join(f"{i},city{i % 50}\n" for i in range(start, start + count)).encode()
-
-
-def new_stream(api: httpx.Client, name: str) -> dict:
-    r = api.post("/v1/streams", json={"dataSet": {"name": name, "schema": SCHEMA}, "updateMethod": "APPEND"})
-    assert r.status_code == 201, r.text
-    return dict(r.json())
-
-
-def commit_parts(api: httpx.Client, stream_id: int, parts: list[bytes]) -> httpx.Response:
-    """One execution: open it, send the parts, commit it; the commit's response."""
-    r = api.post(f"/v1/streams/{stream_id}/executions")
-    assert r.status_code == 201, r.text
-    eid = r.json()["id"]
-    for n, part in enumerate(parts, start=1):
-        put = api.put(f"/v1/streams/{stream_id}/executions/{eid}/part/{n}", content=part)
-        assert put.status_code == 200, put.text
-    return api.put(f"/v1/streams/{stream_id}/executions/{eid}/commit")
 
 
 def test_commits_go_through_while_queries_run_on_another_dataset(server: Server, api: httpx.Client) -> None:
@@ -79,36 +65,7 @@ def test_commits_go_through_while_queries_run_on_another_dataset(server: Server,
     assert_no_errors_logged(server, log_start)
 
 
-def assert_no_errors_logged(server: Server, since: int) -> None:
-    """The server logged no error after offset `since` of its log."""
-    errors = [line for line in server.log_text()[since:].splitlines() if " ERROR " in line]
-    assert not errors, errors[:5]
-
-
 # -- downloads whose client hangs up -----------------------------------------------------------------------
-
-
-def pipes(server: Server) -> list[Path]:
-    """The FIFO folders of the server's CSV downloads in progress."""
-    return list((server.data_dir / "staging" / "exports").glob("*"))
-
-
-def start_download(server: Server, token: str, dataset_id: str, read_bytes: int) -> socket.socket:
-    """Send a CSV download request on a raw connection and read `read_bytes` of the answer (0: none)."""
-    sock = socket.create_connection(("127.0.0.1", server.port))
-    request = f"GET /v1/datasets/{dataset_id}/data HTTP/1.1\r\nHost: x\r\nAuthorization: bearer {token}\r\n\r\n"
-    sock.sendall(request.encode())
-    got = 0
-    while got < read_bytes:
-        data = sock.recv(65536)
-        assert data, "the server closed the download"
-        got += len(data)
-    return sock
-
-
-def downloads_ended(server: Server, since: int, dataset_id: str) -> list[str]:
-    """The access lines of the DataSet's CSV downloads that ended after offset `since` of the server's log."""
-    return [line for line in server.log_text()[since:].splitlines() if f"GET /v1/datasets/{dataset_id}/data" in line]
 
 
 def idle_lake_transactions(server: Server, postgres: Postgres | None) -> list[Any]:
@@ -140,7 +97,8 @@ def test_a_download_hung_up_before_the_body_frees_its_pipe_and_lake_at_once(
     log_start = len(server.log_text())
     for _ in range(3):
         start_download(server, token, big, 0).close()
-    until(lambda: len(downloads_ended(server, log_start, big)) == 3, 20, "the server to end the downloads")
+    download = f"GET /v1/datasets/{big}/data"
+    until(lambda: len(requests_ended(server, log_start, download)) == 3, 20, "the server to end the downloads")
     until(lambda: not pipes(server), 1, "the hung-up downloads' pipes to go", every=0.02)
     assert idle_lake_transactions(server, pg) == []
     writing = new_stream(api, "after hang-ups")
@@ -167,6 +125,28 @@ def test_a_download_hung_up_during_the_body_frees_its_pipe_and_lake_at_once(
     started = time.monotonic()
     assert commit_parts(api, writing["id"], [rows_csv(20_000)]).status_code == 200
     assert time.monotonic() - started < 10
+
+
+def test_a_query_whose_client_hangs_up_stops_within_a_second(server: Server, api: httpx.Client) -> None:
+    """A query that would run until its 30 s limit is stopped when its client goes: the request ends (its
+    access line is written) about when the client left, and the server answers the next query at once."""
+    stream = new_stream(api, "slow query")
+    assert commit_parts(api, stream["id"], [rows_csv(2000)]).status_code == 200
+    ds = stream["dataSet"]["id"]
+    body = b'{"sql": "SELECT count(*) FROM table a, table b, table c, table d WHERE a.id + b.id + c.id + d.id = -1"}'
+    log_start = len(server.log_text())
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    head = f"POST /v1/datasets/query/execute/{ds} HTTP/1.1\r\nHost: x\r\nAuthorization: bearer {server.token()}\r\n"
+    sock.sendall(f"{head}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+    time.sleep(1.0)
+    sock.close()
+    query = f"POST /v1/datasets/query/execute/{ds}"
+    until(lambda: bool(requests_ended(server, log_start, query)), 10, "the query to stop")
+    (line,) = requests_ended(server, log_start, query)
+    took_ms = float(re.search(r" (\d+\.\d)ms ", line).group(1))  # type: ignore[union-attr]
+    assert took_ms < 2500, line
+    r = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT count(*) AS n FROM table"})
+    assert r.status_code == 200 and r.json()["rows"] == [[2000]]
 
 
 # -- headers are decided before the first byte ----------------------------------------------------------

@@ -339,7 +339,7 @@ class Exports:
             compression=options.compression,
             bom=options.include_bom,
         )
-        chunks = csv_chunks(self.lake, select_sql, self.scratch_dir, owner=self.process_id, cancel=self._stopping)
+        chunks = csv_chunks(self.lake, select_sql, self.scratch_dir, owner=self.process_id, stop_with=self._stopping)
         try:
             for chunk in chunks:
                 self._check_stop()

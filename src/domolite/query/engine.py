@@ -24,7 +24,7 @@ from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
 from domolite.models import DataSet, DomoType, Principal
 from domolite.query.fifo import PIPE_KIND, FifoReader
 from domolite.query.sql import rewrite
-from domolite.scratch import remove_gone
+from domolite.scratch import remove_gone, remove_strays
 from domolite.storage import duck
 from domolite.storage.lake import LAKE, Lake, lake_busy
 from domolite.storage.sqltext import ident, literal
@@ -87,6 +87,7 @@ class Door:
     ) -> None:
         self.lake = lake
         self.owner = owner
+        self._stopping = Cancel()
         self.timeout_s = timeout_s
         self.max_rows = max_rows
         self.scratch_dir = scratch_dir
@@ -103,12 +104,18 @@ class Door:
         self._sandbox.execute("SET enable_external_access = false")
         self._sandbox.execute("SET lock_configuration = true")
 
+    def stop(self) -> None:
+        """Close every download still running (their DuckDB work stops)."""
+        self._stopping.cancel("the server is stopping")
+
     def close(self) -> None:
+        self.stop()
         self._sandbox.close()
 
-    def recover(self, is_gone: Callable[[str | None], bool]) -> int:
-        """Remove the download pipes that gone server processes left behind; returns how many."""
-        return remove_gone(self.scratch_dir, PIPE_KIND, is_gone)
+    def recover(self, is_gone: Callable[[str | None], bool]) -> None:
+        """Remove the download pipes that gone server processes (or older versions) left behind."""
+        remove_gone(self.scratch_dir, PIPE_KIND, is_gone)
+        remove_strays(self.scratch_dir, (PIPE_KIND,))
 
     # -- the door ---------------------------------------------------------------------------------------------
     def source_sql(self, dataset: DataSet, principal: Principal, version: int | None = None) -> str:
@@ -188,14 +195,14 @@ class Door:
         )
 
     # -- CSV export -------------------------------------------------------------------------------------------
-    def csv_stream(self, select_sql: str, *, header: bool, cancel: Cancel | None = None) -> FifoReader:
+    def csv_stream(self, select_sql: str, *, header: bool) -> FifoReader:
         """The rows of a trusted SELECT as Domo CSV, produced by DuckDB into a FIFO as they are read. Close it
         when the request ends, however it ends: that stops DuckDB."""
 
         def write(dest: str, stop: Cancel) -> None:
             self.lake.copy_csv(select_sql, dest, header=header, cancel=stop)
 
-        return FifoReader(write, self.scratch_dir, name="csv-export", owner=self.owner, cancel=cancel)
+        return FifoReader(write, self.scratch_dir, name="csv-export", owner=self.owner, stop_with=self._stopping)
 
 
 def _duck_message(exc: Exception, *, redact_values: bool = False) -> str:

@@ -44,10 +44,9 @@ class FifoReader(Iterator[bytes]):
         DomoError: the writer failed; what was read so far is not the whole result.
     """
 
-    def __init__(
-        self, write: Writer, scratch_dir: Path, *, name: str, owner: str, cancel: Cancel | None = None
-    ) -> None:
-        self.cancel = Cancel(parent=cancel)
+    def __init__(self, write: Writer, scratch_dir: Path, *, name: str, owner: str, stop_with: Cancel) -> None:
+        """`stop_with` closes the reader when cancelled (the server is stopping)."""
+        self.cancel = Cancel()
         self._workdir = private_dir(scratch_dir, PIPE_KIND, owner)
         self._fifo = self._workdir / "rows.csv"
         os.mkfifo(self._fifo)
@@ -67,6 +66,7 @@ class FifoReader(Iterator[bytes]):
         self._writer_done = threading.Event()
         self._thread = threading.Thread(target=self._produce, args=(write,), name=name, daemon=True)
         self._thread.start()
+        self._unhook = stop_with.add_hook(self.close)
 
     # -- the writer's side -----------------------------------------------------------------------------------
     def _produce(self, write: Writer) -> None:
@@ -101,7 +101,7 @@ class FifoReader(Iterator[bytes]):
         with self._lock:
             self._closed = True
         self._release_fd()
-        self.cancel.close()
+        self._unhook()
         if self._failure is not None:
             failure = self._failure
             raise failure if isinstance(failure, DomoError) else DomoError("export failed: the query stopped")
@@ -120,7 +120,7 @@ class FifoReader(Iterator[bytes]):
             self._release_fd()
         if not self._writer_done.is_set():
             threading.Thread(target=self._reap, name="pipe-reaper", daemon=True).start()
-        self.cancel.close()
+        self._unhook()
 
     def _reap(self) -> None:
         """Until the writer's thread ends: give an open() of the FIFO that waits for a reader one, for a moment

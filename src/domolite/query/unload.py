@@ -11,15 +11,15 @@ from pathlib import Path
 
 from domolite.cancel import Cancel
 from domolite.query.fifo import PIPE_KIND, FifoReader
-from domolite.scratch import private_dir, remove_gone
+from domolite.scratch import private_dir, remove_gone, remove_strays
 from domolite.storage.lake import Lake
 
 PARQUET_KIND = "parquet"
 
 
-def csv_chunks(lake: Lake, select_sql: str, scratch_dir: Path, *, owner: str, cancel: Cancel) -> FifoReader:
+def csv_chunks(lake: Lake, select_sql: str, scratch_dir: Path, *, owner: str, stop_with: Cancel) -> FifoReader:
     """The rows of `select_sql` as CSV with a header, in chunks of 1 MiB (the last one shorter); closing the
-    reader, or cancelling `cancel`, stops DuckDB.
+    reader, or cancelling `stop_with`, stops DuckDB.
 
     Raises (from the iterator, after the last chunk):
         DomoError: DuckDB failed; what was read so far is not the whole result.
@@ -28,13 +28,14 @@ def csv_chunks(lake: Lake, select_sql: str, scratch_dir: Path, *, owner: str, ca
     def write(dest: str, stop: Cancel) -> None:
         lake.unload_csv(select_sql, dest, stop)
 
-    return FifoReader(write, scratch_dir, name="unload-csv", owner=owner, cancel=cancel)
+    return FifoReader(write, scratch_dir, name="unload-csv", owner=owner, stop_with=stop_with)
 
 
 def remove_leftovers(scratch_dir: Path, is_gone: Callable[[str | None], bool]) -> None:
-    """Remove the pipes and Parquet folders that gone server processes left behind."""
+    """Remove the pipes and Parquet folders that gone server processes (or older versions) left behind."""
     remove_gone(scratch_dir, PIPE_KIND, is_gone)
     remove_gone(scratch_dir, PARQUET_KIND, is_gone)
+    remove_strays(scratch_dir, (PIPE_KIND, PARQUET_KIND))
 
 
 class ParquetFiles:

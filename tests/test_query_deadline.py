@@ -1,0 +1,90 @@
+"""A query's time limit counts from the request's arrival: time that went on waiting for the server is a 503
+(Busy, retryable), SQL that ran too long a 400 (QueryTimeout), a client that hung up stops it at once. On a
+real lake and sandbox (DuckDB, DuckLake), with the request's Cancel made by hand."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from domolite.cancel import Cancel, Cancelled
+from domolite.errors import Busy, QueryTimeout
+from domolite.models import Column, DataSet, DomoType, Principal, Role, User
+from domolite.query.engine import Door
+from domolite.storage.lake import Lake
+
+SLOW_SQL = "SELECT count(*) FROM table a, table b, table c, table d WHERE a.n + b.n + c.n + d.n = -1"
+ADMIN = Principal(user=User(id=1, email="admin@example.com", name="Admin", role=Role.ADMIN), scopes=frozenset({"data"}))
+
+
+@pytest.fixture(scope="module")
+def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Door]:
+    root = tmp_path_factory.mktemp("lake")
+    lake = Lake(
+        catalog_url=f"sqlite:///{root / 'catalog.sqlite'}",
+        lake_dir=root / "lake",
+        extension_dir=root / "extensions",
+        threads=2,
+        memory_limit="500MB",
+    )
+    door = Door(lake, timeout_s=2.0, max_rows=100, scratch_dir=root / "scratch")
+    lake.create_table("numbers", [Column("n", DomoType.LONG)])
+    lake.load("numbers", "SELECT range AS n FROM range(2000)", replace=True, commit_info={"test": 1})
+    yield door
+    door.close()
+    lake.close()
+
+
+def dataset() -> DataSet:
+    now = datetime(2026, 1, 1)
+    return DataSet(
+        id="d0000000-0000-0000-0000-000000000000",
+        name="numbers",
+        description="",
+        owner_id=1,
+        columns=(Column("n", DomoType.LONG),),
+        table="numbers",
+        pdp_enabled=False,
+        row_count=2000,
+        created_at=now,
+        updated_at=now,
+        data_updated_at=now,
+    )
+
+
+def test_a_query_with_its_time_left_runs(door: Door) -> None:
+    cancel = Cancel(deadline=time.monotonic() + 2.0)
+    assert door.query(dataset(), ADMIN, "SELECT count(*) FROM table", cancel=cancel).rows == [[2000]]
+
+
+def test_a_query_whose_whole_limit_went_on_waiting_is_busy_without_running(door: Door) -> None:
+    with pytest.raises(Busy, match="too busy to start the query within its 2 s limit") as caught:
+        door.query(dataset(), ADMIN, "SELECT count(*) FROM table", cancel=Cancel(deadline=time.monotonic()))
+    assert caught.value.status == 503 and caught.value.retry_after_s >= 1
+
+
+def test_a_query_that_waited_most_of_its_limit_and_then_ran_out_is_busy(door: Door) -> None:
+    started = time.monotonic()
+    with pytest.raises(Busy, match="waited 2 s for the server"):
+        door.query(dataset(), ADMIN, SLOW_SQL, cancel=Cancel(deadline=started + 0.3))
+    assert time.monotonic() - started < 1.5  # stopped at the deadline, not at a full limit from now
+
+
+def test_sql_that_runs_past_the_limit_is_a_query_timeout(door: Door) -> None:
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout, match="longer than the 2 s limit"):
+        door.query(dataset(), ADMIN, SLOW_SQL, cancel=Cancel(deadline=started + 2.0))
+    assert 1.9 < time.monotonic() - started < 4
+
+
+def test_a_query_whose_client_hung_up_stops_at_once(door: Door) -> None:
+    cancel = Cancel(deadline=time.monotonic() + 2.0)
+    threading.Timer(0.2, cancel.cancel, args=("the client hung up",)).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled, match="the client hung up"):
+        door.query(dataset(), ADMIN, SLOW_SQL, cancel=cancel)
+    assert time.monotonic() - started < 1.0
