@@ -2,10 +2,11 @@
 
 import sys
 
-from bench import export_csv, export_s3, ingest
+from bench import export_csv, export_s3, ingest, load
 
 if __name__ == "__main__":
     ingest.main()
     export_csv.main()
     sys.argv = sys.argv[:1]  # export_s3 parses its own flags
     export_s3.main()
+    load.main([])

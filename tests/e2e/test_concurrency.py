@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 from collections import Counter
-from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ from tests.e2e.traffic import (
     GROUP_BY,
     assert_no_errors_logged,
     commit_parts,
+    idle_lake_transactions,
     new_stream,
     pipes,
     requests_ended,
@@ -68,15 +68,6 @@ def test_commits_go_through_while_queries_run_on_another_dataset(server: Server,
 # -- downloads whose client hangs up -----------------------------------------------------------------------
 
 
-def idle_lake_transactions(server: Server, postgres: Postgres | None) -> list[Any]:
-    """PostgreSQL sessions of the server's database sitting in an open transaction (none on SQLite)."""
-    if postgres is None:
-        return []
-    sql = "SELECT pid, left(query, 60) FROM pg_stat_activity WHERE datname = current_database() "
-    sql += "AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
-    return postgres.query(server.catalog_url, sql)
-
-
 @pytest.fixture(scope="module")
 def big(api: httpx.Client) -> str:
     """A DataSet of 2,000,000 rows (~28 MB of CSV, far more than the pipe and the sockets hold)."""
@@ -85,13 +76,8 @@ def big(api: httpx.Client) -> str:
     return str(stream["dataSet"]["id"])
 
 
-@pytest.fixture()
-def pg(server: Server, request: pytest.FixtureRequest) -> Postgres | None:
-    return request.getfixturevalue("postgres") if "DOMOLITE_CATALOG_URL" in server.env else None
-
-
 def test_a_download_hung_up_before_the_body_frees_its_pipe_and_lake_at_once(
-    server: Server, api: httpx.Client, big: str, pg: Postgres | None
+    server: Server, api: httpx.Client, big: str, server_postgres: Postgres | None
 ) -> None:
     token = server.token()
     log_start = len(server.log_text())
@@ -100,7 +86,7 @@ def test_a_download_hung_up_before_the_body_frees_its_pipe_and_lake_at_once(
     download = f"GET /v1/datasets/{big}/data"
     until(lambda: len(requests_ended(server, log_start, download)) == 3, 20, "the server to end the downloads")
     until(lambda: not pipes(server), 1, "the hung-up downloads' pipes to go", every=0.02)
-    assert idle_lake_transactions(server, pg) == []
+    assert idle_lake_transactions(server, server_postgres) == []
     writing = new_stream(api, "after hang-ups")
     started = time.monotonic()
     assert commit_parts(api, writing["id"], [rows_csv(20_000)]).status_code == 200
@@ -109,7 +95,7 @@ def test_a_download_hung_up_before_the_body_frees_its_pipe_and_lake_at_once(
 
 
 def test_a_download_hung_up_during_the_body_frees_its_pipe_and_lake_at_once(
-    server: Server, api: httpx.Client, big: str, pg: Postgres | None
+    server: Server, api: httpx.Client, big: str, server_postgres: Postgres | None
 ) -> None:
     token = server.token()
     socks = [start_download(server, token, big, 200_000) for _ in range(2)]
@@ -120,7 +106,7 @@ def test_a_download_hung_up_during_the_body_frees_its_pipe_and_lake_at_once(
         sock.close()
     until(lambda: not pipes(server), 2, "the hung-up downloads' pipes to go", every=0.02)
     assert time.monotonic() - hung_up < 2
-    assert idle_lake_transactions(server, pg) == []
+    assert idle_lake_transactions(server, server_postgres) == []
     writing = new_stream(api, "after hang-ups in the body")
     started = time.monotonic()
     assert commit_parts(api, writing["id"], [rows_csv(20_000)]).status_code == 200

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from tests.pg import Postgres
 from tests.serverproc import Server
 
 SCHEMA = {"columns": [{"type": "LONG", "name": "id"}, {"type": "STRING", "name": "city"}]}
@@ -41,15 +43,20 @@ def pipes(server: Server) -> list[Path]:
 
 
 def start_download(server: Server, token: str, dataset_id: str, read_bytes: int) -> socket.socket:
-    """Send a CSV download request on a raw connection and read `read_bytes` of the answer (0: none)."""
+    """Send a CSV download request on a raw connection and read `read_bytes` of the answer, or all of it when
+    it is shorter (0: read nothing). The answer must be a 200."""
     sock = socket.create_connection(("127.0.0.1", server.port))
     request = f"GET /v1/datasets/{dataset_id}/data HTTP/1.1\r\nHost: x\r\nAuthorization: bearer {token}\r\n\r\n"
     sock.sendall(request.encode())
-    got = 0
-    while got < read_bytes:
+    got = b""
+    while len(got) < read_bytes and not got.endswith(b"\r\n0\r\n\r\n"):  # the end of a chunked body
         data = sock.recv(65536)
-        assert data, "the server closed the download"
-        got += len(data)
+        assert data, f"the server closed the download after {got[:200]!r}"
+        got += data
+        if len(got) >= 12 and not got.startswith(b"HTTP/1.1 200"):
+            sock.close()
+            status = got.split(b"\r\n", 1)[0]
+            raise AssertionError(f"the download answered {status!r}")
     return sock
 
 
@@ -63,3 +70,12 @@ def assert_no_errors_logged(server: Server, since: int) -> None:
     """The server logged no error after offset `since` of its log."""
     errors = [line for line in server.log_text()[since:].splitlines() if " ERROR " in line]
     assert not errors, errors[:5]
+
+
+def idle_lake_transactions(server: Server, postgres: Postgres | None) -> list[Any]:
+    """PostgreSQL sessions of the server's database sitting in an open transaction (none on SQLite)."""
+    if postgres is None:
+        return []
+    sql = "SELECT pid, left(query, 60) FROM pg_stat_activity WHERE datname = current_database() "
+    sql += "AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+    return postgres.query(server.catalog_url, sql)
