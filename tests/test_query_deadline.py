@@ -88,3 +88,28 @@ def test_a_query_whose_client_hung_up_stops_at_once(door: Door) -> None:
     with pytest.raises(Cancelled, match="the client hung up"):
         door.query(dataset(), ADMIN, SLOW_SQL, cancel=cancel)
     assert time.monotonic() - started < 1.0
+
+
+def test_a_query_that_finds_no_free_slot_within_its_limit_is_busy(door: Door) -> None:
+    """With every slot taken by SQL that runs long, another query waits for one only within its limit."""
+    held = [Cancel(deadline=time.monotonic() + 2.0) for _ in range(door.slots)]
+    runners = [threading.Thread(target=_ignoring_errors, args=(door, c)) for c in held]
+    for runner in runners:
+        runner.start()
+    time.sleep(0.3)  # the slow queries have their slots
+    started = time.monotonic()
+    with pytest.raises(Busy, match="query slots stayed busy"):
+        door.query(dataset(), ADMIN, "SELECT count(*) FROM table", cancel=Cancel(deadline=started + 0.5))
+    assert 0.4 < time.monotonic() - started < 1.0
+    for cancel in held:
+        cancel.cancel("done")
+    for runner in runners:
+        runner.join()
+    assert door.query(dataset(), ADMIN, "SELECT count(*) FROM table").rows == [[2000]]
+
+
+def _ignoring_errors(door: Door, cancel: Cancel) -> None:
+    try:
+        door.query(dataset(), ADMIN, SLOW_SQL, cancel=cancel)
+    except Cancelled:
+        pass

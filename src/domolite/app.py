@@ -75,6 +75,7 @@ def build_services(settings: Settings) -> Services:
         memory_limit=settings.duckdb_memory_limit,
         threads=settings.duckdb_threads,
         owner=liveness.id,
+        slots=settings.query_slots,
     )
     datasets = DataSets(catalog, lake)
     ingest = Ingest(catalog, lake, settings.staging_dir, settings.max_part_bytes, process_id=liveness.id)

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     max_part_bytes: int = Field(2 * 2**30, description="Largest accepted stream part or import body, decompressed.")
     query_timeout_s: float = Field(30.0, description="User SQL is interrupted after this many seconds.")
     query_max_rows: int = Field(1_000_000, description="Most rows a query may return (Domo's cap).")
+    query_slots: int | None = Field(
+        None, ge=1, description="Queries that run at once; the others wait within their time limit. Default: cores."
+    )
     lake_write_wait_s: float = Field(
         60.0, gt=0, description="How long a commit waits for its turn at writing the lake before a 503 (retryable)."
     )

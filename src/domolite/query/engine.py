@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import os
 import re
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,9 +87,14 @@ class Door:
         memory_limit: str = "1GB",
         threads: int | None = None,
         owner: str = "",
+        slots: int | None = None,
     ) -> None:
+        """`slots` queries run at once (default: the core count); the others wait for a free one, within their
+        time limit, so that queries never take all the cores that commits need."""
         self.lake = lake
         self.owner = owner
+        self.slots = slots or os.cpu_count() or 2
+        self._slots = threading.BoundedSemaphore(self.slots)
         self._stopping = Cancel()
         self.timeout_s = timeout_s
         self.max_rows = max_rows
@@ -156,7 +164,33 @@ class Door:
         """
         source, filtered = self._source(dataset, principal, version)
         sql = rewrite(user_sql, dataset.id, source)
-        remaining = cancel.remaining_s() if cancel is not None else None
+        cancel = cancel or Cancel(deadline=time.monotonic() + self.timeout_s)
+        with self._slot(cancel):
+            return self._run(sql, filtered, cancel)
+
+    @contextmanager
+    def _slot(self, cancel: Cancel) -> Iterator[None]:
+        """One of the query slots, waited for within the query's time limit.
+
+        Raises:
+            Busy: no slot came free in time. Cancelled: the client hung up while it waited.
+        """
+        while not self._slots.acquire(timeout=0.05):
+            cancel.raise_if_cancelled()
+            remaining = cancel.remaining_s()
+            if remaining is not None and remaining <= 0:
+                raise Busy(
+                    f"the server's {self.slots} query slots stayed busy for the query's whole {self.timeout_s:g} s"
+                    " limit",
+                    2,
+                )
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def _run(self, sql: str, filtered: bool, cancel: Cancel) -> QueryResult:
+        remaining = cancel.remaining_s()
         limit_s = self.timeout_s if remaining is None else min(self.timeout_s, remaining)
         waited_s = self.timeout_s - limit_s
         if limit_s <= 0:
