@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
+
 from domolite.catalog import Catalog
 from domolite.catalog.store import CatalogWrite
 from domolite.errors import Busy, DomoError, ExecutionNotActive, InvalidCsv, InvalidPart, ShuttingDown
@@ -85,7 +87,8 @@ class Ingest:
         """Store one part (re-sending a part number replaces it). Parts may arrive in parallel and in any order."""
         if part_no < 0:
             raise InvalidPart(f"part number {part_no} is negative")
-        self._active(stream_id, execution_id)
+        # Catalog work on a worker thread: a wait for the catalog must never hold up the event loop.
+        await anyio.to_thread.run_sync(self._active, stream_id, execution_id)
         size = await receive_body(
             chunks,
             self._part_path(execution_id, part_no),
@@ -93,8 +96,8 @@ class Ingest:
             max_bytes=self.max_part_bytes,
             what=f"part {part_no}",
         )
-        self.catalog.record_part(execution_id, part_no, size)
-        return self._active(stream_id, execution_id)
+        await anyio.to_thread.run_sync(self.catalog.record_part, execution_id, part_no, size)
+        return await anyio.to_thread.run_sync(self._active, stream_id, execution_id)
 
     def stage_part(self, stream_id: int, execution_id: int, part_no: int, data: bytes) -> None:
         """Store a part made by the server itself (a connector's row)."""
