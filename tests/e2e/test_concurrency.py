@@ -135,6 +135,25 @@ def test_a_query_whose_client_hangs_up_stops_within_a_second(server: Server, api
     assert r.status_code == 200 and r.json()["rows"] == [[2000]]
 
 
+def test_an_upload_whose_client_hangs_up_in_the_body_leaves_nothing_and_logs_no_error(
+    server: Server, api: httpx.Client
+) -> None:
+    stream = new_stream(api, "upload hung up")
+    eid = api.post(f"/v1/streams/{stream['id']}/executions").json()["id"]
+    log_start = len(server.log_text())
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    path = f"/v1/streams/{stream['id']}/executions/{eid}/part/1"
+    head = f"PUT {path} HTTP/1.1\r\nHost: x\r\nAuthorization: bearer {server.token()}\r\n"
+    sock.sendall(f"{head}Content-Type: text/csv\r\nContent-Length: 5000000\r\n\r\n".encode() + rows_csv(5000))
+    time.sleep(0.3)
+    sock.close()
+    until(lambda: bool(requests_ended(server, log_start, f"PUT {path}")), 10, "the upload to end")
+    assert list((server.data_dir / "staging" / f"execution-{eid}").glob("*")) == []  # no half part
+    execution = api.get(f"/v1/streams/{stream['id']}/executions/{eid}").json()
+    assert execution["currentState"] == "ACTIVE" and execution["uploadedParts"] == 0
+    assert_no_errors_logged(server, log_start)
+
+
 # -- headers are decided before the first byte ----------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -109,6 +110,8 @@ class LastResort:
 
         try:
             await self.app(scope, receive, send_tracked)
+        except ClientDisconnect:
+            log.info("toe=%s the client hung up during the request body", scope.get("state", {}).get("toe", ""))
         except Exception as exc:
             if started:
                 raise
