@@ -24,7 +24,7 @@ from domolite.auth import permissions
 from domolite.errors import BadRequest, DomoError, InvalidSql, QueryTimeout
 from domolite.models import DataSet, DomoType, Principal
 from domolite.query.fifo import read_through_fifo
-from domolite.query.sql import rewrite
+from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
 from domolite.storage import duck
 from domolite.storage.lake import LAKE, Lake
 from domolite.storage.sqltext import ident, literal
@@ -148,6 +148,8 @@ class Door:
                 raise QueryTimeout(
                     f"the query ran longer than the {self.timeout_s:g} s limit and was stopped"
                 ) from None
+            if "max expression depth" in str(exc).lower():
+                raise InvalidSql(NESTED_TOO_DEEPLY) from None
             raise InvalidSql(_duck_message(exc, redact_values=filtered)) from None
         finally:
             timer.cancel()
