@@ -289,8 +289,8 @@ class Exports:
             message = s3.scrub(message)
             try:
                 self.jobs.advance(job, ExportState.ERROR, objects=(), error_code=code, message=message)
-            except Conflict:
-                pass
+            except Conflict:  # ended from outside (its DataSet was deleted): that record stands
+                log.info("export %s stopped, ended from outside; %s", job.id, message)
             if not isinstance(exc, Exception):
                 raise
         finally:
