@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         262_144, ge=1, description="Longest SQL text (a query, a version-window expression), in characters."
     )
     max_columns: int = Field(
-        1500, ge=1, le=3000, description="Most columns a DataSet's schema may have (at most 3000, the widths tested)."
+        1500, ge=1, le=3000, description="Most columns a DataSet's schema may have (at most 3000)."
     )
     max_json_bytes: int = Field(16 * 2**20, ge=1024, description="Largest JSON request body, in bytes.")
     query_timeout_s: float = Field(30.0, description="User SQL is interrupted after this many seconds.")

@@ -106,6 +106,7 @@ class Ingest:
             max_record_bytes=self.limits.record_bytes,
             what=f"part {part_no}",
             again="send the part again",
+            owner=self.process_id,
         )
         try:
             self._place_part(stream_id, execution_id, part_no, received, size)
@@ -132,7 +133,7 @@ class Ingest:
         """Store a part made by the server itself (a connector's row)."""
         self._active(stream_id, execution_id)
         self.incoming_dir.mkdir(parents=True, exist_ok=True)
-        received = self.incoming_dir / f"{uuid.uuid4().hex}.tmp"
+        received = self.incoming_dir / f"{self.process_id}-{uuid.uuid4().hex}.tmp"
         received.write_bytes(data)
         try:
             self._place_part(stream_id, execution_id, part_no, received, len(data))
@@ -288,6 +289,10 @@ class Ingest:
             owner, sep, _rest = path.name.removeprefix("import-").rpartition("-")
             if is_gone(owner if sep else None):
                 shutil.rmtree(path, ignore_errors=True)
+        for path in self.incoming_dir.glob("*.tmp"):  # parts a gone process was receiving
+            owner, sep, _rest = path.name.partition("-")
+            if is_gone(owner if sep and owner else None):
+                path.unlink(missing_ok=True)
 
     def _settle(self, execution: Execution) -> None:
         snapshot = self.lake.committed_snapshot("execution", execution.id)

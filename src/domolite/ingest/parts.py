@@ -147,13 +147,15 @@ async def receive_body(
     max_record_bytes: int,
     what: str,
     again: str,
+    owner: str = "",
 ) -> tuple[Path, int]:
     """Write a body as plain UTF-8 CSV to a new file under `scratch`; return the file and its size.
 
     The body may be plain or gzip (declared by the caller or recognised by its magic bytes); a leading BOM is
     dropped. The file is returned only when the body is complete and checked; the caller moves it where it
     belongs (or removes it). `what` names the body in errors ("part 3"), `again` says what to do ("send the
-    part again").
+    part again"). The file's name starts with `owner-` (the receiving process, so that the files of a process
+    that died while receiving can be told apart).
 
     Raises:
         InvalidPart: declared gzip that is not gzip; gzip that ends early, is damaged or has data after its
@@ -161,7 +163,7 @@ async def receive_body(
         PayloadTooLarge: more than `max_bytes` once decompressed.
     """
     scratch.mkdir(parents=True, exist_ok=True)
-    tmp = scratch / f"{uuid.uuid4().hex}.tmp"
+    tmp = scratch / f"{owner}-{uuid.uuid4().hex}.tmp"
     size = 0
     gunzip: _Gunzip | None = None
     records = _Records(max_record_bytes, what)
