@@ -66,76 +66,74 @@ class _Gunzip:
             raise self._refuse("the gzip data ends early")
 
 
+class _TooLong(Exception):
+    """A record longer than the limit starts at byte `start` of the (decompressed) body."""
+
+    def __init__(self, start: int) -> None:
+        super().__init__(start)
+        self.start = start
+
+
 class _Records:
     """Follows the records of Domo CSV as the decompressed body streams by (a record ends at a line feed outside
-    quotes; `""` inside quotes is an escaped quote, so counting quotes tells inside from outside) and refuses
-    one longer than `limit` bytes, naming the line it starts on. Only chunks that a record near the limit
-    touches are walked line by line; the rest cost two counts."""
+    quotes; `""` inside quotes is an escaped quote, so the parity of the quotes tells inside from outside) and
+    raises _TooLong for one longer than `limit` bytes. A chunk no record can pass the limit in costs one count of
+    its quotes and a look back from its end; only a chunk that a record near the limit touches is walked line by
+    line. Line numbers are counted only for the error, from the body as written."""
 
-    def __init__(self, limit: int, what: str) -> None:
+    def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.what = what
-        self.quoted = False  # inside a quoted field at the current position
-        self.open_len = 0  # bytes of the record not yet ended
-        self.lines = 0  # line feeds before the current position
-        self.record_line = 1  # the line the open record starts on
-
-    def _refuse(self) -> InvalidPart:
-        return InvalidPart(
-            f"{self.what}, line {self.record_line}: the record is longer than {self.limit} bytes, the limit "
-            "(the max_record_bytes setting)"
-        )
+        self.quoted = False  # inside a quoted field at the end of what was fed
+        self.offset = 0  # bytes fed before the current chunk
+        self.start = 0  # where the record not yet ended starts
 
     def feed(self, data: bytes) -> None:
-        n = len(data)
-        if not n:
-            return
-        quotes = data.count(b'"')
-        feeds = data.count(b"\n")
-        if self.open_len + n > self.limit:
+        end = self.offset + len(data)
+        if end - self.start > self.limit:
             self._walk(data)
-        elif feeds:
-            self._last_end(data, quotes)
         else:
-            self.open_len += n
-        self.quoted ^= bool(quotes & 1)
-        self.lines += feeds
+            quotes = data.count(b'"')
+            self._last_end(data, self.quoted ^ bool(quotes & 1))
+            self.quoted ^= bool(quotes & 1)
+        self.offset = end
 
-    def _last_end(self, data: bytes, quotes: int) -> None:
-        """No record here can pass the limit: find where the last one that ends here ends."""
-        inside_after = self.quoted ^ bool(quotes & 1)
+    def _last_end(self, data: bytes, inside: bool) -> None:
+        """Move the start to just after the last record end in `data` (`inside`: the state at its end)."""
         pos, end = data.rfind(b"\n"), len(data)
-        inside = inside_after
         while pos >= 0:
             inside ^= bool(data.count(b'"', pos, end) & 1)  # the state just before this line feed
             if not inside:
-                self.open_len = len(data) - pos - 1
-                self.record_line = self.lines + data.count(b"\n", 0, pos + 1) + 1
+                self.start = self.offset + pos + 1
                 return
             end = pos
             pos = data.rfind(b"\n", 0, pos)
-        self.open_len += len(data)  # every line feed here is inside quotes
 
     def _walk(self, data: bytes) -> None:
         """Every record end in the chunk, in order, each checked against the limit."""
-        inside = self.quoted
-        start = last = 0
-        lines = self.lines
+        inside, last = self.quoted, 0
         pos = data.find(b"\n")
         while pos >= 0:
             inside ^= bool(data.count(b'"', last, pos) & 1)
             last = pos
-            lines += 1
             if not inside:
-                if self.open_len + (pos - start) > self.limit:
-                    raise self._refuse()
-                self.open_len = 0
-                start = pos + 1
-                self.record_line = lines + 1
+                if self.offset + pos - self.start > self.limit:
+                    raise _TooLong(self.start)
+                self.start = self.offset + pos + 1
             pos = data.find(b"\n", pos + 1)
-        self.open_len += len(data) - start
-        if self.open_len > self.limit:
-            raise self._refuse()
+        self.quoted = inside ^ bool(data.count(b'"', last) & 1)
+        if self.offset + len(data) - self.start > self.limit:
+            raise _TooLong(self.start)
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The line number of byte `offset` of a file."""
+    feeds = 0
+    with path.open("rb") as fh:
+        left = offset
+        while left > 0 and (block := fh.read(min(left, 1 << 20))):
+            feeds += block.count(b"\n")
+            left -= len(block)
+    return feeds + 1
 
 
 async def receive_body(
@@ -166,18 +164,25 @@ async def receive_body(
     tmp = scratch / f"{owner}-{uuid.uuid4().hex}.tmp"
     size = 0
     gunzip: _Gunzip | None = None
-    records = _Records(max_record_bytes, what)
+    records = _Records(max_record_bytes)
     first = True
     head = b""
     carry = b""  # a trailing CR held back until we see whether LF follows
 
     def take(data: bytes, out: BinaryIO) -> None:
         nonlocal size
-        records.feed(data)
         size += len(data)
         if size > max_bytes:
             raise PayloadTooLarge(f"{what} is larger than {max_bytes} bytes")
         out.write(data)
+        try:
+            records.feed(data)
+        except _TooLong as exc:
+            out.flush()
+            raise InvalidPart(
+                f"{what}, line {_line_at(tmp, exc.start)}: the record is longer than {max_record_bytes} bytes, "
+                "the limit (the max_record_bytes setting)"
+            ) from None
 
     try:
         with tmp.open("wb") as out:
