@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -50,6 +51,33 @@ def assert_domo_error(r: httpx.Response, status: int, *fragments: str) -> dict[s
     for fragment in fragments:
         assert fragment in body["message"], body["message"]
     return body
+
+
+def assert_exact_error(r: httpx.Response, status: int, message: str) -> None:
+    """The response is exactly Domo's error body with this status and message (and some toe)."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    body = dict(r.json())
+    toe = body.pop("toe")
+    assert isinstance(toe, str) and toe
+    assert body == {"status": status, "statusReason": HTTPStatus(status).phrase, "message": message}
+
+
+class Snapshot:
+    """A DataSet's rows and metadata row count, to show an operation left it unchanged."""
+
+    def __init__(self, api: httpx.Client, dataset_id: str) -> None:
+        self.api = api
+        self.dataset_id = dataset_id
+        self.rows, self.content = self._read()
+
+    def _read(self) -> tuple[int, str]:
+        meta = self.api.get(f"/v1/datasets/{self.dataset_id}")
+        assert meta.status_code == 200, meta.text
+        return int(meta.json()["rows"]), export_csv(self.api, self.dataset_id)
+
+    def assert_unchanged(self) -> None:
+        assert self._read() == (self.rows, self.content)
 
 
 def gz(data: bytes) -> bytes:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -28,8 +30,87 @@ def drift(catalog_url: str) -> list[Any]:
 def test_the_migrations_have_one_head() -> None:
     config = Config()
     config.set_main_option("script_location", str(Path(domolite.catalog.__file__).parent / "migrations"))
-    assert ScriptDirectory.from_config(config).get_heads() == ["0007_processes"]
+    assert ScriptDirectory.from_config(config).get_heads() == ["0008_ids_never_reused"]
 
 
 def test_a_sqlite_catalog_migrated_from_empty_matches_the_declared_tables(tmp_path: Path) -> None:
     assert drift(f"sqlite:///{tmp_path / 'catalog.sqlite'}") == []
+
+
+def upgrade(catalog_url: str, revision: str) -> None:
+    engine = sqlalchemy.create_engine(catalog_url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(Path(domolite.catalog.__file__).parent / "migrations"))
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def run(catalog_url: str, sql: str) -> list[tuple[Any, ...]]:
+    engine = sqlalchemy.create_engine(catalog_url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sqlalchemy.text(sql))
+            return [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def check_ids_never_reused_after_migrating(catalog_url: str) -> None:
+    """A catalog at 0007 with rows that earlier deletes left behind: 0008 removes those, keeps the rest, and
+    from then on the largest id of a deleted row is never given again."""
+    upgrade(catalog_url, "0007_processes")
+    now = "'2024-01-01 00:00:00'"
+    run(
+        catalog_url,
+        "INSERT INTO datasets (id, name, description, owner_id, columns, table_name, pdp_enabled, row_count, "
+        "data_provider_type, tags, properties, created_at, updated_at) VALUES "
+        f"('kept', 'kept', '', 1, '[]', 'ds_kept', false, 0, 'api', '[]', '{{}}', {now}, {now})",
+    )
+    for sid, ds in ((1, "kept"), (2, "deleted before")):
+        run(
+            catalog_url,
+            "INSERT INTO streams (id, dataset_id, update_method, key_columns, created_at, modified_at) "
+            f"VALUES ({sid}, '{ds}', 'REPLACE', '[]', {now}, {now})",
+        )
+        run(
+            catalog_url,
+            "INSERT INTO executions (id, stream_id, state, update_method, created_at, modified_at, rows, bytes) "
+            f"VALUES ({sid}, {sid}, 'SUCCESS', 'REPLACE', {now}, {now}, 0, 0)",
+        )
+        run(
+            catalog_url,
+            "INSERT INTO uploads (execution_id, dataset_id, stream_id, created_at) "
+            f"VALUES ({sid}, '{ds}', {sid}, {now})",
+        )
+    upgrade(catalog_url, "head")
+    if catalog_url.startswith("postgresql"):  # the rows above were given their ids; move the sequences past them
+        for table in ("streams", "executions"):
+            run(catalog_url, f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    assert run(catalog_url, "SELECT id FROM streams") == [(1,)]
+    assert run(catalog_url, "SELECT id FROM executions") == [(1,)]
+    assert run(catalog_url, "SELECT execution_id FROM uploads") == [(1,)]
+    for table, columns, row in (
+        (
+            "executions",
+            "stream_id, state, update_method, created_at, modified_at, rows, bytes",
+            "1, 'ACTIVE', 'REPLACE'",
+        ),
+        ("users", "email, name, role, created_at", "'{n}@x', 'a', 'Admin'"),
+        ("groups", "name, description, active, creator_id, created_at", "'{n}', '', true, 1"),
+    ):
+        extra = f", {now}, {now}, 0, 0" if table == "executions" else f", {now}"
+        insert = f"INSERT INTO {table} ({columns}) VALUES ({{}}{extra})"
+        run(catalog_url, insert.format(row.format(n="first")))
+        (largest,) = run(catalog_url, f"SELECT max(id) FROM {table}")[0]
+        run(catalog_url, f"DELETE FROM {table} WHERE id = {largest}")
+        run(catalog_url, insert.format(row.format(n="second")))
+        (again,) = run(catalog_url, f"SELECT max(id) FROM {table}")[0]
+        assert again > largest, f"{table} gave id {largest} again"
+
+
+def test_a_sqlite_catalog_migrated_to_0008_never_gives_an_id_twice(tmp_path: Path) -> None:
+    check_ids_never_reused_after_migrating(f"sqlite:///{tmp_path / 'catalog.sqlite'}")

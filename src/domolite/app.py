@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio
 from fastapi import FastAPI
@@ -18,6 +19,7 @@ from domolite.api import errors as api_errors
 from domolite.api import exports as exports_api
 from domolite.api import instance as instance_api
 from domolite.api import oauth as oauth_api
+from domolite.api import openapi
 from domolite.api import policies as policies_api
 from domolite.api import sharing as sharing_api
 from domolite.api import streams as streams_api
@@ -33,6 +35,7 @@ from domolite.directory import Directory
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.instance import build_instance
+from domolite.limits import Limits
 from domolite.liveness import IsGone, Liveness
 from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
@@ -64,7 +67,9 @@ def build_services(settings: Settings) -> Services:
         memory_limit=settings.duckdb_memory_limit,
         unload_threads=settings.resolved_export_duckdb_threads,
         write_wait_s=settings.lake_write_wait_s,
+        alone=lambda: liveness.survey().others_started() is None,
     )
+    limits = Limits.of(settings)
     policies = Policies(catalog)
     door = Door(
         lake,
@@ -77,8 +82,9 @@ def build_services(settings: Settings) -> Services:
         owner=liveness.id,
         slots=settings.query_slots,
     )
-    datasets = DataSets(catalog, lake)
-    ingest = Ingest(catalog, lake, settings.staging_dir, settings.max_part_bytes, process_id=liveness.id)
+    datasets = DataSets(catalog, lake, limits)
+    ingest = Ingest(catalog, lake, settings.staging_dir, limits, process_id=liveness.id)
+    datasets.on_executions_removed(ingest.forget_executions)
     tokens = TokenService(catalog, settings.token_lifetime_s)
     exports = Exports(catalog, door, lake, settings, process_id=liveness.id)
     account_key = settings.account_key.get_secret_value() if settings.account_key else None
@@ -87,6 +93,7 @@ def build_services(settings: Settings) -> Services:
     runs = ConnectorRuns(catalog, ProductCatalog(catalog.engine), ingest, unload, settings, process_id=liveness.id)
     return Services(
         settings=settings,
+        limits=limits,
         catalog=catalog,
         lake=lake,
         door=door,
@@ -108,6 +115,17 @@ def build_services(settings: Settings) -> Services:
     )
 
 
+def remove_orphans(services: Services) -> None:
+    """Parquet files no DuckLake listing knows (loads that failed or were interrupted) are removed at start:
+    all of them when no other process uses the lake, else those older than the start of every other live
+    process, less a minute for clocks apart (so no file of a load still running elsewhere goes)."""
+    others = services.liveness.survey().others_started()
+    cutoff = None if others is None else others - timedelta(minutes=1)
+    removed = services.lake.remove_orphans(cutoff)
+    if removed:
+        log.info("removed %d Parquet file(s) of loads that did not finish", removed)
+
+
 def create_app(settings: Settings) -> FastAPI:
     services = build_services(settings)
 
@@ -120,6 +138,7 @@ def create_app(settings: Settings) -> FastAPI:
     services.liveness.register()
     services.liveness.settle(recover)  # what server processes that are gone left running
     services.ingest.remove_ended_parts()
+    remove_orphans(services)
     services.instance.uploads.settle_partition_deletions()
     services.datasets.reconcile_row_counts()
     services.accounts.check_key()
@@ -156,6 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.services = services
     api_errors.install(app)
+    openapi.install(app)
     app.add_middleware(ToeMiddleware)
     access_routers = (directory_api, sharing_api, policies_api, accesstokens_api, accounts_api)
     for module in (oauth_api, datasets_api, streams_api, *access_routers, *instance_api.MODULES, exports_api):

@@ -159,6 +159,7 @@ class Connectors:
             columns=metrics_columns(parse_config(spec.configuration).date_parse) if writeback else (),
             update_method=update_method,
             data_provider_type=spec.provider_key,
+            schema_later=True,
         )
         self.product.put_connector(None, self._connector(stream.id, spec, principal.user.id, principal.user.id))
         if writeback:

@@ -14,7 +14,7 @@ from domolite.catalog.product import ProductCatalog
 from domolite.datasets import DataSets, check_columns
 from domolite.errors import Forbidden, InvalidField
 from domolite.models import Column, DataSet, Principal, Stream
-from domolite.storage.lake import PARTITION_COLUMN, Lake
+from domolite.storage.lake import Lake
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,6 @@ class SearchFilter:
     kind: str  # wildcard | term
     value: str
     negate: bool = False
-
-
-def _check_reserved(columns: Sequence[Column], where: str) -> None:
-    for i, col in enumerate(columns):
-        if col.name.lower() == PARTITION_COLUMN:
-            raise InvalidField(f"{where}[{i}].name", f"{col.name!r} is a reserved column name")
 
 
 def access_level(principal: Principal, dataset: DataSet) -> str:
@@ -65,7 +59,6 @@ class DataCenter:
         self, principal: Principal, *, name: str, description: str, columns: Sequence[Column], provider: str
     ) -> tuple[DataSet, Stream]:
         """A new DataSet of the given provider type, with its (REPLACE) upload stream."""
-        _check_reserved(columns, "schema.columns")
         return self.datasets.create(
             principal,
             name=name,
@@ -85,8 +78,7 @@ class DataCenter:
         """
         dataset = self.datasets.get_for_edit(principal, dataset_id)
         new = tuple(c.column for c in columns)
-        check_columns(new, "columns")
-        _check_reserved(new, "columns")
+        check_columns(new, self.datasets.limits, "columns")
         old_names = {c.name.lower() for c in dataset.columns}
         new_names = {c.name.lower() for c in new}
         renamed: dict[str, str] = {}
@@ -116,6 +108,9 @@ class DataCenter:
         if provider is not None:
             if not str(provider).strip():
                 raise InvalidField("dataProviderType", "must not be empty")
+            problem = self.datasets.limits.too_long(str(provider), "provider")
+            if problem is not None:
+                raise InvalidField("dataProviderType", problem)
             changes["data_provider_type"] = str(provider)
         rest = {k: v for k, v in properties.items() if k != "dataProviderType"}
         if rest:
@@ -123,13 +118,6 @@ class DataCenter:
         if not changes:
             return dataset
         return self.catalog.update_dataset(dataset_id, **changes)
-
-    def delete(self, principal: Principal, dataset_id: str) -> None:
-        dataset = self.catalog.get_dataset(dataset_id)
-        permissions.require_delete(principal, dataset)
-        streams = [s.id for s in self.catalog.list_streams(limit=10_000, offset=0, dataset_ids=[dataset_id])]
-        self.datasets.delete(principal, dataset_id)
-        self.product.forget_dataset(dataset_id, streams)
 
     # -- search ----------------------------------------------------------------------------------------------
     def search(

@@ -2,32 +2,62 @@
 
 from __future__ import annotations
 
+import logging
+import unicodedata
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.store import utcnow
 from domolite.errors import InvalidField
+from domolite.limits import Limits
 from domolite.models import Column, DataSet, Principal, Stream, UpdateMethod
-from domolite.storage.lake import Lake
+from domolite.storage.lake import INTERNAL_PREFIX, Lake
+
+log = logging.getLogger("domolite.datasets")
+
+# What else goes when executions are removed with their DataSet or stream (their staging folders).
+ExecutionsRemoved = Callable[[Sequence[int]], None]
 
 
-def check_columns(columns: Sequence[Column], where: str = "schema.columns") -> None:
+def check_columns(columns: Sequence[Column], limits: Limits, where: str = "schema.columns") -> None:
+    """A schema domolite can hold at every step: one column or more, at most the column limit, each named
+    (not blank, no control characters, not in domolite's own `__domolite` namespace, within the name
+    limit) and no two names equal ignoring case."""
+    if not columns:
+        raise InvalidField(where, "a schema needs at least one column")
+    limits.column_count(len(columns), where)
     seen: set[str] = set()
     for i, col in enumerate(columns):
+        field = f"{where}[{i}].name"
         if not col.name.strip():
-            raise InvalidField(f"{where}[{i}].name", "a column needs a name")
+            raise InvalidField(field, "a column needs a name")
+        limits.name(col.name, field)
+        control = next((ch for ch in col.name if unicodedata.category(ch) == "Cc"), None)
+        if control is not None:
+            raise InvalidField(field, f"a column name may not hold a control character (U+{ord(control):04X})")
+        if col.name.lower().startswith(INTERNAL_PREFIX):
+            raise InvalidField(field, f"{col.name!r} is reserved: names starting with {INTERNAL_PREFIX} are domolite's")
         key = col.name.lower()
         if key in seen:
-            raise InvalidField(f"{where}[{i}].name", f"duplicate column name {col.name!r} (names ignore case)")
+            raise InvalidField(field, f"duplicate column name {col.name!r} (names ignore case)")
         seen.add(key)
 
 
 class DataSets:
-    def __init__(self, catalog: Catalog, lake: Lake) -> None:
+    def __init__(self, catalog: Catalog, lake: Lake, limits: Limits) -> None:
         self.catalog = catalog
         self.lake = lake
+        self.limits = limits
+        self._removed_hooks: list[ExecutionsRemoved] = []
+
+    def on_executions_removed(self, hook: ExecutionsRemoved) -> None:
+        self._removed_hooks.append(hook)
+
+    def executions_removed(self, execution_ids: Sequence[int]) -> None:
+        for hook in self._removed_hooks:
+            hook(execution_ids)
 
     def create(
         self,
@@ -41,10 +71,17 @@ class DataSets:
         key_columns: Sequence[str] = (),
         pdp_enabled: bool = False,
         data_provider_type: str = "api",
+        schema_later: bool = False,
     ) -> tuple[DataSet, Stream]:
-        """Create a DataSet, its lake table and its stream. The table is made first, then the catalog rows."""
+        """Create a DataSet, its lake table and its stream. The table is made first, then the catalog rows.
+
+        A schema needs a column or more, except with `schema_later` (a connector's DataSet, whose schema its
+        first run or a schema change sets; nothing loads into it before)."""
         permissions.require_create(principal)
-        check_columns(columns)
+        self.limits.name(name, "name")
+        self.limits.description(description, "description")
+        if columns or not schema_later:
+            check_columns(columns, self.limits)
         if update_method is UpdateMethod.UPSERT:
             names = {c.name.lower() for c in columns}
             if not key_columns:
@@ -116,16 +153,16 @@ class DataSets:
             permissions.require_manage(principal, dataset)  # PDP and ownership: owner, co-owner or Admin
         changes: dict[str, object] = {}
         if name is not None:
-            changes["name"] = name
+            changes["name"] = self.limits.name(name, "name")
         if description is not None:
-            changes["description"] = description
+            changes["description"] = self.limits.description(description, "description")
         if pdp_enabled is not None:
             changes["pdp_enabled"] = pdp_enabled
         if owner_id is not None:
             self.catalog.get_user(owner_id)
             changes["owner_id"] = owner_id
         if columns is not None and tuple(columns) != dataset.columns:
-            check_columns(columns)
+            check_columns(columns, self.limits)
             self.lake.evolve(dataset.table, dataset.columns, columns)
             changes["columns"] = tuple(columns)
         if not changes:
@@ -133,11 +170,17 @@ class DataSets:
         return self.catalog.update_dataset(dataset_id, **changes)
 
     def delete(self, principal: Principal, dataset_id: str) -> None:
-        """Remove the catalog entry (the pointer) first, then the table and its files."""
+        """The one delete of a DataSet, for every API: one catalog transaction removes it and everything
+        attached (see Catalog.delete_dataset; its running exports end); once that is committed, its table and
+        files leave the lake and its staged parts leave the staging area."""
         dataset = self.catalog.get_dataset(dataset_id)
         permissions.require_delete(principal, dataset)
-        self.catalog.delete_dataset(dataset_id)
-        self.lake.drop_table(dataset.table)
+        removed = self.catalog.delete_dataset(dataset_id)
+        try:
+            self.lake.remove_table(dataset.table)
+        except Exception:  # the catalog no longer knows it: the files are orphans a start removes
+            log.exception("removing the lake table of deleted DataSet %s failed", dataset_id)
+        self.executions_removed(removed)
 
     def reconcile_row_counts(self) -> None:
         """Bring cached row counts in line with the lake (after a crash between a lake commit and the catalog)."""

@@ -17,6 +17,7 @@ DomoError (500)
 ├── Conflict (409)
 │   └── ExecutionNotActive  upload/commit to a committed or aborted execution
 ├── PayloadTooLarge (413)
+├── UnsupportedMediaType (415) a Content-Encoding domolite does not decode
 ├── QueryTimeout (400)      user SQL ran past the time limit
 ├── Busy (503)              a lock or resource was not had in time; retryable, sent with Retry-After
 │   └── ShuttingDown        the server is stopping
@@ -149,6 +150,20 @@ class ExecutionNotActive(Conflict):
 
 class PayloadTooLarge(DomoError):
     status = 413
+
+
+class UnsupportedMediaType(DomoError):
+    status = 415
+
+
+class BodyEndedEarly(BadRequest):
+    """The request body stopped before its Content-Length (or the client went away while sending it)."""
+
+    def __init__(self, received: int, declared: int | None) -> None:
+        of = f" of the {declared} bytes its Content-Length announced" if declared is not None else ""
+        super().__init__(f"the body ends early: {received} bytes arrived{of}")
+        self.received = received
+        self.declared = declared
 
 
 class PartitionLimitReached(BadRequest):

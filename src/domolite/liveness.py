@@ -80,6 +80,11 @@ class Survey:
     def gone(self) -> list[str]:
         return [pid for pid in self.rows if self.is_gone(pid)]
 
+    def others_started(self) -> datetime | None:
+        """When the earliest-started other live process started, or None when this one is alone."""
+        starts = [r.started_at for i, r in self.rows.items() if i != self.me and not self.is_gone(i)]
+        return min(starts) if starts else None
+
 
 class Liveness:
     def __init__(self, processes: ProcessCatalog, *, heartbeat_s: float, dead_after_s: float) -> None:

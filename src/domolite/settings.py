@@ -26,6 +26,29 @@ class Settings(BaseSettings):
     admin_email: str = Field("admin@domolite.local", description="E-mail of the bootstrap admin user.")
     token_lifetime_s: int = Field(3600, description="Lifetime of OAuth access tokens, in seconds.")
     max_part_bytes: int = Field(2 * 2**30, description="Largest accepted stream part or import body, decompressed.")
+    max_record_bytes: int = Field(
+        4 * 2**20,
+        ge=1024,
+        le=256 * 2**20,
+        description="Longest CSV record (a row, with its quoted line breaks) a part or import may hold, in bytes.",
+    )
+    max_name_chars: int = Field(
+        255,
+        ge=1,
+        le=320,
+        description=(
+            "Longest name of a DataSet, column, user, group, policy, account or token, in characters "
+            "(at most 320, the catalog's widths)."
+        ),
+    )
+    max_description_chars: int = Field(65_536, ge=1, description="Longest description, in characters.")
+    max_sql_chars: int = Field(
+        262_144, ge=1, description="Longest SQL text (a query, a version-window expression), in characters."
+    )
+    max_columns: int = Field(
+        1500, ge=1, le=3000, description="Most columns a DataSet's schema may have (at most 3000)."
+    )
+    max_json_bytes: int = Field(16 * 2**20, ge=1024, description="Largest JSON request body, in bytes.")
     query_timeout_s: float = Field(30.0, description="User SQL is interrupted after this many seconds.")
     query_max_rows: int = Field(1_000_000, description="Most rows a query may return (Domo's cap).")
     query_slots: int | None = Field(

@@ -108,6 +108,6 @@ class Streams:
         return self.catalog.update_stream(stream_id, method, key_columns), dataset
 
     def delete(self, principal: Principal, stream_id: int) -> None:
-        """Deletes the stream only; its DataSet stays."""
+        """Deletes the stream with its executions (one catalog transaction); its DataSet stays."""
         self.get_for_edit(principal, stream_id)
-        self.catalog.delete_stream(stream_id)
+        self.datasets.executions_removed(self.catalog.delete_stream(stream_id))

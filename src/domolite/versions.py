@@ -132,6 +132,8 @@ def compile_window(expression: str) -> Callable[[dict[str, Any]], bool]:
         root = cast(exp.Expression, sqlglot.parse_one(text, read="mysql"))
     except (ParseError, TokenError) as exc:
         raise InvalidField("versionWindow.expression", f"does not parse: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise InvalidField("versionWindow.expression", "is nested too deeply; flatten it") from None
 
     def value(node: exp.Expression, row: dict[str, Any]) -> Any:
         if isinstance(node, exp.Paren):
@@ -183,7 +185,10 @@ def compile_window(expression: str) -> Callable[[dict[str, Any]], bool]:
         raise InvalidField("versionWindow.expression", f"{node.sql(dialect='mysql')!r} is not supported")
 
     def predicate(row: dict[str, Any]) -> bool:
-        return bool(value(root, row))
+        try:
+            return bool(value(root, row))
+        except RecursionError:
+            raise InvalidField("versionWindow.expression", "is nested too deeply; flatten it") from None
 
     predicate(
         dict.fromkeys(DataVersion("", 0, 0, 0, 0, 0, "", None).fields())

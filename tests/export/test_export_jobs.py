@@ -14,6 +14,7 @@ import pytest
 
 from tests.export.conftest import KEYS, body, keys_under, make_dataset, wait
 from tests.export.tcpproxy import TcpProxy
+from tests.helpers import assert_domo_error, catalog_rows, until
 from tests.serverproc import Server
 
 
@@ -109,3 +110,33 @@ def test_restart_marks_running_exports_interrupted(tmp_path: Path, s3: Any, prox
             assert wait(api, ds, again.json()["exportId"])["exportStatus"] == "success"
     finally:
         own.stop()
+
+
+def test_deleting_the_dataset_ends_its_running_export_with_nothing_written(
+    server: Server, api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str
+) -> None:
+    lines = "".join(f"{i},row {i}\n" for i in range(20_000))
+    ds = make_dataset(api, "deleted while exporting", [("n", "LONG"), ("s", "STRING")], lines)
+    proxy.hold_prefix = b"POST "  # the job's CreateMultipartUpload waits; the bucket check (HEAD) goes through
+    started = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url))
+    assert started.status_code == 200, started.text
+    export_id = started.json()["exportId"]
+    _wait_state(api, ds, export_id, "exporting")
+    assert api.delete(f"/v1/datasets/{ds}").status_code == 204
+    sql = "SELECT state, error_code, message, manifest_url FROM exports WHERE id = :x"
+    assert catalog_rows(server.catalog_url, sql, x=export_id) == [
+        ("error", "DATASET_DELETED", "the DataSet was deleted", None)
+    ]
+    proxy.released.set()  # the job goes on, sees it was ended, and takes back what it began
+    until(
+        lambda: s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == [] and proxy.forwarded > 0,
+        30,
+        "the job's open upload being aborted",
+    )
+    time.sleep(1.0)  # a job that wrongly went on would have written its manifest by now
+    assert keys_under(s3, bucket) == []
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert catalog_rows(server.catalog_url, sql, x=export_id) == [
+        ("error", "DATASET_DELETED", "the DataSet was deleted", None)
+    ]
+    assert_domo_error(api.get(f"/api/query/v1/export/{ds}/{export_id}"), 404, f"DataSet {ds} not found")

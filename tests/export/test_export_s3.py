@@ -410,3 +410,20 @@ def test_kms_key_is_applied(api: httpx.Client, s3: Any, s3_url: str, bucket: str
     ((url, _),) = job["urlRowCountMap"].items()
     head = s3.head_object(Bucket=bucket, Key=url.split("/", 3)[3])
     assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key
+
+
+def test_the_widest_schema_accepted_exports_as_csv_and_parquet(
+    api: httpx.Client, s3: Any, s3_url: str, bucket: str
+) -> None:
+    width = 1500  # the default max_columns
+    types = ["STRING", "LONG", "DOUBLE", "DECIMAL", "DATE", "DATETIME"]
+    values = ["text", "7", "1.5", "2.25", "2024-01-31", "2024-01-31T10:11:12"]
+    columns = [(f"wide column {i:04d}", types[i % 6]) for i in range(width)]
+    row = ",".join(values[i % 6] for i in range(width)) + "\n"
+    ds = make_dataset(api, "widest export", columns, row * 2)
+    csv_job = run(api, ds, body(bucket, s3_url, path="wide/csv"))
+    header, rows = parse_csv(read_object(s3, next(iter(csv_job["urlRowCountMap"]))))
+    assert len(header) == width and len(rows) == 2 and rows[0][1] == "7"
+    pq = run(api, ds, body(bucket, s3_url, path="wide/parquet", exportFormat="parquet"))
+    url = next(iter(pq["urlRowCountMap"]))
+    assert url.endswith(".parquet") and pq["urlRowCountMap"][url] == 2

@@ -20,7 +20,7 @@ from tests.export.conftest import parse_csv, read_object
 from tests.export.writeback import history, make_account, make_connector
 from tests.pg import Postgres
 from tests.serverproc import Server
-from tests.test_migrations import drift
+from tests.test_migrations import check_ids_never_reused_after_migrating, drift
 
 SCHEMA = {"columns": [{"type": "LONG", "name": "id"}, {"type": "STRING", "name": "name"}]}
 FAST = {
@@ -106,7 +106,7 @@ def test_a_server_keeps_datasets_streams_and_versions_in_postgresql(
     (snapshots,) = postgres.query(catalog_url, "SELECT count(*) FROM ducklake_snapshot")[0]
     assert snapshots >= 3  # one per commit, and the tables' creation
     (head,) = postgres.query(catalog_url, "SELECT version_num FROM alembic_version")[0]
-    assert head == "0007_processes"
+    assert head == "0008_ids_never_reused"
 
 
 @pytest.fixture
@@ -192,3 +192,7 @@ def test_two_servers_on_postgresql_run_each_due_job_exactly_once(
 
 def test_a_postgresql_catalog_migrated_from_empty_matches_the_declared_tables(catalog_url: str) -> None:
     assert drift(catalog_url) == []
+
+
+def test_a_postgresql_catalog_migrated_to_0008_never_gives_an_id_twice(catalog_url: str) -> None:
+    check_ids_never_reused_after_migrating(catalog_url)

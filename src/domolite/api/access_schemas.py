@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import Field, field_validator
 
 from domolite.access import Group, Policy
-from domolite.api.schemas import WireModel, iso
+from domolite.api.schemas import Description, Email, Int64, Name, WireModel, iso
 from domolite.models import User
 from domolite.pdp.policies import FilterSpec, PolicySpec
 
@@ -22,14 +22,14 @@ T = TypeVar("T")
 
 # -- users and groups ---------------------------------------------------------------------------------------
 class UserIn(WireModel):
-    name: str
-    email: str
+    name: Name
+    email: Email
     role: str = "Participant"
 
 
 class UserUpdateIn(WireModel):
-    name: str | None = None
-    email: str | None = None
+    name: Name | None = None
+    email: Email | None = None
     role: str | None = None
 
 
@@ -45,10 +45,10 @@ def user_out(user: User, created_at: datetime) -> dict[str, Any]:
 
 
 class GroupIn(WireModel):
-    name: str
-    description: str = ""
+    name: Name
+    description: Description = ""
     active: bool = True
-    users: list[int] = []
+    users: list[Int64] = []
 
     @field_validator("users", mode="before")
     @classmethod
@@ -64,8 +64,8 @@ class GroupIn(WireModel):
 
 
 class GroupUpdateIn(WireModel):
-    name: str | None = None
-    description: str | None = None
+    name: Name | None = None
+    description: Description | None = None
     active: bool | None = None
 
 
@@ -85,7 +85,7 @@ def group_out(group: Group) -> dict[str, Any]:
 # -- sharing ------------------------------------------------------------------------------------------------
 class PermissionIn(WireModel):
     type: str = "USER"
-    id: int
+    id: Int64
     access_level: str = "READ"
 
 
@@ -95,7 +95,7 @@ class ShareIn(WireModel):
 
 
 class GranteeIn(WireModel):
-    id: int
+    id: Int64
     type: str = "USER"
 
 
@@ -134,11 +134,11 @@ def _maybe_tuple(values: Iterable[T] | None) -> tuple[T, ...] | None:
 class PolicyIn(WireModel):
     """The public API's policy {id, type, name, filters, users, groups}; all optional (PUT is partial)."""
 
-    name: str | None = None
+    name: Name | None = None
     type: str | None = None
     filters: list[PolicyFilterIn] | None = None
-    users: list[int] | None = None
-    groups: list[int] | None = None
+    users: list[Int64] | None = None
+    groups: list[Int64] | None = None
 
     def spec(self) -> PolicySpec:
         return PolicySpec(
@@ -192,10 +192,10 @@ class ParameterIn(WireModel):
 class FilterGroupIn(WireModel):
     """The product API's policy ("filter group")."""
 
-    name: str | None = None
+    name: Name | None = None
     type: str | None = None
-    user_ids: list[int] | None = None
-    group_ids: list[int] | None = None
+    user_ids: list[Int64] | None = None
+    group_ids: list[Int64] | None = None
     parameters: list[ParameterIn] | None = None
 
     def spec(self) -> PolicySpec:
@@ -246,8 +246,8 @@ def pdp_switch_out(enabled: bool) -> dict[str, Any]:
 
 # -- developer tokens ---------------------------------------------------------------------------------------
 class AccessTokenIn(WireModel):
-    name: str = "developer token"
-    owner_id: int | None = None
+    name: Name = "developer token"
+    owner_id: Int64 | None = None
 
 
 def access_token_out(row: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from domolite.api.access_schemas import AccessTokenIn, access_token_out
 from domolite.api.body import parse_body
 from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 
@@ -21,7 +22,7 @@ def list_tokens(principal: PrincipalDep, services: ServicesDep) -> JSON:
     return JSON([access_token_out(t) for t in services.access_tokens.list(principal)])
 
 
-@router.post(BASE)
+@router.post(BASE, openapi_extra=body_model(AccessTokenIn))
 async def create_token(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, AccessTokenIn)
     row, token = await run_in_threadpool(services.access_tokens.create, principal, body.name, body.owner_id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from domolite.accounts import AccountSpec
 from domolite.api.instance.schemas import epoch_ms
-from domolite.api.schemas import WireModel
+from domolite.api.schemas import Name, ProviderType, WireModel
 from domolite.models import Account
 
 
@@ -15,9 +15,9 @@ class AccountIn(WireModel):
     """`{"displayName", "name", "dataProviderType", "configurations": {...}}`; Domo's `type: "data"`,
     `credentialsType` and the like are accepted and ignored."""
 
-    name: str | None = None
-    display_name: str | None = None
-    data_provider_type: str | None = None
+    name: Name | None = None
+    display_name: Name | None = None
+    data_provider_type: ProviderType | None = None
     configurations: dict[str, Any] | None = None
     valid: bool | None = None
 
@@ -51,14 +51,14 @@ def account_out(account: Account) -> dict[str, Any]:
 
 # -- the public Accounts API --------------------------------------------------------------------------------
 class AccountTypeIn(WireModel):
-    id: str | None = None
+    id: ProviderType | None = None
     properties: dict[str, Any] | None = None
 
 
 class PublicAccountIn(WireModel):
     """`{"name", "valid", "type": {"id": <data provider type>, "properties": {...}}}`."""
 
-    name: str | None = None
+    name: Name | None = None
     valid: bool | None = None
     type: AccountTypeIn | None = None
 

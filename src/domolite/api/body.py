@@ -1,4 +1,5 @@
-"""Reading request bodies and query flags leniently, the way Domo's clients send them."""
+"""Reading request bodies and query flags leniently, the way Domo's clients send them, and whole: a body that
+stops before its Content-Length, a JSON body over the limit, and an encoding domolite cannot decode are refused."""
 
 from __future__ import annotations
 
@@ -8,22 +9,108 @@ from typing import Any, TypeVar
 import orjson
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 from domolite.api.errors import validation_message
-from domolite.errors import BadRequest
+from domolite.errors import BadRequest, BodyEndedEarly, InvalidField, UnsupportedMediaType
+from domolite.limits import Limits
 
 M = TypeVar("M", bound=BaseModel)
 
+_GZIP = frozenset({"gzip", "x-gzip"})
+_IDENTITY = frozenset({"", "identity"})
+
+
+def _limits(request: Request) -> Limits:
+    limits: Limits = request.app.state.services.limits
+    return limits
+
+
+def declared_length(request: Request) -> int | None:
+    value = request.headers.get("content-length")
+    if value is None:
+        return None
+    try:
+        length = int(value.strip())
+    except ValueError:
+        raise InvalidField("Content-Length", f"{value!r} is not a number of bytes") from None
+    if length < 0:
+        raise InvalidField("Content-Length", f"{value!r} is not a number of bytes")
+    return length
+
+
+async def body_chunks(request: Request) -> AsyncIterator[bytes]:
+    """The body as it arrives. Raises BodyEndedEarly when it stops short of its Content-Length or the client
+    goes away while sending it."""
+    declared = declared_length(request)
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            yield chunk
+    except ClientDisconnect:
+        raise BodyEndedEarly(received, declared) from None
+    if declared is not None and received < declared:
+        raise BodyEndedEarly(received, declared)
+
+
+async def small_body(request: Request) -> bytes:
+    """A JSON or form body, read whole (once; later calls return it again).
+
+    Raises:
+        PayloadTooLarge: larger than the max_json_bytes setting, refused before the rest is read.
+    """
+    cached: bytes | None = request.scope.get("domolite.body")
+    if cached is not None:
+        return cached
+    limits = _limits(request)
+    declared = declared_length(request)
+    if declared is not None:
+        limits.json_size(declared)
+    parts = []
+    size = 0
+    async for chunk in body_chunks(request):
+        size += len(chunk)
+        limits.json_size(size)
+        parts.append(chunk)
+    raw = b"".join(parts)
+    request.scope["domolite.body"] = raw
+    return raw
+
 
 async def json_body(request: Request) -> Any:
-    """The JSON body, or None when the body is empty (accepted even when declared JSON)."""
-    raw = await request.body()
+    """The JSON body, or None when the body is empty (accepted even when declared JSON).
+
+    Raises:
+        PayloadTooLarge: larger than the max_json_bytes setting (refused before the rest is read).
+        BadRequest: not JSON, or a string in it holds a NUL character.
+    """
+    raw = await small_body(request)
     if not raw.strip():
         return None
     try:
-        return orjson.loads(raw)
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if b"\\u0000" in raw:
+        _refuse_nul(data, "")
+    return data
+
+
+def _refuse_nul(value: Any, where: str) -> None:
+    """No text field may hold a NUL character (PostgreSQL cannot store one; no client means one)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidField(where or "body", "holds a NUL character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{where}.{key}" if where else str(key)
+            if "\x00" in key:
+                raise InvalidField(name.replace("\x00", "\\0"), "a field name holds a NUL character")
+            _refuse_nul(item, name)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_nul(item, f"{where}[{i}]")
 
 
 async def parse_body(request: Request, model: type[M], *, default: Any = None) -> M:
@@ -31,7 +118,7 @@ async def parse_body(request: Request, model: type[M], *, default: Any = None) -
     if data is None:
         data = {} if default is None else default
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"limits": _limits(request)})
     except ValidationError as exc:
         raise BadRequest(validation_message(list(exc.errors()))) from None
 
@@ -43,10 +130,19 @@ def flag(value: str | None, default: bool = False) -> bool:
 
 
 def is_gzip(request: Request) -> bool:
-    encoding = request.headers.get("content-encoding", "").lower()
+    """Whether a CSV body is gzip (Content-Encoding gzip, or a gzip Content-Type).
+
+    Raises:
+        UnsupportedMediaType: a Content-Encoding other than gzip or identity (the body would not be read as
+            what it is).
+    """
+    encodings = [e.strip().lower() for e in request.headers.get("content-encoding", "").split(",")]
+    unknown = [e for e in encodings if e not in _GZIP | _IDENTITY]
+    if unknown:
+        raise UnsupportedMediaType(
+            f"Content-Encoding {', '.join(unknown)} is not supported; send the body as it is or gzip-compressed"
+        )
+    if sum(e in _GZIP for e in encodings) > 1:
+        raise UnsupportedMediaType("Content-Encoding names gzip more than once; send one gzip layer")
     ctype = request.headers.get("content-type", "").lower()
-    return "gzip" in encoding or ctype.startswith(("application/gzip", "application/x-gzip"))
-
-
-def body_chunks(request: Request) -> AsyncIterator[bytes]:
-    return request.stream()
+    return any(e in _GZIP for e in encodings) or ctype.startswith(("application/gzip", "application/x-gzip"))

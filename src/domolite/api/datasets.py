@@ -11,9 +11,10 @@ from starlette.responses import Response
 from domolite.api.body import body_chunks, flag, is_gzip, parse_body
 from domolite.api.deps import PrincipalDep, Services, ServicesDep
 from domolite.api.lifetime import request_cancel, until_hung_up
+from domolite.api.openapi import answers_csv, body_csv, body_model
 from domolite.api.responses import JSON, PipedCSV, attachment
 from domolite.api.routing import Router
-from domolite.api.schemas import DataSetIn, DataSetUpdateIn, QueryIn, dataset_out
+from domolite.api.schemas import DataSetIn, DataSetUpdateIn, PageQuery, QueryIn, dataset_out
 from domolite.cancel import Cancel
 from domolite.errors import UserNotFound
 from domolite.models import DataSet, UpdateMethod, User
@@ -36,7 +37,7 @@ def page(limit: int | None, offset: int | None, default: int = 50, maximum: int 
     return size, max(offset or 0, 0)
 
 
-@router.post("/v1/datasets", status_code=201)
+@router.post("/v1/datasets", status_code=201, openapi_extra=body_model(DataSetIn))
 async def create_dataset(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, DataSetIn)
     dataset, _stream = await run_in_threadpool(
@@ -56,8 +57,8 @@ async def create_dataset(request: Request, principal: PrincipalDep, services: Se
 def list_datasets(
     principal: PrincipalDep,
     services: ServicesDep,
-    limit: int | None = None,
-    offset: int | None = None,
+    limit: PageQuery = None,
+    offset: PageQuery = None,
     sort: str | None = None,
     nameLike: str = "",
 ) -> JSON:
@@ -72,7 +73,7 @@ def get_dataset(dataset_id: str, principal: PrincipalDep, services: ServicesDep)
     return JSON(dataset_view(services, services.datasets.get(principal, dataset_id)))
 
 
-@router.put("/v1/datasets/{dataset_id}")
+@router.put("/v1/datasets/{dataset_id}", openapi_extra=body_model(DataSetUpdateIn))
 async def update_dataset(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, DataSetUpdateIn)
     dataset = await run_in_threadpool(
@@ -95,7 +96,7 @@ def delete_dataset(dataset_id: str, principal: PrincipalDep, services: ServicesD
     return Response(status_code=204)
 
 
-@router.put("/v1/datasets/{dataset_id}/data", status_code=204)
+@router.put("/v1/datasets/{dataset_id}/data", status_code=204, openapi_extra=body_csv())
 async def import_data(
     dataset_id: str,
     request: Request,
@@ -105,12 +106,12 @@ async def import_data(
 ) -> Response:
     method = UpdateMethod.parse(updateMethod)
     dataset = await run_in_threadpool(services.datasets.get_for_edit, principal, dataset_id)
-    path = await services.ingest.receive_import(body_chunks(request), gzip=is_gzip(request))
+    path = await services.ingest.receive_import(dataset, body_chunks(request), gzip=is_gzip(request))
     await run_in_threadpool(services.ingest.apply_import, dataset, path, method)
     return Response(status_code=204)
 
 
-@router.get("/v1/datasets/{dataset_id}/data")
+@router.get("/v1/datasets/{dataset_id}/data", openapi_extra=answers_csv())
 def export_data(
     dataset_id: str,
     principal: PrincipalDep,
@@ -124,7 +125,7 @@ def export_data(
     return PipedCSV(services.door.csv_stream(select_sql, header=flag(includeHeader)), headers)
 
 
-@router.post("/v1/datasets/query/execute/{dataset_id}")
+@router.post("/v1/datasets/query/execute/{dataset_id}", openapi_extra=body_model(QueryIn))
 async def query_dataset(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, QueryIn)
 

@@ -17,6 +17,7 @@ from domolite.errors import Unauthorized
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.instance import Instance
+from domolite.limits import Limits
 from domolite.liveness import Liveness
 from domolite.models import Principal
 from domolite.pdp.policies import Policies
@@ -31,6 +32,7 @@ from domolite.streams import Streams
 @dataclass
 class Services:
     settings: Settings
+    limits: Limits
     catalog: Catalog
     lake: Lake
     door: Door

@@ -10,8 +10,10 @@ from domolite.api.access_schemas import GroupIn, GroupUpdateIn, UserIn, UserUpda
 from domolite.api.body import parse_body
 from domolite.api.datasets import page
 from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
+from domolite.api.schemas import IdPath, PageQuery
 from domolite.models import Role
 
 router = Router()
@@ -22,7 +24,7 @@ def _page(limit: int | None, offset: int | None) -> tuple[int, int]:
 
 
 # -- users --------------------------------------------------------------------------------------------------
-@router.post("/v1/users")
+@router.post("/v1/users", openapi_extra=body_model(UserIn))
 async def create_user(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, UserIn)
     user, created = await run_in_threadpool(
@@ -33,19 +35,19 @@ async def create_user(request: Request, principal: PrincipalDep, services: Servi
 
 @router.get("/v1/users")
 def list_users(
-    principal: PrincipalDep, services: ServicesDep, limit: int | None = None, offset: int | None = None
+    principal: PrincipalDep, services: ServicesDep, limit: PageQuery = None, offset: PageQuery = None
 ) -> JSON:
     size, start = _page(limit, offset)
     return JSON([user_out(u, c) for u, c in services.directory.list_users(principal, limit=size, offset=start)])
 
 
 @router.get("/v1/users/{user_id}")
-def get_user(user_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def get_user(user_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     return JSON(user_out(*services.directory.get_user(principal, user_id)))
 
 
-@router.put("/v1/users/{user_id}")
-async def update_user(user_id: int, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+@router.put("/v1/users/{user_id}", openapi_extra=body_model(UserUpdateIn))
+async def update_user(user_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, UserUpdateIn)
     user, created = await run_in_threadpool(
         lambda: services.directory.update_user(
@@ -60,13 +62,13 @@ async def update_user(user_id: int, request: Request, principal: PrincipalDep, s
 
 
 @router.delete("/v1/users/{user_id}", status_code=204)
-def delete_user(user_id: int, principal: PrincipalDep, services: ServicesDep) -> Response:
+def delete_user(user_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     services.directory.delete_user(principal, user_id)
     return Response(status_code=204)
 
 
 # -- groups -------------------------------------------------------------------------------------------------
-@router.post("/v1/groups")
+@router.post("/v1/groups", openapi_extra=body_model(GroupIn))
 async def create_group(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, GroupIn)
     group = await run_in_threadpool(
@@ -79,19 +81,19 @@ async def create_group(request: Request, principal: PrincipalDep, services: Serv
 
 @router.get("/v1/groups")
 def list_groups(
-    principal: PrincipalDep, services: ServicesDep, limit: int | None = None, offset: int | None = None
+    principal: PrincipalDep, services: ServicesDep, limit: PageQuery = None, offset: PageQuery = None
 ) -> JSON:
     size, start = _page(limit, offset)
     return JSON([group_out(g) for g in services.directory.list_groups(principal, limit=size, offset=start)])
 
 
 @router.get("/v1/groups/{group_id}")
-def get_group(group_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def get_group(group_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     return JSON(group_out(services.directory.get_group(principal, group_id)))
 
 
-@router.put("/v1/groups/{group_id}")
-async def update_group(group_id: int, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+@router.put("/v1/groups/{group_id}", openapi_extra=body_model(GroupUpdateIn))
+async def update_group(group_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, GroupUpdateIn)
     group = await run_in_threadpool(
         lambda: services.directory.update_group(
@@ -102,30 +104,30 @@ async def update_group(group_id: int, request: Request, principal: PrincipalDep,
 
 
 @router.delete("/v1/groups/{group_id}", status_code=204)
-def delete_group(group_id: int, principal: PrincipalDep, services: ServicesDep) -> Response:
+def delete_group(group_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     services.directory.delete_group(principal, group_id)
     return Response(status_code=204)
 
 
 @router.get("/v1/groups/{group_id}/users")
 def list_members(
-    group_id: int,
+    group_id: IdPath,
     principal: PrincipalDep,
     services: ServicesDep,
-    limit: int | None = None,
-    offset: int | None = None,
+    limit: PageQuery = None,
+    offset: PageQuery = None,
 ) -> JSON:
     size, start = _page(limit, offset)
     return JSON(services.directory.members(principal, group_id, limit=size, offset=start))
 
 
 @router.put("/v1/groups/{group_id}/users/{user_id}", status_code=204)
-def add_member(group_id: int, user_id: int, principal: PrincipalDep, services: ServicesDep) -> Response:
+def add_member(group_id: IdPath, user_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     services.directory.add_member(principal, group_id, user_id)
     return Response(status_code=204)
 
 
 @router.delete("/v1/groups/{group_id}/users/{user_id}", status_code=204)
-def remove_member(group_id: int, user_id: int, principal: PrincipalDep, services: ServicesDep) -> Response:
+def remove_member(group_id: IdPath, user_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     services.directory.remove_member(principal, group_id, user_id)
     return Response(status_code=204)

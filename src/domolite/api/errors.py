@@ -84,6 +84,9 @@ async def _cancelled(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, RecursionError):  # only input nested past what a parser can follow gets this deep
+        log.info("toe=%s refused: input nested too deeply", toe_of(request))
+        return error_response(request, 400, "the request is nested too deeply to be read")
     log.exception("toe=%s unexpected error", toe_of(request), exc_info=exc)
     return error_response(request, 500, "An internal error occurred")
 

@@ -8,13 +8,14 @@ from starlette.concurrency import run_in_threadpool
 from domolite.api.body import parse_body
 from domolite.api.deps import PrincipalDep, ServicesDep
 from domolite.api.export_schemas import ExportIn, export_out
+from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 
 router = Router()
 
 
-@router.post("/api/query/v1/export/{dataset_id}")
+@router.post("/api/query/v1/export/{dataset_id}", openapi_extra=body_model(ExportIn))
 async def start_export(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, ExportIn)
     job = await run_in_threadpool(lambda: services.exports.start(principal, dataset_id, body.to_domain()))

@@ -1,4 +1,5 @@
-"""Pure-ASGI middleware: a toe (trace id) per request, and one access log line per request."""
+"""Pure-ASGI middleware: a toe (trace id) per request, one access log line per request, and the refusal of a
+path or query holding a NUL character (no text the catalog stores may hold one)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import logging
 import time
 import uuid
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from domolite.api.errors import error_body
 
 log = logging.getLogger("domolite.access")
 
@@ -41,6 +46,17 @@ class ToeMiddleware:
             await send(message)
 
         try:
+            if _holds_nul(scope):
+                body = orjson.dumps(error_body(400, "the request's path or query holds a NUL character", toe))
+                await send_with_status(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
             await self.app(scope, receive, send_with_status)
         finally:
             client = scope.get("client") or ("-", 0)
@@ -53,3 +69,9 @@ class ToeMiddleware:
                 (time.perf_counter() - started) * 1000,
                 toe,
             )
+
+
+def _holds_nul(scope: Scope) -> bool:
+    path = scope.get("path", "")
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in path or b"\x00" in unquote_to_bytes(query)

@@ -9,7 +9,9 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from domolite.api.body import small_body
 from domolite.api.deps import ServicesDep
+from domolite.api.openapi import body_form
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.errors import BadRequest, Unauthorized
@@ -28,11 +30,15 @@ def _basic_credentials(request: Request) -> tuple[str, str]:
     return client_id, secret
 
 
-@router.api_route("/oauth/token", methods=["GET", "POST"])
+_TOKEN_FORM = {"grant_type": {"type": "string", "enum": ["client_credentials"]}, "scope": {"type": "string"}}
+
+
+@router.get("/oauth/token", operation_id="token_get")
+@router.post("/oauth/token", operation_id="token_post", openapi_extra=body_form(_TOKEN_FORM))
 async def token(request: Request, services: ServicesDep) -> JSON:
     params = dict(request.query_params)
     if request.method == "POST" and "form-urlencoded" in request.headers.get("content-type", ""):
-        params.update(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        params.update(parse_qsl((await small_body(request)).decode("utf-8", "replace")))
     client_id, secret = _basic_credentials(request)
     if params.get("grant_type", "client_credentials") != "client_credentials":
         raise BadRequest(f"unsupported grant_type {params.get('grant_type')!r}; use client_credentials")

@@ -17,8 +17,10 @@ from domolite.api.access_schemas import (
 )
 from domolite.api.body import parse_body
 from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
+from domolite.api.schemas import IdPath
 
 router = Router()
 V1 = "/v1/datasets/{dataset_id}/policies"
@@ -31,7 +33,7 @@ def list_policies(dataset_id: str, principal: PrincipalDep, services: ServicesDe
     return JSON([policy_out(p) for p in services.policies.list(principal, dataset_id)])
 
 
-@router.post(V1, status_code=201)
+@router.post(V1, status_code=201, openapi_extra=body_model(PolicyIn))
 async def create_policy(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, PolicyIn)
     policy = await run_in_threadpool(services.policies.create, principal, dataset_id, body.spec())
@@ -39,13 +41,13 @@ async def create_policy(dataset_id: str, request: Request, principal: PrincipalD
 
 
 @router.get(V1 + "/{policy_id}")
-def get_policy(dataset_id: str, policy_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def get_policy(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     return JSON(policy_out(services.policies.get(principal, dataset_id, policy_id)))
 
 
-@router.put(V1 + "/{policy_id}")
+@router.put(V1 + "/{policy_id}", openapi_extra=body_model(PolicyIn))
 async def update_policy(
-    dataset_id: str, policy_id: int, request: Request, principal: PrincipalDep, services: ServicesDep
+    dataset_id: str, policy_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> JSON:
     body = await parse_body(request, PolicyIn)
     policy = await run_in_threadpool(services.policies.update, principal, dataset_id, policy_id, body.spec())
@@ -53,7 +55,7 @@ async def update_policy(
 
 
 @router.delete(V1 + "/{policy_id}", status_code=204)
-def delete_policy(dataset_id: str, policy_id: int, principal: PrincipalDep, services: ServicesDep) -> Response:
+def delete_policy(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     services.policies.delete(principal, dataset_id, policy_id)
     return Response(status_code=204)
 
@@ -66,7 +68,7 @@ def list_filter_groups(dataset_id: str, principal: PrincipalDep, services: Servi
     return JSON([filter_group_out(p, i) for i, p in enumerate(policies)])
 
 
-@router.post(PRODUCT + "/filter-groups")
+@router.post(PRODUCT + "/filter-groups", openapi_extra=body_model(FilterGroupIn))
 async def create_filter_group(
     dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> JSON:
@@ -76,13 +78,13 @@ async def create_filter_group(
 
 
 @router.get(PRODUCT + "/filter-groups/{policy_id}")
-def get_filter_group(dataset_id: str, policy_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def get_filter_group(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     return JSON(filter_group_out(services.policies.get(principal, dataset_id, policy_id), 0))
 
 
-@router.put(PRODUCT + "/filter-groups/{policy_id}")
+@router.put(PRODUCT + "/filter-groups/{policy_id}", openapi_extra=body_model(FilterGroupIn))
 async def update_filter_group(
-    dataset_id: str, policy_id: int, request: Request, principal: PrincipalDep, services: ServicesDep
+    dataset_id: str, policy_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> JSON:
     body = await parse_body(request, FilterGroupIn)
     policy = await run_in_threadpool(services.policies.update, principal, dataset_id, policy_id, body.spec())
@@ -90,7 +92,7 @@ async def update_filter_group(
 
 
 @router.delete(PRODUCT + "/filter-groups/{policy_id}")
-def delete_filter_group(dataset_id: str, policy_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def delete_filter_group(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     services.policies.delete(principal, dataset_id, policy_id)
     return JSON({})
 
@@ -100,7 +102,7 @@ def get_pdp_switch(dataset_id: str, principal: PrincipalDep, services: ServicesD
     return JSON(pdp_switch_out(services.policies.enabled(principal, dataset_id)))
 
 
-@router.put(PRODUCT)
+@router.put(PRODUCT, openapi_extra=body_model(PdpSwitchIn))
 async def set_pdp_switch(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, PdpSwitchIn)
     dataset = await run_in_threadpool(services.policies.set_enabled, principal, dataset_id, body.enabled)

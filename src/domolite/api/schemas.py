@@ -3,17 +3,50 @@ so that key order is exactly Domo's (pydomo compares schema JSON as strings)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
+from domolite.limits import Limits
 from domolite.models import Column, DataSet, DomoType, Execution, Stream, User
+
+INT64_MAX = 2**63 - 1
 
 
 class WireModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+def _limited(kind: str) -> Callable[[Any, ValidationInfo], Any]:
+    """A check of a text field's length against the limits in the validation context (see body.parse_body)."""
+
+    def check(value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            limits = (info.context or {}).get("limits") or Limits()
+            problem = limits.too_long(value, kind)
+            if problem is not None:
+                raise PydanticCustomError("too_long", "{problem}", {"problem": problem})
+        return value
+
+    return check
+
+
+# Text fields checked against the limits (docs/configuration.md): a name, a description, SQL text, and the
+# fields whose catalog columns have a fixed width.
+Name = Annotated[str, AfterValidator(_limited("name"))]
+Description = Annotated[str, AfterValidator(_limited("description"))]
+SqlText = Annotated[str, AfterValidator(_limited("sql"))]
+Email = Annotated[str, AfterValidator(_limited("email"))]
+ProviderType = Annotated[str, AfterValidator(_limited("provider"))]
+# An id or count as the catalog stores it: a 64-bit signed integer (outside that range: a 400 naming it).
+Int64 = Annotated[int, Field(ge=-(2**63), le=INT64_MAX)]
+IdPath = Annotated[int, Path(ge=-(2**63), le=INT64_MAX)]
+PageQuery = Annotated[int | None, Query(ge=-(2**63), le=INT64_MAX)]
 
 
 class ColumnIn(WireModel):
@@ -37,20 +70,20 @@ class SchemaIn(WireModel):
 
 
 class OwnerIn(WireModel):
-    id: int
+    id: Int64
 
 
 class DataSetIn(WireModel):
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: Name = Field(min_length=1)
+    description: Description = ""
     schema_: SchemaIn = Field(alias="schema")
     owner: OwnerIn | None = None
     pdp_enabled: bool = False
 
 
 class DataSetUpdateIn(WireModel):
-    name: str | None = Field(default=None, min_length=1)
-    description: str | None = None
+    name: Name | None = Field(default=None, min_length=1)
+    description: Description | None = None
     schema_: SchemaIn | None = Field(default=None, alias="schema")
     owner: OwnerIn | None = None
     pdp_enabled: bool | None = None
@@ -72,7 +105,7 @@ class ExecutionIn(WireModel):
 
 
 class QueryIn(WireModel):
-    sql: str
+    sql: SqlText
 
     @field_validator("sql", mode="before")
     @classmethod

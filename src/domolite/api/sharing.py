@@ -11,8 +11,10 @@ from domolite.api.access_schemas import GranteeIn, ShareIn
 from domolite.api.body import json_body, parse_body
 from domolite.api.deps import PrincipalDep, ServicesDep
 from domolite.api.errors import validation_message
+from domolite.api.openapi import body_model, body_schema
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
+from domolite.api.schemas import IdPath
 from domolite.errors import BadRequest
 
 router = Router()
@@ -35,7 +37,7 @@ def access_list(dataset_id: str, principal: PrincipalDep, services: ServicesDep)
     )
 
 
-@router.post(BASE + "/share")
+@router.post(BASE + "/share", openapi_extra=body_model(ShareIn))
 async def share(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, ShareIn)
     grants = [
@@ -51,13 +53,15 @@ async def share(dataset_id: str, request: Request, principal: PrincipalDep, serv
 
 
 @router.delete(BASE + "/permissions/{grantee_type}/{grantee_id}")
-def revoke(dataset_id: str, grantee_type: str, grantee_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def revoke(
+    dataset_id: str, grantee_type: str, grantee_id: IdPath, principal: PrincipalDep, services: ServicesDep
+) -> JSON:
     services.sharing.revoke(principal, dataset_id, [(GranteeType.parse(grantee_type), grantee_id)])
     return JSON({})
 
 
 @router.delete(BASE + "/USERS/{user_id}")
-def remove_user(dataset_id: str, user_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def remove_user(dataset_id: str, user_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     services.sharing.revoke(principal, dataset_id, [(GranteeType.USER, user_id)])
     return JSON({})
 
@@ -65,7 +69,21 @@ def remove_user(dataset_id: str, user_id: int, principal: PrincipalDep, services
 _grantees = TypeAdapter(list[GranteeIn])
 
 
-@router.delete(BASE + "/users")
+@router.delete(
+    BASE + "/users",
+    openapi_extra=body_schema(
+        {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {"id": {"type": "integer"}, "type": {"type": "string", "enum": ["USER", "GROUP"]}},
+            },
+        },
+        required=True,
+    ),
+)
 async def remove_users(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     data = await json_body(request)
     if not isinstance(data, list) or not data:

@@ -9,9 +9,10 @@ from starlette.responses import Response
 from domolite.api.body import body_chunks, is_gzip, parse_body
 from domolite.api.datasets import dataset_view, page
 from domolite.api.deps import PrincipalDep, Services, ServicesDep
+from domolite.api.openapi import body_csv, body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.api.schemas import ExecutionIn, StreamIn, StreamPatchIn, execution_out, stream_out
+from domolite.api.schemas import ExecutionIn, IdPath, PageQuery, StreamIn, StreamPatchIn, execution_out, stream_out
 from domolite.models import DataSet, Stream, UpdateMethod
 
 router = Router()
@@ -21,7 +22,7 @@ def view(services: Services, stream: Stream, dataset: DataSet) -> dict[str, obje
     return stream_out(stream, dataset_view(services, dataset))
 
 
-@router.post("/v1/streams", status_code=201)
+@router.post("/v1/streams", status_code=201, openapi_extra=body_model(StreamIn))
 async def create_stream(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, StreamIn)
     stream, dataset = await run_in_threadpool(
@@ -40,7 +41,7 @@ async def create_stream(request: Request, principal: PrincipalDep, services: Ser
 
 @router.get("/v1/streams")
 def list_streams(
-    principal: PrincipalDep, services: ServicesDep, limit: int | None = None, offset: int | None = None
+    principal: PrincipalDep, services: ServicesDep, limit: PageQuery = None, offset: PageQuery = None
 ) -> JSON:
     size, start = page(limit, offset, default=50, maximum=500)
     return JSON([view(services, s, d) for s, d in services.streams.list(principal, limit=size, offset=start)])
@@ -52,12 +53,12 @@ def search_streams(principal: PrincipalDep, services: ServicesDep, q: str = "") 
 
 
 @router.get("/v1/streams/{stream_id}")
-def get_stream(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def get_stream(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     return JSON(view(services, *services.streams.get(principal, stream_id)))
 
 
-@router.patch("/v1/streams/{stream_id}")
-async def update_stream(stream_id: int, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+@router.patch("/v1/streams/{stream_id}", openapi_extra=body_model(StreamPatchIn))
+async def update_stream(stream_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, StreamPatchIn)
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
     stream, dataset = await run_in_threadpool(
@@ -67,13 +68,13 @@ async def update_stream(stream_id: int, request: Request, principal: PrincipalDe
 
 
 @router.delete("/v1/streams/{stream_id}", status_code=204)
-def delete_stream(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> Response:
+def delete_stream(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     services.streams.delete(principal, stream_id)
     return Response(status_code=204)
 
 
-@router.post("/v1/streams/{stream_id}/executions", status_code=201)
-async def create_execution(stream_id: int, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+@router.post("/v1/streams/{stream_id}/executions", status_code=201, openapi_extra=body_model(ExecutionIn))
+async def create_execution(stream_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, ExecutionIn)
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
 
@@ -86,11 +87,11 @@ async def create_execution(stream_id: int, request: Request, principal: Principa
 
 @router.get("/v1/streams/{stream_id}/executions")
 def list_executions(
-    stream_id: int,
+    stream_id: IdPath,
     principal: PrincipalDep,
     services: ServicesDep,
-    limit: int | None = None,
-    offset: int | None = None,
+    limit: PageQuery = None,
+    offset: PageQuery = None,
 ) -> JSON:
     services.streams.get(principal, stream_id)
     size, start = page(limit, offset, default=50, maximum=500)
@@ -98,21 +99,26 @@ def list_executions(
 
 
 @router.put("/v1/streams/{stream_id}/executions/abort", status_code=204)
-def abort_current(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> Response:
+def abort_current(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     services.streams.get_for_edit(principal, stream_id)
     services.ingest.abort_active(stream_id)
     return Response(status_code=204)
 
 
 @router.get("/v1/streams/{stream_id}/executions/{execution_id}")
-def get_execution(stream_id: int, execution_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def get_execution(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     services.streams.get(principal, stream_id)
     return JSON(execution_out(services.catalog.get_execution(stream_id, execution_id)))
 
 
-@router.put("/v1/streams/{stream_id}/executions/{execution_id}/part/{part_no}")
+@router.put("/v1/streams/{stream_id}/executions/{execution_id}/part/{part_no}", openapi_extra=body_csv())
 async def upload_part(
-    stream_id: int, execution_id: int, part_no: int, request: Request, principal: PrincipalDep, services: ServicesDep
+    stream_id: IdPath,
+    execution_id: IdPath,
+    part_no: IdPath,
+    request: Request,
+    principal: PrincipalDep,
+    services: ServicesDep,
 ) -> JSON:
     await run_in_threadpool(services.streams.get_for_edit, principal, stream_id)
     execution = await services.ingest.receive_part(
@@ -122,12 +128,12 @@ async def upload_part(
 
 
 @router.put("/v1/streams/{stream_id}/executions/{execution_id}/commit")
-def commit_execution(stream_id: int, execution_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def commit_execution(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     stream, dataset = services.streams.get_for_edit(principal, stream_id)
     return JSON(execution_out(services.ingest.commit(dataset, stream, execution_id)))
 
 
 @router.put("/v1/streams/{stream_id}/executions/{execution_id}/abort")
-def abort_execution(stream_id: int, execution_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def abort_execution(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     services.streams.get_for_edit(principal, stream_id)
     return JSON(execution_out(services.ingest.abort(stream_id, execution_id)))

@@ -165,11 +165,13 @@ class ExportCatalog:
             raise Conflict(f"export {job.id} was changed by someone else")
         return self.get(job.dataset_id, job.id)
 
-    def progress(self, job: ExportJob, rows: int, size: int, objects: tuple[ExportObject, ...]) -> None:
-        """Rows and bytes written so far, and the objects already complete, while the job runs."""
+    def progress(self, job: ExportJob, rows: int, size: int, objects: tuple[ExportObject, ...]) -> bool:
+        """Rows and bytes written so far, and the objects already complete, while the job runs. False when the
+        job is no longer running (it was ended from outside: its DataSet was deleted)."""
         with self.engine.begin() as c:
-            c.execute(
+            n = c.execute(
                 update(t.exports)
                 .where(t.exports.c.id == job.id, t.exports.c.state == ExportState.EXPORTING.value)
                 .values(rows_written=rows, bytes_written=size, objects=_objects_json(objects))
-            )
+            ).rowcount
+        return n > 0

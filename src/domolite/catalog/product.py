@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -253,12 +252,3 @@ class ProductCatalog:
         with self._tx() as c:
             row = c.execute(select(t.stream_connectors).where(t.stream_connectors.c.stream_id == stream_id)).first()
         return self._connector(row) if row is not None else None
-
-    # -- clean-up --------------------------------------------------------------------------------------------
-    def forget_dataset(self, dataset_id: str, stream_ids: Sequence[int]) -> None:
-        with self._tx() as c:
-            c.execute(delete(t.uploads).where(t.uploads.c.dataset_id == dataset_id))
-            c.execute(delete(t.partitions).where(t.partitions.c.dataset_id == dataset_id))
-            c.execute(delete(t.index_requests).where(t.index_requests.c.dataset_id == dataset_id))
-            if stream_ids:
-                c.execute(delete(t.stream_connectors).where(t.stream_connectors.c.stream_id.in_(list(stream_ids))))

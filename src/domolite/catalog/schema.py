@@ -1,4 +1,7 @@
-"""The metadata catalog's tables (SQLAlchemy Core). Alembic migrations under `migrations/` create them."""
+"""The metadata catalog's tables (SQLAlchemy Core). Alembic migrations under `migrations/` create them.
+
+Every table whose integer ids reach clients has `sqlite_autoincrement` (revision 0008_ids_never_reused): a
+deleted row's id is never handed out again (PostgreSQL's sequences never do)."""
 
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ users = Table(
     Column("role", String(32), nullable=False),
     Column("password_hash", Text, nullable=True),
     Column("created_at", DateTime, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 clients = Table(
@@ -88,6 +92,7 @@ streams = Table(
     Column("key_columns", Text, nullable=False, default="[]"),
     Column("created_at", DateTime, nullable=False),
     Column("modified_at", DateTime, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 executions = Table(
@@ -104,6 +109,7 @@ executions = Table(
     Column("bytes", BigInteger, nullable=False, default=0),
     Column("message", Text, nullable=True),
     Column("owner", String(64), nullable=True),  # the process committing it (revision 0007_processes)
+    sqlite_autoincrement=True,
 )
 
 parts = Table(
@@ -153,6 +159,7 @@ index_requests = Table(
     Column("created_at", DateTime, nullable=False),
     Column("ended_at", DateTime, nullable=True),
     Column("owner", String(64), nullable=True),  # the process running it (revision 0007_processes)
+    sqlite_autoincrement=True,
 )
 
 # The connector form of a stream (/api/data/v1/streams): what the client configured, kept as JSON.
@@ -180,6 +187,7 @@ groups = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("creator_id", BigInteger, nullable=False),
     Column("created_at", DateTime, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 group_members = Table(
@@ -213,6 +221,7 @@ pdp_policies = Table(
     Column("user_ids", Text, nullable=False, default="[]"),
     Column("group_ids", Text, nullable=False, default="[]"),
     Column("created_at", DateTime, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 

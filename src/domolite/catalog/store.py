@@ -20,10 +20,12 @@ from domolite.catalog.access import AccessStore
 from domolite.errors import (
     Conflict,
     DataSetNotFound,
+    ExecutionNotActive,
     ExecutionNotFound,
     StreamNotFound,
     UserNotFound,
 )
+from domolite.export.model import ACTIVE_STATES, ErrorCode, ExportState, check_export_transition
 from domolite.models import (
     Column,
     DataSet,
@@ -39,6 +41,26 @@ from domolite.models import (
 
 # A write another catalog module prepares, to run inside a transaction of this one (one commit for both).
 CatalogWrite = Callable[[Connection], None]
+
+
+def end_exports(c: Connection, dataset_id: str, message: str) -> None:
+    """The DataSet's queued or running exports end `error` with `message` (its deletion); the job running one
+    sees that and stops, writing no manifest and aborting its uploads."""
+    for state in ACTIVE_STATES:
+        check_export_transition(state, ExportState.ERROR)
+    x = t.exports.c
+    c.execute(
+        update(t.exports)
+        .where(x.dataset_id == dataset_id, x.state.in_([s.value for s in ACTIVE_STATES]))
+        .values(
+            state=ExportState.ERROR.value,
+            error_code=ErrorCode.DATASET_DELETED.value,
+            message=message,
+            finished_at=utcnow(),
+            active_dataset_id=None,
+        )
+    )
+
 
 MIGRATION_LOCK = 0x646F6D6F  # a PostgreSQL advisory lock key of our own ("domo")
 
@@ -324,18 +346,44 @@ class Catalog:
             with self.tx() as c:
                 c.execute(stmt)
 
-    def delete_dataset(self, dataset_id: str) -> None:
+    def delete_dataset(self, dataset_id: str) -> list[int]:
+        """Remove a DataSet and everything the catalog keeps about it, in one transaction: its streams with
+        their executions, parts, uploads, connector, schedule and runs; its partitions, index requests,
+        shares and PDP policies. Its queued or running exports end `error` ("the DataSet was deleted"); their
+        records stay. The DataSet's row goes first, so a transaction adding to it waits or fails.
+
+        Returns the ids of the executions removed (their staging folders can go once this is committed).
+
+        Raises:
+            DataSetNotFound: no such DataSet.
+        """
         with self.tx() as c:
-            stream_ids = [r[0] for r in c.execute(select(t.streams.c.id).where(t.streams.c.dataset_id == dataset_id))]
-            c.execute(delete(t.streams).where(t.streams.c.dataset_id == dataset_id))
-            n = c.execute(delete(t.datasets).where(t.datasets.c.id == dataset_id)).rowcount
-            if n == 0:
+            if c.execute(delete(t.datasets).where(t.datasets.c.id == dataset_id)).rowcount == 0:
                 raise DataSetNotFound(dataset_id)
+            stream_ids = [r[0] for r in c.execute(select(t.streams.c.id).where(t.streams.c.dataset_id == dataset_id))]
+            removed = self._forget_streams(c, stream_ids)
+            for table in (t.uploads, t.partitions, t.index_requests):
+                c.execute(delete(table).where(table.c.dataset_id == dataset_id))
             AccessStore.forget_dataset(c, dataset_id)
-            if stream_ids:
-                exec_ids = select(t.executions.c.id).where(t.executions.c.stream_id.in_(stream_ids))
-                c.execute(delete(t.parts).where(t.parts.c.execution_id.in_(exec_ids)))
-                c.execute(delete(t.executions).where(t.executions.c.stream_id.in_(stream_ids)))
+            end_exports(c, dataset_id, "the DataSet was deleted")
+            return removed
+
+    @staticmethod
+    def _forget_streams(c: Connection, stream_ids: Sequence[int]) -> list[int]:
+        """Remove streams and what hangs on them (executions, parts, uploads, connector, schedule, runs)."""
+        if not stream_ids:
+            return []
+        ids = list(stream_ids)
+        e = t.executions.c
+        execution_ids = [int(r[0]) for r in c.execute(select(e.id).where(e.stream_id.in_(ids)))]
+        if execution_ids:
+            c.execute(delete(t.parts).where(t.parts.c.execution_id.in_(execution_ids)))
+        c.execute(delete(t.uploads).where(t.uploads.c.stream_id.in_(ids)))
+        c.execute(delete(t.executions).where(e.stream_id.in_(ids)))
+        for table in (t.stream_connectors, t.stream_schedules, t.connector_runs):
+            c.execute(delete(table).where(table.c.stream_id.in_(ids)))
+        c.execute(delete(t.streams).where(t.streams.c.id.in_(ids)))
+        return execution_ids
 
     # -- streams ----------------------------------------------------------------------------------------------
     @staticmethod
@@ -388,10 +436,17 @@ class Catalog:
                 raise StreamNotFound(stream_id)
         return self.get_stream(stream_id)
 
-    def delete_stream(self, stream_id: int) -> None:
+    def delete_stream(self, stream_id: int) -> list[int]:
+        """Remove a stream with its executions (and their parts and uploads), connector, schedule and runs, in
+        one transaction. Returns the ids of the executions removed.
+
+        Raises:
+            StreamNotFound: no such stream.
+        """
         with self.tx() as c:
-            if c.execute(delete(t.streams).where(t.streams.c.id == stream_id)).rowcount == 0:
+            if c.execute(select(t.streams.c.id).where(t.streams.c.id == stream_id)).first() is None:
                 raise StreamNotFound(stream_id)
+            return self._forget_streams(c, [stream_id])
 
     # -- executions -------------------------------------------------------------------------------------------
     def _execution(self, conn: Connection, row: Any) -> Execution:
@@ -497,8 +552,6 @@ class Catalog:
             ).rowcount
             if n == 0:
                 current = c.execute(select(t.executions.c.state).where(t.executions.c.id == execution.id)).scalar()
-                from domolite.errors import ExecutionNotActive
-
                 raise ExecutionNotActive(execution.stream_id, execution.id, str(current))
             for write in also:
                 write(c)
@@ -506,8 +559,29 @@ class Catalog:
             return self._execution(c, row)
 
     # -- parts ------------------------------------------------------------------------------------------------
-    def record_part(self, execution_id: int, part_no: int, size: int) -> None:
+    def record_part(
+        self, stream_id: int, execution_id: int, part_no: int, size: int, place: Callable[[], None]
+    ) -> None:
+        """Record a part of an ACTIVE execution; `place` puts its file where the commit reads it. The execution's
+        row is taken first (as a commit or an abort takes it to change its state), so the part is recorded and
+        placed before a commit reads the parts, or refused.
+
+        Raises:
+            ExecutionNotActive: the execution is committing or ended; `place` was not called.
+        """
+        e = t.executions.c
         with self.tx() as c:
+            taken = c.execute(
+                update(t.executions)
+                .where(e.id == execution_id, e.stream_id == stream_id, e.state == ExecutionState.ACTIVE.value)
+                .values(modified_at=utcnow())
+            ).rowcount
+            if taken == 0:
+                state = c.execute(select(e.state).where(e.id == execution_id)).scalar()
+                if state is None:
+                    raise ExecutionNotFound(stream_id, execution_id)
+                raise ExecutionNotActive(stream_id, execution_id, str(state))
+            place()
             c.execute(delete(t.parts).where(t.parts.c.execution_id == execution_id, t.parts.c.part_no == part_no))
             c.execute(
                 insert(t.parts).values(execution_id=execution_id, part_no=part_no, bytes=size, received_at=utcnow())

@@ -273,7 +273,9 @@ class Exports:
                 self._write_parquet(job, s3, base, select_sql, options, max_bytes, progress)
             else:
                 self._write_csv(job, s3, base, select_sql, options, max_bytes, progress)
+            self._report(job, progress, sum(o.rows for o in progress.done), force=True)  # still running?
             manifest_key = f"{base}/manifest.json"
+            progress.done_keys.append(manifest_key)  # removed with the objects if the job is ended now
             s3.put(manifest_key, _manifest(job, options, names, progress.done), "application/json")
             self.jobs.advance(job, ExportState.SUCCESS, objects=tuple(progress.done), manifest_url=s3.url(manifest_key))
             log.info(
@@ -291,8 +293,8 @@ class Exports:
             message = s3.scrub(message)
             try:
                 self.jobs.advance(job, ExportState.ERROR, objects=(), error_code=code, message=message)
-            except Conflict:
-                pass
+            except Conflict:  # ended from outside (its DataSet was deleted): that record stands
+                log.info("export %s stopped, ended from outside; %s", job.id, message)
             if not isinstance(exc, Exception):
                 raise
         finally:
@@ -303,11 +305,14 @@ class Exports:
             raise ExportFailure(ErrorCode.INTERRUPTED, "the server is shutting down")
 
     def _report(self, job: ExportJob, progress: _Progress, rows: int, force: bool = False) -> None:
+        """Record the progress (at most once a second unless forced), and stop the job if it was ended from
+        outside (its DataSet was deleted): it then writes nothing more and removes what it wrote."""
         now = time.monotonic()
         if force or now - progress.last_report >= 1.0:
             progress.last_report = now
             size = sum(o.bytes for o in progress.done)
-            self.jobs.progress(job, rows, size, tuple(progress.done))
+            if not self.jobs.progress(job, rows, size, tuple(progress.done)):
+                raise ExportFailure(ErrorCode.DATASET_DELETED, "the export was ended while it ran")
 
     def _write_csv(
         self,

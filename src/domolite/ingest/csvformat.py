@@ -18,8 +18,16 @@ from domolite.storage.sqltext import ident, literal
 
 _READ_OPTIONS = (
     "header=false, auto_detect=false, delim=',', quote='\"', escape='\"', new_line='\\n', "
-    "nullstr=['\\N', ''], allow_quoted_nulls=false, strict_mode=true, max_line_size=4194304, buffer_size=33554432"
+    "nullstr=['\\N', ''], allow_quoted_nulls=false, strict_mode=true"
 )
+
+
+def _size_options(max_record_bytes: int) -> str:
+    """DuckDB's line limit above the record limit that receiving a part enforces (so DuckDB never refuses, or
+    worse drops, a record that was accepted), and a buffer that holds two such lines."""
+    line = max_record_bytes + 1024
+    return f"max_line_size={line}, buffer_size={max(32 * 2**20, 2 * line)}"
+
 
 _CASTS: dict[DomoType, str] = {
     DomoType.STRING: "{c}",
@@ -42,7 +50,9 @@ _CASTS: dict[DomoType, str] = {
 _READ_TYPES: dict[DomoType, str] = {DomoType.LONG: "BIGINT", DomoType.DOUBLE: "DOUBLE", DomoType.DATE: "DATE"}
 
 
-def source_sql(files: Sequence[Path], columns: Sequence[Column], *, typed: bool = False) -> str:
+def source_sql(
+    files: Sequence[Path], columns: Sequence[Column], *, typed: bool = False, max_record_bytes: int = 4 * 2**20
+) -> str:
     """SELECT the typed rows of header-less CSV files, in the given order, named as the schema names them.
 
     Untyped, every column is read as text and cast (the Domo rules above, in full). `typed` lets the CSV
@@ -59,7 +69,8 @@ def source_sql(files: Sequence[Path], columns: Sequence[Column], *, typed: bool 
         (f"c{i}" if read_as[i] != "VARCHAR" else _CASTS[c.type].format(c=f"c{i}")) + f" AS {ident(c.name)}"
         for i, c in enumerate(columns)
     )
-    return f"SELECT {select} FROM read_csv({file_list}, {_READ_OPTIONS}, columns={raw_columns})"
+    options = f"{_READ_OPTIONS}, {_size_options(max_record_bytes)}"
+    return f"SELECT {select} FROM read_csv({file_list}, {options}, columns={raw_columns})"
 
 
 def _storage_type(t: DomoType) -> str:
@@ -117,6 +128,7 @@ def value_problem(value: str, type_: DomoType) -> str | None:
 def diagnose(parts: Sequence[tuple[int, Path]], columns: Sequence[Column]) -> str | None:
     """The first problem in the parts, naming part, line and column; None if Python finds none."""
     ncols = len(columns)
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))  # a field is as long as a record may be
     for part_no, path in parts:
         with path.open("r", encoding="utf-8", newline="", errors="strict") as fh:
             reader = csv.reader(fh, strict=True)

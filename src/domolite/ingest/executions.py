@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ from domolite.catalog.store import CatalogWrite
 from domolite.errors import Busy, DomoError, ExecutionNotActive, InvalidCsv, InvalidPart, ShuttingDown
 from domolite.ingest.csvformat import diagnose, source_sql
 from domolite.ingest.parts import receive_body
+from domolite.limits import Limits
 from domolite.models import DataSet, Execution, ExecutionState, Stream, UpdateMethod
 from domolite.scratch import private_dir, remove_gone
 from domolite.storage.lake import Lake, LoadFailed, LoadResult
@@ -42,15 +45,16 @@ LandingHook = Callable[[Landed], CatalogWrite | None]
 
 
 class Ingest:
-    def __init__(
-        self, catalog: Catalog, lake: Lake, staging_dir: Path, max_part_bytes: int, *, process_id: str
-    ) -> None:
+    def __init__(self, catalog: Catalog, lake: Lake, staging_dir: Path, limits: Limits, *, process_id: str) -> None:
         self.catalog = catalog
         self.process_id = process_id
         self._landing_hooks: list[LandingHook] = []
         self.lake = lake
         self.staging_dir = staging_dir
-        self.max_part_bytes = max_part_bytes
+        self.limits = limits
+        # Bodies are received here and moved into their execution's folder only once complete and checked,
+        # in the catalog transaction that records them (so a commit or abort never races a half-moved part).
+        self.incoming_dir = staging_dir / "incoming"
         staging_dir.mkdir(parents=True, exist_ok=True)
 
     # -- paths ------------------------------------------------------------------------------------------------
@@ -63,6 +67,11 @@ class Ingest:
     def _discard(self, execution_id: int) -> None:
         self.catalog.delete_parts(execution_id)
         shutil.rmtree(self._execution_dir(execution_id), ignore_errors=True)
+
+    def forget_executions(self, execution_ids: Sequence[int]) -> None:
+        """Remove the staged parts of executions the catalog no longer has (their DataSet or stream was deleted)."""
+        for execution_id in execution_ids:
+            shutil.rmtree(self._execution_dir(execution_id), ignore_errors=True)
 
     def on_landed(self, hook: LandingHook) -> None:
         """Have `hook` record what it keeps about every commit that reaches the lake (see LandingHook)."""
@@ -84,28 +93,58 @@ class Ingest:
     async def receive_part(
         self, stream_id: int, execution_id: int, part_no: int, chunks: AsyncIterator[bytes], *, gzip: bool
     ) -> Execution:
-        """Store one part (re-sending a part number replaces it). Parts may arrive in parallel and in any order."""
+        """Store one part (re-sending a part number replaces it). Parts may arrive in parallel and in any order.
+
+        Raises:
+            ExecutionNotActive: the execution is committing or ended, before the body or once it arrived
+                (nothing of the part is kept).
+            InvalidPart: the body is incomplete, damaged or holds a record over the limit (nothing is kept).
+        """
         if part_no < 0:
             raise InvalidPart(f"part number {part_no} is negative")
         # Catalog work on a worker thread: a wait for the catalog must never hold up the event loop.
         await anyio.to_thread.run_sync(self._active, stream_id, execution_id)
-        size = await receive_body(
+        received, size = await receive_body(
             chunks,
-            self._part_path(execution_id, part_no),
+            self.incoming_dir,
             gzip_declared=gzip,
-            max_bytes=self.max_part_bytes,
+            max_bytes=self.limits.part_bytes,
+            max_record_bytes=self.limits.record_bytes,
             what=f"part {part_no}",
+            again="send the part again",
+            owner=self.process_id,
         )
-        await anyio.to_thread.run_sync(self.catalog.record_part, execution_id, part_no, size)
-        return await anyio.to_thread.run_sync(self._active, stream_id, execution_id)
+        try:
+            await anyio.to_thread.run_sync(self._place_part, stream_id, execution_id, part_no, received, size)
+        finally:
+            received.unlink(missing_ok=True)
+        return await anyio.to_thread.run_sync(self._active_or_done, stream_id, execution_id)
+
+    def _place_part(self, stream_id: int, execution_id: int, part_no: int, received: Path, size: int) -> None:
+        """Move a received part into its execution and record it, in one catalog transaction that first checks
+        that the execution is still ACTIVE (a commit or abort takes the same row, so it waits or wins)."""
+        dest = self._part_path(execution_id, part_no)
+
+        def place() -> None:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(received, dest)
+
+        self.catalog.record_part(stream_id, execution_id, part_no, size, place)
+
+    def _active_or_done(self, stream_id: int, execution_id: int) -> Execution:
+        """The execution, as it is now (a part was recorded while it was ACTIVE; a commit may have begun since)."""
+        return self.catalog.get_execution(stream_id, execution_id)
 
     def stage_part(self, stream_id: int, execution_id: int, part_no: int, data: bytes) -> None:
         """Store a part made by the server itself (a connector's row)."""
         self._active(stream_id, execution_id)
-        path = self._part_path(execution_id, part_no)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        self.catalog.record_part(execution_id, part_no, len(data))
+        self.incoming_dir.mkdir(parents=True, exist_ok=True)
+        received = self.incoming_dir / f"{self.process_id}-{uuid.uuid4().hex}.tmp"
+        received.write_bytes(data)
+        try:
+            self._place_part(stream_id, execution_id, part_no, received, len(data))
+        finally:
+            received.unlink(missing_ok=True)
 
     def commit(self, dataset: DataSet, stream: Stream, execution_id: int) -> Execution:
         """Make the execution's parts the DataSet's data, as one data version.
@@ -197,9 +236,27 @@ class Ingest:
             offset += len(page)
 
     # -- one-shot import (PUT /v1/datasets/{id}/data) ----------------------------------------------------------
-    async def receive_import(self, chunks: AsyncIterator[bytes], *, gzip: bool) -> Path:
-        dest = private_dir(self.staging_dir, IMPORT_KIND, self.process_id) / "part-000000000000.csv"
-        await receive_body(chunks, dest, gzip_declared=gzip, max_bytes=self.max_part_bytes, what="the body")
+    async def receive_import(self, dataset: DataSet, chunks: AsyncIterator[bytes], *, gzip: bool) -> Path:
+        """Receive a one-shot import into `dataset` whole (see `receive_part` for what is refused) into a folder
+        of its own. A DataSet without columns is refused before the body is read."""
+        check_loadable(dataset)
+        folder = private_dir(self.staging_dir, IMPORT_KIND, self.process_id)
+        try:
+            received, _size = await receive_body(
+                chunks,
+                folder,
+                gzip_declared=gzip,
+                max_bytes=self.limits.part_bytes,
+                max_record_bytes=self.limits.record_bytes,
+                what="the body",
+                again="send it again",
+                owner=self.process_id,
+            )
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        dest = folder / "part-000000000000.csv"
+        os.replace(received, dest)
         return dest
 
     def apply_import(self, dataset: DataSet, path: Path, method: UpdateMethod) -> None:
@@ -220,12 +277,13 @@ class Ingest:
         *,
         partition: str | None = None,
     ) -> _Loaded:
+        check_loadable(dataset)
         files = [p for _, p in numbered if p.stat().st_size > 0]
 
         def load(typed: bool) -> LoadResult:
             return self.lake.load(
                 dataset.table,
-                source_sql(files, dataset.columns, typed=typed),
+                source_sql(files, dataset.columns, typed=typed, max_record_bytes=self.limits.record_bytes),
                 replace=method is UpdateMethod.REPLACE and partition is None,
                 partition=partition,
                 key_columns=key_columns if method is UpdateMethod.UPSERT else (),
@@ -255,6 +313,10 @@ class Ingest:
             except ExecutionNotActive:
                 continue  # another process settled it first
         remove_gone(self.staging_dir, IMPORT_KIND, is_gone)
+        for path in self.incoming_dir.glob("*.tmp"):  # parts a gone process was receiving
+            owner, sep, _rest = path.name.partition("-")
+            if is_gone(owner if sep and owner else None):
+                path.unlink(missing_ok=True)
 
     def remove_ended_parts(self) -> None:
         """Remove the parts of executions that have ended (committed, failed, aborted) or no longer exist:
@@ -289,6 +351,15 @@ class Ingest:
                 execution, ExecutionState.ERROR, message="the commit was interrupted: its server process stopped"
             )
         self._discard(execution.id)
+
+
+def check_loadable(dataset: DataSet) -> None:
+    """Rows load only into a DataSet with a schema (a connector's DataSet has none until its first run or a
+    schema change)."""
+    if not dataset.columns:
+        raise InvalidCsv(
+            f"DataSet {dataset.id} has no columns yet: give it a schema (a schema change) before loading rows"
+        )
 
 
 class _Loaded:

@@ -26,7 +26,7 @@ from domolite.cancel import Cancel, Cancelled
 from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
 from domolite.models import DataSet, DomoType, Principal
 from domolite.query.fifo import PIPE_KIND, FifoReader
-from domolite.query.sql import rewrite
+from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
 from domolite.scratch import remove_gone, remove_strays
 from domolite.storage import duck
 from domolite.storage.lake import LAKE, Lake, lake_busy
@@ -216,6 +216,8 @@ class Door:
         except duckdb.Error as exc:
             if lake_busy(exc):
                 raise Busy("the lake's metadata was locked by a change in progress", 1) from None
+            if "max expression depth" in str(exc).lower():
+                raise InvalidSql(NESTED_TOO_DEEPLY) from None
             raise InvalidSql(_duck_message(exc, redact_values=filtered)) from None
         finally:
             timer.cancel()

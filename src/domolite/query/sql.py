@@ -141,12 +141,23 @@ def _function_name(node: exp.Func) -> str:
     return str(node.sql_name()).lower()
 
 
+NESTED_TOO_DEEPLY = "the SQL is nested too deeply to be read; flatten its subqueries, parentheses or expressions"
+
+
 def check(user_sql: str, dataset_id: str) -> exp.Query:
     """Parse and check user SQL; return its tree.
 
     Raises:
-        InvalidSql: the SQL does not parse, is not one SELECT, or reaches for anything but the DataSet.
+        InvalidSql: the SQL does not parse, is not one SELECT, reaches for anything but the DataSet, or is
+            nested too deeply for the parser.
     """
+    try:
+        return _check(user_sql, dataset_id)
+    except RecursionError:
+        raise InvalidSql(NESTED_TOO_DEEPLY) from None
+
+
+def _check(user_sql: str, dataset_id: str) -> exp.Query:
     text = user_sql.strip().rstrip(";").strip()
     if not text:
         raise InvalidSql("the SQL is empty")
@@ -223,6 +234,13 @@ def rewrite(user_sql: str, dataset_id: str, source_sql: str) -> str:
         InvalidSql: the SQL does not parse, is not one SELECT, or reaches for anything but the DataSet.
     """
     tree = check(user_sql, dataset_id)
+    try:
+        return _rewrite(tree, user_sql, dataset_id, source_sql)
+    except RecursionError:
+        raise InvalidSql(NESTED_TOO_DEEPLY) from None
+
+
+def _rewrite(tree: exp.Query, user_sql: str, dataset_id: str, source_sql: str) -> str:
     accepted = {TABLE_NAME, dataset_id.lower()}
     cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     marker = "__domolite_source_" + secrets.token_hex(12)

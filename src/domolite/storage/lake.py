@@ -6,7 +6,9 @@ internal SQL only); user SQL never reaches it.
 
 from __future__ import annotations
 
+import datetime
 import json
+import logging
 import random
 import re
 import sqlite3
@@ -37,12 +39,17 @@ SQL_TYPES: dict[DomoType, str] = {
 
 LAKE = "lake"
 
+# Names that start with this are domolite's own (a schema may not use them; see datasets.check_columns).
+INTERNAL_PREFIX = "__domolite"
+
 # A hidden column on every DataSet table: the partition tag (Domo's dataTag) of each row, NULL when untagged.
 # Reads select the schema's columns by name, so it never shows.
-PARTITION_COLUMN = "__domolite_partition"
+PARTITION_COLUMN = INTERNAL_PREFIX + "_partition"
 
 
 T = TypeVar("T")
+
+log = logging.getLogger("domolite.lake")
 
 # Waits before trying a load or an attach again when another process wrote the lake at the same time.
 _BUSY_WAITS_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 2.0, 2.0)
@@ -91,6 +98,21 @@ def _retrying(attempt: Callable[[], T], collided: Callable[[duckdb.Error], bool]
             undo()
             time.sleep(wait_s * random.uniform(0.5, 1.5))
     raise AssertionError("unreachable")
+
+
+# A schedule time older than anything DuckLake schedules itself, and the cleanup cut-off just after it.
+_LONG_AGO = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
+_AFTER_LONG_AGO = "TIMESTAMPTZ '1970-01-02 00:00:00+00'"
+
+
+def _metadata(lake: str) -> str:
+    """The name DuckLake attaches a lake's metadata database under."""
+    return ident(f"__ducklake_metadata_{lake}")
+
+
+def _timestamp(moment: datetime.datetime) -> str:
+    """A naive UTC datetime as a DuckDB TIMESTAMPTZ literal."""
+    return f"TIMESTAMPTZ {literal(moment.strftime('%Y-%m-%d %H:%M:%S.%f') + '+00')}"
 
 
 class LoadFailed(Exception):
@@ -182,7 +204,11 @@ class Lake:
         memory_limit: str,
         unload_threads: int | None = None,
         write_wait_s: float = 60.0,
+        alone: Callable[[], bool] | None = None,
     ) -> None:
+        """`alone` says whether this is the only process using the lake (then a failed load's files, which no
+        one else can be writing alongside, are removed at once)."""
+        self._alone = alone
         lake_dir.mkdir(parents=True, exist_ok=True)
         (lake_dir / "data").mkdir(exist_ok=True)
         self.lake_dir = lake_dir
@@ -206,8 +232,13 @@ class Lake:
     def _attach(self) -> None:
         """Attach the lake. The first attach of a new lake creates its metadata tables; when several processes
         start together on one, the others' attach fails while that happens (SQLite: locked; PostgreSQL: the
-        tables or types already exist) and is tried again, finding the lake made."""
-        sql = f"ATTACH {literal(self.source)} AS {LAKE} (DATA_PATH {literal(self.data_path)})"
+        tables or types already exist) and is tried again, finding the lake made.
+
+        Data inlining is off: DuckLake would keep small commits in a metadata table as wide as the DataSet, and
+        such a table fails past 2000 columns on SQLite, past 1600 on PostgreSQL, and on PostgreSQL for any row
+        over 8 kB (600 long strings, 1000 decimals). Every commit is a Parquet file instead."""
+        options = f"DATA_PATH {literal(self.data_path)}, DATA_INLINING_ROW_LIMIT 0"
+        sql = f"ATTACH {literal(self.source)} AS {LAKE} ({options})"
 
         def detach() -> None:
             try:
@@ -292,6 +323,94 @@ class Lake:
         with self.writing(), self.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {LAKE}.{ident(table)}")
 
+    def remove_table(self, table: str) -> int:
+        """Drop a table and delete its files (every version of it) from the lake; returns how many files.
+
+        DuckLake's own expiry frees a file only when no snapshot in its lifetime remains, and every other
+        table's data versions are snapshots in that lifetime: expiring them would end their time travel. So
+        this does what expiry does, for this table's files alone (they leave its data file lists and join
+        DuckLake's deletion schedule), then lets DuckLake's cleanup delete them. The table is gone, so no read
+        of any other table needs them.
+        """
+        meta = _metadata(LAKE)
+        with self.writing(), self.cursor() as cur:
+            ids = [
+                int(r[0])
+                for r in cur.execute(
+                    f"SELECT DISTINCT table_id FROM {meta}.ducklake_table WHERE table_name = ?", [table]
+                ).fetchall()
+            ]
+            cur.execute(f"DROP TABLE IF EXISTS {LAKE}.{ident(table)}")
+            if not ids:
+                return 0
+            id_list = ", ".join(str(i) for i in ids)
+            path = (
+                "CASE WHEN NOT CAST(f.path_is_relative AS BOOLEAN) THEN f.path "
+                "WHEN NOT CAST(tb.path_is_relative AS BOOLEAN) THEN tb.path || f.path "
+                "WHEN NOT CAST(sc.path_is_relative AS BOOLEAN) THEN sc.path || tb.path || f.path "
+                f"ELSE {literal(self.data_path)} || sc.path || tb.path || f.path END"
+            )
+            located = (
+                f"JOIN (SELECT table_id, arg_max(schema_id, begin_snapshot) AS schema_id, "
+                f"arg_max(path, begin_snapshot) AS path, arg_max(path_is_relative, begin_snapshot) AS path_is_relative "
+                f"FROM {meta}.ducklake_table WHERE table_id IN ({id_list}) GROUP BY table_id) tb "
+                f"ON tb.table_id = f.table_id "
+                f"JOIN (SELECT schema_id, arg_max(path, begin_snapshot) AS path, "
+                f"arg_max(path_is_relative, begin_snapshot) AS path_is_relative "
+                f"FROM {meta}.ducklake_schema GROUP BY schema_id) sc ON sc.schema_id = tb.schema_id"
+            )
+            folders = cur.execute(
+                f"SELECT DISTINCT sc.path || tb.path FROM (SELECT DISTINCT table_id FROM {meta}.ducklake_table "
+                f"WHERE table_id IN ({id_list})) f {located}"
+            ).fetchall()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                n = 0
+                for files, file_id in (
+                    ("ducklake_data_file", "data_file_id"),
+                    ("ducklake_delete_file", "delete_file_id"),
+                ):
+                    row = cur.execute(
+                        f"INSERT INTO {meta}.ducklake_files_scheduled_for_deletion "
+                        f"SELECT f.{file_id}, {path}, false, {_LONG_AGO} FROM {meta}.{files} f {located} "
+                        f"WHERE f.table_id IN ({id_list})"
+                    ).fetchone()
+                    n += int(row[0]) if row else 0
+                # Files DuckLake itself scheduled for this table (a compaction's merged files) go now too.
+                for (folder,) in folders:
+                    cur.execute(
+                        f"UPDATE {meta}.ducklake_files_scheduled_for_deletion SET schedule_start = {_LONG_AGO} "
+                        "WHERE starts_with(path, ?) OR starts_with(path, ?)",
+                        [folder, self.data_path + folder],
+                    )
+                for listing in (
+                    "ducklake_file_column_stats",
+                    "ducklake_file_variant_stats",
+                    "ducklake_file_partition_value",
+                    "ducklake_delete_file",
+                    "ducklake_data_file",
+                ):
+                    cur.execute(f"DELETE FROM {meta}.{listing} WHERE table_id IN ({id_list})")
+                cur.execute("COMMIT")
+            except BaseException:
+                _rollback(cur)
+                raise
+            # Only what was scheduled above is that old: files other work scheduled keep their grace time.
+            cur.execute(
+                f"SELECT count(*) FROM ducklake_cleanup_old_files({literal(LAKE)}, older_than => {_AFTER_LONG_AGO})"
+            )
+        return n
+
+    def remove_orphans(self, older_than: datetime.datetime | None) -> int:
+        """Delete Parquet files in the lake's folder that no DuckLake listing knows (a load that failed or
+        was interrupted wrote them): those last written before `older_than`, or all with None."""
+        when = "cleanup_all => true" if older_than is None else f"older_than => {_timestamp(older_than)}"
+        with self.writing(), self.cursor() as cur:
+            row = cur.execute(
+                f"SELECT count(*) FROM ducklake_delete_orphaned_files({literal(LAKE)}, {when})"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
     def qualified(self, table: str, version: int | None = None) -> str:
         at = f" AT (VERSION => {int(version)})" if version is not None else ""
         return f"{LAKE}.{ident(table)}{at}"
@@ -348,7 +467,7 @@ class Lake:
                     if before is None:
                         cur.execute(f"ALTER TABLE {target} ADD COLUMN {ident(col.name)} {SQL_TYPES[col.type]}")
                     elif before.type is not col.type:
-                        tmp = ident(f"__retype_{col.name}")
+                        tmp = ident(f"{INTERNAL_PREFIX}_retype_{col.name}")
                         cur.execute(f"ALTER TABLE {target} ADD COLUMN {tmp} {SQL_TYPES[col.type]}")
                         cur.execute(f"UPDATE {target} SET {tmp} = CAST({ident(before.name)} AS {SQL_TYPES[col.type]})")
                         cur.execute(f"ALTER TABLE {target} DROP COLUMN {ident(before.name)}")
@@ -387,7 +506,13 @@ class Lake:
 
         def attempt() -> LoadResult:
             with self.writing(), self.cursor() as cur:
-                return self._load_once(cur, table, target, source_sql, replace, key_columns, delete_where, commit_info)
+                try:
+                    return self._load_once(
+                        cur, table, target, source_sql, replace, key_columns, delete_where, commit_info
+                    )
+                except LoadFailed:
+                    self._remove_failed_load_files(cur)
+                    raise
 
         return _retrying(attempt, _load_collided, lambda: None)  # a failed load has rolled itself back
 
@@ -443,6 +568,18 @@ class Lake:
             rows_loaded=int(inserted[0]) if inserted else 0,
             snapshot_id=int(snap[0]) if snap and snap[0] is not None else 0,
         )
+
+    def _remove_failed_load_files(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """A load that failed part way may have written Parquet files DuckLake never listed. Under the write
+        lock no other load of this process is writing; when no other process uses the lake, remove them now
+        (otherwise the next start does, see `remove_orphans`)."""
+        try:
+            if self._alone is not None and self._alone():
+                cur.execute(
+                    f"SELECT count(*) FROM ducklake_delete_orphaned_files({literal(LAKE)}, cleanup_all => true)"
+                )
+        except Exception:
+            log.exception("removing the files of a failed load failed")
 
     def committed(self, marker_key: str, marker_value: Any) -> bool:
         """Whether a snapshot carries commit info {marker_key: marker_value} (crash recovery)."""

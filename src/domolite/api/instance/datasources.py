@@ -23,6 +23,7 @@ from domolite.api.instance.schemas import (
     user_out,
 )
 from domolite.api.lifetime import request_cancel, until_hung_up
+from domolite.api.openapi import answers_csv, body_model, body_schema
 from domolite.api.responses import JSON, PipedCSV
 from domolite.api.routing import Router
 from domolite.datacenter import SchemaColumn, access_level
@@ -46,18 +47,22 @@ def datasource_view(services: Services, principal: Principal, dataset: DataSet) 
 
 
 def optional_int(value: str | None, name: str) -> int | None:
+    """A whole number given as text (a query parameter), within 64 bits."""
     if value is None or value == "":
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise InvalidField(name, f"{value!r} is not a whole number") from None
+    if not -(2**63) <= number < 2**63:
+        raise InvalidField(name, f"{value} is outside the range of a 64-bit integer")
+    return number
 
 
 # -- auth ----------------------------------------------------------------------------------------------------
 
 
-@router.post("/api/content/v2/authentication")
+@router.post("/api/content/v2/authentication", openapi_extra=body_model(LoginIn))
 async def login(request: Request, services: ServicesDep) -> JSON:
     body = await parse_body(request, LoginIn)
     if body.method.lower() != "password":
@@ -84,7 +89,7 @@ def who_am_i(principal: PrincipalDep) -> JSON:
 # -- query ---------------------------------------------------------------------------------------------------
 
 
-@router.post("/api/query/v1/execute/{dataset_id}")
+@router.post("/api/query/v1/execute/{dataset_id}", openapi_extra=body_model(SqlIn))
 async def execute(
     dataset_id: str,
     request: Request,
@@ -130,7 +135,7 @@ def _columns(schema: SchemaIn) -> list[SchemaColumn]:
     return out
 
 
-@router.post("/api/data/v2/datasources")
+@router.post("/api/data/v2/datasources", openapi_extra=body_model(CreateIn))
 async def create_datasource(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, CreateIn)
     columns: tuple[Column, ...] = tuple(c.column for c in _columns(body.schema_))
@@ -158,7 +163,7 @@ def delete_datasource(
 ) -> JSON:
     if deleteMethod.lower() not in ("hard", "soft"):
         raise InvalidField("deleteMethod", f"unknown delete method {deleteMethod!r}; use hard or soft")
-    services.instance.datacenter.delete(principal, dataset_id)
+    services.datasets.delete(principal, dataset_id)
     return JSON({"dataSourceId": dataset_id, "deleted": True})
 
 
@@ -176,7 +181,7 @@ def get_schema(
     return JSON(schema_out(services.datasets.get(principal, dataset_id)))
 
 
-@router.post("/api/data/v2/datasources/{dataset_id}/schemas")
+@router.post("/api/data/v2/datasources/{dataset_id}/schemas", openapi_extra=body_model(SchemaIn))
 async def alter_schema(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, SchemaIn)
     columns = _columns(body)
@@ -187,7 +192,10 @@ async def alter_schema(dataset_id: str, request: Request, principal: PrincipalDe
 # -- tags, properties, cards ---------------------------------------------------------------------------------
 
 
-@router.post("/api/data/ui/v3/datasources/{dataset_id}/tags")
+@router.post(
+    "/api/data/ui/v3/datasources/{dataset_id}/tags",
+    openapi_extra=body_schema({"type": "array", "items": {"type": "string"}}),
+)
 async def set_tags(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     data = await json_body(request)
     if data is None:
@@ -200,7 +208,10 @@ async def set_tags(dataset_id: str, request: Request, principal: PrincipalDep, s
     return JSON({"dataSourceId": dataset.id, "tags": list(dataset.tags)})
 
 
-@router.put("/api/data/v3/datasources/{dataset_id}/properties")
+@router.put(
+    "/api/data/v3/datasources/{dataset_id}/properties",
+    openapi_extra=body_schema({"type": "object", "properties": {"dataProviderType": {"type": "string"}}}),
+)
 async def set_properties(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     data = await json_body(request)
     if data is None:
@@ -221,7 +232,7 @@ def cards(dataset_id: str, principal: PrincipalDep, services: ServicesDep, drill
 # -- CSV -----------------------------------------------------------------------------------------------------
 
 
-@router.get("/api/data/v2/datasources/{dataset_id}/dataversions/latest")
+@router.get("/api/data/v2/datasources/{dataset_id}/dataversions/latest", openapi_extra=answers_csv())
 def download_csv(
     dataset_id: str,
     principal: PrincipalDep,

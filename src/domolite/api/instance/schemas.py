@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domolite.api.schemas import Description, Email, Int64, Name, ProviderType, SqlText
 from domolite.catalog.schedules import RunInfo
 from domolite.connectors import ConnectorStream
 from domolite.models import Column, DataSet, DomoType, Execution, IndexRequest, Partition, User
@@ -30,12 +31,12 @@ def _text(value: Any) -> Any:
 
 class LoginIn(Lenient):
     method: str = "password"
-    email_address: str = Field("", alias="emailAddress")
+    email_address: Email = Field("", alias="emailAddress")
     password: str = ""
 
 
 class SqlIn(Lenient):
-    sql: str
+    sql: SqlText
 
 
 class SchemaColumnIn(Lenient):
@@ -54,10 +55,10 @@ class SchemaIn(Lenient):
 
 
 class CreateIn(Lenient):
-    user_defined_type: str = Field("api", alias="userDefinedType")
-    data_source_name: str = Field(alias="dataSourceName", min_length=1)
-    data_source_description: str = Field("", alias="dataSourceDescription")
-    description: str = ""
+    user_defined_type: ProviderType = Field("api", alias="userDefinedType")
+    data_source_name: Name = Field(alias="dataSourceName", min_length=1)
+    data_source_description: Description = Field("", alias="dataSourceDescription")
+    description: Description = ""
     schema_: SchemaIn = Field(default_factory=lambda: SchemaIn(columns=[]), alias="schema")
 
 
@@ -92,17 +93,17 @@ class PaginationFieldIn(Lenient):
 
 class PartitionListIn(Lenient):
     pagination_fields: list[PaginationFieldIn] = Field(default_factory=list, alias="paginationFields")
-    limit: int = Field(100, ge=0)
-    offset: int = Field(0, ge=0)
+    limit: int = Field(100, ge=0, le=2**63 - 1)
+    offset: int = Field(0, ge=0, le=2**63 - 1)
 
 
 class IndexIn(Lenient):
-    data_ids: list[int] = Field(default_factory=list, alias="dataIds")
+    data_ids: list[Int64] = Field(default_factory=list, alias="dataIds")
 
 
 class VersionWindowIn(Lenient):
     type: str = "EXPRESSION"
-    expression: str = "1=1"
+    expression: SqlText = "1=1"
 
 
 class HydrateIn(Lenient):
@@ -119,12 +120,12 @@ class TransportIn(Lenient):
 
 
 class ProviderIn(Lenient):
-    key: str = Field(min_length=1)
+    key: ProviderType = Field(min_length=1)
 
 
 class StreamDataSourceIn(Lenient):
-    name: str | None = None
-    description: str | None = None
+    name: Name | None = None
+    description: Description | None = None
 
 
 class StreamIn(Lenient):

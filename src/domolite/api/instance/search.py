@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from domolite.api.body import parse_body
 from domolite.api.deps import PrincipalDep, ServicesDep
 from domolite.api.instance.schemas import SearchIn, search_object_out
+from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.datacenter import SearchFilter
@@ -17,7 +18,7 @@ from domolite.models import User
 router = Router()
 
 
-@router.post("/api/search/v1/query")
+@router.post("/api/search/v1/query", openapi_extra=body_model(SearchIn))
 async def search(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, SearchIn)
     entities = {e.upper() for e in body.entities}

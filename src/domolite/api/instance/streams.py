@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from domolite.api.body import parse_body
+from domolite.api.body import parse_body, small_body
 from domolite.api.deps import PrincipalDep, Services, ServicesDep
 from domolite.api.instance.datasources import datasource_view, optional_int
 from domolite.api.instance.schemas import StreamIn, execution_out, history_out, stream_out
+from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
+from domolite.api.schemas import IdPath
 from domolite.connectors import ConnectorSpec, ConnectorStream
 from domolite.errors import InvalidField
 from domolite.models import Principal, UpdateMethod
@@ -36,7 +38,7 @@ def _spec(body: StreamIn, fallback_key: str | None) -> ConnectorSpec:
     )
 
 
-@router.post("/api/data/v1/streams")
+@router.post("/api/data/v1/streams", openapi_extra=body_model(StreamIn))
 async def create_stream(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, StreamIn)
     spec = _spec(body, None)
@@ -70,14 +72,14 @@ def list_streams(
 
 
 @router.get("/api/data/v1/streams/{stream_id}")
-def get_stream(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def get_stream(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     return JSON(view(services, principal, services.instance.connectors.get(principal, stream_id)))
 
 
-@router.put("/api/data/v1/streams/{stream_id}")
-async def update_stream(stream_id: int, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+@router.put("/api/data/v1/streams/{stream_id}", openapi_extra=body_model(StreamIn))
+async def update_stream(stream_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, StreamIn)
-    raw = await request.body()
+    raw = await small_body(request)
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
 
     def run() -> dict[str, object]:
@@ -99,7 +101,7 @@ async def update_stream(stream_id: int, request: Request, principal: PrincipalDe
 
 
 @router.post("/api/data/v1/streams/{stream_id}/executions")
-def run_stream(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def run_stream(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     # The body ({"action": "MANUAL"} or none) names the only kind of run a client can start.
     run = services.instance.connectors.run(principal, stream_id)
     return JSON(execution_out(run.execution, stream_id, run.info))
@@ -107,7 +109,7 @@ def run_stream(stream_id: int, principal: PrincipalDep, services: ServicesDep) -
 
 @router.get("/api/data/v1/streams/{stream_id}/executions")
 def list_runs(
-    stream_id: int,
+    stream_id: IdPath,
     principal: PrincipalDep,
     services: ServicesDep,
     limit: str | None = None,
@@ -121,12 +123,12 @@ def list_runs(
 
 
 @router.get("/api/data/v1/streams/{stream_id}/executions/{execution_id}")
-def get_run(stream_id: int, execution_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def get_run(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     run = services.instance.connectors.execution(principal, stream_id, execution_id)
     return JSON(execution_out(run.execution, stream_id, run.info))
 
 
 @router.get("/api/data/v1/streams/{stream_id}/history/aggregate")
-def stream_history(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def stream_history(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     runs = services.instance.connectors.history(principal, stream_id)
     return JSON([history_out(r.execution, stream_id, r.info) for r in runs])

@@ -22,8 +22,10 @@ from domolite.api.instance.schemas import (
     index_out,
     partition_out,
 )
+from domolite.api.openapi import body_csv, body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
+from domolite.api.schemas import IdPath, PageQuery
 from domolite.errors import InvalidField
 
 router = Router()
@@ -35,7 +37,7 @@ PARTITIONS = "/api/query/v1/datasources/{dataset_id}"
 # -- uploads -------------------------------------------------------------------------------------------------
 
 
-@router.post(UPLOADS)
+@router.post(UPLOADS, openapi_extra=body_model(UploadIn))
 async def open_upload(
     dataset_id: str,
     request: Request,
@@ -57,11 +59,11 @@ async def open_upload(
     )
 
 
-@router.put(UPLOADS + "/{upload_id}/parts/{part_no}")
+@router.put(UPLOADS + "/{upload_id}/parts/{part_no}", openapi_extra=body_csv())
 async def upload_part(
     dataset_id: str,
-    upload_id: int,
-    part_no: int,
+    upload_id: IdPath,
+    part_no: IdPath,
     request: Request,
     principal: PrincipalDep,
     services: ServicesDep,
@@ -72,9 +74,9 @@ async def upload_part(
     return JSON({"dataSourceId": dataset_id, "uploadId": upload.id, "partId": part_no, "parts": execution.parts})
 
 
-@router.put(UPLOADS + "/{upload_id}/commit")
+@router.put(UPLOADS + "/{upload_id}/commit", openapi_extra=body_model(CommitIn))
 async def commit_upload(
-    dataset_id: str, upload_id: int, request: Request, principal: PrincipalDep, services: ServicesDep
+    dataset_id: str, upload_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> JSON:
     body = await parse_body(request, CommitIn)
     done = await run_in_threadpool(
@@ -119,14 +121,14 @@ def data_versions(
     return JSON([data_version_out(v) for v in page])
 
 
-@router.post("/api/dataprocessing/v2/dataflows/data-version-hydrate")
+@router.post("/api/dataprocessing/v2/dataflows/data-version-hydrate", openapi_extra=body_model(HydrateIn))
 async def hydrate(
     request: Request,
     principal: PrincipalDep,
     services: ServicesDep,
     engine: str = "MAGIC",
-    limit: int = 500,
-    offset: int = 0,
+    limit: PageQuery = 500,
+    offset: PageQuery = 0,
 ) -> JSON:
     del engine
     body = await parse_body(request, HydrateIn)
@@ -135,7 +137,8 @@ async def hydrate(
     found = await run_in_threadpool(
         services.instance.versions.hydrate, principal, body.data_source_id, body.version_window.expression
     )
-    page = found[max(offset, 0) : max(offset, 0) + max(limit, 0)]
+    start, size = max(offset or 0, 0), max(limit if limit is not None else 500, 0)
+    page = found[start : start + size]
     return JSON([data_version_out(v) for v in page])
 
 
@@ -161,7 +164,7 @@ def _moment(value: Any, where: str) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-@router.post(PARTITIONS + "/partition/list")
+@router.post(PARTITIONS + "/partition/list", openapi_extra=body_model(PartitionListIn))
 async def list_partitions(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, PartitionListIn)
     descending = False
@@ -207,14 +210,14 @@ def remove_partition(dataset_id: str, tag: str, principal: PrincipalDep, service
 # -- index ---------------------------------------------------------------------------------------------------
 
 
-@router.post("/api/data/v3/datasources/{dataset_id}/indexes")
+@router.post("/api/data/v3/datasources/{dataset_id}/indexes", openapi_extra=body_model(IndexIn))
 async def index(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     await parse_body(request, IndexIn)  # dataIds: every committed version is already queryable
     return JSON(index_out(await run_in_threadpool(services.instance.versions.index, principal, dataset_id)))
 
 
 @router.get("/api/data/v3/datasources/{dataset_id}/indexes/{index_id}/statuses")
-def index_status(dataset_id: str, index_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def index_status(dataset_id: str, index_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     return JSON(index_out(services.instance.versions.index_status(principal, dataset_id, index_id)))
 
 
