@@ -8,6 +8,7 @@ DomoError (500)
 │   ├── InvalidSql          the SQL does not parse, or reads something other than the DataSet
 │   └── S3Refused           the export's bucket cannot be used (region, credentials, missing bucket)
 ├── Unauthorized (401)      missing, malformed, expired or revoked token
+│   └── TokenExpired        a token whose time is up (not counted as a failed login)
 ├── Forbidden (403)         authenticated, not allowed
 ├── NotFound (404)
 │   ├── DataSetNotFound  ├── StreamNotFound  ├── ExecutionNotFound  ├── UserNotFound
@@ -17,6 +18,7 @@ DomoError (500)
 ├── Conflict (409)
 │   └── ExecutionNotActive  upload/commit to a committed or aborted execution
 ├── PayloadTooLarge (413)
+├── TooManyRequests (429)   too many failed logins; `retry_after` seconds until the next try is heard
 ├── QueryTimeout (400)      user SQL ran past the time limit
 └── SecretUnreadable (500)  an account's secrets do not decrypt with this server's account key
 """
@@ -70,6 +72,18 @@ class S3Refused(BadRequest):
 
 class Unauthorized(DomoError):
     status = 401
+
+
+class TokenExpired(Unauthorized):
+    pass
+
+
+class TooManyRequests(DomoError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Forbidden(DomoError):

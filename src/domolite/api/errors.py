@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from domolite.errors import DomoError, Unauthorized
+from domolite.errors import DomoError, TooManyRequests, Unauthorized
 
 log = logging.getLogger("domolite.api")
 
@@ -43,7 +43,11 @@ def validation_message(errors: list[Any]) -> str:
 
 async def _domo_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomoError)
-    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if isinstance(exc, Unauthorized) else None
+    headers: dict[str, str] | None = None
+    if isinstance(exc, Unauthorized):
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    elif isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     if exc.status >= 500:
         log.error("toe=%s %s", toe_of(request), exc.message)
         return error_response(request, exc.status, "An internal error occurred")

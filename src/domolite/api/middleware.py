@@ -1,4 +1,5 @@
-"""Pure-ASGI middleware: a toe (trace id) per request, and one access log line per request."""
+"""Pure-ASGI middleware: a toe (trace id) per request, the request's origin for the audit log, and one access
+log line per request (its fields escaped: no CR or LF from a request reaches the log)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from domolite.audit import origin
+from domolite.audit.model import Origin
+from domolite.logs import escape
 
 log = logging.getLogger("domolite.access")
 
@@ -29,6 +34,14 @@ class ToeMiddleware:
         scope.setdefault("state", {})["toe"] = toe
         started = time.perf_counter()
         status: dict[str, Any] = {"code": 500}
+        client = scope.get("client") or ("-", 0)
+        agent = next((v for k, v in scope.get("headers", ()) if k == b"user-agent"), None)
+        entered = origin.enter(
+            Origin(
+                ip_address=client[0] if client[0] != "-" else None,
+                user_agent=agent.decode("latin-1") if agent is not None else None,
+            )
+        )
 
         async def send_with_status(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -41,12 +54,12 @@ class ToeMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            client = scope.get("client") or ("-", 0)
+            origin.leave(entered)
             log.info(
                 '%s "%s %s" %s %.1fms toe=%s',
-                client[0],
-                scope["method"],
-                scope["path"],
+                escape(client[0]),
+                escape(scope["method"]),
+                escape(scope["path"]),
                 status["code"],
                 (time.perf_counter() - started) * 1000,
                 toe,

@@ -12,13 +12,13 @@ from domolite.api.deps import PrincipalDep, Services, ServicesDep
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.api.schemas import ExecutionIn, StreamIn, StreamPatchIn, execution_out, stream_out
-from domolite.models import DataSet, Stream, UpdateMethod
+from domolite.models import DataSet, Principal, Stream, UpdateMethod
 
 router = Router()
 
 
-def view(services: Services, stream: Stream, dataset: DataSet) -> dict[str, object]:
-    return stream_out(stream, dataset_view(services, dataset))
+def view(services: Services, principal: Principal, stream: Stream, dataset: DataSet) -> dict[str, object]:
+    return stream_out(stream, dataset_view(services, principal, dataset))
 
 
 @router.post("/v1/streams", status_code=201)
@@ -35,7 +35,7 @@ async def create_stream(request: Request, principal: PrincipalDep, services: Ser
             owner_id=body.data_set.owner.id if body.data_set.owner else None,
         )
     )
-    return JSON(view(services, stream, dataset), status_code=201)
+    return JSON(view(services, principal, stream, dataset), status_code=201)
 
 
 @router.get("/v1/streams")
@@ -43,17 +43,19 @@ def list_streams(
     principal: PrincipalDep, services: ServicesDep, limit: int | None = None, offset: int | None = None
 ) -> JSON:
     size, start = page(limit, offset, default=50, maximum=500)
-    return JSON([view(services, s, d) for s, d in services.streams.list(principal, limit=size, offset=start)])
+    return JSON(
+        [view(services, principal, s, d) for s, d in services.streams.list(principal, limit=size, offset=start)]
+    )
 
 
 @router.get("/v1/streams/search")
 def search_streams(principal: PrincipalDep, services: ServicesDep, q: str = "") -> JSON:
-    return JSON([view(services, s, d) for s, d in services.streams.search(principal, q)])
+    return JSON([view(services, principal, s, d) for s, d in services.streams.search(principal, q)])
 
 
 @router.get("/v1/streams/{stream_id}")
 def get_stream(stream_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(view(services, *services.streams.get(principal, stream_id)))
+    return JSON(view(services, principal, *services.streams.get(principal, stream_id)))
 
 
 @router.patch("/v1/streams/{stream_id}")
@@ -63,7 +65,7 @@ async def update_stream(stream_id: int, request: Request, principal: PrincipalDe
     stream, dataset = await run_in_threadpool(
         services.streams.update, principal, stream_id, method, body.key_column_names
     )
-    return JSON(view(services, stream, dataset))
+    return JSON(view(services, principal, stream, dataset))
 
 
 @router.delete("/v1/streams/{stream_id}", status_code=204)
@@ -92,9 +94,11 @@ def list_executions(
     limit: int | None = None,
     offset: int | None = None,
 ) -> JSON:
-    services.streams.get(principal, stream_id)
+    _stream, dataset = services.streams.get(principal, stream_id)
+    hidden = services.datasets.counts_hidden(principal, dataset)
     size, start = page(limit, offset, default=50, maximum=500)
-    return JSON([execution_out(e) for e in services.catalog.list_executions(stream_id, limit=size, offset=start)])
+    found = services.catalog.list_executions(stream_id, limit=size, offset=start)
+    return JSON([execution_out(e, hidden) for e in found])
 
 
 @router.put("/v1/streams/{stream_id}/executions/abort", status_code=204)
@@ -106,8 +110,9 @@ def abort_current(stream_id: int, principal: PrincipalDep, services: ServicesDep
 
 @router.get("/v1/streams/{stream_id}/executions/{execution_id}")
 def get_execution(stream_id: int, execution_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    services.streams.get(principal, stream_id)
-    return JSON(execution_out(services.catalog.get_execution(stream_id, execution_id)))
+    _stream, dataset = services.streams.get(principal, stream_id)
+    hidden = services.datasets.counts_hidden(principal, dataset)
+    return JSON(execution_out(services.catalog.get_execution(stream_id, execution_id), hidden))
 
 
 @router.put("/v1/streams/{stream_id}/executions/{execution_id}/part/{part_no}")
@@ -124,7 +129,7 @@ async def upload_part(
 @router.put("/v1/streams/{stream_id}/executions/{execution_id}/commit")
 def commit_execution(stream_id: int, execution_id: int, principal: PrincipalDep, services: ServicesDep) -> JSON:
     stream, dataset = services.streams.get_for_edit(principal, stream_id)
-    return JSON(execution_out(services.ingest.commit(dataset, stream, execution_id)))
+    return JSON(execution_out(services.ingest.commit(dataset, stream, execution_id, by=principal)))
 
 
 @router.put("/v1/streams/{stream_id}/executions/{execution_id}/abort")
