@@ -215,9 +215,3 @@ class SigningKeys:
             if int(claims.get("iat", 0)) > key.retired_at or int(claims["exp"]) > key.retired_at + self.keep_for_s:
                 raise BadToken()
         return claims
-
-
-def unverified_claims(token: str) -> dict[str, Any]:
-    """The claims of a token without checking it (for logs and tests of what a token says)."""
-    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    return claims
