@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from domolite.audit.log import AuditLog
+from domolite.audit.model import Action, ObjectType
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.accounts import AccountCatalog
@@ -139,9 +141,10 @@ def _names(spec: AccountSpec, before: Account | None) -> tuple[str, str]:
 
 
 class Accounts:
-    def __init__(self, catalog: Catalog, box: SecretBox) -> None:
+    def __init__(self, catalog: Catalog, box: SecretBox, audit: AuditLog | None = None) -> None:
         self.store = AccountCatalog(catalog.engine)
         self.box = box
+        self.audit = audit
 
     # -- for users ------------------------------------------------------------------------------------------
     def create(self, principal: Principal, spec: AccountSpec) -> Account:
@@ -197,8 +200,13 @@ class Accounts:
         )
 
     def delete(self, principal: Principal, account_id: int) -> None:
-        self.get(principal, account_id)
+        account = self.get(principal, account_id)
         self.store.delete(account_id)
+        if self.audit is not None:
+            comment = f"{account.provider_key} account of user {account.owner_id}"
+            self.audit.record(
+                self.audit.event(principal, Action.DELETED, ObjectType.ACCOUNT, account.id, account.name, comment)
+            )
 
     def usable_by(self, principal: Principal, account_id: int) -> Account:
         """The account (no secrets) if the principal's user may use it (its owner, an Admin). Raises

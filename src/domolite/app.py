@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from domolite.accounts import Accounts
 from domolite.api import accesstokens as accesstokens_api
 from domolite.api import accounts as accounts_api
+from domolite.api import audit as audit_api
 from domolite.api import datasets as datasets_api
 from domolite.api import directory as directory_api
 from domolite.api import errors as api_errors
@@ -25,9 +26,11 @@ from domolite.api import sharing as sharing_api
 from domolite.api import streams as streams_api
 from domolite.api.deps import Services
 from domolite.api.middleware import ToeMiddleware
+from domolite.audit.log import AuditLog
 from domolite.auth.devtokens import AccessTokens
+from domolite.auth.throttle import LoginGuard
 from domolite.auth.tokens import TokenService
-from domolite.catalog import open_catalog
+from domolite.bootstrap import open_server_catalog, signing_keys
 from domolite.catalog.processes import ProcessCatalog
 from domolite.catalog.product import ProductCatalog
 from domolite.datasets import DataSets
@@ -53,7 +56,8 @@ log = logging.getLogger("domolite")
 def build_services(settings: Settings) -> Services:
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    catalog = open_catalog(settings.resolved_catalog_url)
+    catalog = open_server_catalog(settings)
+    audit = AuditLog(catalog.engine, settings.audit_retention_s)
     liveness = Liveness(
         ProcessCatalog(catalog.engine),
         heartbeat_s=settings.process_heartbeat_s,
@@ -70,7 +74,7 @@ def build_services(settings: Settings) -> Services:
         alone=lambda: liveness.survey().others_started() is None,
     )
     limits = Limits.of(settings)
-    policies = Policies(catalog)
+    policies = Policies(catalog, audit)
     door = Door(
         lake,
         pdp_filter=policies.row_filter,  # PDP on every read path
@@ -82,13 +86,13 @@ def build_services(settings: Settings) -> Services:
         owner=liveness.id,
         slots=settings.query_slots,
     )
-    datasets = DataSets(catalog, lake, limits)
-    ingest = Ingest(catalog, lake, settings.staging_dir, limits, process_id=liveness.id)
+    datasets = DataSets(catalog, lake, limits, audit, door)
+    ingest = Ingest(catalog, lake, settings.staging_dir, limits, process_id=liveness.id, audit=audit)
     datasets.on_executions_removed(ingest.forget_executions)
-    tokens = TokenService(catalog, settings.token_lifetime_s)
-    exports = Exports(catalog, door, lake, settings, process_id=liveness.id)
+    tokens = TokenService(catalog, settings.token_lifetime_s, signing_keys(settings))
+    exports = Exports(catalog, door, lake, settings, process_id=liveness.id, audit=audit)
     account_key = settings.account_key.get_secret_value() if settings.account_key else None
-    accounts = Accounts(catalog, open_box(account_key, settings.account_key_file))
+    accounts = Accounts(catalog, open_box(account_key, settings.account_key_file), audit)
     unload = UnloadRunner(catalog, tokens, accounts, exports)
     runs = ConnectorRuns(catalog, ProductCatalog(catalog.engine), ingest, unload, settings, process_id=liveness.id)
     return Services(
@@ -102,16 +106,23 @@ def build_services(settings: Settings) -> Services:
         datasets=datasets,
         streams=Streams(catalog, datasets),
         instance=build_instance(
-            settings, catalog, lake, door, ingest, datasets, runs, unload, accounts, process_id=liveness.id
+            settings, catalog, lake, door, ingest, datasets, runs, unload, accounts, tokens, process_id=liveness.id
         ),
-        directory=Directory(catalog),
-        sharing=Sharing(catalog),
+        directory=Directory(catalog, audit),
+        sharing=Sharing(catalog, audit),
         policies=policies,
-        access_tokens=AccessTokens(catalog, tokens),
+        access_tokens=AccessTokens(catalog, tokens, audit),
         exports=exports,
         runs=runs,
         accounts=accounts,
         liveness=liveness,
+        audit=audit,
+        guard=LoginGuard(
+            audit,
+            per_subject=settings.auth_failures_per_client,
+            per_address=settings.auth_failures_per_address,
+            window_s=settings.auth_failure_window_s,
+        ),
     )
 
 
@@ -177,7 +188,7 @@ def create_app(settings: Settings) -> FastAPI:
     api_errors.install(app)
     openapi.install(app)
     app.add_middleware(ToeMiddleware)
-    access_routers = (directory_api, sharing_api, policies_api, accesstokens_api, accounts_api)
+    access_routers = (directory_api, sharing_api, policies_api, accesstokens_api, accounts_api, audit_api)
     for module in (oauth_api, datasets_api, streams_api, *access_routers, *instance_api.MODULES, exports_api):
         app.include_router(module.router)
     return app

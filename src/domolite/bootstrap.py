@@ -1,15 +1,27 @@
-"""First start of an empty data dir (admin user, OAuth client, developer token) and the admin commands."""
+"""Opening a server's catalog and signing keys; the first start of an empty data dir (admin user, OAuth client,
+developer token); and the admin commands."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from domolite.auth.secrets import hash_secret, random_secret
+from domolite.auth.signing import SigningKeys
 from domolite.auth.tokens import TokenService
-from domolite.catalog import Catalog
+from domolite.catalog import Catalog, open_catalog
 from domolite.errors import Conflict, InvalidField
 from domolite.models import Role, User
 from domolite.settings import Settings
+
+
+def signing_keys(settings: Settings) -> SigningKeys:
+    configured = settings.signing_keys.get_secret_value() if settings.signing_keys else None
+    return SigningKeys(configured, settings.signing_key_file, settings.longest_token_lifetime_s)
+
+
+def open_server_catalog(settings: Settings) -> Catalog:
+    """The catalog, migrated; a token signing key an older version kept in it moves to the signing keys."""
+    return open_catalog(settings.resolved_catalog_url, legacy_signing_key_sink=signing_keys(settings).adopt_legacy)
 
 
 @dataclass(frozen=True)

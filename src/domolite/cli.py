@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -49,15 +48,13 @@ def serve(**flags: Any) -> None:
     """Run the HTTP server."""
     import uvicorn
 
+    from domolite import logs
     from domolite.app import create_app
-    from domolite.bootstrap import bootstrap_if_empty
-    from domolite.catalog import open_catalog
+    from domolite.bootstrap import bootstrap_if_empty, open_server_catalog
 
     settings = _settings(**flags)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
-    catalog = open_catalog(settings.resolved_catalog_url)
+    logs.configure(settings.log_level)
+    catalog = open_server_catalog(settings)
     first = bootstrap_if_empty(catalog, settings)
     catalog.close()
     if first:
@@ -88,9 +85,18 @@ def serve(**flags: Any) -> None:
 
 
 def _catalog(data_dir: Path | None, catalog_url: str | None = None) -> Any:
-    from domolite.catalog import open_catalog
+    from domolite.bootstrap import open_server_catalog
 
-    return open_catalog(_settings(data_dir=data_dir, catalog_url=catalog_url).resolved_catalog_url)
+    return open_server_catalog(_settings(data_dir=data_dir, catalog_url=catalog_url))
+
+
+def _audit(catalog: Any, data_dir: Path | None, action: str, object_type: str, object_id: str, comment: str) -> None:
+    """An audit event of an admin command (no user: the command line, `via` cli)."""
+    from domolite.audit.log import AuditLog
+    from domolite.audit.model import Action, ObjectType
+
+    audit = AuditLog(catalog.engine, _settings(data_dir=data_dir).audit_retention_s)
+    audit.record(audit.event(None, Action(action), ObjectType(object_type), object_id, comment=comment, via="cli"))
 
 
 @main.group()
@@ -141,6 +147,7 @@ def clients_create(data_dir: Path | None, email: str, name: str, scope: str, as_
     except DomoError as exc:
         _fail(exc.message)
         return
+    _audit(catalog, data_dir, "CREATED", "CLIENT", client_id, f"OAuth client {name!r} for user {user.id}")
     _emit(as_json, {"clientId": client_id, "clientSecret": secret}, f"client id {client_id}\nclient secret {secret}")
 
 
@@ -162,10 +169,12 @@ def tokens_create(data_dir: Path | None, email: str, name: str, as_json: bool) -
     catalog = _catalog(data_dir)
     try:
         user, _ = catalog.find_user_by_email(email)
-        token = TokenService(catalog, 3600).create_dev_token(user.id, name)
+        tokens = TokenService(catalog, 3600)
+        token = tokens.create_dev_token(user.id, name)
     except DomoError as exc:
         _fail(exc.message)
         return
+    _audit(catalog, data_dir, "CREATED", "ACCESS_TOKEN", tokens.dev_token_id(token), f"for user {user.id}")
     _emit(as_json, {"token": token}, token)
 
 
@@ -182,9 +191,34 @@ def tokens_revoke(data_dir: Path | None, token: str | None, token_id: str | None
     if (token is None) == (token_id is None):
         _fail("give exactly one of --token or --id")
         return
+    catalog = _catalog(data_dir)
     try:
-        revoked = TokenService(_catalog(data_dir), 3600).revoke_dev_token(token=token, token_id=token_id)
+        revoked = TokenService(catalog, 3600).revoke_dev_token(token=token, token_id=token_id)
     except DomoError as exc:
         _fail(exc.message)
         return
+    _audit(catalog, data_dir, "REVOKED", "ACCESS_TOKEN", revoked, "")
     _emit(as_json, {"id": revoked, "revoked": True}, f"revoked developer token {revoked}")
+
+
+@main.group()
+def keys() -> None:
+    """Manage the keys that sign OAuth and session tokens."""
+
+
+@keys.command("rotate")
+@data_dir_option
+@json_option
+def keys_rotate(data_dir: Path | None, as_json: bool) -> None:
+    """A new signing key signs from now on; tokens signed by the old one stay valid until they expire."""
+    from domolite.bootstrap import signing_keys
+
+    settings = _settings(data_dir=data_dir)
+    catalog = _catalog(data_dir)
+    try:
+        fresh = signing_keys(settings).rotate()
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    _audit(catalog, data_dir, "ROTATED", "SIGNING_KEY", fresh.kid, "")
+    _emit(as_json, {"kid": fresh.kid}, f"the signing key {fresh.kid} signs from now on")

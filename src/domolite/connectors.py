@@ -184,10 +184,12 @@ class Connectors:
         return self._view(stream, self.datasets.get(principal, stream.dataset_id))
 
     def list(self, principal: Principal, *, limit: int, offset: int) -> list[ConnectorStream]:
+        """The streams of the DataSets the caller may read (every stream for an Admin)."""
         permissions.require_scope(principal, "data")
+        readable = self.datasets.readable_ids(principal)
         return [
             self._view(s, self.catalog.get_dataset(s.dataset_id))
-            for s in self.catalog.list_streams(limit=limit, offset=offset)
+            for s in self.catalog.list_streams(limit=limit, offset=offset, dataset_ids=readable)
         ]
 
     def update(

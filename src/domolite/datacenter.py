@@ -8,10 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from domolite.audit.model import Action
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
-from domolite.datasets import DataSets, check_columns
+from domolite.datasets import DataSets, check_columns, schema_change
 from domolite.errors import Forbidden, InvalidField
 from domolite.models import Column, DataSet, Principal, Stream
 from domolite.storage.lake import Lake
@@ -91,7 +92,11 @@ class DataCenter:
                 renamed[c.column.name] = c.source
         if new != dataset.columns:
             self.lake.evolve(dataset.table, dataset.columns, new, renamed)
-            self.catalog.update_dataset(dataset.id, columns=new)
+            updated = self.catalog.update_dataset(dataset.id, columns=new)
+            change = schema_change(dataset.columns, new)
+            if renamed:
+                change += "; renamed " + ", ".join(f"{old} to {name}" for name, old in renamed.items())
+            self.datasets.record(principal, Action.SCHEMA_CHANGED, updated, change)
         return self.lake.latest_snapshot()
 
     # -- metadata --------------------------------------------------------------------------------------------

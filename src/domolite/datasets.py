@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
 import unicodedata
 import uuid
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
+from typing import Protocol
 
+from domolite.audit.log import AuditLog
+from domolite.audit.model import Action, AuditEvent, ObjectType
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.store import utcnow
@@ -45,11 +50,21 @@ def check_columns(columns: Sequence[Column], limits: Limits, where: str = "schem
         seen.add(key)
 
 
+class RowView(Protocol):
+    """What the door says about the rows a principal may read (row policies applied)."""
+
+    def row_count(self, dataset: DataSet, principal: Principal) -> int: ...
+
+    def filters_rows(self, dataset: DataSet, principal: Principal) -> bool: ...
+
+
 class DataSets:
-    def __init__(self, catalog: Catalog, lake: Lake, limits: Limits) -> None:
+    def __init__(self, catalog: Catalog, lake: Lake, limits: Limits, audit: AuditLog, rows: RowView) -> None:
         self.catalog = catalog
         self.lake = lake
         self.limits = limits
+        self.audit = audit
+        self.rows = rows
         self._removed_hooks: list[ExecutionsRemoved] = []
 
     def on_executions_removed(self, hook: ExecutionsRemoved) -> None:
@@ -58,6 +73,25 @@ class DataSets:
     def executions_removed(self, execution_ids: Sequence[int]) -> None:
         for hook in self._removed_hooks:
             hook(execution_ids)
+
+    def seen_by(self, principal: Principal, dataset: DataSet) -> DataSet:
+        """The DataSet as the principal sees it in metadata, lists and search: its row count is the count of the
+        rows they may read (a PDP-filtered user sees how many rows are theirs, never the total)."""
+        count = self.rows.row_count(dataset, principal)
+        return dataset if count == dataset.row_count else replace(dataset, row_count=count)
+
+    def counts_hidden(self, principal: Principal, dataset: DataSet | str) -> bool:
+        """Whether the principal is kept from the row counts of the DataSet's loads (data versions, partitions,
+        executions): they describe rows a PDP-filtered user may not see, so such a user sees none."""
+        found = self.catalog.get_dataset(dataset) if isinstance(dataset, str) else dataset
+        return self.rows.filters_rows(found, principal)
+
+    def event(self, principal: Principal | None, action: Action, dataset: DataSet, comment: str = "") -> AuditEvent:
+        """An audit event about a DataSet."""
+        return self.audit.event(principal, action, ObjectType.DATA_SOURCE, dataset.id, dataset.name, comment)
+
+    def record(self, principal: Principal | None, action: Action, dataset: DataSet, comment: str = "") -> None:
+        self.audit.record(self.event(principal, action, dataset, comment))
 
     def create(
         self,
@@ -112,6 +146,9 @@ class DataSets:
             with self.catalog.tx() as conn:
                 self.catalog.insert_dataset(conn, dataset)
                 stream_id = self.catalog.insert_stream(conn, dataset.id, update_method, key_columns)
+                self.audit.write(self.event(principal, Action.CREATED, dataset, f"{len(dataset.columns)} columns"))(
+                    conn
+                )
         except BaseException:
             self.lake.drop_table(dataset.table)
             raise
@@ -132,6 +169,17 @@ class DataSets:
         return self.catalog.list_datasets(
             limit=limit, offset=offset, name_like=name_like, sort=sort, visible_to=visible_to(principal)
         )
+
+    def visible(self, principal: Principal) -> builtins.list[DataSet]:
+        """Every DataSet the principal owns or has a share of (every one for an Admin)."""
+        found: builtins.list[DataSet] = []
+        while batch := self.catalog.list_datasets(limit=500, offset=len(found), visible_to=visible_to(principal)):
+            found.extend(batch)
+        return found
+
+    def readable_ids(self, principal: Principal) -> builtins.list[str] | None:
+        """The ids of the DataSets the principal may read, for filtering lists; None (no filter) for Admins."""
+        return None if visible_to(principal) is None else [d.id for d in self.visible(principal)]
 
     def update(
         self,
@@ -167,7 +215,16 @@ class DataSets:
             changes["columns"] = tuple(columns)
         if not changes:
             return dataset
-        return self.catalog.update_dataset(dataset_id, **changes)
+        updated = self.catalog.update_dataset(dataset_id, **changes)
+        if "columns" in changes:
+            self.record(principal, Action.SCHEMA_CHANGED, updated, schema_change(dataset.columns, updated.columns))
+        if "pdp_enabled" in changes and updated.pdp_enabled != dataset.pdp_enabled:
+            self.record(principal, Action.POLICY_CHANGED, updated, f"PDP {'on' if updated.pdp_enabled else 'off'}")
+        if "owner_id" in changes and updated.owner_id != dataset.owner_id:
+            self.record(
+                principal, Action.SHARED, updated, f"owner changed from user {dataset.owner_id} to {updated.owner_id}"
+            )
+        return updated
 
     def delete(self, principal: Principal, dataset_id: str) -> None:
         """The one delete of a DataSet, for every API: one catalog transaction removes it and everything
@@ -176,6 +233,7 @@ class DataSets:
         dataset = self.catalog.get_dataset(dataset_id)
         permissions.require_delete(principal, dataset)
         removed = self.catalog.delete_dataset(dataset_id)
+        self.record(principal, Action.DELETED, dataset, f"{dataset.row_count} rows")
         try:
             self.lake.remove_table(dataset.table)
         except Exception:  # the catalog no longer knows it: the files are orphans a start removes
@@ -190,6 +248,24 @@ class DataSets:
             count = self.lake.row_count(dataset.table, version)
             if count != dataset.row_count:
                 self.catalog.record_data_change(dataset_id, count, version, touch=False)
+
+
+def schema_change(old: Sequence[Column], new: Sequence[Column]) -> str:
+    """What a schema change did, for the audit log: columns added, dropped and retyped."""
+    before = {c.name.lower(): c for c in old}
+    after = {c.name.lower(): c for c in new}
+    parts = []
+    added = [c.name for k, c in after.items() if k not in before]
+    dropped = [c.name for k, c in before.items() if k not in after]
+    retyped = [
+        f"{c.name} {before[k].type.value}->{c.type.value}"
+        for k, c in after.items()
+        if k in before and before[k].type != c.type
+    ]
+    for label, names in (("added", added), ("dropped", dropped), ("retyped", retyped)):
+        if names:
+            parts.append(f"{label} {', '.join(names)}")
+    return "; ".join(parts) or "columns reordered or renamed"
 
 
 def visible_to(principal: Principal) -> tuple[int, Collection[str]] | None:

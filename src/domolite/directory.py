@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from domolite.access import Group
+from domolite.audit.log import AuditLog
+from domolite.audit.model import Action, ObjectType
 from domolite.auth import permissions
 from domolite.auth.secrets import hash_secret
 from domolite.catalog import Catalog
@@ -20,8 +22,9 @@ def check_email(email: str, where: str = "email") -> str:
 
 
 class Directory:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, audit: AuditLog) -> None:
         self.catalog = catalog
+        self.audit = audit
 
     # -- users -----------------------------------------------------------------------------------------------
     def create_user(
@@ -32,6 +35,9 @@ class Directory:
             raise InvalidField("name", "a user needs a name")
         user = self.catalog.create_user(
             check_email(email), name.strip(), role, hash_secret(password) if password else None
+        )
+        self.audit.record(
+            self.audit.event(principal, Action.CREATED, ObjectType.USER, user.id, user.email, f"role {role.value}")
         )
         return user, self.catalog.access.user_created_at(user.id)
 
@@ -64,7 +70,9 @@ class Directory:
         permissions.require_user_admin(principal)
         if user_id == principal.user.id:
             raise Conflict("you cannot delete yourself")
+        user = self.catalog.get_user(user_id)
         self.catalog.access.delete_user(user_id)
+        self.audit.record(self.audit.event(principal, Action.DELETED, ObjectType.USER, user.id, user.email))
 
     # -- groups ----------------------------------------------------------------------------------------------
     def create_group(

@@ -8,6 +8,7 @@ DomoError (500)
 │   ├── InvalidSql          the SQL does not parse, or reads something other than the DataSet
 │   └── S3Refused           the export's bucket cannot be used (region, credentials, missing bucket)
 ├── Unauthorized (401)      missing, malformed, expired or revoked token
+│   └── TokenExpired        a token whose time is up (not counted as a failed login)
 ├── Forbidden (403)         authenticated, not allowed
 ├── NotFound (404)
 │   ├── DataSetNotFound  ├── StreamNotFound  ├── ExecutionNotFound  ├── UserNotFound
@@ -18,6 +19,7 @@ DomoError (500)
 │   └── ExecutionNotActive  upload/commit to a committed or aborted execution
 ├── PayloadTooLarge (413)
 ├── UnsupportedMediaType (415) a Content-Encoding domolite does not decode
+├── TooManyRequests (429)   too many failed logins; `retry_after` seconds until the next try is heard
 ├── QueryTimeout (400)      user SQL ran past the time limit
 ├── Busy (503)              a lock or resource was not had in time; retryable, sent with Retry-After
 │   └── ShuttingDown        the server is stopping
@@ -73,6 +75,18 @@ class S3Refused(BadRequest):
 
 class Unauthorized(DomoError):
     status = 401
+
+
+class TokenExpired(Unauthorized):
+    pass
+
+
+class TooManyRequests(DomoError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Forbidden(DomoError):

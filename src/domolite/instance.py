@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from domolite.accounts import Accounts
 from domolite.auth.sessions import SessionService
+from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.connectors import Connectors
@@ -43,6 +44,7 @@ def build_instance(
     runs: ConnectorRuns,
     unload: UnloadRunner,
     accounts: Accounts,
+    tokens: TokenService,
     *,
     process_id: str,
 ) -> Instance:
@@ -50,7 +52,7 @@ def build_instance(
     versions = Versions(lake, product, datasets, process_id=process_id)
     return Instance(
         product=product,
-        sessions=SessionService(catalog, settings.session_lifetime_s),
+        sessions=SessionService(catalog, tokens, settings.session_lifetime_s),
         uploads=Uploads(catalog, product, lake, ingest, datasets, settings.partition_limit),
         versions=versions,
         queries=Queries(door, datasets, versions),

@@ -103,6 +103,10 @@ class Principal:
     client_id: str | None = None
     group_ids: frozenset[int] = frozenset()
     grants: Mapping[str, AccessLevel] = field(default_factory=dict, hash=False, compare=False)
+    # How the credential came in ("oauth", "developer token", "session"; "server" for the server's own work) and
+    # its id (the OAuth client, the developer token's public id, the session's jti), for the audit log.
+    via: str = "server"
+    credential_id: str | None = None
 
     @property
     def is_admin(self) -> bool:

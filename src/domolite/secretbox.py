@@ -58,31 +58,54 @@ class SecretBox:
         return values
 
 
-def load_or_create_key(path: Path) -> str:
-    """The key in `path`, made first if the file does not exist.
+def _private_temp(path: Path, content: str) -> Path:
+    """A new file (mode 0600) next to `path` holding `content`, flushed to disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(content)
+        out.flush()
+        os.fsync(out.fileno())
+    return tmp
 
-    The key is written to a private temporary file that is then hard-linked to `path`. The link either creates
-    `path` whole or fails because it exists, so processes starting together all end with the one key that won, and
+
+def create_private_file(path: Path, content: str) -> bool:
+    """Make `path` (mode 0600) holding `content`, unless it exists; True if this call made it.
+
+    The content goes to a private temporary file that is then hard-linked to `path`. The link either creates
+    `path` whole or fails because it exists, so processes starting together all end with the one file that won, and
     none ever reads a half-written file.
     """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as out:
-                out.write(SecretBox.new_key() + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            try:
-                os.link(tmp, path)
-                log.info("made a new account key in %s; keep it with the catalog's backups", path)
-            except FileExistsError:
-                pass  # another process made it first: use theirs
-        finally:
-            tmp.unlink(missing_ok=True)
+    tmp = _private_temp(path, content)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False  # another process made it first: use theirs
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def replace_private_file(path: Path, content: str) -> None:
+    """Make `content` the whole of `path` (mode 0600) in one step: readers see the old file or the new one."""
+    tmp = _private_temp(path, content)
+    try:
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def warn_if_readable(path: Path) -> None:
     if path.stat().st_mode & 0o077:
         log.warning("%s can be read by other users; it should be mode 0600", path)
+
+
+def load_or_create_key(path: Path) -> str:
+    """The key in `path`, made first (mode 0600) if the file does not exist."""
+    if not path.exists() and create_private_file(path, SecretBox.new_key() + "\n"):
+        log.info("made a new account key in %s; keep it with the catalog's backups", path)
+    warn_if_readable(path)
     return path.read_text().strip()
 
 

@@ -110,6 +110,27 @@ class Settings(BaseSettings):
         None,
         description="Fernet key that encrypts connector accounts' secrets; default: the key in <data dir>/account.key.",
     )
+    signing_keys: SecretStr | None = Field(
+        None,
+        description=(
+            "Comma-separated secrets (32 characters or more) that sign OAuth and session tokens: the first signs, "
+            "all verify; default: the keys in <data dir>/signing.keys."
+        ),
+    )
+    auth_failures_per_client: int = Field(
+        10,
+        ge=1,
+        description="Failed logins of one OAuth client, user or developer token in a window before it gets 429s.",
+    )
+    auth_failures_per_address: int = Field(
+        50, ge=1, description="Failed logins from one remote address in a window before it gets 429s."
+    )
+    auth_failure_window_s: float = Field(
+        300.0, gt=0, description="The window of auth_failures_*, and how long a throttled client waits, in seconds."
+    )
+    audit_retention_s: float = Field(
+        365 * 86400.0, gt=0, description="How long audit log events are kept, in seconds (default 365 days)."
+    )
 
     @property
     def resolved_export_duckdb_threads(self) -> int:
@@ -134,3 +155,12 @@ class Settings(BaseSettings):
     @property
     def account_key_file(self) -> Path:
         return self.data_dir.resolve() / "account.key"
+
+    @property
+    def signing_key_file(self) -> Path:
+        return self.data_dir.resolve() / "signing.keys"
+
+    @property
+    def longest_token_lifetime_s(self) -> int:
+        """How long a signed token can live: a retired signing key verifies for this long after it retired."""
+        return max(self.token_lifetime_s, self.session_lifetime_s)

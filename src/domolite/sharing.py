@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domolite.access import AccessLevel, GranteeType, Share
+from domolite.audit.log import AuditLog
+from domolite.audit.model import Action, ObjectType
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.errors import BadRequest, Forbidden, InvalidField
@@ -23,8 +25,14 @@ class AccessEntry:
 
 
 class Sharing:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, audit: AuditLog) -> None:
         self.catalog = catalog
+        self.audit = audit
+
+    def _record(self, principal: Principal, action: Action, dataset: DataSet, comment: str) -> None:
+        self.audit.record(
+            self.audit.event(principal, action, ObjectType.DATA_SOURCE, dataset.id, dataset.name, comment)
+        )
 
     def access_list(self, principal: Principal, dataset_id: str) -> list[AccessEntry]:
         dataset = self.catalog.get_dataset(dataset_id)
@@ -69,6 +77,9 @@ class Sharing:
                 continue  # the owner already has every right
             shares.append(Share(dataset.id, kind, grantee_id, level))
         self.catalog.access.put_shares(shares, principal.user.id)
+        if shares:
+            given = ", ".join(f"{s.grantee_type.value} {s.grantee_id} {s.level.value}" for s in shares)
+            self._record(principal, Action.SHARED, dataset, given)
 
     def revoke(self, principal: Principal, dataset_id: str, grantees: Sequence[tuple[GranteeType, int]]) -> int:
         """Remove the shares of the grantees; returns how many were removed. The owner cannot be removed."""
@@ -82,7 +93,11 @@ class Sharing:
             level = current.get((kind, grantee_id))
             if level is not None and level.rank > ceiling.rank:
                 raise Forbidden(f"you cannot remove {kind.value} {grantee_id}, who has {level.value} access")
-        return self.catalog.access.delete_shares(dataset.id, grantees)
+        removed = self.catalog.access.delete_shares(dataset.id, grantees)
+        if removed:
+            taken = ", ".join(f"{kind.value} {grantee_id}" for kind, grantee_id in grantees)
+            self._record(principal, Action.UNSHARED, dataset, taken)
+        return removed
 
     @staticmethod
     def _ceiling(principal: Principal, dataset: DataSet) -> AccessLevel:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 
 from domolite.access import Capability
+from domolite.audit.model import Action, ObjectType
 from domolite.auth import permissions
 from domolite.catalog import Catalog
-from domolite.datasets import DataSets, visible_to
+from domolite.datasets import DataSets
 from domolite.errors import InvalidField
 from domolite.models import Column, DataSet, Principal, Stream, UpdateMethod
 
@@ -53,18 +54,9 @@ class Streams:
 
     def list(self, principal: Principal, *, limit: int, offset: int) -> builtins.list[tuple[Stream, DataSet]]:
         permissions.require_scope(principal, "data")
-        scope = visible_to(principal)
-        readable = None if scope is None else [d.id for d in self._datasets(scope)]
+        readable = self.datasets.readable_ids(principal)
         streams = self.catalog.list_streams(limit=limit, offset=offset, dataset_ids=readable)
         return [(s, self.catalog.get_dataset(s.dataset_id)) for s in streams]
-
-    def _datasets(self, scope: tuple[int, Collection[str]] | None) -> Sequence[DataSet]:
-        found: Sequence[DataSet] = []
-        offset = 0
-        while batch := self.catalog.list_datasets(limit=500, offset=offset, visible_to=scope):
-            found = [*found, *batch]
-            offset += len(batch)
-        return found
 
     def search(self, principal: Principal, query: str) -> builtins.list[tuple[Stream, DataSet]]:
         """`dataSource.id:X`, `dataSource.name:X`, `dataSource.owner.id:X`, comma-joined and ANDed."""
@@ -82,7 +74,7 @@ class Streams:
             except Exception:
                 return []
         else:
-            candidates = self._datasets(visible_to(principal))
+            candidates = self.datasets.visible(principal)
         out = []
         for dataset in candidates:
             if not permissions.can(principal, dataset, Capability.READ):
@@ -108,6 +100,14 @@ class Streams:
         return self.catalog.update_stream(stream_id, method, key_columns), dataset
 
     def delete(self, principal: Principal, stream_id: int) -> None:
-        """Deletes the stream with its executions (one catalog transaction); its DataSet stays."""
-        self.get_for_edit(principal, stream_id)
+        """Deletes the stream with its executions (one catalog transaction); its DataSet stays. Deleting is the
+        owner's, a co-owner's or an Admin's right (as deleting the DataSet is), not an editor's."""
+        stream = self.catalog.get_stream(stream_id)
+        dataset = self.catalog.get_dataset(stream.dataset_id)
+        permissions.require_delete(principal, dataset)
         self.datasets.executions_removed(self.catalog.delete_stream(stream_id))
+        self.datasets.audit.record(
+            self.datasets.audit.event(
+                principal, Action.DELETED, ObjectType.STREAM, stream_id, dataset.name, f"stream of DataSet {dataset.id}"
+            )
+        )

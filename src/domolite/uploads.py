@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from domolite.audit.model import Action
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
@@ -147,7 +148,9 @@ class Uploads:
             self._check_room(dataset, tag)
             method = UpdateMethod.APPEND
         stream = self.catalog.get_stream(upload.stream_id)
-        done, _version = self.ingest.commit_version(dataset, stream, upload.id, method=method, partition=tag)
+        done, _version = self.ingest.commit_version(
+            dataset, stream, upload.id, method=method, partition=tag, by=principal
+        )
         return Committed(upload, done, tag)
 
     # -- partitions ------------------------------------------------------------------------------------------
@@ -205,6 +208,8 @@ class Uploads:
         )
         self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id)
         self.product.put_partition(dataset.id, tag, result.snapshot_id, 0, deleted=True)
+        what = f"data version {result.snapshot_id}; the rows of partition {tag!r} deleted"
+        self.datasets.record(principal, Action.DATA_COMMITTED, dataset, what)
         return self.product.get_partition(dataset_id, tag)
 
     def remove_partition(self, principal: Principal, dataset_id: str, tag: str) -> None:

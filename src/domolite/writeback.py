@@ -217,7 +217,9 @@ class UnloadRunner:
         self.exports = exports
 
     def owner_principal(self, user_id: int) -> Principal:
-        return self.tokens.principal(self.catalog.get_user(user_id), frozenset({permissions.DATA_SCOPE}), None)
+        return self.tokens.principal(
+            self.catalog.get_user(user_id), frozenset({permissions.DATA_SCOPE}), None, via="server"
+        )
 
     def _reader(self, account: AccountCredentials) -> Principal:
         """The user of the account's Domo client: the export reads with that user's permissions and PDP."""
@@ -225,7 +227,7 @@ class UnloadRunner:
             grant = self.tokens.grant(account.domo_client_id, account.domo_client_secret, None)
         except (Unauthorized, DomoError):
             raise Forbidden("the account's Domo client ID and secret were refused") from None
-        return self.tokens.principal(grant.user, frozenset(grant.scopes), account.domo_client_id)
+        return self.tokens.principal(grant.user, frozenset(grant.scopes), account.domo_client_id, via="connector")
 
     def _start_export(
         self, reader: Principal, dataset_id: str, request: ExportRequest, tick: Callable[[], None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -55,3 +56,60 @@ def query_rows(http: httpx.Client, dataset_id: str, sql: str) -> list[list[objec
     r = http.post(f"/v1/datasets/query/execute/{dataset_id}", json={"sql": sql})
     assert r.status_code == 200, r.text
     return list(r.json()["rows"])
+
+
+@dataclass
+class ThreeWays:
+    """One user, signed in each way: OAuth access token, developer token, session (`x-domo-authentication`)."""
+
+    id: int
+    email: str
+    ways: dict[str, httpx.Client]
+
+
+ALL_SCOPES = "data,user,account,audit,dashboard,workflow"
+
+
+def sign_in_three_ways(server: Server, admin: httpx.Client, role: str = "Participant") -> ThreeWays:
+    """A new user (made with a password by the admin command) with an OAuth client of every scope, a developer
+    token and a session."""
+    email = f"threeways-{uuid.uuid4().hex[:8]}@example.com"
+    password = uuid.uuid4().hex
+    made = json.loads(
+        server.cli(
+            "users",
+            "create",
+            "--email",
+            email,
+            "--name",
+            "Three Ways",
+            "--role",
+            role,
+            "--password",
+            password,
+            "--json",
+        )
+    )
+    client = json.loads(
+        server.cli("clients", "create", "--user", email, "--name", "ways", "--scope", ALL_SCOPES, "--json")
+    )
+    granted = httpx.post(
+        server.url + "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client["clientId"], client["clientSecret"]),
+    )
+    assert granted.status_code == 200, granted.text
+    dev = admin.post("/api/data/v1/accesstokens", json={"name": "ways", "ownerId": made["id"]})
+    assert dev.status_code == 200, dev.text
+    login = httpx.post(
+        server.url + "/api/content/v2/authentication",
+        json={"method": "password", "emailAddress": email, "password": password},
+    ).json()
+    assert login["success"] is True, login
+    headers = {
+        "oauth": {"Authorization": f"bearer {granted.json()['access_token']}"},
+        "developer token": {"X-DOMO-Developer-Token": dev.json()["token"]},
+        "session": {"x-domo-authentication": login["sessionToken"]},
+    }
+    ways = {way: httpx.Client(base_url=server.url, headers=h, timeout=60) for way, h in headers.items()}
+    return ThreeWays(id=int(made["id"]), email=email, ways=ways)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.people import Person, make_dataset, make_person, share
+from tests.e2e.people import Person, ThreeWays, make_dataset, make_person, share, sign_in_three_ways
 from tests.serverproc import Server
 
 CSV = "1,a\n2,b\n"
@@ -59,6 +60,7 @@ ALLOWED: dict[str, set[str]] = {
     "stranger": set(),
 }
 CAN_DELETE = {"owner", "admin", "co_owner"}
+CAN_EDIT_ROWS = CAN_DELETE | {"can_edit"}
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +74,7 @@ def cast(server: Server, api: httpx.Client) -> dict[str, Person]:
         "read": make_person(server, api, "Participant", "reader"),
         "group_read": make_person(server, api, "Participant", "groupreader"),
         "stranger": make_person(server, api, "Privileged", "stranger"),
+        "nobody": make_person(server, api, "Participant", "nobody"),  # no share of anything
     }
     group = api.post("/v1/groups", json={"name": f"readers-{uuid.uuid4().hex[:6]}"}).json()["id"]
     assert api.put(f"/v1/groups/{group}/users/{people['group_read'].id}", json={}).status_code == 204
@@ -108,8 +111,49 @@ def test_every_endpoint_family_answers_as_the_access_level_says(cast: dict[str, 
             assert "toe" in body
     expected = {f: (got[f] if got[f] < 300 else f"{got[f]}!") if f in ALLOWED[caller] else NO for f in FAMILIES}
     assert got == expected, f"{caller}: {got}"
-    deleted = http.delete(f"/v1/datasets/{ds}")
-    assert deleted.status_code == (204 if caller in CAN_DELETE else 403), deleted.text
+
+
+# Destructive rights (docs/choices.md, "Who may delete what"): removing rows is an edit (every version stays
+# readable by time travel), removing a thing (a DataSet, its stream, a PDP policy) is the owner's, a co-owner's or
+# an Admin's. Each runs in this order on a DataSet of the caller's own test.
+DESTRUCTIVE: dict[str, tuple[Call, set[str]]] = {
+    "delete partition rows": (
+        lambda h, ds: h.delete(f"/api/query/v1/datasources/{ds}/tag/p1/data"),
+        CAN_EDIT_ROWS,
+    ),
+    "abort an execution": (lambda h, ds: h.put(f"/v1/streams/{STREAMS[ds]}/executions/abort"), CAN_EDIT_ROWS),
+    "delete a PDP policy": (lambda h, ds: h.delete(f"/v1/datasets/{ds}/policies/{POLICIES[ds]}"), CAN_DELETE),
+    "delete the stream": (lambda h, ds: h.delete(f"/v1/streams/{STREAMS[ds]}"), CAN_DELETE),
+    "delete the DataSet": (lambda h, ds: h.delete(f"/v1/datasets/{ds}"), CAN_DELETE),
+}
+POLICIES: dict[str, int] = {}
+
+
+@pytest.mark.parametrize("caller", list(ALLOWED))
+def test_destructive_rights_as_the_matrix_says(cast: dict[str, Person], caller: str) -> None:
+    ds = _shared_dataset(cast, f"destroy-{caller}")
+    owner = cast["owner"].http
+    opened = owner.post(f"/api/data/v3/datasources/{ds}/uploads", params={"dataTag": "p1"}, json={}).json()
+    assert (
+        owner.put(f"/api/data/v3/datasources/{ds}/uploads/{opened['uploadId']}/parts/1", content=b"3,c\n").status_code
+        == 200
+    )
+    done = owner.put(f"/api/data/v3/datasources/{ds}/uploads/{opened['uploadId']}/commit", json={"dataTag": "p1"})
+    assert done.status_code == 200, done.text
+    policy = owner.post(
+        f"/v1/datasets/{ds}/policies",
+        json={"name": "p", "filters": [{"column": "s", "values": ["a"], "operator": "EQUALS"}]},
+    )
+    POLICIES[ds] = policy.json()["id"]
+    got = {name: call(cast[caller].http, ds).status_code for name, (call, _who) in DESTRUCTIVE.items()}
+    expected = {
+        name: (got[name] if got[name] < 300 else f"{got[name]}!") if caller in who else NO
+        for name, (_c, who) in DESTRUCTIVE.items()
+    }
+    assert got == expected, f"{caller}: {got}"
+    if caller not in CAN_DELETE:
+        assert owner.get(f"/v1/streams/{STREAMS[ds]}").status_code == 200  # nothing was deleted
+        assert owner.get(f"/v1/datasets/{ds}").status_code == 200
 
 
 def test_lists_and_search_show_only_readable_datasets(cast: dict[str, Person]) -> None:
@@ -204,3 +248,276 @@ def test_v1_token_reaches_only_what_its_scopes_allow(server: Server, api: httpx.
         assert denied.status_code == 403 and "data" in denied.json()["message"]
         assert user_only.get(f"/v1/datasets/{ds}/data").status_code == 403
         assert user_only.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT 1"}).status_code == 403
+
+
+# -- lists and searches, and every way in --------------------------------------------------------------------
+# Every GET route of the app is in one of these tables (a test below checks it against /openapi.json), so a new
+# list or read route cannot be added without saying who sees what through it.
+Ctx = dict[str, Any]
+Route = Callable[[httpx.Client, Ctx], httpx.Response]
+
+# List and search routes: a Participant with no shares sees nothing of another user's DataSet through them.
+LIST_ROUTES: dict[str, Route] = {
+    "GET /v1/datasets": lambda h, c: h.get("/v1/datasets", params={"limit": 50, "nameLike": c["marker"]}),
+    "GET /v1/streams": lambda h, c: h.get("/v1/streams", params={"limit": 500}),
+    "GET /v1/streams/search": lambda h, c: h.get("/v1/streams/search", params={"q": f"dataSource.id:{c['ds']}"}),
+    "GET /v1/streams/search by owner": lambda h, c: h.get(
+        "/v1/streams/search", params={"q": f"dataSource.owner.id:{c['owner']}"}
+    ),
+    "GET /v1/users": lambda h, c: h.get("/v1/users", params={"limit": 500}),
+    "GET /v1/groups": lambda h, c: h.get("/v1/groups", params={"limit": 500}),
+    "GET /v1/groups/{group_id}/users": lambda h, c: h.get(f"/v1/groups/{c['group']}/users"),
+    "GET /v1/accounts": lambda h, c: h.get("/v1/accounts"),
+    "GET /v1/audit": lambda h, c: h.get("/v1/audit"),
+    "GET /v1/datasets/{dataset_id}/policies": lambda h, c: h.get(f"/v1/datasets/{c['ds']}/policies"),
+    "GET /v1/streams/{stream_id}/executions": lambda h, c: h.get(f"/v1/streams/{c['stream']}/executions"),
+    "GET /api/data/v1/streams": lambda h, c: h.get("/api/data/v1/streams"),
+    "GET /api/data/v1/streams paged": lambda h, c: h.get("/api/data/v1/streams", params={"limit": 5, "offset": 0}),
+    "GET /api/data/v1/accounts": lambda h, c: h.get("/api/data/v1/accounts"),
+    "GET /api/data/v1/accesstokens": lambda h, c: h.get("/api/data/v1/accesstokens"),
+    "GET /api/audit/v1/user-audits": lambda h, c: h.get("/api/audit/v1/user-audits"),
+    "POST /api/search/v1/query": lambda h, c: h.post(
+        "/api/search/v1/query", json={"query": c["marker"], "entities": ["DATASET"], "count": 100}
+    ),
+    "POST /api/search/v1/query by owner": lambda h, c: h.post(
+        "/api/search/v1/query",
+        json={"query": "*", "filters": [{"field": "owned_by_id", "filterType": "term", "value": str(c["owner"])}]},
+    ),
+    "GET /api/data/v3/datasources/{dataset_id}/permissions": lambda h, c: h.get(
+        f"/api/data/v3/datasources/{c['ds']}/permissions"
+    ),
+    "GET /api/data/v3/datasources/{dataset_id}/dataversions/details": lambda h, c: h.get(
+        f"/api/data/v3/datasources/{c['ds']}/dataversions/details"
+    ),
+    "GET /api/query/v1/datasources/{dataset_id}/partition": lambda h, c: h.get(
+        f"/api/query/v1/datasources/{c['ds']}/partition"
+    ),
+    "POST /api/query/v1/datasources/{dataset_id}/partition/list": lambda h, c: h.post(
+        f"/api/query/v1/datasources/{c['ds']}/partition/list", json={}
+    ),
+    "POST /api/dataprocessing/v2/dataflows/data-version-hydrate": lambda h, c: h.post(
+        "/api/dataprocessing/v2/dataflows/data-version-hydrate",
+        json={"dataSourceId": c["ds"], "versionWindow": {"type": "EXPRESSION", "expression": "true"}},
+    ),
+    "GET /api/query/v1/export/{dataset_id}": lambda h, c: h.get(f"/api/query/v1/export/{c['ds']}"),
+    "GET /api/query/v1/data-control/{dataset_id}/filter-groups": lambda h, c: h.get(
+        f"/api/query/v1/data-control/{c['ds']}/filter-groups"
+    ),
+    "GET /api/data/v1/streams/{stream_id}/executions": lambda h, c: h.get(
+        f"/api/data/v1/streams/{c['connector']}/executions"
+    ),
+    "GET /api/data/v1/streams/{stream_id}/history/aggregate": lambda h, c: h.get(
+        f"/api/data/v1/streams/{c['connector']}/history/aggregate"
+    ),
+    "GET /api/content/v1/datasources/{dataset_id}/cards": lambda h, c: h.get(
+        f"/api/content/v1/datasources/{c['ds']}/cards"
+    ),
+}
+
+# Read routes of one object: the same user gets the same answer by OAuth token, developer token and session.
+READ_ROUTES: dict[str, Route] = {
+    "GET /v1/datasets/{dataset_id}": lambda h, c: h.get(f"/v1/datasets/{c['ds']}"),
+    "GET /v1/datasets/{dataset_id}/data": lambda h, c: h.get(f"/v1/datasets/{c['ds']}/data"),
+    "POST /v1/datasets/query/execute/{dataset_id}": lambda h, c: h.post(
+        f"/v1/datasets/query/execute/{c['ds']}", json={"sql": "SELECT n, s FROM table ORDER BY n"}
+    ),
+    "GET /v1/datasets/{dataset_id}/policies/{policy_id}": lambda h, c: h.get(
+        f"/v1/datasets/{c['ds']}/policies/{c['policy']}"
+    ),
+    "GET /v1/streams/{stream_id}": lambda h, c: h.get(f"/v1/streams/{c['stream']}"),
+    "GET /v1/streams/{stream_id}/executions/{execution_id}": lambda h, c: h.get(
+        f"/v1/streams/{c['stream']}/executions/{c['execution']}"
+    ),
+    "GET /v1/users/{user_id}": lambda h, c: h.get(f"/v1/users/{c['owner']}"),
+    "GET /v1/groups/{group_id}": lambda h, c: h.get(f"/v1/groups/{c['group']}"),
+    "GET /v1/accounts/{account_id}": lambda h, c: h.get(f"/v1/accounts/{c['account']}"),
+    "GET /api/data/v1/accounts/{account_id}": lambda h, c: h.get(f"/api/data/v1/accounts/{c['account']}"),
+    "GET /api/content/v2/users/me": lambda h, c: h.get("/api/content/v2/users/me"),
+    "GET /api/data/v3/datasources/{dataset_id}": lambda h, c: h.get(f"/api/data/v3/datasources/{c['ds']}"),
+    "GET /api/query/v1/datasources/{dataset_id}/schema/indexed": lambda h, c: h.get(
+        f"/api/query/v1/datasources/{c['ds']}/schema/indexed"
+    ),
+    "POST /api/query/v1/execute/{dataset_id}": lambda h, c: h.post(
+        f"/api/query/v1/execute/{c['ds']}", json={"sql": "SELECT n, s FROM table ORDER BY n"}
+    ),
+    "GET /api/data/v2/datasources/{dataset_id}/dataversions/latest": lambda h, c: h.get(
+        f"/api/data/v2/datasources/{c['ds']}/dataversions/latest", params={"includeHeader": "true"}
+    ),
+    "GET /api/data/v3/datasources/{dataset_id}/indexes/{index_id}/statuses": lambda h, c: h.get(
+        f"/api/data/v3/datasources/{c['ds']}/indexes/{c['index']}/statuses"
+    ),
+    "GET /api/data/v1/streams/{stream_id}": lambda h, c: h.get(f"/api/data/v1/streams/{c['connector']}"),
+    "GET /api/data/v1/streams/{stream_id}/executions/{execution_id}": lambda h, c: h.get(
+        f"/api/data/v1/streams/{c['stream']}/executions/{c['execution']}"
+    ),
+    "GET /api/query/v1/export/{dataset_id}/{export_id}": lambda h, c: h.get(
+        f"/api/query/v1/export/{c['ds']}/{uuid.UUID(int=0)}"
+    ),
+    "GET /api/query/v1/data-control/{dataset_id}": lambda h, c: h.get(f"/api/query/v1/data-control/{c['ds']}"),
+    "GET /api/query/v1/data-control/{dataset_id}/filter-groups/{policy_id}": lambda h, c: h.get(
+        f"/api/query/v1/data-control/{c['ds']}/filter-groups/{c['policy']}"
+    ),
+}
+NOT_READS = {"GET /oauth/token"}  # the token endpoint (GET form): no principal
+# What a READ share of the DataSet gives; every other read answers 403 (PDP and accounts are the owner's).
+READ_SHARE_DENIED = {
+    "GET /v1/datasets/{dataset_id}/policies/{policy_id}",
+    "GET /api/query/v1/data-control/{dataset_id}",
+    "GET /api/query/v1/data-control/{dataset_id}/filter-groups/{policy_id}",
+    "GET /v1/accounts/{account_id}",
+    "GET /api/data/v1/accounts/{account_id}",
+}
+READ_SHARE_MISSING = {"GET /api/query/v1/export/{dataset_id}/{export_id}"}  # 404: no such export
+# What a successful read holds (default: the DataSet's id).
+READ_CONTENT = {
+    "GET /v1/datasets/{dataset_id}/data": "1,a,x",
+    "GET /api/data/v2/datasources/{dataset_id}/dataversions/latest": "{marker}_col",
+    "GET /api/query/v1/datasources/{dataset_id}/schema/indexed": "{marker}_col",
+    "GET /v1/streams/{stream_id}/executions/{execution_id}": '"id":{execution}',
+    "GET /api/data/v1/streams/{stream_id}/executions/{execution_id}": '"executionId":{execution}',
+    "GET /api/data/v1/streams/{stream_id}": "{marker} connector",
+    "GET /v1/users/{user_id}": '"id":{owner}',
+    "GET /v1/groups/{group_id}": '"id":{group}',
+    "GET /api/content/v2/users/me": "{email}",
+}
+
+
+@pytest.fixture(scope="module")
+def hidden(server: Server, api: httpx.Client, cast: dict[str, Person]) -> Ctx:
+    """Another user's DataSet with everything attached (stream runs, a partition, an index request, a policy, a
+    connector stream, an account, a developer token), each named with a marker no stranger may ever see."""
+    marker = f"hidden{uuid.uuid4().hex[:8]}"
+    owner = cast["owner"]
+    columns = [("n", "LONG"), ("s", "STRING"), (f"{marker}_col", "STRING")]
+    ds = make_dataset(owner.http, f"{marker} dataset", "1,a,x\n2,b,y\n", columns)
+    stream = owner.http.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"}).json()[0]["id"]
+    execution = owner.http.post(f"/v1/streams/{stream}/executions", json={"updateMethod": "APPEND"}).json()["id"]
+    assert owner.http.put(f"/v1/streams/{stream}/executions/{execution}/part/1", content=b"3,c,z\n").status_code == 200
+    assert owner.http.put(f"/v1/streams/{stream}/executions/{execution}/commit", json={}).status_code == 200
+    opened = owner.http.post(f"/api/data/v3/datasources/{ds}/uploads", params={"dataTag": marker}, json={}).json()
+    upload = opened["uploadId"]
+    part = owner.http.put(f"/api/data/v3/datasources/{ds}/uploads/{upload}/parts/1", content=b"4,d,w\n")
+    assert part.status_code == 200, part.text
+    committed = owner.http.put(
+        f"/api/data/v3/datasources/{ds}/uploads/{upload}/commit", json={"action": "APPEND", "dataTag": marker}
+    )
+    assert committed.status_code == 200, committed.text
+    index = owner.http.post(f"/api/data/v3/datasources/{ds}/indexes", json={"dataIds": []}).json()["indexId"]
+    policy = owner.http.post(
+        f"/v1/datasets/{ds}/policies",
+        json={"name": f"{marker} policy", "filters": [{"column": "s", "values": ["a"], "operator": "EQUALS"}]},
+    ).json()["id"]
+    connector = owner.http.post(
+        "/api/data/v1/streams",
+        json={
+            "dataProvider": {"key": f"{marker}-provider"},
+            "dataSource": {"name": f"{marker} connector"},
+            "configuration": [{"category": "METADATA", "name": "query", "value": marker}],
+        },
+    )
+    assert connector.status_code == 200, connector.text
+    account = owner.http.post(
+        "/api/data/v1/accounts",
+        json={
+            "name": f"{marker} account",
+            "displayName": f"{marker} account",
+            "dataProviderType": "amazon-s3-unload-writeback",
+            "configurations": {
+                "domoClientId": marker,
+                "domoClientSecret": marker,
+                "accessKey": marker,
+                "secretKey": marker,
+                "bucket": marker,
+                "region": "us-east-1",
+            },
+        },
+    )
+    assert account.status_code == 200, account.text
+    token = api.post("/api/data/v1/accesstokens", json={"name": f"{marker} token", "ownerId": owner.id})
+    assert token.status_code == 200
+    return {
+        "marker": marker,
+        "ds": ds,
+        "stream": stream,
+        "execution": execution,
+        "policy": policy,
+        "index": index,
+        "connector": connector.json()["id"],
+        "connector_ds": connector.json()["dataSource"]["id"],
+        "account": account.json()["id"],
+        "owner": owner.id,
+        "group": cast["_group"].id,
+    }
+
+
+@pytest.fixture(scope="module")
+def reader(server: Server, api: httpx.Client, cast: dict[str, Person], hidden: Ctx) -> ThreeWays:
+    """A Participant with a READ share of the hidden DataSet, signed in the three ways."""
+    person = sign_in_three_ways(server, api)
+    for ds in (hidden["ds"], hidden["connector_ds"]):
+        assert share(cast["owner"].http, ds, "USER", person.id, "READ").status_code == 200
+    return person
+
+
+def test_every_get_route_is_in_the_matrix(server: Server) -> None:
+    paths = httpx.get(server.url + "/openapi.json").json()["paths"]
+    gets = {f"GET {path}" for path, methods in paths.items() if "get" in methods}
+    covered = {name for name in (*LIST_ROUTES, *READ_ROUTES) if name.count(" ") == 1} | NOT_READS
+    assert gets <= covered, f"GET routes with no row in the permission matrix: {sorted(gets - covered)}"
+
+
+@pytest.mark.parametrize("route", list(LIST_ROUTES))
+def test_a_participant_with_no_shares_sees_nothing_of_others_through_lists_and_searches(
+    cast: dict[str, Person], hidden: Ctx, route: str
+) -> None:
+    r = LIST_ROUTES[route](cast["nobody"].http, hidden)
+    assert r.status_code in (200, 403), (route, r.status_code, r.text)
+    assert hidden["marker"] not in r.text, (route, r.text[:500])
+    if r.status_code == 200:  # (a 403 may name the DataSet id the caller sent: ids are not secret, content is)
+        assert hidden["ds"] not in r.text, (route, r.text[:500])
+    if r.status_code == 200 and route.startswith("GET /v1/streams"):
+        assert r.json() == []
+    if route in ("GET /api/data/v1/streams", "GET /api/data/v1/streams paged", "GET /api/data/v1/accesstokens"):
+        assert r.json() == [] or all(str(hidden["owner"]) not in str(item.get("owner", "")) for item in r.json())
+
+
+def _comparable(r: httpx.Response) -> object:
+    """A response without what differs between two identical requests (the trace id, timings)."""
+    if not r.headers.get("content-type", "").startswith("application/json"):
+        return r.text
+    body = r.json()
+
+    def strip(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("toe", "duration")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(body)
+
+
+@pytest.mark.parametrize("route", list(READ_ROUTES) + [r for r in LIST_ROUTES if "audit" not in r])
+def test_one_user_has_one_access_by_oauth_token_developer_token_and_session(
+    reader: ThreeWays, hidden: Ctx, route: str
+) -> None:
+    call = READ_ROUTES.get(route) or LIST_ROUTES[route]
+    answers = {way: call(http, hidden) for way, http in reader.ways.items()}
+    statuses = {way: r.status_code for way, r in answers.items()}
+    if route in READ_ROUTES:
+        expected = 403 if route in READ_SHARE_DENIED else 404 if route in READ_SHARE_MISSING else 200
+        assert set(statuses.values()) == {expected}, (route, statuses, answers["session"].text[:300])
+    else:
+        assert len(set(statuses.values())) == 1, (route, statuses)
+    bodies = {way: _comparable(r) for way, r in answers.items()}
+    assert bodies["oauth"] == bodies["developer token"] == bodies["session"], (route, bodies)
+    if route in READ_ROUTES and statuses["session"] == 200:  # and the answer is the object asked for
+        fragment = READ_CONTENT.get(route, "{ds}").format(**hidden, email=reader.email)
+        assert fragment in answers["session"].text, (route, answers["session"].text[:300])
+
+
+def test_audit_routes_answer_the_same_by_every_way_in(reader: ThreeWays) -> None:
+    for path in ("/v1/audit", "/api/audit/v1/user-audits"):
+        for way, http in reader.ways.items():
+            r = http.get(path)
+            assert r.status_code == 403 and "Admin" in r.json()["message"], (way, r.text)

@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from tests.helpers import assert_domo_error
-from tests.serverproc import Server
+from tests.serverproc import ADMIN_PASSWORD, Server
 
 
 def test_admin_commands_print_json_and_their_credentials_work(server: Server) -> None:
@@ -84,18 +84,33 @@ def test_token_scope_outside_the_client_is_refused(server: Server) -> None:
     assert_domo_error(r, 400, "invalid_scope")
 
 
-def test_tokens_survive_a_restart_and_expire_on_time(tmp_path: Path) -> None:
-    srv = Server(data_dir=tmp_path / "data", env={"DOMOLITE_TOKEN_LIFETIME_S": "12"}).start()
+def test_tokens_survive_a_restart_and_a_key_rotation_and_expire_on_time(tmp_path: Path) -> None:
+    srv = Server(data_dir=tmp_path / "data", env={"DOMOLITE_TOKEN_LIFETIME_S": "30"}).start()
+
+    def status(token: str) -> int:
+        return httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {token}"}).status_code
+
     try:
         token = srv.token()
+        login = {"method": "password", "emailAddress": "admin@domolite.local", "password": ADMIN_PASSWORD}
+        session = httpx.post(srv.url + "/api/content/v2/authentication", json=login).json()["sessionToken"]
         srv.stop()
         srv.start()
-        assert httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {token}"}).status_code == 200
-        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
-        time.sleep(max(0.0, expires - time.time()) + 1.1)
-        r = httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {token}"})
+        assert status(token) == 200
+        # A new key signs from now on; the old one still verifies what it signed, until that expires.
+        older = srv.token()
+        rotated = json.loads(srv.cli("keys", "rotate", "--json"))
+        newer = srv.token()
+        assert jwt.get_unverified_header(newer)["kid"] == rotated["kid"] != jwt.get_unverified_header(older)["kid"]
+        assert status(older) == 200 and status(newer) == 200
+        who = httpx.get(srv.url + "/api/content/v2/users/me", headers={"x-domo-authentication": session})
+        assert who.status_code == 200 and who.json()["emailAddress"] == "admin@domolite.local"
+        expires = jwt.decode(older, options={"verify_signature": False})["exp"]
+        time.sleep(max(0.0, expires - time.time()) + 0.5)
+        r = httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {older}"})
         assert_domo_error(r, 401, "expired")
         assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+        assert status(newer) == 200  # issued a second or more later, by the new key: still valid
     finally:
         srv.stop()
 
@@ -105,7 +120,16 @@ def test_first_start_prints_credentials_once_and_logs_one_line_per_request(tmp_p
     try:
         with srv.client() as api:
             api.get("/v1/datasets", params={"limit": 3})
+            # Encoded CR LF in a path would write a forged line into the log, were the fields not escaped.
+            forged = api.get("/v1/datasets%0D%0A2031-01-01 00:00:00,000 INFO domolite.access 6.6.6.6 forged%0Aline")
+            assert forged.status_code == 404
         srv.stop()
+        lines = srv.log_text().splitlines()
+        assert not [line for line in lines if line.startswith(("2031-01-01", "line"))], lines[-5:]
+        access = next(line for line in lines if "forged" in line)
+        assert (
+            '"GET /v1/datasets\\r\\n2031-01-01 00:00:00,000 INFO domolite.access 6.6.6.6 forged\\nline" 404' in access
+        )
         first_log = srv.log_text()
         assert first_log.count("client secret") == 1
         srv.start()

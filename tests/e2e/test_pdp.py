@@ -277,3 +277,51 @@ def test_pdp_off_shows_every_row_again(server: Server, api: httpx.Client) -> Non
     assert _ids_by_export(reader.http, ds) == []
     assert owner.http.put(f"/v1/datasets/{ds}", json={"pdpEnabled": False}).status_code == 200
     assert _ids_by_query(reader.http, ds) == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize(("who", "expected"), [("alice", 2), ("bob", 2), ("carol", 0), ("owner", 6), ("admin", 6)])
+def test_a_filtered_user_sees_the_count_of_their_own_rows_as_the_row_count(
+    pdp: dict[str, object], who: str, expected: int
+) -> None:
+    """Metadata, lists and search show a PDP-filtered user how many rows are theirs, never the total."""
+    person = pdp[who]
+    http = person.http if isinstance(person, Person) else person
+    assert isinstance(http, httpx.Client)
+    ds = str(pdp["ds"])
+    assert http.get(f"/v1/datasets/{ds}").json()["rows"] == expected
+    listed = {d["id"]: d["rows"] for d in http.get("/v1/datasets", params={"nameLike": "sales", "limit": 50}).json()}
+    assert listed[ds] == expected
+    streams = http.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"}).json()
+    assert [s["dataSet"]["rows"] for s in streams] == [expected]
+    assert http.get(f"/api/data/v3/datasources/{ds}").json()["rowCount"] == expected
+    found = http.post("/api/search/v1/query", json={"query": "sales", "count": 100}).json()["searchObjects"]
+    assert [o["rowCount"] for o in found if o["id"] == ds] == [expected]
+    connectors = http.get("/api/data/v1/streams").json()
+    assert [c["dataSource"]["rowCount"] for c in connectors if c["dataSource"]["id"] == ds] == [expected]
+
+
+def test_a_filtered_user_sees_no_row_counts_of_loads(server: Server, api: httpx.Client, pdp: dict[str, object]) -> None:
+    """Data versions, partitions and executions count rows of the whole DataSet: a filtered user sees none."""
+    owner, alice = pdp["owner"], pdp["alice"]
+    assert isinstance(owner, Person) and isinstance(alice, Person)
+    ds = make_dataset(owner.http, "loads", CSV, COLUMNS)
+    stream = owner.http.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"}).json()[0]["id"]
+    execution = owner.http.post(f"/v1/streams/{stream}/executions", json={"updateMethod": "APPEND"}).json()["id"]
+    owner.http.put(f"/v1/streams/{stream}/executions/{execution}/part/1", content=b"7,East,70.0,2024-07-01\n")
+    assert owner.http.put(f"/v1/streams/{stream}/executions/{execution}/commit", json={}).status_code == 200
+    assert share(owner.http, ds, "USER", alice.id, "READ").status_code == 200
+    east = {"name": "East", "filters": [{"column": "region", "values": ["East"], "operator": "EQUALS"}]}
+    assert owner.http.post(f"/v1/datasets/{ds}/policies", json={**east, "users": [alice.id]}).status_code == 201
+    assert owner.http.put(f"/api/query/v1/data-control/{ds}", json={"enabled": True}).status_code == 200
+
+    def counts(http: httpx.Client) -> dict[str, object]:
+        versions = http.get(f"/api/data/v3/datasources/{ds}/dataversions/details").json()
+        return {
+            "rows": http.get(f"/v1/datasets/{ds}").json()["rows"],
+            "execution": http.get(f"/v1/streams/{stream}/executions/{execution}").json()["rows"],
+            "run": http.get(f"/api/data/v1/streams/{stream}/executions/{execution}").json()["rowsInserted"],
+            "versions": [(v["numRows"], v["rowCount"]) for v in versions],
+        }
+
+    assert counts(owner.http) == {"rows": 7, "execution": 1, "run": 1, "versions": [(1, 7), (6, 6)]}
+    assert counts(alice.http) == {"rows": 3, "execution": None, "run": None, "versions": [(None, None)] * 2}

@@ -131,6 +131,22 @@ def test_plain_export_writes_every_row_under_path_and_export_id(
     assert KEYS["awsAccessSecret"] not in listed.text and KEYS["awsAccessKey"] not in listed.text
 
 
+def test_an_export_is_an_audit_event_naming_where_the_rows_went(
+    server: Server, api: httpx.Client, s3_url: str, bucket: str, sales: str
+) -> None:
+    job = run(api, sales, body(bucket, s3_url, path="audited/exports"))
+    with httpx.Client(base_url=server.url, headers={"X-DOMO-Developer-Token": server.dev_token}) as admin:
+        found = admin.get("/v1/audit", params={"actionType": "EXPORTED", "objectId": sales}).json()
+    mine = [e for e in found if job["exportId"] in e["additionalComment"]]
+    assert len(mine) == 1, found
+    assert f"s3://{bucket}/audited/exports" in mine[0]["additionalComment"]
+    assert mine[0]["objectType"] == "DATA_SOURCE" and mine[0]["objectName"] == "export sales"
+    assert (
+        mine[0]["userName"] == "Admin" and mine[0]["authentication"] == "oauth" and mine[0]["ipAddress"] == "127.0.0.1"
+    )
+    assert KEYS["awsAccessSecret"] not in str(found) and KEYS["awsAccessKey"] not in str(found)
+
+
 def test_path_defaults_to_the_dataset_id(api: httpx.Client, s3: Any, s3_url: str, bucket: str, sales: str) -> None:
     job = run(api, sales, body(bucket, s3_url))
     assert list(job["urlRowCountMap"]) == [f"s3://{bucket}/{sales}/{job['exportId']}/export/data.csv"]

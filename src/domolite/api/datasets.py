@@ -17,12 +17,16 @@ from domolite.api.routing import Router
 from domolite.api.schemas import DataSetIn, DataSetUpdateIn, PageQuery, QueryIn, dataset_out
 from domolite.cancel import Cancel
 from domolite.errors import UserNotFound
-from domolite.models import DataSet, UpdateMethod, User
+from domolite.models import DataSet, Principal, UpdateMethod, User
 
 router = Router()
 
 
-def dataset_view(services: Services, dataset: DataSet, owners: dict[int, User | None] | None = None) -> dict[str, Any]:
+def dataset_view(
+    services: Services, principal: Principal, dataset: DataSet, owners: dict[int, User | None] | None = None
+) -> dict[str, Any]:
+    """The public form of a DataSet as the caller sees it (the row count of their rows, under PDP)."""
+    dataset = services.datasets.seen_by(principal, dataset)
     cache = owners if owners is not None else {}
     if dataset.owner_id not in cache:
         try:
@@ -50,7 +54,7 @@ async def create_dataset(request: Request, principal: PrincipalDep, services: Se
             pdp_enabled=body.pdp_enabled,
         )
     )
-    return JSON(dataset_view(services, dataset), status_code=201)
+    return JSON(dataset_view(services, principal, dataset), status_code=201)
 
 
 @router.get("/v1/datasets")
@@ -65,12 +69,12 @@ def list_datasets(
     size, start = page(limit, offset)
     found = services.datasets.list(principal, limit=size, offset=start, name_like=nameLike, sort=sort)
     owners: dict[int, User | None] = {}
-    return JSON([dataset_view(services, d, owners) for d in found])
+    return JSON([dataset_view(services, principal, d, owners) for d in found])
 
 
 @router.get("/v1/datasets/{dataset_id}")
 def get_dataset(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(dataset_view(services, services.datasets.get(principal, dataset_id)))
+    return JSON(dataset_view(services, principal, services.datasets.get(principal, dataset_id)))
 
 
 @router.put("/v1/datasets/{dataset_id}", openapi_extra=body_model(DataSetUpdateIn))
@@ -87,7 +91,7 @@ async def update_dataset(dataset_id: str, request: Request, principal: Principal
             owner_id=body.owner.id if body.owner else None,
         )
     )
-    return JSON(dataset_view(services, dataset))
+    return JSON(dataset_view(services, principal, dataset))
 
 
 @router.delete("/v1/datasets/{dataset_id}", status_code=204)
@@ -107,7 +111,7 @@ async def import_data(
     method = UpdateMethod.parse(updateMethod)
     dataset = await run_in_threadpool(services.datasets.get_for_edit, principal, dataset_id)
     path = await services.ingest.receive_import(dataset, body_chunks(request), gzip=is_gzip(request))
-    await run_in_threadpool(services.ingest.apply_import, dataset, path, method)
+    await run_in_threadpool(services.ingest.apply_import, dataset, path, method, principal)
     return Response(status_code=204)
 
 

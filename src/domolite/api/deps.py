@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from domolite.accounts import Accounts
+from domolite.audit.log import AuditLog
 from domolite.auth.devtokens import AccessTokens
+from domolite.auth.throttle import LoginGuard
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
 from domolite.datasets import DataSets
@@ -49,6 +51,8 @@ class Services:
     runs: ConnectorRuns
     accounts: Accounts
     liveness: Liveness
+    audit: AuditLog
+    guard: LoginGuard
 
 
 def get_services(request: Request) -> Services:
@@ -56,20 +60,28 @@ def get_services(request: Request) -> Services:
     return services
 
 
+def client_address(request: Request) -> str | None:
+    """The remote address (the proxy's forwarded one when the peer is a trusted proxy, see docs/configuration.md)."""
+    return request.client.host if request.client else None
+
+
 def get_principal(request: Request) -> Principal:
     """Developer token anywhere; a session token in `x-domo-authentication`; `Authorization: bearer <jwt>`
-    (header names in any case)."""
+    (header names in any case). Each is checked under the failed-login throttle; all three build the same
+    principal for the same user."""
     services = get_services(request)
-    dev = request.headers.get("x-domo-developer-token")
-    if dev and dev.strip():
-        return services.tokens.verify_dev_token(dev.strip())
-    session = request.headers.get("x-domo-authentication")
-    if session and session.strip():
-        return services.instance.sessions.verify(session.strip())
+    guard, address = services.guard, client_address(request)
+    dev = (request.headers.get("x-domo-developer-token") or "").strip()
+    if dev:
+        token_id = services.tokens.dev_token_id(dev) or None
+        return guard.attempt("developer token", token_id, address, lambda: services.tokens.verify_dev_token(dev))
+    session = (request.headers.get("x-domo-authentication") or "").strip()
+    if session:
+        return guard.attempt("session", None, address, lambda: services.instance.sessions.verify(session))
     header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return services.tokens.verify_access_token(token.strip())
+        return guard.attempt("bearer token", None, address, lambda: services.tokens.verify_access_token(token.strip()))
     raise Unauthorized("Full authentication is required to access this resource")
 
 

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domolite.cancel import Cancelled
-from domolite.errors import Busy, DomoError, Unauthorized
+from domolite.errors import Busy, DomoError, TooManyRequests, Unauthorized
 
 log = logging.getLogger("domolite.api")
 
@@ -51,9 +51,13 @@ async def _domo_error(request: Request, exc: Exception) -> Response:
 
 def domo_error_response(request: Request, exc: DomoError) -> Response:
     """The response for a domain error: its status and message (a 5xx says only that it was internal), with
-    Retry-After on a Busy and WWW-Authenticate on a 401."""
-    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if isinstance(exc, Unauthorized) else None
-    if isinstance(exc, Busy):
+    Retry-After on a Busy or a TooManyRequests and WWW-Authenticate on a 401."""
+    headers: dict[str, str] | None = None
+    if isinstance(exc, Unauthorized):
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    elif isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif isinstance(exc, Busy):
         return error_response(request, exc.status, exc.message, {"Retry-After": str(exc.retry_after_s)})
     if exc.status >= 500:
         log.error("toe=%s %s", toe_of(request), exc.message)

@@ -1,5 +1,6 @@
-"""Pure-ASGI middleware: a toe (trace id) per request, one access log line per request, and the refusal of a
-path or query holding a NUL character (no text the catalog stores may hold one)."""
+"""Pure-ASGI middleware: a toe (trace id) per request, the request's origin for the audit log, one access log
+line per request (its fields escaped: no CR or LF from a request reaches the log), and the refusal of a path or
+query holding a NUL character (no text the catalog stores may hold one)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domolite.api.errors import error_body
+from domolite.audit import origin
+from domolite.audit.model import Origin
+from domolite.logs import escape
 
 log = logging.getLogger("domolite.access")
 
@@ -36,6 +40,14 @@ class ToeMiddleware:
         state["arrived"] = time.monotonic()  # where a request's time limit counts from
         started = time.perf_counter()
         status: dict[str, Any] = {"code": 500}
+        client = scope.get("client") or ("-", 0)
+        agent = next((v for k, v in scope.get("headers", ()) if k == b"user-agent"), None)
+        entered = origin.enter(
+            Origin(
+                ip_address=client[0] if client[0] != "-" else None,
+                user_agent=agent.decode("latin-1") if agent is not None else None,
+            )
+        )
 
         async def send_with_status(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -59,12 +71,12 @@ class ToeMiddleware:
                 return
             await self.app(scope, receive, send_with_status)
         finally:
-            client = scope.get("client") or ("-", 0)
+            origin.leave(entered)
             log.info(
                 '%s "%s %s" %s %.1fms toe=%s',
-                client[0],
-                scope["method"],
-                scope["path"],
+                escape(client[0]),
+                escape(scope["method"]),
+                escape(scope["path"]),
                 status["code"],
                 (time.perf_counter() - started) * 1000,
                 toe,

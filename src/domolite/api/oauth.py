@@ -1,4 +1,5 @@
-"""POST|GET /oauth/token: client credentials in HTTP Basic, grant_type and scope in the query or a form body."""
+"""POST|GET /oauth/token: client credentials in HTTP Basic, grant_type and scope in the query or a form body.
+Wrong credentials count toward the failed-login throttle of the client id and of the remote address."""
 
 from __future__ import annotations
 
@@ -10,23 +11,25 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from domolite.api.body import small_body
-from domolite.api.deps import ServicesDep
+from domolite.api.deps import ServicesDep, client_address
 from domolite.api.openapi import body_form
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
+from domolite.auth.tokens import Grant
 from domolite.errors import BadRequest, Unauthorized
 
 router = Router()
 
 
-def _basic_credentials(request: Request) -> tuple[str, str]:
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    """(client id, secret) from HTTP Basic, or None when there are none or they are malformed."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic" or not value:
-        raise Unauthorized("Client credentials are required (HTTP Basic)")
+        return None
     try:
         client_id, _, secret = base64.b64decode(value.strip()).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        raise Unauthorized("Malformed HTTP Basic credentials") from None
+        return None
     return client_id, secret
 
 
@@ -39,10 +42,17 @@ async def token(request: Request, services: ServicesDep) -> JSON:
     params = dict(request.query_params)
     if request.method == "POST" and "form-urlencoded" in request.headers.get("content-type", ""):
         params.update(parse_qsl((await small_body(request)).decode("utf-8", "replace")))
-    client_id, secret = _basic_credentials(request)
     if params.get("grant_type", "client_credentials") != "client_credentials":
         raise BadRequest(f"unsupported grant_type {params.get('grant_type')!r}; use client_credentials")
-    grant = await run_in_threadpool(services.tokens.grant, client_id, secret, params.get("scope"))
+    credentials = _basic_credentials(request)
+
+    def grant_token() -> Grant:
+        if credentials is None:
+            raise Unauthorized("Client credentials are required (HTTP Basic client_id:client_secret)")
+        return services.tokens.grant(credentials[0], credentials[1], params.get("scope"))
+
+    subject = credentials[0] if credentials else None
+    grant = await run_in_threadpool(services.guard.attempt, "oauth", subject, client_address(request), grant_token)
     return JSON(
         {
             "access_token": grant.access_token,

@@ -153,7 +153,8 @@ def stream_out(stream: Stream, dataset: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def execution_out(execution: Execution) -> dict[str, Any]:
+def execution_out(execution: Execution, hide_rows: bool = False) -> dict[str, Any]:
+    """An execution; `hide_rows` for a PDP-filtered reader (its row count is not theirs to see)."""
     out: dict[str, Any] = {
         "id": execution.id,
         "startedAt": iso(execution.created_at),
@@ -162,7 +163,7 @@ def execution_out(execution: Execution) -> dict[str, Any]:
         "modifiedAt": iso(execution.modified_at),
         "updateMethod": execution.update_method.value,
         "uploadedParts": execution.parts,
-        "rows": execution.rows,
+        "rows": None if hide_rows else execution.rows,
         "bytes": execution.bytes,
     }
     if execution.ended_at:

@@ -13,13 +13,13 @@ from domolite.api.openapi import body_csv, body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.api.schemas import ExecutionIn, IdPath, PageQuery, StreamIn, StreamPatchIn, execution_out, stream_out
-from domolite.models import DataSet, Stream, UpdateMethod
+from domolite.models import DataSet, Principal, Stream, UpdateMethod
 
 router = Router()
 
 
-def view(services: Services, stream: Stream, dataset: DataSet) -> dict[str, object]:
-    return stream_out(stream, dataset_view(services, dataset))
+def view(services: Services, principal: Principal, stream: Stream, dataset: DataSet) -> dict[str, object]:
+    return stream_out(stream, dataset_view(services, principal, dataset))
 
 
 @router.post("/v1/streams", status_code=201, openapi_extra=body_model(StreamIn))
@@ -36,7 +36,7 @@ async def create_stream(request: Request, principal: PrincipalDep, services: Ser
             owner_id=body.data_set.owner.id if body.data_set.owner else None,
         )
     )
-    return JSON(view(services, stream, dataset), status_code=201)
+    return JSON(view(services, principal, stream, dataset), status_code=201)
 
 
 @router.get("/v1/streams")
@@ -44,17 +44,19 @@ def list_streams(
     principal: PrincipalDep, services: ServicesDep, limit: PageQuery = None, offset: PageQuery = None
 ) -> JSON:
     size, start = page(limit, offset, default=50, maximum=500)
-    return JSON([view(services, s, d) for s, d in services.streams.list(principal, limit=size, offset=start)])
+    return JSON(
+        [view(services, principal, s, d) for s, d in services.streams.list(principal, limit=size, offset=start)]
+    )
 
 
 @router.get("/v1/streams/search")
 def search_streams(principal: PrincipalDep, services: ServicesDep, q: str = "") -> JSON:
-    return JSON([view(services, s, d) for s, d in services.streams.search(principal, q)])
+    return JSON([view(services, principal, s, d) for s, d in services.streams.search(principal, q)])
 
 
 @router.get("/v1/streams/{stream_id}")
 def get_stream(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(view(services, *services.streams.get(principal, stream_id)))
+    return JSON(view(services, principal, *services.streams.get(principal, stream_id)))
 
 
 @router.patch("/v1/streams/{stream_id}", openapi_extra=body_model(StreamPatchIn))
@@ -64,7 +66,7 @@ async def update_stream(stream_id: IdPath, request: Request, principal: Principa
     stream, dataset = await run_in_threadpool(
         services.streams.update, principal, stream_id, method, body.key_column_names
     )
-    return JSON(view(services, stream, dataset))
+    return JSON(view(services, principal, stream, dataset))
 
 
 @router.delete("/v1/streams/{stream_id}", status_code=204)
@@ -93,9 +95,11 @@ def list_executions(
     limit: PageQuery = None,
     offset: PageQuery = None,
 ) -> JSON:
-    services.streams.get(principal, stream_id)
+    _stream, dataset = services.streams.get(principal, stream_id)
+    hidden = services.datasets.counts_hidden(principal, dataset)
     size, start = page(limit, offset, default=50, maximum=500)
-    return JSON([execution_out(e) for e in services.catalog.list_executions(stream_id, limit=size, offset=start)])
+    found = services.catalog.list_executions(stream_id, limit=size, offset=start)
+    return JSON([execution_out(e, hidden) for e in found])
 
 
 @router.put("/v1/streams/{stream_id}/executions/abort", status_code=204)
@@ -107,8 +111,9 @@ def abort_current(stream_id: IdPath, principal: PrincipalDep, services: Services
 
 @router.get("/v1/streams/{stream_id}/executions/{execution_id}")
 def get_execution(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    services.streams.get(principal, stream_id)
-    return JSON(execution_out(services.catalog.get_execution(stream_id, execution_id)))
+    _stream, dataset = services.streams.get(principal, stream_id)
+    hidden = services.datasets.counts_hidden(principal, dataset)
+    return JSON(execution_out(services.catalog.get_execution(stream_id, execution_id), hidden))
 
 
 @router.put("/v1/streams/{stream_id}/executions/{execution_id}/part/{part_no}", openapi_extra=body_csv())
@@ -130,7 +135,7 @@ async def upload_part(
 @router.put("/v1/streams/{stream_id}/executions/{execution_id}/commit")
 def commit_execution(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     stream, dataset = services.streams.get_for_edit(principal, stream_id)
-    return JSON(execution_out(services.ingest.commit(dataset, stream, execution_id)))
+    return JSON(execution_out(services.ingest.commit(dataset, stream, execution_id, by=principal)))
 
 
 @router.put("/v1/streams/{stream_id}/executions/{execution_id}/abort")

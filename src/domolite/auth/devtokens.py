@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domolite.audit.log import AuditLog
+from domolite.audit.model import Action, ObjectType
 from domolite.auth import permissions
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
@@ -12,9 +14,14 @@ from domolite.models import Principal
 
 
 class AccessTokens:
-    def __init__(self, catalog: Catalog, tokens: TokenService) -> None:
+    def __init__(self, catalog: Catalog, tokens: TokenService, audit: AuditLog) -> None:
         self.catalog = catalog
         self.tokens = tokens
+        self.audit = audit
+
+    def _record(self, principal: Principal, action: Action, row: dict[str, Any]) -> None:
+        comment = f"developer token of user {row['user_id']}"
+        self.audit.record(self.audit.event(principal, action, ObjectType.ACCESS_TOKEN, row["id"], row["name"], comment))
 
     def list(self, principal: Principal) -> list[dict[str, Any]]:
         return self.catalog.access.list_dev_tokens(None if principal.is_admin else principal.user.id)
@@ -27,6 +34,7 @@ class AccessTokens:
         token = self.tokens.create_dev_token(owner, name)
         token_id = self.tokens.dev_token_id(token)
         row = next(r for r in self.catalog.access.list_dev_tokens(owner) if r["id"] == token_id)
+        self._record(principal, Action.CREATED, row)
         return row, token
 
     def revoke(self, principal: Principal, token_id: str) -> None:
@@ -35,3 +43,4 @@ class AccessTokens:
             raise NotFound("no such access token")
         permissions.require_token_admin(principal, int(rows[0]["user_id"]))
         self.tokens.revoke_dev_token(token_id=token_id)
+        self._record(principal, Action.REVOKED, rows[0])

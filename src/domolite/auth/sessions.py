@@ -3,28 +3,25 @@ clients send back as `x-domo-authentication`."""
 
 from __future__ import annotations
 
-import secrets
 import time
 import uuid
 
-import jwt
-
 from domolite.auth.secrets import verify_secret
-from domolite.auth.tokens import KNOWN_SCOPES
+from domolite.auth.signing import BadToken
+from domolite.auth.tokens import KNOWN_SCOPES, SESSION_TYPE, TokenService
 from domolite.catalog import Catalog
-from domolite.errors import Unauthorized, UserNotFound
+from domolite.errors import TokenExpired, Unauthorized, UserNotFound
 from domolite.models import Principal, User
-
-SESSION_TYPE = "session"
 
 
 class SessionService:
-    """Sessions are JWTs signed with the server key (as OAuth tokens are), marked as sessions."""
+    """Sessions are JWTs signed with the server's signing keys (as OAuth tokens are), marked as sessions. A
+    session's principal is built as every other way in builds it: the user with its groups and shares."""
 
-    def __init__(self, catalog: Catalog, lifetime_s: int) -> None:
+    def __init__(self, catalog: Catalog, tokens: TokenService, lifetime_s: int) -> None:
         self.catalog = catalog
+        self.tokens = tokens
         self.lifetime_s = lifetime_s
-        self._key = catalog.get_or_create_key("jwt_signing_key", lambda: secrets.token_hex(32))
 
     def login(self, email: str, password: str) -> tuple[User, str] | None:
         """The user and a new session token, or None when the e-mail or the password is wrong."""
@@ -42,14 +39,14 @@ class SessionService:
             "sub": str(user.id),
             "typ": SESSION_TYPE,
         }
-        return user, jwt.encode(payload, self._key, algorithm="HS256")
+        return user, self.tokens.keys.sign(payload)
 
     def verify(self, token: str) -> Principal:
         try:
-            payload = jwt.decode(token, self._key, algorithms=["HS256"], options={"require": ["exp", "sub"]})
-        except jwt.ExpiredSignatureError:
-            raise Unauthorized("The session has expired; log in again") from None
-        except jwt.PyJWTError:
+            payload = self.tokens.keys.verify(token)
+        except BadToken as exc:
+            if exc.expired:
+                raise TokenExpired("The session has expired; log in again") from None
             raise Unauthorized("The session token is not valid") from None
         if payload.get("typ") != SESSION_TYPE:
             raise Unauthorized("The session token is not valid")
@@ -57,4 +54,4 @@ class SessionService:
             user = self.catalog.get_user(int(payload["sub"]))
         except (UserNotFound, ValueError):
             raise Unauthorized("The session's user no longer exists") from None
-        return Principal(user=user, scopes=KNOWN_SCOPES, client_id=None)
+        return self.tokens.principal(user, KNOWN_SCOPES, None, via="session")

@@ -7,15 +7,15 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import jwt
-
 from domolite.auth.secrets import hash_secret, hash_token, random_secret, token_matches, verify_secret
+from domolite.auth.signing import BadToken, SigningKeys
 from domolite.catalog import Catalog
-from domolite.errors import BadRequest, NotFound, Unauthorized, UserNotFound
+from domolite.errors import BadRequest, NotFound, TokenExpired, Unauthorized, UserNotFound
 from domolite.models import Principal, User
 
 KNOWN_SCOPES = frozenset({"data", "user", "dashboard", "account", "audit", "workflow"})
 DEV_TOKEN_PREFIX = "DDCI"
+SESSION_TYPE = "session"
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,18 @@ class Grant:
 
 
 class TokenService:
-    """Issues and checks credentials. The signing key lives in the catalog, so tokens survive restarts."""
+    """Issues and checks credentials. Access tokens are signed with the server's signing keys (kept outside the
+    catalog, see signing.py), so they survive restarts; the admin commands, which sign nothing, pass no keys."""
 
-    def __init__(self, catalog: Catalog, lifetime_s: int) -> None:
+    def __init__(self, catalog: Catalog, lifetime_s: int, keys: SigningKeys | None = None) -> None:
         self.catalog = catalog
         self.lifetime_s = lifetime_s
-        self._key = catalog.get_or_create_key("jwt_signing_key", lambda: secrets.token_hex(32))
+        self._keys = keys
+
+    @property
+    def keys(self) -> SigningKeys:
+        assert self._keys is not None, "this TokenService was made without signing keys"
+        return self._keys
 
     # -- OAuth client credentials -----------------------------------------------------------------------------
     def grant(self, client_id: str, client_secret: str, requested: str | None) -> Grant:
@@ -57,26 +63,32 @@ class TokenService:
             "client_id": client_id,
             "scope": " ".join(scopes),
         }
-        token = jwt.encode(payload, self._key, algorithm="HS256")
+        token = self.keys.sign(payload)
         return Grant(access_token=token, expires_in=self.lifetime_s, scopes=scopes, user=user, jti=jti)
 
     def verify_access_token(self, token: str) -> Principal:
         try:
-            payload = jwt.decode(token, self._key, algorithms=["HS256"], options={"require": ["exp", "sub"]})
-        except jwt.ExpiredSignatureError:
-            raise Unauthorized("The access token has expired") from None
-        except jwt.PyJWTError:
+            payload = self.keys.verify(token)
+        except BadToken as exc:
+            if exc.expired:
+                raise TokenExpired("The access token has expired") from None
             raise Unauthorized("The access token is not valid") from None
+        if payload.get("typ") == SESSION_TYPE:
+            raise Unauthorized("The access token is not valid")  # a session token goes in x-domo-authentication
         try:
             user = self.catalog.get_user(int(payload["sub"]))
         except (UserNotFound, ValueError):
             raise Unauthorized("The access token's user no longer exists") from None
         if payload.get("client_id") and self.catalog.get_client(str(payload["client_id"])) is None:
             raise Unauthorized("The access token's client no longer exists")
-        return self.principal(user, frozenset(str(payload.get("scope", "")).split()), payload.get("client_id"))
+        scopes = frozenset(str(payload.get("scope", "")).split())
+        return self.principal(user, scopes, payload.get("client_id"), via="oauth")
 
-    def principal(self, user: User, scopes: frozenset[str], client_id: str | None) -> Principal:
-        """The caller, with its groups and the DataSets shared with it, read once per request."""
+    def principal(
+        self, user: User, scopes: frozenset[str], client_id: str | None, *, via: str, credential_id: str | None = None
+    ) -> Principal:
+        """The caller, with its groups and the DataSets shared with it, read once per request. Every way in
+        (OAuth token, developer token, session) builds its principal here, so one user has one access."""
         group_ids = self.catalog.access.group_ids_of(user.id)
         return Principal(
             user=user,
@@ -84,6 +96,8 @@ class TokenService:
             client_id=client_id,
             group_ids=group_ids,
             grants=self.catalog.access.grants_for(user.id, group_ids),
+            via=via,
+            credential_id=credential_id or client_id,
         )
 
     # -- developer tokens -------------------------------------------------------------------------------------
@@ -105,7 +119,7 @@ class TokenService:
             user = self.catalog.get_user(found[1])
         except UserNotFound:
             raise Unauthorized("The developer token's user no longer exists") from None
-        return self.principal(user, KNOWN_SCOPES, None)
+        return self.principal(user, KNOWN_SCOPES, None, via="developer token", credential_id=token_id)
 
     @staticmethod
     def dev_token_id(token: str) -> str:

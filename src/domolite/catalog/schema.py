@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -20,13 +21,6 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
-
-server_keys = Table(
-    "server_keys",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("value", Text, nullable=False),
-)
 
 users = Table(
     "users",
@@ -311,4 +305,28 @@ server_processes = Table(
     Column("pid", Integer, nullable=False),
     Column("started_at", DateTime, nullable=False),
     Column("heartbeat_at", DateTime, nullable=False),
+)
+
+
+# -- the audit log (revision 0009_audit_log) -------------------------------------------------------------------
+# One row per event: when, what (action on an object), who (user, the way in and the credential's id), from where
+# (remote address, user agent). Kept for `audit_retention_s`.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("action", String(32), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(1000), nullable=True),
+    Column("object_name", String(1000), nullable=True),
+    Column("user_id", BigInteger, nullable=True),
+    Column("user_name", String(320), nullable=True),
+    Column("via", String(32), nullable=False),
+    Column("credential_id", String(320), nullable=True),
+    Column("ip_address", String(64), nullable=True),
+    Column("user_agent", Text, nullable=True),
+    Column("comment", Text, nullable=False, default=""),
+    Index("ix_audit_events_action_at", "action", "at"),
+    sqlite_autoincrement=True,
 )

@@ -69,8 +69,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def open_catalog(url: str) -> Catalog:
-    """Connect to the catalog at `url` and bring its tables up to the newest migration."""
+# Called by migration 0008 with the token signing key earlier versions kept in the catalog, before it is dropped.
+LegacyKeySink = Callable[[str], None]
+
+
+def open_catalog(url: str, *, legacy_signing_key_sink: LegacyKeySink | None = None) -> Catalog:
+    """Connect to the catalog at `url` and bring its tables up to the newest migration (a token signing key
+    found in an older catalog goes to `legacy_signing_key_sink`, or is dropped when there is none)."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, pool_pre_ping=True)
@@ -85,7 +90,7 @@ def open_catalog(url: str) -> Catalog:
             cur.close()
 
     catalog = Catalog(engine)
-    catalog.migrate()
+    catalog.migrate(legacy_signing_key_sink)
     return catalog
 
 
@@ -95,16 +100,22 @@ class Catalog:
         self.access = AccessStore(engine)
 
     # -- plumbing ---------------------------------------------------------------------------------------------
-    def migrate(self) -> None:
+    def migrate(self, legacy_signing_key_sink: LegacyKeySink | None = None) -> None:
         """Bring the tables up to the newest migration. Servers starting together on one catalog migrate one
-        after the other: under an advisory lock on PostgreSQL, under a lock file next to a SQLite file."""
+        after the other: under an advisory lock on PostgreSQL, under a lock file next to a SQLite file. When a
+        migration deleted a secret, a SQLite write-ahead log is then folded into the file, so it is gone from both."""
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self._sqlite_file_lock(), self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        cfg.attributes["legacy_signing_key_sink"] = legacy_signing_key_sink
+        with self._sqlite_file_lock():
+            with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+            if self.engine.dialect.name == "sqlite" and cfg.attributes.get("deleted_secrets"):
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @contextmanager
     def _sqlite_file_lock(self) -> Iterator[None]:
@@ -126,21 +137,6 @@ class Catalog:
 
     def close(self) -> None:
         self.engine.dispose()
-
-    # -- server keys ------------------------------------------------------------------------------------------
-    def get_or_create_key(self, name: str, make: Any) -> str:
-        with self.tx() as c:
-            row = c.execute(select(t.server_keys.c.value).where(t.server_keys.c.name == name)).first()
-            if row:
-                return str(row[0])
-        value = str(make())
-        try:
-            with self.tx() as c:
-                c.execute(insert(t.server_keys).values(name=name, value=value))
-        except IntegrityError:  # another process made it first
-            pass
-        with self.tx() as c:
-            return str(c.execute(select(t.server_keys.c.value).where(t.server_keys.c.name == name)).scalar_one())
 
     # -- users ------------------------------------------------------------------------------------------------
     @staticmethod

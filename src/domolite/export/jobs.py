@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from domolite.access import Capability
+from domolite.audit.log import AuditLog
+from domolite.audit.model import Action, ObjectType
 from domolite.auth import permissions
 from domolite.cancel import Cancel, Cancelled
 from domolite.catalog import Catalog
@@ -101,8 +104,11 @@ def _object_key(base: str, index: int, ext: str) -> str:
 
 
 class Exports:
-    def __init__(self, catalog: Catalog, door: Door, lake: Lake, settings: Settings, process_id: str) -> None:
+    def __init__(
+        self, catalog: Catalog, door: Door, lake: Lake, settings: Settings, process_id: str, audit: AuditLog
+    ) -> None:
         self.catalog = catalog
+        self.audit = audit
         self.process_id = process_id
         self.jobs = ExportCatalog(catalog.engine)
         self.door = door
@@ -144,9 +150,14 @@ class Exports:
         return dataset
 
     def for_dataset(self, principal: Principal, dataset_id: str) -> list[ExportJob]:
-        """Every export of the DataSet, oldest first. Raises DataSetNotFound, Forbidden."""
-        self._readable(principal, dataset_id)
-        return self.jobs.for_dataset(dataset_id)
+        """The exports of the DataSet the caller may see, oldest first: every one for its owner, co-owners and
+        Admins, one's own for other readers (an export shows where another user's rows went, and how many).
+        Raises DataSetNotFound, Forbidden."""
+        dataset = self._readable(principal, dataset_id)
+        jobs = self.jobs.for_dataset(dataset_id)
+        if permissions.can(principal, dataset, Capability.MANAGE):
+            return jobs
+        return [job for job in jobs if job.requested_by == principal.user.id]
 
     def get(self, principal: Principal, dataset_id: str, export_id: str) -> ExportJob:
         """One export. Raises DataSetNotFound, Forbidden, ExportNotFound."""
@@ -229,6 +240,17 @@ class Exports:
                 if running is not None and reuse:
                     return running
                 raise Conflict(f"another export of DataSet {dataset.id} was starting; try again")
+            where = f"s3://{target.bucket}/{target.prefix}"
+            self.audit.record(
+                self.audit.event(
+                    principal,
+                    Action.EXPORTED,
+                    ObjectType.DATA_SOURCE,
+                    dataset.id,
+                    dataset.name,
+                    f"export {inserted.id} to {where} as {options.format.value}",
+                )
+            )
             # The job reuses the client that checked the bucket (and its open connection).
             self._pool.submit(self._run, inserted, s3, target, options, max_bytes, select_sql, names)
             submitted = True

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import anyio
 
+from domolite.audit.log import AuditLog
+from domolite.audit.model import Action, AuditEvent, ObjectType
 from domolite.catalog import Catalog
 from domolite.catalog.store import CatalogWrite
 from domolite.errors import Busy, DomoError, ExecutionNotActive, InvalidCsv, InvalidPart, ShuttingDown
 from domolite.ingest.csvformat import diagnose, source_sql
 from domolite.ingest.parts import receive_body
 from domolite.limits import Limits
-from domolite.models import DataSet, Execution, ExecutionState, Stream, UpdateMethod
+from domolite.models import DataSet, Execution, ExecutionState, Principal, Stream, UpdateMethod
 from domolite.scratch import private_dir, remove_gone
 from domolite.storage.lake import Lake, LoadFailed, LoadResult
 
@@ -45,8 +47,18 @@ LandingHook = Callable[[Landed], CatalogWrite | None]
 
 
 class Ingest:
-    def __init__(self, catalog: Catalog, lake: Lake, staging_dir: Path, limits: Limits, *, process_id: str) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        lake: Lake,
+        staging_dir: Path,
+        limits: Limits,
+        *,
+        process_id: str,
+        audit: AuditLog,
+    ) -> None:
         self.catalog = catalog
+        self.audit = audit
         self.process_id = process_id
         self._landing_hooks: list[LandingHook] = []
         self.lake = lake
@@ -77,8 +89,14 @@ class Ingest:
         """Have `hook` record what it keeps about every commit that reaches the lake (see LandingHook)."""
         self._landing_hooks.append(hook)
 
-    def _landing_writes(self, landed: Landed) -> list[CatalogWrite]:
-        return [w for w in (hook(landed) for hook in self._landing_hooks) if w is not None]
+    def _landing_writes(self, landed: Landed, by: Principal | None, comment: str) -> list[CatalogWrite]:
+        """What the hooks record about a landed commit, and its audit event (who committed what)."""
+        writes = [w for w in (hook(landed) for hook in self._landing_hooks) if w is not None]
+        return [*writes, self.audit.write(self._committed(landed.dataset, by, landed.snapshot_id, comment))]
+
+    def _committed(self, dataset: DataSet, by: Principal | None, version: int, comment: str) -> AuditEvent:
+        text = f"data version {version}; {comment}"
+        return self.audit.event(by, Action.DATA_COMMITTED, ObjectType.DATA_SOURCE, dataset.id, dataset.name, text)
 
     # -- executions -------------------------------------------------------------------------------------------
     def open_execution(self, stream: Stream, method: UpdateMethod | None) -> Execution:
@@ -146,14 +164,14 @@ class Ingest:
         finally:
             received.unlink(missing_ok=True)
 
-    def commit(self, dataset: DataSet, stream: Stream, execution_id: int) -> Execution:
+    def commit(self, dataset: DataSet, stream: Stream, execution_id: int, by: Principal | None = None) -> Execution:
         """Make the execution's parts the DataSet's data, as one data version.
 
         Raises:
             ExecutionNotActive: the execution was already committed or aborted.
             InvalidCsv: a part does not match the schema; the DataSet is unchanged and the execution is ERROR.
         """
-        return self.commit_version(dataset, stream, execution_id)[0]
+        return self.commit_version(dataset, stream, execution_id, by=by)[0]
 
     def commit_version(
         self,
@@ -165,17 +183,19 @@ class Ingest:
         partition: str | None = None,
         reported: tuple[int, int] | None = None,
         failure: str | None = None,
+        by: Principal | None = None,
     ) -> tuple[Execution, int]:
         """`commit`, with the update method chosen at commit time and an optional partition tag whose rows the
         parts replace. Returns the execution and the data version (snapshot id) it made.
 
         A connector run reports its own rows and bytes (`reported`), and ends ERROR with `failure` when the
-        work it records failed: the record is still committed."""
+        work it records failed: the record is still committed. `by` is who committed (None: the server itself),
+        for the audit log."""
         execution = self._active(stream.id, execution_id)
         with self.lake.writing():  # Busy after a bounded wait: the execution stays ACTIVE, to be committed again
             if self.lake.closing:
                 raise ShuttingDown("the server is stopping; commit the execution again")
-            return self._commit_in_turn(dataset, stream, execution, method, partition, reported, failure)
+            return self._commit_in_turn(dataset, stream, execution, method, partition, reported, failure, by)
 
     def _commit_in_turn(
         self,
@@ -186,6 +206,7 @@ class Ingest:
         partition: str | None,
         reported: tuple[int, int] | None,
         failure: str | None,
+        by: Principal | None,
     ) -> tuple[Execution, int]:
         execution = self.catalog.advance_execution(execution, ExecutionState.COMMITTING, owner=self.process_id)
         numbered = [(n, self._part_path(execution.id, n)) for n, size in self.catalog.part_numbers(execution.id)]
@@ -208,7 +229,11 @@ class Ingest:
             raise
         self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id)
         rows, size = reported or (result.rows_loaded, size)
-        writes = self._landing_writes(Landed(dataset, result.snapshot_id, method, partition, result.rows_loaded))
+        landed = Landed(dataset, result.snapshot_id, method, partition, result.rows_loaded)
+        what = f"{method.value} of {result.rows_loaded} rows by execution {execution.id} of stream {stream.id}"
+        if partition is not None:
+            what += f" into partition {partition!r}"
+        writes = self._landing_writes(landed, by, what)
         if failure is not None:
             done = self.catalog.advance_execution(
                 execution, ExecutionState.ERROR, message=failure, rows=rows, size=size, also=writes
@@ -259,10 +284,13 @@ class Ingest:
         os.replace(received, dest)
         return dest
 
-    def apply_import(self, dataset: DataSet, path: Path, method: UpdateMethod) -> None:
+    def apply_import(self, dataset: DataSet, path: Path, method: UpdateMethod, by: Principal | None = None) -> None:
         try:
             result = self._load(dataset, [(0, path)], method, (), {"import": path.parent.name})
-            self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id)
+            with self.catalog.tx() as conn:
+                self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id, conn)
+                what = f"{method.value} of {result.rows_loaded} rows by import"
+                self.audit.write(self._committed(dataset, by, result.snapshot_id, what))(conn)
         finally:
             shutil.rmtree(path.parent, ignore_errors=True)
 
@@ -345,7 +373,8 @@ class Ingest:
                 method = execution.update_method
             rows = self.lake.partition_rows(dataset.table, tag) if tag is not None else 0
             landed = Landed(dataset, snapshot.snapshot_id, method, tag, rows)
-            self.catalog.advance_execution(execution, ExecutionState.SUCCESS, also=self._landing_writes(landed))
+            writes = self._landing_writes(landed, None, f"execution {execution.id}, settled after its server stopped")
+            self.catalog.advance_execution(execution, ExecutionState.SUCCESS, also=writes)
         else:
             self.catalog.advance_execution(
                 execution, ExecutionState.ERROR, message="the commit was interrupted: its server process stopped"

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from domolite.access import OPEN_POLICY_NAME, OPERATOR_ARITY, FilterOperator, Policy, PolicyFilter, PolicyType
+from domolite.audit.log import AuditLog
+from domolite.audit.model import Action, ObjectType
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.errors import BadRequest, InvalidField
@@ -36,8 +38,16 @@ class PolicySpec:
 
 
 class Policies:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, audit: AuditLog) -> None:
         self.catalog = catalog
+        self.audit = audit
+
+    def _record(self, principal: Principal, dataset: DataSet, comment: str) -> None:
+        self.audit.record(
+            self.audit.event(
+                principal, Action.POLICY_CHANGED, ObjectType.DATA_SOURCE, dataset.id, dataset.name, comment
+            )
+        )
 
     def _dataset_to_manage(self, principal: Principal, dataset_id: str) -> DataSet:
         dataset = self.catalog.get_dataset(dataset_id)
@@ -68,7 +78,11 @@ class Policies:
             )
         filters = self._check_filters(dataset, spec.filters or ())
         users, groups = self._check_members(spec.user_ids or (), spec.group_ids or ())
-        return self.catalog.access.insert_policy(dataset.id, spec.name.strip(), PolicyType.USER, filters, users, groups)
+        policy = self.catalog.access.insert_policy(
+            dataset.id, spec.name.strip(), PolicyType.USER, filters, users, groups
+        )
+        self._record(principal, dataset, f"created policy {policy.id} {policy.name!r}")
+        return policy
 
     def update(self, principal: Principal, dataset_id: str, policy_id: int, spec: PolicySpec) -> Policy:
         """Partial: fields left out keep their value."""
@@ -90,7 +104,9 @@ class Policies:
                 spec.group_ids if spec.group_ids is not None else policy.group_ids,
             )
             changed = replace(changed, user_ids=tuple(users), group_ids=tuple(groups))
-        return self.catalog.access.replace_policy(changed)
+        replaced = self.catalog.access.replace_policy(changed)
+        self._record(principal, dataset, f"changed policy {policy.id} {replaced.name!r}")
+        return replaced
 
     def delete(self, principal: Principal, dataset_id: str, policy_id: int) -> None:
         dataset = self._dataset_to_manage(principal, dataset_id)
@@ -98,12 +114,15 @@ class Policies:
         if policy.is_open:
             raise BadRequest("the open policy (All Rows) cannot be deleted; remove its users and groups instead")
         self.catalog.access.delete_policy(dataset.id, policy_id)
+        self._record(principal, dataset, f"deleted policy {policy.id} {policy.name!r}")
 
     def set_enabled(self, principal: Principal, dataset_id: str, enabled: bool) -> DataSet:
         dataset = self._dataset_to_manage(principal, dataset_id)
         if dataset.pdp_enabled == enabled:
             return dataset
-        return self.catalog.update_dataset(dataset.id, pdp_enabled=enabled)
+        updated = self.catalog.update_dataset(dataset.id, pdp_enabled=enabled)
+        self._record(principal, updated, f"PDP {'on' if enabled else 'off'}")
+        return updated
 
     def enabled(self, principal: Principal, dataset_id: str) -> bool:
         return self._dataset_to_manage(principal, dataset_id).pdp_enabled

@@ -134,16 +134,33 @@ class Door:
         """
         return self._source(dataset, principal, version)[0]
 
+    def _row_filter(self, dataset: DataSet, principal: Principal) -> str | None:
+        row_filter = self.pdp_filter(dataset, principal) if self.pdp_filter else None
+        if row_filter is None and dataset.pdp_enabled and not permissions.bypasses_pdp(principal, dataset):
+            row_filter = "FALSE"  # PDP is on but no policy hook is plugged in: fail closed
+        return row_filter
+
     def _source(self, dataset: DataSet, principal: Principal, version: int | None) -> tuple[str, bool]:
         permissions.require_read(principal, dataset)
         cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
         sql = f"SELECT {cols} FROM {self.lake.qualified(dataset.table, version)}"
-        row_filter = self.pdp_filter(dataset, principal) if self.pdp_filter else None
-        if row_filter is None and dataset.pdp_enabled and not permissions.bypasses_pdp(principal, dataset):
-            row_filter = "FALSE"  # PDP is on but no policy hook is plugged in: fail closed
+        row_filter = self._row_filter(dataset, principal)
         if row_filter is not None:
             sql += f" WHERE {row_filter}"
         return sql, row_filter is not None
+
+    def filters_rows(self, dataset: DataSet, principal: Principal) -> bool:
+        """Whether row policies leave the principal fewer than all of the DataSet's rows (maybe)."""
+        return self._row_filter(dataset, principal) not in (None, "TRUE")
+
+    def row_count(self, dataset: DataSet, principal: Principal) -> int:
+        """How many rows of the DataSet the principal may read: the cached count when no row policy filters the
+        principal, else a count of the rows the policies leave them (what a PDP-filtered user sees as the row
+        count, see docs/choices.md)."""
+        permissions.require_read(principal, dataset)
+        if not self.filters_rows(dataset, principal):
+            return dataset.row_count
+        return int(self.query(dataset, principal, "SELECT COUNT(*) FROM table").rows[0][0])
 
     # -- user SQL ---------------------------------------------------------------------------------------------
     def query(

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from domolite.api.body import flag, json_body, parse_body
-from domolite.api.deps import PrincipalDep, Services, ServicesDep
+from domolite.api.deps import PrincipalDep, Services, ServicesDep, client_address
 from domolite.api.instance.schemas import (
     CreateIn,
     LoginIn,
@@ -27,13 +27,15 @@ from domolite.api.openapi import answers_csv, body_model, body_schema
 from domolite.api.responses import JSON, PipedCSV
 from domolite.api.routing import Router
 from domolite.datacenter import SchemaColumn, access_level
-from domolite.errors import BadRequest, InvalidField, UserNotFound
-from domolite.models import Column, DataSet, Principal
+from domolite.errors import BadRequest, InvalidField, Unauthorized, UserNotFound
+from domolite.models import Column, DataSet, Principal, User
 
 router = Router()
 
 
 def datasource_view(services: Services, principal: Principal, dataset: DataSet) -> dict[str, Any]:
+    """The instance form of a DataSet as the caller sees it (the row count of their rows, under PDP)."""
+    dataset = services.datasets.seen_by(principal, dataset)
     try:
         owner = services.catalog.get_user(dataset.owner_id)
     except UserNotFound:
@@ -67,10 +69,20 @@ async def login(request: Request, services: ServicesDep) -> JSON:
     body = await parse_body(request, LoginIn)
     if body.method.lower() != "password":
         raise InvalidField("method", f"unsupported method {body.method!r}; use password")
-    found = await run_in_threadpool(services.instance.sessions.login, body.email_address, body.password)
-    if found is None:  # Domo answers bad credentials with 200 and a reason
+
+    def log_in() -> tuple[User, str]:
+        found = services.instance.sessions.login(body.email_address, body.password)
+        if found is None:
+            raise Unauthorized("wrong e-mail or password")
+        return found
+
+    email = body.email_address.strip().lower()
+    try:
+        user, token = await run_in_threadpool(
+            services.guard.attempt, "session login", email, client_address(request), log_in
+        )
+    except Unauthorized:  # Domo answers bad credentials with 200 and a reason
         return JSON({"success": False, "reason": "INVALID_CREDENTIALS"})
-    user, token = found
     return JSON(
         {
             "userId": user.id,

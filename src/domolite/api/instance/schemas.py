@@ -272,7 +272,7 @@ def query_out(dataset: DataSet, result: QueryResult, duration_ms: int) -> dict[s
     }
 
 
-def data_version_out(v: DataVersion) -> dict[str, Any]:
+def data_version_out(v: DataVersion, hide_rows: bool = False) -> dict[str, Any]:
     return {
         "dataSourceId": v.dataset_id,
         "dataId": v.version,
@@ -280,8 +280,8 @@ def data_version_out(v: DataVersion) -> dict[str, Any]:
         "uploadStatus": "SUCCESS",
         "status": "SUCCESS",
         "statusMessage": None,
-        "numRows": v.rows,
-        "rowCount": v.row_count,
+        "numRows": None if hide_rows else v.rows,
+        "rowCount": None if hide_rows else v.row_count,
         "numBytes": v.size,
         "sizeBytes": v.size,
         "recordedDate": v.recorded_ms,
@@ -292,12 +292,12 @@ def data_version_out(v: DataVersion) -> dict[str, Any]:
     }
 
 
-def partition_out(p: Partition) -> dict[str, Any]:
+def partition_out(p: Partition, hide_rows: bool = False) -> dict[str, Any]:
     return {
         "partitionId": p.tag,
         "dataId": p.data_id,
         "dateCompleted": iso_ms(p.completed_at),
-        "rowCount": p.row_count,
+        "rowCount": None if hide_rows else p.row_count,
     }
 
 
@@ -314,7 +314,7 @@ def index_out(req: IndexRequest) -> dict[str, Any]:
     }
 
 
-def execution_out(e: Execution, stream_id: int, info: RunInfo | None = None) -> dict[str, Any]:
+def execution_out(e: Execution, stream_id: int, info: RunInfo | None = None, hide_rows: bool = False) -> dict[str, Any]:
     return {
         "streamId": stream_id,
         "executionId": e.id,
@@ -331,7 +331,7 @@ def execution_out(e: Execution, stream_id: int, info: RunInfo | None = None) -> 
         "createdAt": epoch_s(e.created_at),
         "modifiedAt": epoch_s(e.modified_at),
         "removed": False,
-        "rowsInserted": e.rows,
+        "rowsInserted": None if hide_rows else e.rows,
         "bytesInserted": e.bytes,
         "uploadId": e.id,
         "exportId": info.export_id if info else None,
@@ -343,12 +343,12 @@ def _errors(e: Execution) -> list[dict[str, Any]]:
     return [{"message": e.message}] if e.message and e.state.value == "ERROR" else []
 
 
-def history_out(e: Execution, stream_id: int, info: RunInfo | None = None) -> dict[str, Any]:
+def history_out(e: Execution, stream_id: int, info: RunInfo | None = None, hide_rows: bool = False) -> dict[str, Any]:
     return {
         "streamId": stream_id,
         "executionId": e.id,
         "currentState": e.state.value,
-        "rowsInserted": e.rows,
+        "rowsInserted": None if hide_rows else e.rows,
         "bytesInserted": e.bytes,
         "startedAt": epoch_s(e.created_at),
         "endedAt": epoch_s(e.ended_at),

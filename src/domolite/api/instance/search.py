@@ -43,7 +43,9 @@ async def search(request: Request, principal: PrincipalDep, services: ServicesDe
                 except UserNotFound:
                     owners[d.owner_id] = None
         return {
-            "searchObjects": [search_object_out(d, owners[d.owner_id]) for d in found],
+            "searchObjects": [
+                search_object_out(services.datasets.seen_by(principal, d), owners[d.owner_id]) for d in found
+            ],
             "totalResultCount": total,
             "count": len(found),
             "offset": body.offset,

@@ -24,6 +24,12 @@ def view(services: Services, principal: Principal, found: ConnectorStream) -> di
     return stream_out(found, datasource_view(services, principal, found.dataset))
 
 
+def _counts_hidden(services: Services, principal: Principal, stream_id: int) -> bool:
+    """Whether the caller is PDP-filtered on the stream's DataSet, and so sees no row counts of its runs."""
+    _stream, dataset = services.streams.get(principal, stream_id)
+    return services.datasets.counts_hidden(principal, dataset)
+
+
 def _spec(body: StreamIn, fallback_key: str | None) -> ConnectorSpec:
     key = body.data_provider.key if body.data_provider else fallback_key
     if not key:
@@ -118,17 +124,19 @@ def list_runs(
     size = optional_int(limit, "limit")
     start = optional_int(offset, "offset") or 0
     runs = services.instance.connectors.history(principal, stream_id)
+    hidden = _counts_hidden(services, principal, stream_id)
     page = runs[start : start + size] if size is not None else runs[start:]
-    return JSON([execution_out(r.execution, stream_id, r.info) for r in page])
+    return JSON([execution_out(r.execution, stream_id, r.info, hidden) for r in page])
 
 
 @router.get("/api/data/v1/streams/{stream_id}/executions/{execution_id}")
 def get_run(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     run = services.instance.connectors.execution(principal, stream_id, execution_id)
-    return JSON(execution_out(run.execution, stream_id, run.info))
+    return JSON(execution_out(run.execution, stream_id, run.info, _counts_hidden(services, principal, stream_id)))
 
 
 @router.get("/api/data/v1/streams/{stream_id}/history/aggregate")
 def stream_history(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     runs = services.instance.connectors.history(principal, stream_id)
-    return JSON([history_out(r.execution, stream_id, r.info) for r in runs])
+    hidden = _counts_hidden(services, principal, stream_id)
+    return JSON([history_out(r.execution, stream_id, r.info, hidden) for r in runs])

@@ -115,10 +115,11 @@ def data_versions(
     offset: str | None = None,
 ) -> JSON:
     versions = list(reversed(services.instance.versions.of_id(principal, dataset_id)))  # newest first
+    hidden = services.datasets.counts_hidden(principal, dataset_id)
     start = optional_int(offset, "offset") or 0
     size = optional_int(limit, "limit")
     page = versions[start : start + size if size is not None else None]
-    return JSON([data_version_out(v) for v in page])
+    return JSON([data_version_out(v, hidden) for v in page])
 
 
 @router.post("/api/dataprocessing/v2/dataflows/data-version-hydrate", openapi_extra=body_model(HydrateIn))
@@ -139,7 +140,8 @@ async def hydrate(
     )
     start, size = max(offset or 0, 0), max(limit if limit is not None else 500, 0)
     page = found[start : start + size]
-    return JSON([data_version_out(v) for v in page])
+    hidden = services.datasets.counts_hidden(principal, body.data_source_id)
+    return JSON([data_version_out(v, hidden) for v in page])
 
 
 # -- partitions ----------------------------------------------------------------------------------------------
@@ -192,7 +194,8 @@ async def list_partitions(dataset_id: str, request: Request, principal: Principa
             offset=body.offset,
         )
     )
-    return JSON([partition_out(p) for p in found])
+    hidden = services.datasets.counts_hidden(principal, dataset_id)
+    return JSON([partition_out(p, hidden) for p in found])
 
 
 @router.delete(PARTITIONS + "/tag/{tag}/data")
