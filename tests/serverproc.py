@@ -47,7 +47,7 @@ class Server:
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> Server:
+    def start(self, timeout: float = 120) -> Server:
         self.port = self.port or free_port()
         env = {**os.environ, "DOMOLITE_ADMIN_PASSWORD": ADMIN_PASSWORD, **self.env}
         self.log_path = self.log_path or self.data_dir.parent / f"{self.data_dir.name}-server.log"
@@ -63,7 +63,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
             try:
-                httpx.get(self.url + "/health-probe", timeout=1)
+                httpx.get(self.url + "/health-probe", timeout=5)  # a starved machine may answer slowly
                 break
             except httpx.TransportError:
                 time.sleep(0.1)

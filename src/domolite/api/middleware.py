@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,8 +58,9 @@ class ToeMiddleware:
             await send(message)
 
         try:
-            if _holds_nul(scope):
-                body = orjson.dumps(error_body(400, "the request's path or query holds a NUL character", toe))
+            nul = _nul_message(scope)
+            if nul is not None:
+                body = orjson.dumps(error_body(400, nul, toe))
                 await send_with_status(
                     {
                         "type": "http.response.start",
@@ -83,7 +84,14 @@ class ToeMiddleware:
             )
 
 
-def _holds_nul(scope: Scope) -> bool:
-    path = scope.get("path", "")
+def _nul_message(scope: Scope) -> str | None:
+    """What holds a NUL character (the path, or the query parameter by name), or None when nothing does."""
+    if "\x00" in scope.get("path", ""):
+        return "the request's path holds a NUL character"
     query: bytes = scope.get("query_string", b"")
-    return "\x00" in path or b"\x00" in unquote_to_bytes(query)
+    if b"\x00" not in unquote_to_bytes(query):
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in value and "\x00" not in name:
+            return f"{name}: holds a NUL character"
+    return "the request's query holds a NUL character"
