@@ -20,7 +20,7 @@ from domolite.auth.signing import LEGACY_KID, SigningKeys
 from domolite.auth.tokens import TokenService
 from domolite.bootstrap import open_server_catalog, signing_keys
 from domolite.errors import TokenExpired, Unauthorized
-from domolite.models import Role
+from domolite.models.records import Role
 from domolite.settings import Settings
 
 

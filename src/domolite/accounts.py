@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domolite.audit.log import AuditLog
-from domolite.audit.model import Action, ObjectType
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.accounts import AccountCatalog
 from domolite.errors import AccountNotFound, InvalidField, SecretUnreadable
-from domolite.export.model import check_bucket, check_endpoint_url, check_region
-from domolite.models import Account, Principal
+from domolite.models.audit import Action, ObjectType
+from domolite.models.exports import check_bucket, check_endpoint_url, check_region
+from domolite.models.records import Account, Principal
 from domolite.secretbox import SecretBox
 
 log = logging.getLogger("domolite")

@@ -38,8 +38,8 @@ from domolite.directory import Directory
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.instance import build_instance
-from domolite.limits import Limits
 from domolite.liveness import IsGone, Liveness
+from domolite.models.limits import Limits
 from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
 from domolite.scheduler import ConnectorRuns

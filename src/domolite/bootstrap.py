@@ -10,7 +10,7 @@ from domolite.auth.signing import SigningKeys
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog, open_catalog
 from domolite.errors import Conflict, InvalidField
-from domolite.models import Role, User
+from domolite.models.records import Role, User
 from domolite.settings import Settings
 
 

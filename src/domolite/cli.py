@@ -93,7 +93,7 @@ def _catalog(data_dir: Path | None, catalog_url: str | None = None) -> Any:
 def _audit(catalog: Any, data_dir: Path | None, action: str, object_type: str, object_id: str, comment: str) -> None:
     """An audit event of an admin command (no user: the command line, `via` cli)."""
     from domolite.audit.log import AuditLog
-    from domolite.audit.model import Action, ObjectType
+    from domolite.models.audit import Action, ObjectType
 
     audit = AuditLog(catalog.engine, _settings(data_dir=data_dir).audit_retention_s)
     audit.record(audit.event(None, Action(action), ObjectType(object_type), object_id, comment=comment, via="cli"))

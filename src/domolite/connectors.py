@@ -19,7 +19,16 @@ from domolite.catalog.schedules import RunInfo, StreamSchedule
 from domolite.datasets import DataSets
 from domolite.errors import Forbidden, InvalidField
 from domolite.ingest.executions import Ingest
-from domolite.models import Account, Connector, DataSet, Execution, ExecutionState, Principal, Stream, UpdateMethod
+from domolite.models.records import (
+    Account,
+    Connector,
+    DataSet,
+    Execution,
+    ExecutionState,
+    Principal,
+    Stream,
+    UpdateMethod,
+)
 from domolite.schedule import parse as parse_schedule
 from domolite.scheduler import ConnectorRuns
 from domolite.writeback import (

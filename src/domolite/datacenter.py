@@ -8,13 +8,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from domolite.audit.model import Action
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.datasets import DataSets, check_columns, schema_change
 from domolite.errors import Forbidden, InvalidField
-from domolite.models import Column, DataSet, Principal, Stream
+from domolite.models.audit import Action
+from domolite.models.records import Column, DataSet, Principal, Stream
 from domolite.storage.lake import Lake
 
 

@@ -11,13 +11,13 @@ from dataclasses import replace
 from typing import Protocol
 
 from domolite.audit.log import AuditLog
-from domolite.audit.model import Action, AuditEvent, ObjectType
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.store import utcnow
 from domolite.errors import InvalidField
-from domolite.limits import Limits
-from domolite.models import Column, DataSet, Principal, Stream, UpdateMethod
+from domolite.models.audit import Action, AuditEvent, ObjectType
+from domolite.models.limits import Limits
+from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod
 from domolite.storage.lake import INTERNAL_PREFIX, Lake
 
 log = logging.getLogger("domolite.datasets")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domolite.access import Group
 from domolite.audit.log import AuditLog
-from domolite.audit.model import Action, ObjectType
 from domolite.auth import permissions
 from domolite.auth.secrets import hash_secret
 from domolite.catalog import Catalog
 from domolite.errors import Conflict, InvalidField
-from domolite.models import Principal, Role, User
+from domolite.models.access import Group
+from domolite.models.audit import Action, ObjectType
+from domolite.models.records import Principal, Role, User
 
 
 def check_email(email: str, where: str = "email") -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domolite.cancel import Cancel
 from domolite.datasets import DataSets
-from domolite.models import DataSet, Principal
+from domolite.models.records import DataSet, Principal
 from domolite.query.engine import Door, QueryResult
 from domolite.query.sql import paged
 from domolite.versions import Versions

@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from domolite.enums import parse_member
 from domolite.errors import InvalidField
+from domolite.models.enums import parse_member
 
 FIELD = "advancedScheduleJson"
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")

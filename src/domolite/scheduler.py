@@ -21,7 +21,7 @@ from domolite.catalog.schedules import RunInfo, ScheduleCatalog, StreamSchedule
 from domolite.catalog.store import utcnow
 from domolite.errors import Conflict, DomoError, NotFound, ShuttingDown
 from domolite.ingest.executions import Ingest
-from domolite.models import Column, Connector, DomoType, Execution, ExecutionState, Stream
+from domolite.models.records import Column, Connector, DomoType, Execution, ExecutionState, Stream
 from domolite.schedule import Schedule
 from domolite.schedule import parse as parse_schedule
 from domolite.settings import Settings

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domolite.access import AccessLevel, GranteeType, Share
 from domolite.audit.log import AuditLog
-from domolite.audit.model import Action, ObjectType
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.errors import BadRequest, Forbidden, InvalidField
-from domolite.models import DataSet, Principal
+from domolite.models.access import AccessLevel, GranteeType, Share
+from domolite.models.audit import Action, ObjectType
+from domolite.models.records import DataSet, Principal
 
 
 @dataclass(frozen=True)

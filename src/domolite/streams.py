@@ -6,13 +6,13 @@ import builtins
 import re
 from collections.abc import Sequence
 
-from domolite.access import Capability
-from domolite.audit.model import Action, ObjectType
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.datasets import DataSets
 from domolite.errors import InvalidField
-from domolite.models import Column, DataSet, Principal, Stream, UpdateMethod
+from domolite.models.access import Capability
+from domolite.models.audit import Action, ObjectType
+from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod
 
 _TERM_SPLIT = re.compile(r",(?=dataSource\.)")
 

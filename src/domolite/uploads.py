@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from domolite.audit.model import Action
 from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
@@ -21,7 +20,8 @@ from domolite.datasets import DataSets
 from domolite.errors import InvalidField, PartitionLimitReached, PartitionNotFound
 from domolite.ingest.csvformat import source_sql
 from domolite.ingest.executions import Ingest, Landed
-from domolite.models import (
+from domolite.models.audit import Action
+from domolite.models.records import (
     Column,
     DataSet,
     Execution,

@@ -15,7 +15,7 @@ from sqlglot.errors import ParseError, TokenError
 from domolite.catalog.product import ProductCatalog
 from domolite.datasets import DataSets
 from domolite.errors import DataVersionNotFound, DomoError, InvalidField
-from domolite.models import DataSet, IndexRequest, Principal
+from domolite.models.records import DataSet, IndexRequest, Principal
 from domolite.storage.lake import Lake
 
 

@@ -17,15 +17,15 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from domolite.access import AccessLevel
 from domolite.accounts import AccountCredentials, Accounts
 from domolite.auth import permissions
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
 from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, Unauthorized
 from domolite.export.jobs import ExportRequest, Exports
-from domolite.export.model import ExportJob, ExportState, S3Credentials, time_text
-from domolite.models import Column, DataSet, DomoType, Principal
+from domolite.models.access import AccessLevel
+from domolite.models.exports import ExportJob, ExportState, S3Credentials, time_text
+from domolite.models.records import Column, DataSet, DomoType, Principal
 from domolite.query.request import ColumnExpr, Compare, Comparison, Logic, OrderBy, QuerySpec, Value
 from domolite.schedule import Schedule
 

@@ -16,7 +16,7 @@ from pydomo import Domo
 from domolite.accounts import Accounts
 from domolite.catalog import Catalog, open_catalog
 from domolite.errors import AccountNotFound, Forbidden, SecretUnreadable
-from domolite.models import Principal
+from domolite.models.records import Principal
 from domolite.secretbox import SecretBox, open_box
 from tests.e2e.people import make_person
 from tests.helpers import assert_domo_error, catalog_dump, catalog_rows

@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 from pydantic import Field, field_validator
 
-from domolite.access import Group, Policy
 from domolite.api.schemas import Description, Email, Int64, Name, WireModel, iso
-from domolite.models import User
+from domolite.models.access import Group, Policy
+from domolite.models.records import User
 from domolite.pdp.policies import FilterSpec, PolicySpec
 
 T = TypeVar("T")

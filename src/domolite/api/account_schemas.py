@@ -8,7 +8,7 @@ from typing import Any
 from domolite.accounts import AccountSpec
 from domolite.api.instance.schemas import epoch_ms
 from domolite.api.schemas import Name, ProviderType, WireModel
-from domolite.models import Account
+from domolite.models.records import Account
 
 
 class AccountIn(WireModel):

@@ -11,9 +11,9 @@ from domolite.api.deps import PrincipalDep, ServicesDep
 from domolite.api.instance.datasources import optional_int
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.audit.model import Action, AuditEvent, AuditQuery, ObjectType, event_text
-from domolite.enums import parse_member
 from domolite.errors import InvalidField
+from domolite.models.audit import Action, AuditEvent, AuditQuery, ObjectType, event_text
+from domolite.models.enums import parse_member
 
 router = Router()
 MAX_LIMIT = 1000

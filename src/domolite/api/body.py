@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from domolite.api.errors import validation_message
 from domolite.errors import BadRequest, BodyEndedEarly, InvalidField, UnsupportedMediaType
-from domolite.limits import Limits
+from domolite.models.limits import Limits
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -17,7 +17,7 @@ from domolite.api.routing import Router
 from domolite.api.schemas import DataSetIn, DataSetUpdateIn, PageQuery, QueryIn, dataset_out
 from domolite.cancel import Cancel
 from domolite.errors import UserNotFound
-from domolite.models import DataSet, Principal, UpdateMethod, User
+from domolite.models.records import DataSet, Principal, UpdateMethod, User
 
 router = Router()
 

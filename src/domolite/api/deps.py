@@ -19,9 +19,9 @@ from domolite.errors import Unauthorized
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.instance import Instance
-from domolite.limits import Limits
 from domolite.liveness import Liveness
-from domolite.models import Principal
+from domolite.models.limits import Limits
+from domolite.models.records import Principal
 from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
 from domolite.scheduler import ConnectorRuns

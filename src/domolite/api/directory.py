@@ -14,7 +14,7 @@ from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.api.schemas import IdPath, PageQuery
-from domolite.models import Role
+from domolite.models.records import Role
 
 router = Router()
 

@@ -8,10 +8,10 @@ from typing import Any
 from pydantic import AliasChoices, Field, field_validator
 
 from domolite.api.schemas import WireModel
-from domolite.enums import parse_member
 from domolite.errors import InvalidField
 from domolite.export.jobs import ExportRequest
-from domolite.export.model import (
+from domolite.models.enums import parse_member
+from domolite.models.exports import (
     Compression,
     ExportFormat,
     ExportJob,

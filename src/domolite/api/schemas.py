@@ -12,8 +12,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from domolite.limits import Limits
-from domolite.models import Column, DataSet, DomoType, Execution, Stream, User
+from domolite.models.limits import Limits
+from domolite.models.records import Column, DataSet, DomoType, Execution, Stream, User
 
 INT64_MAX = 2**63 - 1
 

@@ -6,7 +6,6 @@ from fastapi import Request
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from domolite.access import AccessLevel, GranteeType
 from domolite.api.access_schemas import GranteeIn, ShareIn
 from domolite.api.body import json_body, parse_body
 from domolite.api.deps import PrincipalDep, ServicesDep
@@ -16,6 +15,7 @@ from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.api.schemas import IdPath
 from domolite.errors import BadRequest
+from domolite.models.access import AccessLevel, GranteeType
 
 router = Router()
 BASE = "/api/data/v3/datasources/{dataset_id}"

@@ -13,7 +13,7 @@ from domolite.api.openapi import body_csv, body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.api.schemas import ExecutionIn, IdPath, PageQuery, StreamIn, StreamPatchIn, execution_out, stream_out
-from domolite.models import DataSet, Principal, Stream, UpdateMethod
+from domolite.models.records import DataSet, Principal, Stream, UpdateMethod
 
 router = Router()
 

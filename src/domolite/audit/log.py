@@ -10,11 +10,11 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from domolite.audit import origin
-from domolite.audit.model import Action, AuditEvent, AuditQuery, ObjectType
 from domolite.auth import permissions
 from domolite.catalog.audit import AuditCatalog
 from domolite.catalog.store import CatalogWrite, utcnow
-from domolite.models import Principal
+from domolite.models.audit import Action, AuditEvent, AuditQuery, ObjectType
+from domolite.models.records import Principal
 
 PRUNE_EVERY_S = 60.0
 

@@ -10,9 +10,9 @@ checked), so every check here is a lookup. The rules, as data, are `access.LEVEL
 
 from __future__ import annotations
 
-from domolite.access import AccessLevel, Capability
 from domolite.errors import Forbidden, NotFound
-from domolite.models import DataSet, Principal, Role
+from domolite.models.access import AccessLevel, Capability
+from domolite.models.records import DataSet, Principal, Role
 
 DATA_SCOPE = "data"
 USER_SCOPE = "user"

@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from domolite.access import (
+from domolite.catalog import schema as t
+from domolite.errors import Conflict, NotFound, UserNotFound
+from domolite.models.access import (
     AccessLevel,
     FilterOperator,
     GranteeType,
@@ -21,9 +23,7 @@ from domolite.access import (
     PolicyType,
     Share,
 )
-from domolite.catalog import schema as t
-from domolite.errors import Conflict, NotFound, UserNotFound
-from domolite.models import Role, User
+from domolite.models.records import Role, User
 
 
 class GroupNotFound(NotFound):

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from domolite.catalog import schema as t
 from domolite.catalog.store import utcnow
 from domolite.errors import Conflict, ExportNotFound
-from domolite.export.model import (
+from domolite.models.exports import (
     ACTIVE_STATES,
     Compression,
     ExportFormat,

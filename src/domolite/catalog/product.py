@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from domolite.catalog import schema as t
 from domolite.catalog.store import CatalogWrite, utcnow
 from domolite.errors import IndexNotFound, PartitionNotFound, UploadNotFound
-from domolite.models import Connector, IndexRequest, Partition, Upload
+from domolite.models.records import Connector, IndexRequest, Partition, Upload
 
 
 class ProductCatalog:

@@ -25,8 +25,8 @@ from domolite.errors import (
     StreamNotFound,
     UserNotFound,
 )
-from domolite.export.model import ACTIVE_STATES, ErrorCode, ExportState, check_export_transition
-from domolite.models import (
+from domolite.models.exports import ACTIVE_STATES, ErrorCode, ExportState, check_export_transition
+from domolite.models.records import (
     Column,
     DataSet,
     DomoType,

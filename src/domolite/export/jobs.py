@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from domolite.access import Capability
 from domolite.audit.log import AuditLog
-from domolite.audit.model import Action, ObjectType
 from domolite.auth import permissions
 from domolite.cancel import Cancel, Cancelled
 from domolite.catalog import Catalog
@@ -27,7 +25,10 @@ from domolite.catalog.store import utcnow
 from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, S3Refused, ShuttingDown
 from domolite.export.codecs import CONTENT_TYPES, EXTENSIONS
 from domolite.export.csvsplit import CsvSplitter
-from domolite.export.model import (
+from domolite.export.s3 import S3, MultipartUpload
+from domolite.models.access import Capability
+from domolite.models.audit import Action, ObjectType
+from domolite.models.exports import (
     ACTIVE_STATES,
     Compression,
     ErrorCode,
@@ -40,8 +41,7 @@ from domolite.export.model import (
     S3Credentials,
     S3Target,
 )
-from domolite.export.s3 import S3, MultipartUpload
-from domolite.models import DataSet, Principal
+from domolite.models.records import DataSet, Principal
 from domolite.query import request as query_request
 from domolite.query.engine import Door
 from domolite.query.request import QuerySpec

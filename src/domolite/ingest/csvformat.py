@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from domolite.models import Column, DomoType
+from domolite.models.records import Column, DomoType
 from domolite.storage.sqltext import ident, literal
 
 _READ_OPTIONS = (

@@ -15,9 +15,9 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
-from domolite.access import FilterOperator, Policy, PolicyFilter
 from domolite.errors import InvalidField
-from domolite.models import Column, DomoType
+from domolite.models.access import FilterOperator, Policy, PolicyFilter
+from domolite.models.records import Column, DomoType
 from domolite.storage.sqltext import ident, literal
 
 NO_ROWS = "FALSE"

@@ -24,7 +24,7 @@ import duckdb
 from domolite.auth import permissions
 from domolite.cancel import Cancel, Cancelled
 from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
-from domolite.models import DataSet, DomoType, Principal
+from domolite.models.records import DataSet, DomoType, Principal
 from domolite.query.fifo import PIPE_KIND, FifoReader
 from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
 from domolite.scratch import remove_gone, remove_strays

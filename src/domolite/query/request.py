@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from domolite.errors import InvalidField
-from domolite.models import Column, DataSet, DomoType
+from domolite.models.records import Column, DataSet, DomoType
 from domolite.storage.sqltext import ident, literal
 
 

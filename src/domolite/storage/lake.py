@@ -24,7 +24,7 @@ import duckdb
 
 from domolite.cancel import Cancel, Cancelled
 from domolite.errors import Busy, DomoError, InvalidField, ShuttingDown
-from domolite.models import Column, DomoType
+from domolite.models.records import Column, DomoType
 from domolite.storage import duck
 from domolite.storage.sqltext import ident, literal
 

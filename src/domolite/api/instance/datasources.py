@@ -28,7 +28,7 @@ from domolite.api.responses import JSON, PipedCSV
 from domolite.api.routing import Router
 from domolite.datacenter import SchemaColumn, access_level
 from domolite.errors import BadRequest, InvalidField, Unauthorized, UserNotFound
-from domolite.models import Column, DataSet, Principal, User
+from domolite.models.records import Column, DataSet, Principal, User
 
 router = Router()
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from domolite.api.schemas import Description, Email, Int64, Name, ProviderType, SqlText
 from domolite.catalog.schedules import RunInfo
 from domolite.connectors import ConnectorStream
-from domolite.models import Column, DataSet, DomoType, Execution, IndexRequest, Partition, User
+from domolite.models.records import Column, DataSet, DomoType, Execution, IndexRequest, Partition, User
 from domolite.query.engine import QueryResult
 from domolite.versions import DataVersion
 

@@ -13,7 +13,7 @@ from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.datacenter import SearchFilter
 from domolite.errors import InvalidField, UserNotFound
-from domolite.models import User
+from domolite.models.records import User
 
 router = Router()
 

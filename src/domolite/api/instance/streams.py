@@ -15,7 +15,7 @@ from domolite.api.routing import Router
 from domolite.api.schemas import IdPath
 from domolite.connectors import ConnectorSpec, ConnectorStream
 from domolite.errors import InvalidField
-from domolite.models import Principal, UpdateMethod
+from domolite.models.records import Principal, UpdateMethod
 
 router = Router()
 

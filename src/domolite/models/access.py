@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from domolite.enums import parse_member
 from domolite.errors import InvalidField
+from domolite.models.enums import parse_member
 
 
 class Capability(StrEnum):

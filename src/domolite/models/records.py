@@ -8,9 +8,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from domolite.access import AccessLevel
-from domolite.enums import parse_member
 from domolite.errors import Conflict, InvalidField
+from domolite.models.access import AccessLevel
+from domolite.models.enums import parse_member
 
 
 class DomoType(StrEnum):
