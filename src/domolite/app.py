@@ -38,12 +38,12 @@ from domolite.directory import Directory
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.instance import build_instance
-from domolite.liveness import IsGone, Liveness
 from domolite.models.limits import Limits
 from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
 from domolite.scheduler import ConnectorRuns
 from domolite.secretbox import open_box
+from domolite.server.liveness import IsGone, Liveness
 from domolite.settings import Settings
 from domolite.sharing import Sharing
 from domolite.storage.lake import Lake

@@ -48,9 +48,9 @@ def serve(**flags: Any) -> None:
     """Run the HTTP server."""
     import uvicorn
 
-    from domolite import logs
     from domolite.app import create_app
     from domolite.bootstrap import bootstrap_if_empty, open_server_catalog
+    from domolite.server import logs
 
     settings = _settings(**flags)
     logs.configure(settings.log_level)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from domolite.cancel import Cancel
 from domolite.datasets import DataSets
 from domolite.models.records import DataSet, Principal
 from domolite.query.engine import Door, QueryResult
 from domolite.query.sql import paged
+from domolite.server.cancel import Cancel
 from domolite.versions import Versions
 
 

@@ -15,9 +15,9 @@ from domolite.api.openapi import answers_csv, body_csv, body_model
 from domolite.api.responses import JSON, PipedCSV, attachment
 from domolite.api.routing import Router
 from domolite.api.schemas import DataSetIn, DataSetUpdateIn, PageQuery, QueryIn, dataset_out
-from domolite.cancel import Cancel
 from domolite.errors import UserNotFound
 from domolite.models.records import DataSet, Principal, UpdateMethod, User
+from domolite.server.cancel import Cancel
 
 router = Router()
 

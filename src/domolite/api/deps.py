@@ -19,12 +19,12 @@ from domolite.errors import Unauthorized
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.instance import Instance
-from domolite.liveness import Liveness
 from domolite.models.limits import Limits
 from domolite.models.records import Principal
 from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
 from domolite.scheduler import ConnectorRuns
+from domolite.server.liveness import Liveness
 from domolite.settings import Settings
 from domolite.sharing import Sharing
 from domolite.storage.lake import Lake

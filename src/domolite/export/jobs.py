@@ -18,7 +18,6 @@ from pathlib import Path
 
 from domolite.audit.log import AuditLog
 from domolite.auth import permissions
-from domolite.cancel import Cancel, Cancelled
 from domolite.catalog import Catalog
 from domolite.catalog.exports import ExportCatalog
 from domolite.catalog.store import utcnow
@@ -46,6 +45,7 @@ from domolite.query import request as query_request
 from domolite.query.engine import Door
 from domolite.query.request import QuerySpec
 from domolite.query.unload import ParquetFiles, csv_chunks, remove_leftovers
+from domolite.server.cancel import Cancel, Cancelled
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
 

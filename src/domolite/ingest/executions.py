@@ -21,7 +21,7 @@ from domolite.ingest.parts import receive_body
 from domolite.models.audit import Action, AuditEvent, ObjectType
 from domolite.models.limits import Limits
 from domolite.models.records import DataSet, Execution, ExecutionState, Principal, Stream, UpdateMethod
-from domolite.scratch import private_dir, remove_gone
+from domolite.server.scratch import private_dir, remove_gone
 from domolite.storage.lake import Lake, LoadFailed, LoadResult
 
 log = logging.getLogger("domolite.ingest")

@@ -22,12 +22,12 @@ from typing import Any
 import duckdb
 
 from domolite.auth import permissions
-from domolite.cancel import Cancel, Cancelled
 from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
 from domolite.models.records import DataSet, DomoType, Principal
 from domolite.query.fifo import PIPE_KIND, FifoReader
 from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
-from domolite.scratch import remove_gone, remove_strays
+from domolite.server.cancel import Cancel, Cancelled
+from domolite.server.scratch import remove_gone, remove_strays
 from domolite.storage import duck
 from domolite.storage.lake import LAKE, Lake, lake_busy
 from domolite.storage.sqltext import ident, literal

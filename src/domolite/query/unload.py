@@ -9,9 +9,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from domolite.cancel import Cancel
 from domolite.query.fifo import PIPE_KIND, FifoReader
-from domolite.scratch import private_dir, remove_gone, remove_strays
+from domolite.server.cancel import Cancel
+from domolite.server.scratch import private_dir, remove_gone, remove_strays
 from domolite.storage.lake import Lake
 
 PARQUET_KIND = "parquet"

@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from domolite.cancel import Cancel, Cancelled
 from domolite.errors import Busy, DomoError, InvalidField, ShuttingDown
 from domolite.models.records import Column, DomoType
+from domolite.server.cancel import Cancel, Cancelled
 from domolite.storage import duck
 from domolite.storage.sqltext import ident, literal
 
