@@ -13,15 +13,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from domolite.access import permissions
 from domolite.audit.log import AuditLog
-from domolite.auth import permissions
+from domolite.auth.secretbox import SecretBox
 from domolite.catalog import Catalog
 from domolite.catalog.accounts import AccountCatalog
 from domolite.errors import AccountNotFound, InvalidField, SecretUnreadable
 from domolite.models.audit import Action, ObjectType
 from domolite.models.exports import check_bucket, check_endpoint_url, check_region
 from domolite.models.records import Account, Principal
-from domolite.secretbox import SecretBox
 
 log = logging.getLogger("domolite")
 

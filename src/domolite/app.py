@@ -10,6 +10,8 @@ from datetime import timedelta
 import anyio
 from fastapi import FastAPI
 
+from domolite.access.policies import Policies
+from domolite.access.sharing import Sharing
 from domolite.accounts import Accounts
 from domolite.api import accesstokens as accesstokens_api
 from domolite.api import accounts as accounts_api
@@ -27,25 +29,23 @@ from domolite.api import streams as streams_api
 from domolite.api.deps import Services
 from domolite.api.middleware import ToeMiddleware
 from domolite.audit.log import AuditLog
+from domolite.auth.bootstrap import open_server_catalog, signing_keys
 from domolite.auth.devtokens import AccessTokens
+from domolite.auth.directory import Directory
+from domolite.auth.secretbox import open_box
 from domolite.auth.throttle import LoginGuard
 from domolite.auth.tokens import TokenService
-from domolite.bootstrap import open_server_catalog, signing_keys
 from domolite.catalog.processes import ProcessCatalog
 from domolite.catalog.product import ProductCatalog
 from domolite.datasets import DataSets
-from domolite.directory import Directory
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.instance import build_instance
 from domolite.models.limits import Limits
-from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
 from domolite.scheduler import ConnectorRuns
-from domolite.secretbox import open_box
 from domolite.server.liveness import IsGone, Liveness
 from domolite.settings import Settings
-from domolite.sharing import Sharing
 from domolite.storage.lake import Lake
 from domolite.streams import Streams
 from domolite.writeback import UnloadRunner

@@ -49,7 +49,7 @@ def serve(**flags: Any) -> None:
     import uvicorn
 
     from domolite.app import create_app
-    from domolite.bootstrap import bootstrap_if_empty, open_server_catalog
+    from domolite.auth.bootstrap import bootstrap_if_empty, open_server_catalog
     from domolite.server import logs
 
     settings = _settings(**flags)
@@ -85,7 +85,7 @@ def serve(**flags: Any) -> None:
 
 
 def _catalog(data_dir: Path | None, catalog_url: str | None = None) -> Any:
-    from domolite.bootstrap import open_server_catalog
+    from domolite.auth.bootstrap import open_server_catalog
 
     return open_server_catalog(_settings(data_dir=data_dir, catalog_url=catalog_url))
 
@@ -113,7 +113,7 @@ def users() -> None:
 @json_option
 def users_create(data_dir: Path | None, email: str, name: str, role: str, password: str | None, as_json: bool) -> None:
     """Create a user; prints its integer id."""
-    from domolite.bootstrap import create_user
+    from domolite.auth.bootstrap import create_user
     from domolite.errors import DomoError
 
     try:
@@ -211,7 +211,7 @@ def keys() -> None:
 @json_option
 def keys_rotate(data_dir: Path | None, as_json: bool) -> None:
     """A new signing key signs from now on; tokens signed by the old one stay valid until they expire."""
-    from domolite.bootstrap import signing_keys
+    from domolite.auth.bootstrap import signing_keys
 
     settings = _settings(data_dir=data_dir)
     catalog = _catalog(data_dir)

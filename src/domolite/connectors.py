@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from domolite.access import permissions
 from domolite.accounts import Accounts
-from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.catalog.schedules import RunInfo, StreamSchedule

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from domolite.auth import permissions
+from domolite.access import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.datasets import DataSets, check_columns, schema_change

@@ -10,8 +10,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import Protocol
 
+from domolite.access import permissions
 from domolite.audit.log import AuditLog
-from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.store import utcnow
 from domolite.errors import InvalidField

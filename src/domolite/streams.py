@@ -6,7 +6,7 @@ import builtins
 import re
 from collections.abc import Sequence
 
-from domolite.auth import permissions
+from domolite.access import permissions
 from domolite.catalog import Catalog
 from domolite.datasets import DataSets
 from domolite.errors import InvalidField

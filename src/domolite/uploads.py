@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from domolite.auth import permissions
+from domolite.access import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.catalog.store import CatalogWrite

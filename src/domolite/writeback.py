@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from domolite.access import permissions
 from domolite.accounts import AccountCredentials, Accounts
-from domolite.auth import permissions
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
 from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, Unauthorized

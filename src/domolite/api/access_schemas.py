@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 
 from pydantic import Field, field_validator
 
+from domolite.access.policies import FilterSpec, PolicySpec
 from domolite.api.schemas import Description, Email, Int64, Name, WireModel, iso
 from domolite.models.access import Group, Policy
 from domolite.models.records import User
-from domolite.pdp.policies import FilterSpec, PolicySpec
 
 T = TypeVar("T")
 

@@ -7,26 +7,26 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from domolite.access.policies import Policies
+from domolite.access.sharing import Sharing
 from domolite.accounts import Accounts
 from domolite.audit.log import AuditLog
 from domolite.auth.devtokens import AccessTokens
+from domolite.auth.directory import Directory
 from domolite.auth.throttle import LoginGuard
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
 from domolite.datasets import DataSets
-from domolite.directory import Directory
 from domolite.errors import Unauthorized
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.instance import Instance
 from domolite.models.limits import Limits
 from domolite.models.records import Principal
-from domolite.pdp.policies import Policies
 from domolite.query.engine import Door
 from domolite.scheduler import ConnectorRuns
 from domolite.server.liveness import Liveness
 from domolite.settings import Settings
-from domolite.sharing import Sharing
 from domolite.storage.lake import Lake
 from domolite.streams import Streams
 

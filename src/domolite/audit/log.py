@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from domolite.access import permissions
 from domolite.audit import origin
-from domolite.auth import permissions
 from domolite.catalog.audit import AuditCatalog
 from domolite.catalog.store import CatalogWrite, utcnow
 from domolite.models.audit import Action, AuditEvent, AuditQuery, ObjectType

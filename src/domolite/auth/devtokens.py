@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domolite.access import permissions
 from domolite.audit.log import AuditLog
-from domolite.auth import permissions
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
 from domolite.errors import Forbidden, NotFound

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from domolite.access import permissions
 from domolite.audit.log import AuditLog
-from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.exports import ExportCatalog
 from domolite.catalog.store import utcnow

@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from domolite.auth import permissions
+from domolite.access import permissions
 from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
 from domolite.models.records import DataSet, DomoType, Principal
 from domolite.query.fifo import PIPE_KIND, FifoReader

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domolite.access import permissions
 from domolite.audit.log import AuditLog
-from domolite.auth import permissions
 from domolite.auth.secrets import hash_secret
 from domolite.catalog import Catalog
 from domolite.errors import Conflict, InvalidField

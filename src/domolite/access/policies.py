@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from domolite.access import permissions
+from domolite.access.rowfilter import row_filter, typed_literal
 from domolite.audit.log import AuditLog
-from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.errors import BadRequest, InvalidField
 from domolite.models.access import OPEN_POLICY_NAME, OPERATOR_ARITY, FilterOperator, Policy, PolicyFilter, PolicyType
 from domolite.models.audit import Action, ObjectType
 from domolite.models.records import DataSet, Principal
-from domolite.pdp.rowfilter import row_filter, typed_literal
 
 MAX_VALUES_CHARS = 255  # Domo: a policy's value list, with one delimiter per value, must stay under 255
 

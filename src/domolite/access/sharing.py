@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from domolite.access import permissions
 from domolite.audit.log import AuditLog
-from domolite.auth import permissions
 from domolite.catalog import Catalog
 from domolite.errors import BadRequest, Forbidden, InvalidField
 from domolite.models.access import AccessLevel, GranteeType, Share
