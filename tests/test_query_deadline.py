@@ -13,7 +13,7 @@ import pytest
 
 from domolite.errors import Busy, QueryTimeout
 from domolite.models.records import Column, DataSet, DomoType, Principal, Role, User
-from domolite.query.engine import Door
+from domolite.query.door import Door
 from domolite.server.cancel import Cancel, Cancelled
 from domolite.storage.lake import Lake
 

@@ -37,17 +37,17 @@ from domolite.auth.throttle import LoginGuard
 from domolite.auth.tokens import TokenService
 from domolite.catalog.processes import ProcessCatalog
 from domolite.catalog.product import ProductCatalog
-from domolite.datasets import DataSets
+from domolite.datasets.service import DataSets
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
+from domolite.ingest.streams import Streams
 from domolite.instance import build_instance
 from domolite.models.limits import Limits
-from domolite.query.engine import Door
+from domolite.query.door import Door
 from domolite.scheduler import ConnectorRuns
 from domolite.server.liveness import IsGone, Liveness
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
-from domolite.streams import Streams
 from domolite.writeback import UnloadRunner
 
 log = logging.getLogger("domolite")

@@ -16,7 +16,7 @@ from domolite.accounts import Accounts
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.catalog.schedules import RunInfo, StreamSchedule
-from domolite.datasets import DataSets
+from domolite.datasets.service import DataSets
 from domolite.errors import Forbidden, InvalidField
 from domolite.ingest.executions import Ingest
 from domolite.models.records import (

@@ -10,16 +10,16 @@ from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.connectors import Connectors
-from domolite.datacenter import DataCenter
-from domolite.datasets import DataSets
+from domolite.datasets.datacenter import DataCenter
+from domolite.datasets.service import DataSets
+from domolite.datasets.versions import Versions
 from domolite.ingest.executions import Ingest
-from domolite.queries import Queries
-from domolite.query.engine import Door
+from domolite.ingest.uploads import Uploads
+from domolite.query.door import Door
+from domolite.query.service import Queries
 from domolite.scheduler import ConnectorRuns
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
-from domolite.uploads import Uploads
-from domolite.versions import Versions
 from domolite.writeback import UnloadRunner
 
 

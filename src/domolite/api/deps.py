@@ -16,19 +16,19 @@ from domolite.auth.directory import Directory
 from domolite.auth.throttle import LoginGuard
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
-from domolite.datasets import DataSets
+from domolite.datasets.service import DataSets
 from domolite.errors import Unauthorized
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
+from domolite.ingest.streams import Streams
 from domolite.instance import Instance
 from domolite.models.limits import Limits
 from domolite.models.records import Principal
-from domolite.query.engine import Door
+from domolite.query.door import Door
 from domolite.scheduler import ConnectorRuns
 from domolite.server.liveness import Liveness
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
-from domolite.streams import Streams
 
 
 @dataclass

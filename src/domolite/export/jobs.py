@@ -42,7 +42,7 @@ from domolite.models.exports import (
 )
 from domolite.models.records import DataSet, Principal
 from domolite.query import request as query_request
-from domolite.query.engine import Door
+from domolite.query.door import Door
 from domolite.query.request import QuerySpec
 from domolite.query.unload import ParquetFiles, csv_chunks, remove_leftovers
 from domolite.server.cancel import Cancel, Cancelled

@@ -26,7 +26,7 @@ from domolite.api.lifetime import request_cancel, until_hung_up
 from domolite.api.openapi import answers_csv, body_model, body_schema
 from domolite.api.responses import JSON, PipedCSV
 from domolite.api.routing import Router
-from domolite.datacenter import SchemaColumn, access_level
+from domolite.datasets.datacenter import SchemaColumn, access_level
 from domolite.errors import BadRequest, InvalidField, Unauthorized, UserNotFound
 from domolite.models.records import Column, DataSet, Principal, User
 

@@ -11,7 +11,7 @@ from domolite.api.instance.schemas import SearchIn, search_object_out
 from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.datacenter import SearchFilter
+from domolite.datasets.datacenter import SearchFilter
 from domolite.errors import InvalidField, UserNotFound
 from domolite.models.records import User
 

@@ -16,7 +16,7 @@ from domolite.access import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.catalog.store import CatalogWrite
-from domolite.datasets import DataSets
+from domolite.datasets.service import DataSets
 from domolite.errors import InvalidField, PartitionLimitReached, PartitionNotFound
 from domolite.ingest.csvformat import source_sql
 from domolite.ingest.executions import Ingest, Landed

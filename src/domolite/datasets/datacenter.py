@@ -11,7 +11,7 @@ from typing import Any
 from domolite.access import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
-from domolite.datasets import DataSets, check_columns, schema_change
+from domolite.datasets.service import DataSets, check_columns, schema_change
 from domolite.errors import Forbidden, InvalidField
 from domolite.models.audit import Action
 from domolite.models.records import Column, DataSet, Principal, Stream

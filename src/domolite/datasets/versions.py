@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from domolite.catalog.product import ProductCatalog
-from domolite.datasets import DataSets
+from domolite.datasets.service import DataSets
 from domolite.errors import DataVersionNotFound, DomoError, InvalidField
 from domolite.models.records import DataSet, IndexRequest, Principal
 from domolite.storage.lake import Lake

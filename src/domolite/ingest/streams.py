@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from domolite.access import permissions
 from domolite.catalog import Catalog
-from domolite.datasets import DataSets
+from domolite.datasets.service import DataSets
 from domolite.errors import InvalidField
 from domolite.models.access import Capability
 from domolite.models.audit import Action, ObjectType

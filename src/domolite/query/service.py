@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from domolite.datasets import DataSets
+from domolite.datasets.service import DataSets
+from domolite.datasets.versions import Versions
 from domolite.models.records import DataSet, Principal
-from domolite.query.engine import Door, QueryResult
+from domolite.query.door import Door, QueryResult
 from domolite.query.sql import paged
 from domolite.server.cancel import Cancel
-from domolite.versions import Versions
 
 
 class Queries:
