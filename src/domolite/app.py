@@ -12,7 +12,6 @@ from fastapi import FastAPI
 
 from domolite.access.policies import Policies
 from domolite.access.sharing import Sharing
-from domolite.accounts import Accounts
 from domolite.api import accesstokens as accesstokens_api
 from domolite.api import accounts as accounts_api
 from domolite.api import audit as audit_api
@@ -37,18 +36,19 @@ from domolite.auth.throttle import LoginGuard
 from domolite.auth.tokens import TokenService
 from domolite.catalog.processes import ProcessCatalog
 from domolite.catalog.product import ProductCatalog
+from domolite.connectors.accounts import Accounts
+from domolite.connectors.scheduler import ConnectorRuns
+from domolite.connectors.writeback import UnloadRunner
 from domolite.datasets.service import DataSets
 from domolite.export.jobs import Exports
 from domolite.ingest.executions import Ingest
 from domolite.ingest.streams import Streams
-from domolite.instance import build_instance
 from domolite.models.limits import Limits
 from domolite.query.door import Door
-from domolite.scheduler import ConnectorRuns
 from domolite.server.liveness import IsGone, Liveness
+from domolite.services import build_instance
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
-from domolite.writeback import UnloadRunner
 
 log = logging.getLogger("domolite")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from domolite.accounts import AccountSpec
 from domolite.api.instance.schemas import epoch_ms
 from domolite.api.schemas import Name, ProviderType, WireModel
+from domolite.connectors.accounts import AccountSpec
 from domolite.models.records import Account
 
 

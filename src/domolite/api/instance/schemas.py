@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domolite.api.schemas import Description, Email, Int64, Name, ProviderType, SqlText
 from domolite.catalog.schedules import RunInfo
-from domolite.connectors import ConnectorStream
+from domolite.connectors.streams import ConnectorStream
 from domolite.datasets.versions import DataVersion
 from domolite.models.records import Column, DataSet, DomoType, Execution, IndexRequest, Partition, User
 from domolite.query.door import QueryResult

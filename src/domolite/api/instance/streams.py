@@ -13,7 +13,7 @@ from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.api.schemas import IdPath
-from domolite.connectors import ConnectorSpec, ConnectorStream
+from domolite.connectors.streams import ConnectorSpec, ConnectorStream
 from domolite.errors import InvalidField
 from domolite.models.records import Principal, UpdateMethod
 

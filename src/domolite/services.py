@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domolite.accounts import Accounts
 from domolite.auth.sessions import SessionService
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
-from domolite.connectors import Connectors
+from domolite.connectors.accounts import Accounts
+from domolite.connectors.scheduler import ConnectorRuns
+from domolite.connectors.streams import Connectors
+from domolite.connectors.writeback import UnloadRunner
 from domolite.datasets.datacenter import DataCenter
 from domolite.datasets.service import DataSets
 from domolite.datasets.versions import Versions
@@ -17,10 +19,8 @@ from domolite.ingest.executions import Ingest
 from domolite.ingest.uploads import Uploads
 from domolite.query.door import Door
 from domolite.query.service import Queries
-from domolite.scheduler import ConnectorRuns
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
-from domolite.writeback import UnloadRunner
 
 
 @dataclass

@@ -19,13 +19,13 @@ from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.catalog.schedules import RunInfo, ScheduleCatalog, StreamSchedule
 from domolite.catalog.store import utcnow
+from domolite.connectors.schedule import Schedule
+from domolite.connectors.schedule import parse as parse_schedule
+from domolite.connectors.writeback import DateParse, RunResult, UnloadRunner, metrics_csv
 from domolite.errors import Conflict, DomoError, NotFound, ShuttingDown
 from domolite.ingest.executions import Ingest
 from domolite.models.records import Column, Connector, DomoType, Execution, ExecutionState, Stream
-from domolite.schedule import Schedule
-from domolite.schedule import parse as parse_schedule
 from domolite.settings import Settings
-from domolite.writeback import DateParse, RunResult, UnloadRunner, metrics_csv
 
 log = logging.getLogger("domolite.scheduler")
 

@@ -18,16 +18,16 @@ from enum import StrEnum
 from typing import Any
 
 from domolite.access import permissions
-from domolite.accounts import AccountCredentials, Accounts
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
+from domolite.connectors.accounts import AccountCredentials, Accounts
+from domolite.connectors.schedule import Schedule
 from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, Unauthorized
 from domolite.export.jobs import ExportRequest, Exports
 from domolite.models.access import AccessLevel
 from domolite.models.exports import ExportJob, ExportState, S3Credentials, time_text
 from domolite.models.records import Column, DataSet, DomoType, Principal
 from domolite.query.request import ColumnExpr, Compare, Comparison, Logic, OrderBy, QuerySpec, Value
-from domolite.schedule import Schedule
 
 PROVIDER_KEY = "amazon-s3-unload-writeback"
 TURN_WAIT_S = 600.0  # how long a run waits for another export of its input DataSet to end

@@ -12,10 +12,20 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from domolite.access import permissions
-from domolite.accounts import Accounts
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.catalog.schedules import RunInfo, StreamSchedule
+from domolite.connectors.accounts import Accounts
+from domolite.connectors.schedule import parse as parse_schedule
+from domolite.connectors.scheduler import ConnectorRuns
+from domolite.connectors.writeback import (
+    PROVIDER_KEY,
+    UnloadRunner,
+    check_input,
+    metrics_columns,
+    owner_may_write_back,
+    parse_config,
+)
 from domolite.datasets.service import DataSets
 from domolite.errors import Forbidden, InvalidField
 from domolite.ingest.executions import Ingest
@@ -28,16 +38,6 @@ from domolite.models.records import (
     Principal,
     Stream,
     UpdateMethod,
-)
-from domolite.schedule import parse as parse_schedule
-from domolite.scheduler import ConnectorRuns
-from domolite.writeback import (
-    PROVIDER_KEY,
-    UnloadRunner,
-    check_input,
-    metrics_columns,
-    owner_may_write_back,
-    parse_config,
 )
 
 
