@@ -12,21 +12,21 @@ from fastapi import FastAPI
 
 from domolite.access.policies import Policies
 from domolite.access.sharing import Sharing
-from domolite.api import accesstokens as accesstokens_api
-from domolite.api import accounts as accounts_api
-from domolite.api import audit as audit_api
-from domolite.api import datasets as datasets_api
-from domolite.api import directory as directory_api
 from domolite.api import errors as api_errors
-from domolite.api import exports as exports_api
 from domolite.api import instance as instance_api
-from domolite.api import oauth as oauth_api
 from domolite.api import openapi
-from domolite.api import policies as policies_api
-from domolite.api import sharing as sharing_api
-from domolite.api import streams as streams_api
 from domolite.api.deps import Services
+from domolite.api.instance import accesstokens as accesstokens_api
+from domolite.api.instance import accounts as accounts_api
+from domolite.api.instance import exports as exports_api
+from domolite.api.instance import sharing as sharing_api
 from domolite.api.middleware import ToeMiddleware
+from domolite.api.public import audit as audit_api
+from domolite.api.public import datasets as datasets_api
+from domolite.api.public import directory as directory_api
+from domolite.api.public import oauth as oauth_api
+from domolite.api.public import policies as policies_api
+from domolite.api.public import streams as streams_api
 from domolite.audit.log import AuditLog
 from domolite.auth.bootstrap import open_server_catalog, signing_keys
 from domolite.auth.devtokens import AccessTokens

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domolite.api.schemas import Description, Email, Int64, Name, ProviderType, SqlText
+from domolite.api.public.schemas import Description, Email, Int64, Name, ProviderType, SqlText
 from domolite.catalog.schedules import RunInfo
 from domolite.connectors.streams import ConnectorStream
 from domolite.datasets.versions import DataVersion

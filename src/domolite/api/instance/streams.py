@@ -10,9 +10,9 @@ from domolite.api.deps import PrincipalDep, Services, ServicesDep
 from domolite.api.instance.datasources import datasource_view, optional_int
 from domolite.api.instance.schemas import StreamIn, execution_out, history_out, stream_out
 from domolite.api.openapi import body_model
+from domolite.api.public.schemas import IdPath
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.api.schemas import IdPath
 from domolite.connectors.streams import ConnectorSpec, ConnectorStream
 from domolite.errors import InvalidField
 from domolite.models.records import Principal, UpdateMethod

@@ -23,9 +23,9 @@ from domolite.api.instance.schemas import (
     partition_out,
 )
 from domolite.api.openapi import body_csv, body_model
+from domolite.api.public.schemas import IdPath, PageQuery
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.api.schemas import IdPath, PageQuery
 from domolite.errors import InvalidField
 
 router = Router()

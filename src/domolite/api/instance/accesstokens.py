@@ -6,10 +6,10 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from domolite.api.access_schemas import AccessTokenIn, access_token_out
 from domolite.api.body import parse_body
 from domolite.api.deps import PrincipalDep, ServicesDep
 from domolite.api.openapi import body_model
+from domolite.api.public.access_schemas import AccessTokenIn, access_token_out
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 

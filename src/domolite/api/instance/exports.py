@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domolite.api.body import parse_body
 from domolite.api.deps import PrincipalDep, ServicesDep
-from domolite.api.export_schemas import ExportIn, export_out
+from domolite.api.instance.export_schemas import ExportIn, export_out
 from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AliasChoices, Field, field_validator
 
-from domolite.api.schemas import WireModel
+from domolite.api.public.schemas import WireModel
 from domolite.errors import InvalidField
 from domolite.export.jobs import ExportRequest
 from domolite.models.enums import parse_member

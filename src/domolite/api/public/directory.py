@@ -6,14 +6,14 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from domolite.api.access_schemas import GroupIn, GroupUpdateIn, UserIn, UserUpdateIn, group_out, user_out
 from domolite.api.body import parse_body
-from domolite.api.datasets import page
 from domolite.api.deps import PrincipalDep, ServicesDep
 from domolite.api.openapi import body_model
+from domolite.api.public.access_schemas import GroupIn, GroupUpdateIn, UserIn, UserUpdateIn, group_out, user_out
+from domolite.api.public.datasets import page
+from domolite.api.public.schemas import IdPath, PageQuery
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.api.schemas import IdPath, PageQuery
 from domolite.models.records import Role
 
 router = Router()

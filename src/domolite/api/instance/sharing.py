@@ -6,14 +6,14 @@ from fastapi import Request
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from domolite.api.access_schemas import GranteeIn, ShareIn
 from domolite.api.body import json_body, parse_body
 from domolite.api.deps import PrincipalDep, ServicesDep
 from domolite.api.errors import validation_message
 from domolite.api.openapi import body_model, body_schema
+from domolite.api.public.access_schemas import GranteeIn, ShareIn
+from domolite.api.public.schemas import IdPath
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.api.schemas import IdPath
 from domolite.errors import BadRequest
 from domolite.models.access import AccessLevel, GranteeType
 

@@ -6,14 +6,14 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from domolite.api.account_schemas import AccountIn, PublicAccountIn, account_out, public_account_out
 from domolite.api.body import parse_body
-from domolite.api.datasets import page
 from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.instance.account_schemas import AccountIn, PublicAccountIn, account_out, public_account_out
 from domolite.api.openapi import body_model
+from domolite.api.public.datasets import page
+from domolite.api.public.schemas import IdPath, PageQuery
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.api.schemas import IdPath, PageQuery
 
 router = Router()
 BASE = "/api/data/v1/accounts"

@@ -12,9 +12,9 @@ from domolite.api.body import body_chunks, flag, is_gzip, parse_body
 from domolite.api.deps import PrincipalDep, Services, ServicesDep
 from domolite.api.lifetime import request_cancel, until_hung_up
 from domolite.api.openapi import answers_csv, body_csv, body_model
+from domolite.api.public.schemas import DataSetIn, DataSetUpdateIn, PageQuery, QueryIn, dataset_out
 from domolite.api.responses import JSON, PipedCSV, attachment
 from domolite.api.routing import Router
-from domolite.api.schemas import DataSetIn, DataSetUpdateIn, PageQuery, QueryIn, dataset_out
 from domolite.errors import UserNotFound
 from domolite.models.records import DataSet, Principal, UpdateMethod, User
 from domolite.server.cancel import Cancel

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import Field, field_validator
 
 from domolite.access.policies import FilterSpec, PolicySpec
-from domolite.api.schemas import Description, Email, Int64, Name, WireModel, iso
+from domolite.api.public.schemas import Description, Email, Int64, Name, WireModel, iso
 from domolite.models.access import Group, Policy
 from domolite.models.records import User
 

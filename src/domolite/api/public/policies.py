@@ -7,7 +7,10 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from domolite.api.access_schemas import (
+from domolite.api.body import parse_body
+from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.openapi import body_model
+from domolite.api.public.access_schemas import (
     FilterGroupIn,
     PdpSwitchIn,
     PolicyIn,
@@ -15,12 +18,9 @@ from domolite.api.access_schemas import (
     pdp_switch_out,
     policy_out,
 )
-from domolite.api.body import parse_body
-from domolite.api.deps import PrincipalDep, ServicesDep
-from domolite.api.openapi import body_model
+from domolite.api.public.schemas import IdPath
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.api.schemas import IdPath
 
 router = Router()
 V1 = "/v1/datasets/{dataset_id}/policies"

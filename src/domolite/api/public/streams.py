@@ -7,12 +7,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from domolite.api.body import body_chunks, is_gzip, parse_body
-from domolite.api.datasets import dataset_view, page
 from domolite.api.deps import PrincipalDep, Services, ServicesDep
 from domolite.api.openapi import body_csv, body_model
+from domolite.api.public.datasets import dataset_view, page
+from domolite.api.public.schemas import (
+    ExecutionIn,
+    IdPath,
+    PageQuery,
+    StreamIn,
+    StreamPatchIn,
+    execution_out,
+    stream_out,
+)
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.api.schemas import ExecutionIn, IdPath, PageQuery, StreamIn, StreamPatchIn, execution_out, stream_out
 from domolite.models.records import DataSet, Principal, Stream, UpdateMethod
 
 router = Router()

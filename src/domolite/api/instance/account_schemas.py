@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from domolite.api.instance.schemas import epoch_ms
-from domolite.api.schemas import Name, ProviderType, WireModel
+from domolite.api.public.schemas import Name, ProviderType, WireModel
 from domolite.connectors.accounts import AccountSpec
 from domolite.models.records import Account
 
