@@ -118,17 +118,6 @@ def require_token_admin(principal: Principal, owner_id: int) -> None:
         raise NotFound("no such access token")
 
 
-# -- the audit log ------------------------------------------------------------------------------------------
-AUDIT_SCOPE = "audit"
-
-
-def require_audit_reader(principal: Principal) -> None:
-    """The audit log is read by Admins, with a credential that carries the `audit` scope (as Domo's /v1/audit)."""
-    require_scope(principal, AUDIT_SCOPE)
-    if not principal.is_admin:
-        raise Forbidden("only an Admin may read the audit log")
-
-
 # -- connector accounts -------------------------------------------------------------------------------------
 ACCOUNT_SCOPE = "account"
 

@@ -16,15 +16,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from domolite.catalog import Catalog
+from domolite.catalog.clock import utcnow
 from domolite.catalog.product import ProductCatalog
-from domolite.catalog.schedules import RunInfo, ScheduleCatalog, StreamSchedule
-from domolite.catalog.store import utcnow
+from domolite.catalog.schedules import ScheduleCatalog, StreamSchedule
 from domolite.connectors.schedule import Schedule
 from domolite.connectors.schedule import parse as parse_schedule
 from domolite.connectors.writeback import DateParse, RunResult, UnloadRunner, metrics_csv
 from domolite.errors import Conflict, DomoError, NotFound, ShuttingDown
 from domolite.ingest.executions import Ingest
-from domolite.models.records import Column, Connector, DomoType, Execution, ExecutionState, Stream
+from domolite.models.records import Column, Connector, DomoType, Execution, ExecutionState, RunInfo, Stream
 from domolite.settings import Settings
 
 log = logging.getLogger("domolite.scheduler")

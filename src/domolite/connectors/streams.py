@@ -14,7 +14,7 @@ from typing import Any
 from domolite.access import permissions
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
-from domolite.catalog.schedules import RunInfo, StreamSchedule
+from domolite.catalog.schedules import StreamSchedule
 from domolite.connectors.accounts import Accounts
 from domolite.connectors.schedule import parse as parse_schedule
 from domolite.connectors.scheduler import ConnectorRuns
@@ -36,6 +36,7 @@ from domolite.models.records import (
     Execution,
     ExecutionState,
     Principal,
+    RunInfo,
     Stream,
     UpdateMethod,
 )

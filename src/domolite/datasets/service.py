@@ -13,7 +13,7 @@ from typing import Protocol
 from domolite.access import permissions
 from domolite.audit.log import AuditLog
 from domolite.catalog import Catalog
-from domolite.catalog.store import utcnow
+from domolite.catalog.clock import utcnow
 from domolite.errors import InvalidField
 from domolite.models.audit import Action, AuditEvent, ObjectType
 from domolite.models.limits import Limits

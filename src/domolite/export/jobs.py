@@ -19,8 +19,8 @@ from pathlib import Path
 from domolite.access import permissions
 from domolite.audit.log import AuditLog
 from domolite.catalog import Catalog
+from domolite.catalog.clock import utcnow
 from domolite.catalog.exports import ExportCatalog
-from domolite.catalog.store import utcnow
 from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, S3Refused, ShuttingDown
 from domolite.export.codecs import CONTENT_TYPES, EXTENSIONS
 from domolite.export.csvsplit import CsvSplitter

@@ -221,3 +221,15 @@ class Account:
     modified_at: datetime
     modified_by: int
     secrets_encrypted: str = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a connector run adds to its execution: how it started, which retry it is, and its export."""
+
+    execution_id: int
+    stream_id: int
+    run_type: str  # MANUAL | AUTOMATED
+    attempt: int
+    started_by: int | None
+    export_id: str | None

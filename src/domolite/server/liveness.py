@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from domolite.catalog.clock import utcnow
 from domolite.catalog.processes import ProcessCatalog, ProcessRow
-from domolite.catalog.store import utcnow
 
 log = logging.getLogger("domolite.liveness")
 

@@ -10,7 +10,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from domolite.api.body import flag, json_body, parse_body
+from domolite.api.body import flag, json_body, optional_int, parse_body
 from domolite.api.deps import PrincipalDep, Services, ServicesDep, client_address
 from domolite.api.instance.schemas import (
     CreateIn,
@@ -46,19 +46,6 @@ def datasource_view(services: Services, principal: Principal, dataset: DataSet) 
     return datasource_out(
         dataset, owner, stream_id=stream_id, connector=connector, permissions=access_level(principal, dataset)
     )
-
-
-def optional_int(value: str | None, name: str) -> int | None:
-    """A whole number given as text (a query parameter), within 64 bits."""
-    if value is None or value == "":
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise InvalidField(name, f"{value!r} is not a whole number") from None
-    if not -(2**63) <= number < 2**63:
-        raise InvalidField(name, f"{value} is outside the range of a 64-bit integer")
-    return number
 
 
 # -- auth ----------------------------------------------------------------------------------------------------

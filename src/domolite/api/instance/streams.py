@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from domolite.api.body import parse_body, small_body
+from domolite.api.body import optional_int, parse_body, small_body
 from domolite.api.deps import PrincipalDep, Services, ServicesDep
-from domolite.api.instance.datasources import datasource_view, optional_int
+from domolite.api.instance.datasources import datasource_view
 from domolite.api.instance.schemas import StreamIn, execution_out, history_out, stream_out
 from domolite.api.openapi import body_model
 from domolite.api.public.schemas import IdPath

@@ -8,9 +8,8 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from domolite.api.body import body_chunks, is_gzip, parse_body
+from domolite.api.body import body_chunks, is_gzip, optional_int, parse_body
 from domolite.api.deps import PrincipalDep, ServicesDep
-from domolite.api.instance.datasources import optional_int
 from domolite.api.instance.schemas import (
     CommitIn,
     HydrateIn,

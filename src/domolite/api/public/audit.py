@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from domolite.api.body import optional_int
 from domolite.api.deps import PrincipalDep, ServicesDep
-from domolite.api.instance.datasources import optional_int
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.errors import InvalidField
