@@ -2,57 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from domolite.access.policies import Policies
-from domolite.access.sharing import Sharing
-from domolite.audit.log import AuditLog
-from domolite.auth.devtokens import AccessTokens
-from domolite.auth.directory import Directory
-from domolite.auth.throttle import LoginGuard
-from domolite.auth.tokens import TokenService
-from domolite.catalog import Catalog
-from domolite.connectors.accounts import Accounts
-from domolite.connectors.scheduler import ConnectorRuns
-from domolite.datasets.service import DataSets
 from domolite.errors import Unauthorized
-from domolite.export.jobs import Exports
-from domolite.ingest.executions import Ingest
-from domolite.ingest.streams import Streams
-from domolite.models.limits import Limits
 from domolite.models.records import Principal
-from domolite.query.door import Door
-from domolite.server.liveness import Liveness
-from domolite.services import Instance
-from domolite.settings import Settings
-from domolite.storage.lake import Lake
-
-
-@dataclass
-class Services:
-    settings: Settings
-    limits: Limits
-    catalog: Catalog
-    lake: Lake
-    door: Door
-    ingest: Ingest
-    tokens: TokenService
-    datasets: DataSets
-    streams: Streams
-    instance: Instance
-    directory: Directory
-    sharing: Sharing
-    policies: Policies
-    access_tokens: AccessTokens
-    exports: Exports
-    runs: ConnectorRuns
-    accounts: Accounts
-    liveness: Liveness
-    audit: AuditLog
-    guard: LoginGuard
+from domolite.services import Services
 
 
 def get_services(request: Request) -> Services:

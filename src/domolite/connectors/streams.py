@@ -91,6 +91,10 @@ class Connectors:
         self.unload = unload
         self.accounts = accounts
 
+    def attached(self, stream_id: int) -> bool:
+        """Whether the stream has a connector (a provider and its configuration)."""
+        return self.product.get_connector(stream_id) is not None
+
     def _view(self, stream: Stream, dataset: DataSet) -> ConnectorStream:
         executions = self._executions(stream.id)
         last = executions[-1] if executions else None

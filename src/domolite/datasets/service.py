@@ -14,10 +14,10 @@ from domolite.access import permissions
 from domolite.audit.log import AuditLog
 from domolite.catalog import Catalog
 from domolite.catalog.clock import utcnow
-from domolite.errors import InvalidField
+from domolite.errors import InvalidField, UserNotFound
 from domolite.models.audit import Action, AuditEvent, ObjectType
 from domolite.models.limits import Limits
-from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod
+from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod, User
 from domolite.storage.lake import INTERNAL_PREFIX, Lake
 
 log = logging.getLogger("domolite.datasets")
@@ -73,6 +73,13 @@ class DataSets:
     def executions_removed(self, execution_ids: Sequence[int]) -> None:
         for hook in self._removed_hooks:
             hook(execution_ids)
+
+    def owner(self, dataset: DataSet) -> User | None:
+        """The DataSet's owner, or None when that user was deleted."""
+        try:
+            return self.catalog.get_user(dataset.owner_id)
+        except UserNotFound:
+            return None
 
     def seen_by(self, principal: Principal, dataset: DataSet) -> DataSet:
         """The DataSet as the principal sees it in metadata, lists and search: its row count is the count of the

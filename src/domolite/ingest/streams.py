@@ -12,7 +12,7 @@ from domolite.datasets.service import DataSets
 from domolite.errors import InvalidField
 from domolite.models.access import Capability
 from domolite.models.audit import Action, ObjectType
-from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod
+from domolite.models.records import Column, DataSet, Execution, Principal, Stream, UpdateMethod
 
 _TERM_SPLIT = re.compile(r",(?=dataSource\.)")
 
@@ -47,6 +47,17 @@ class Streams:
     def get(self, principal: Principal, stream_id: int) -> tuple[Stream, DataSet]:
         stream = self.catalog.get_stream(stream_id)
         return stream, self.datasets.get(principal, stream.dataset_id)
+
+    def of_dataset(self, dataset: DataSet) -> Stream | None:
+        """The DataSet's stream (every DataSet has at most one), or None."""
+        found = self.catalog.list_streams(limit=1, offset=0, dataset_ids=[dataset.id])
+        return found[0] if found else None
+
+    def executions(self, stream_id: int, *, limit: int, offset: int) -> builtins.list[Execution]:
+        return self.catalog.list_executions(stream_id, limit=limit, offset=offset)
+
+    def execution(self, stream_id: int, execution_id: int) -> Execution:
+        return self.catalog.get_execution(stream_id, execution_id)
 
     def get_for_edit(self, principal: Principal, stream_id: int) -> tuple[Stream, DataSet]:
         stream = self.catalog.get_stream(stream_id)

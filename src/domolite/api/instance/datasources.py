@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from domolite.api.body import flag, json_body, optional_int, parse_body
-from domolite.api.deps import PrincipalDep, Services, ServicesDep, client_address
+from domolite.api.deps import PrincipalDep, ServicesDep, client_address
 from domolite.api.instance.schemas import (
     CreateIn,
     LoginIn,
@@ -27,8 +27,9 @@ from domolite.api.openapi import answers_csv, body_model, body_schema
 from domolite.api.responses import JSON, PipedCSV
 from domolite.api.routing import Router
 from domolite.datasets.datacenter import SchemaColumn, access_level
-from domolite.errors import BadRequest, InvalidField, Unauthorized, UserNotFound
+from domolite.errors import BadRequest, InvalidField, Unauthorized
 from domolite.models.records import Column, DataSet, Principal, User
+from domolite.services import Services
 
 router = Router()
 
@@ -36,13 +37,10 @@ router = Router()
 def datasource_view(services: Services, principal: Principal, dataset: DataSet) -> dict[str, Any]:
     """The instance form of a DataSet as the caller sees it (the row count of their rows, under PDP)."""
     dataset = services.datasets.seen_by(principal, dataset)
-    try:
-        owner = services.catalog.get_user(dataset.owner_id)
-    except UserNotFound:
-        owner = None
-    streams = services.catalog.list_streams(limit=1, offset=0, dataset_ids=[dataset.id])
-    stream_id = streams[0].id if streams else None
-    connector = stream_id is not None and services.instance.product.get_connector(stream_id) is not None
+    owner = services.datasets.owner(dataset)
+    stream = services.streams.of_dataset(dataset)
+    stream_id = stream.id if stream else None
+    connector = stream_id is not None and services.instance.connectors.attached(stream_id)
     return datasource_out(
         dataset, owner, stream_id=stream_id, connector=connector, permissions=access_level(principal, dataset)
     )

@@ -9,15 +9,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from domolite.api.body import body_chunks, flag, is_gzip, parse_body
-from domolite.api.deps import PrincipalDep, Services, ServicesDep
+from domolite.api.deps import PrincipalDep, ServicesDep
 from domolite.api.lifetime import request_cancel, until_hung_up
 from domolite.api.openapi import answers_csv, body_csv, body_model
 from domolite.api.public.schemas import DataSetIn, DataSetUpdateIn, PageQuery, QueryIn, dataset_out
 from domolite.api.responses import JSON, PipedCSV, attachment
 from domolite.api.routing import Router
-from domolite.errors import UserNotFound
 from domolite.models.records import DataSet, Principal, UpdateMethod, User
 from domolite.server.cancel import Cancel
+from domolite.services import Services
 
 router = Router()
 
@@ -29,10 +29,7 @@ def dataset_view(
     dataset = services.datasets.seen_by(principal, dataset)
     cache = owners if owners is not None else {}
     if dataset.owner_id not in cache:
-        try:
-            cache[dataset.owner_id] = services.catalog.get_user(dataset.owner_id)
-        except UserNotFound:
-            cache[dataset.owner_id] = None
+        cache[dataset.owner_id] = services.datasets.owner(dataset)
     return dataset_out(dataset, cache[dataset.owner_id])
 
 

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from domolite.api.body import body_chunks, is_gzip, parse_body
-from domolite.api.deps import PrincipalDep, Services, ServicesDep
+from domolite.api.deps import PrincipalDep, ServicesDep
 from domolite.api.openapi import body_csv, body_model
 from domolite.api.public.datasets import dataset_view, page
 from domolite.api.public.schemas import (
@@ -22,6 +22,7 @@ from domolite.api.public.schemas import (
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.models.records import DataSet, Principal, Stream, UpdateMethod
+from domolite.services import Services
 
 router = Router()
 
@@ -106,7 +107,7 @@ def list_executions(
     _stream, dataset = services.streams.get(principal, stream_id)
     hidden = services.datasets.counts_hidden(principal, dataset)
     size, start = page(limit, offset, default=50, maximum=500)
-    found = services.catalog.list_executions(stream_id, limit=size, offset=start)
+    found = services.streams.executions(stream_id, limit=size, offset=start)
     return JSON([execution_out(e, hidden) for e in found])
 
 
@@ -121,7 +122,7 @@ def abort_current(stream_id: IdPath, principal: PrincipalDep, services: Services
 def get_execution(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     _stream, dataset = services.streams.get(principal, stream_id)
     hidden = services.datasets.counts_hidden(principal, dataset)
-    return JSON(execution_out(services.catalog.get_execution(stream_id, execution_id), hidden))
+    return JSON(execution_out(services.streams.execution(stream_id, execution_id), hidden))
 
 
 @router.put("/v1/streams/{stream_id}/executions/{execution_id}/part/{part_no}", openapi_extra=body_csv())
