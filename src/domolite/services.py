@@ -140,7 +140,7 @@ def build_services(settings: Settings) -> Services:
     ingest = Ingest(catalog, lake, settings.staging_dir, limits, process_id=liveness.id, audit=audit)
     datasets.on_executions_removed(ingest.forget_executions)
     tokens = TokenService(catalog, settings.token_lifetime_s, signing_keys(settings))
-    exports = Exports(catalog, door, lake, settings, process_id=liveness.id, audit=audit)
+    exports = Exports(catalog, door, settings, process_id=liveness.id, audit=audit)
     account_key = settings.account_key.get_secret_value() if settings.account_key else None
     accounts = Accounts(catalog, open_box(account_key, settings.account_key_file), audit)
     unload = UnloadRunner(catalog, tokens, accounts, exports)

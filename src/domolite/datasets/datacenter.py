@@ -15,7 +15,7 @@ from domolite.datasets.service import DataSets, check_columns, schema_change
 from domolite.errors import Forbidden, InvalidField
 from domolite.models.audit import Action
 from domolite.models.records import Column, DataSet, Principal, Stream
-from domolite.storage.lake import Lake
+from domolite.storage.tables import Tables
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def access_level(principal: Principal, dataset: DataSet) -> str:
 
 
 class DataCenter:
-    def __init__(self, catalog: Catalog, product: ProductCatalog, lake: Lake, datasets: DataSets) -> None:
+    def __init__(self, catalog: Catalog, product: ProductCatalog, lake: Tables, datasets: DataSets) -> None:
         self.catalog = catalog
         self.product = product
         self.lake = lake

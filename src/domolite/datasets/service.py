@@ -18,7 +18,7 @@ from domolite.errors import InvalidField, UserNotFound
 from domolite.models.audit import Action, AuditEvent, ObjectType
 from domolite.models.limits import Limits
 from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod, User
-from domolite.storage.lake import INTERNAL_PREFIX, Lake
+from domolite.storage.tables import INTERNAL_PREFIX, Tables
 
 log = logging.getLogger("domolite.datasets")
 
@@ -59,7 +59,7 @@ class RowView(Protocol):
 
 
 class DataSets:
-    def __init__(self, catalog: Catalog, lake: Lake, limits: Limits, audit: AuditLog, rows: RowView) -> None:
+    def __init__(self, catalog: Catalog, lake: Tables, limits: Limits, audit: AuditLog, rows: RowView) -> None:
         self.catalog = catalog
         self.lake = lake
         self.limits = limits

@@ -16,7 +16,7 @@ from domolite.catalog.product import ProductCatalog
 from domolite.datasets.service import DataSets
 from domolite.errors import DataVersionNotFound, DomoError, InvalidField
 from domolite.models.records import DataSet, IndexRequest, Principal
-from domolite.storage.lake import Lake
+from domolite.storage.tables import Tables
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class DataVersion:
 
 
 class Versions:
-    def __init__(self, lake: Lake, product: ProductCatalog, datasets: DataSets, *, process_id: str) -> None:
+    def __init__(self, lake: Tables, product: ProductCatalog, datasets: DataSets, *, process_id: str) -> None:
         self.lake = lake
         self.product = product
         self.datasets = datasets

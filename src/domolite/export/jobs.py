@@ -44,10 +44,9 @@ from domolite.models.records import DataSet, Principal
 from domolite.query import request as query_request
 from domolite.query.door import Door
 from domolite.query.request import QuerySpec
-from domolite.query.unload import ParquetFiles, csv_chunks, remove_leftovers
+from domolite.query.unload import remove_leftovers
 from domolite.server.cancel import Cancel, Cancelled
 from domolite.settings import Settings
-from domolite.storage.lake import Lake
 
 log = logging.getLogger("domolite.export")
 
@@ -104,15 +103,12 @@ def _object_key(base: str, index: int, ext: str) -> str:
 
 
 class Exports:
-    def __init__(
-        self, catalog: Catalog, door: Door, lake: Lake, settings: Settings, process_id: str, audit: AuditLog
-    ) -> None:
+    def __init__(self, catalog: Catalog, door: Door, settings: Settings, process_id: str, audit: AuditLog) -> None:
         self.catalog = catalog
         self.audit = audit
         self.process_id = process_id
         self.jobs = ExportCatalog(catalog.engine)
         self.door = door
-        self.lake = lake
         self.settings = settings
         self.scratch_dir = settings.staging_dir / "s3-exports"
         self._pool = ThreadPoolExecutor(max_workers=settings.export_workers, thread_name_prefix="export")
@@ -366,7 +362,7 @@ class Exports:
             compression=options.compression,
             bom=options.include_bom,
         )
-        chunks = csv_chunks(self.lake, select_sql, self.scratch_dir, owner=self.process_id, stop_with=self._stopping)
+        chunks = self.door.unload_csv(select_sql, self.scratch_dir, owner=self.process_id, stop_with=self._stopping)
         try:
             for chunk in chunks:
                 self._check_stop()
@@ -388,10 +384,9 @@ class Exports:
         max_bytes: int,
         progress: _Progress,
     ) -> None:
-        files = ParquetFiles(self.scratch_dir, self.process_id)
+        files = self.door.parquet_files(self.scratch_dir, self.process_id)
         try:
             written = files.write(
-                self.lake,
                 select_sql,
                 compression=PARQUET_CODECS[options.compression],
                 file_size_bytes=max_bytes,

@@ -22,7 +22,7 @@ from domolite.models.audit import Action, AuditEvent, ObjectType
 from domolite.models.limits import Limits
 from domolite.models.records import DataSet, Execution, ExecutionState, Principal, Stream, UpdateMethod
 from domolite.server.scratch import private_dir, remove_gone
-from domolite.storage.lake import Lake, LoadFailed, LoadResult
+from domolite.storage.tables import LoadFailed, LoadResult, Tables
 
 log = logging.getLogger("domolite.ingest")
 
@@ -50,7 +50,7 @@ class Ingest:
     def __init__(
         self,
         catalog: Catalog,
-        lake: Lake,
+        lake: Tables,
         staging_dir: Path,
         limits: Limits,
         *,

@@ -32,7 +32,7 @@ from domolite.models.records import (
     UpdateMethod,
     Upload,
 )
-from domolite.storage.lake import Lake
+from domolite.storage.tables import Tables
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Uploads:
         self,
         catalog: Catalog,
         product: ProductCatalog,
-        lake: Lake,
+        lake: Tables,
         ingest: Ingest,
         datasets: DataSets,
         partition_limit: int,

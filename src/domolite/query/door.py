@@ -26,6 +26,7 @@ from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
 from domolite.models.records import DataSet, DomoType, Principal
 from domolite.query.fifo import PIPE_KIND, FifoReader
 from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
+from domolite.query.unload import ParquetFiles, csv_chunks
 from domolite.server.cancel import Cancel, Cancelled
 from domolite.server.scratch import remove_gone, remove_strays
 from domolite.storage import duck
@@ -126,6 +127,14 @@ class Door:
         remove_strays(self.scratch_dir, (PIPE_KIND,))
 
     # -- the door ---------------------------------------------------------------------------------------------
+    def unload_csv(self, select_sql: str, scratch_dir: Path, *, owner: str, stop_with: Cancel) -> FifoReader:
+        """The rows of a SELECT built on `source_sql` (an export's), as CSV chunks (see `unload.csv_chunks`)."""
+        return csv_chunks(self.lake, select_sql, scratch_dir, owner=owner, stop_with=stop_with)
+
+    def parquet_files(self, scratch_dir: Path, owner: str) -> ParquetFiles:
+        """A private folder for the Parquet files of a SELECT built on `source_sql` (an export's)."""
+        return ParquetFiles(self.lake, scratch_dir, owner)
+
     def source_sql(self, dataset: DataSet, principal: Principal, version: int | None = None) -> str:
         """SELECT of the rows of `dataset` that `principal` may read, in schema order.
 
