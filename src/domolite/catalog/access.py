@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
 from domolite.catalog.clock import utcnow
-from domolite.errors import Conflict, NotFound, UserNotFound
+from domolite.errors import Conflict, GroupNotFound, PolicyNotFound, UserNotFound
 from domolite.models.access import (
     AccessLevel,
     FilterOperator,
@@ -25,16 +25,6 @@ from domolite.models.access import (
     Share,
 )
 from domolite.models.records import Role, User
-
-
-class GroupNotFound(NotFound):
-    def __init__(self, group_id: int | str) -> None:
-        super().__init__(f"Group {group_id} not found")
-
-
-class PolicyNotFound(NotFound):
-    def __init__(self, dataset_id: str, policy_id: int | str) -> None:
-        super().__init__(f"Policy {policy_id} of DataSet {dataset_id} not found")
 
 
 def _user(row: Any) -> User:
