@@ -1,5 +1,6 @@
-"""The one door for rows. Queries, CSV exports and (later) S3 exports all read through `Door.source_sql`,
-which applies read permission and row policies (PDP) for the caller.
+"""The one door for rows. Queries, CSV downloads and S3 exports (CSV and Parquet) all read through
+`Door.source_sql`, which applies read permission and row policies (PDP) for the caller; an export's rows then
+leave through `unload_csv` or `parquet_files`, so that nothing outside query/ and storage/ holds the lake.
 
 User SQL runs in a separate, locked-down DuckDB instance: the lake attached read-only, external access off,
 configuration locked, a time limit and a row cap.

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from domolite.models.records import Column
 
-# Names that start with this are domolite's own (a schema may not use them; see datasets.check_columns).
+# Names that start with this are domolite's own (a schema may not use them; see datasets/service.py, check_columns).
 INTERNAL_PREFIX = "__domolite"
 
 
