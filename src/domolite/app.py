@@ -46,8 +46,6 @@ def create_app(settings: Settings) -> FastAPI:
     services.instance.uploads.settle_partition_deletions()
     services.datasets.reconcile_row_counts()
     services.accounts.check_key()
-    services.runs.start()
-    services.liveness.start(recover)
 
     def stop() -> None:
         services.door.stop()  # closes the downloads still running
@@ -62,6 +60,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The threads (the scheduler, the heartbeat) start with the served app and stop with it.
+        services.runs.start()
+        services.liveness.start(recover)
         try:
             yield
         finally:
