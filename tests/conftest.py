@@ -35,6 +35,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path = Path(item.path)
         tier = TIER_OF_FILE.get(path.name) or TIER_OF_FOLDER[path.parent.name]
         item.add_marker(tier)
+        if tier == "unit":
+            item.add_marker(pytest.mark.filterwarnings("error"))  # the unit tier treats every warning as an error
         if path.parent.name in SERVER_FOLDERS:
             item.add_marker("e2e")
 
