@@ -4,12 +4,41 @@ embedded SQLite catalog, then a PostgreSQL one), and the PostgreSQL server itsel
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.pg import Postgres, running_postgres
 from tests.serverproc import Server
+
+# The tiers (run one with `./dev test -m NAME`): each test file is in exactly one. Every file not named here is
+# in the tier of its folder: tests/unit/ is `unit`, tests/e2e/ `api`, tests/export/ `export`, tests/postgres/
+# `postgres`. Files in tests/ itself are `unit` unless named.
+TIER_OF_FILE = {
+    "test_internal_errors.py": "api",
+    "test_migrations.py": "postgres",
+    "test_pydomo.py": "clients",
+    "test_domolibrary.py": "clients",
+    "test_crash.py": "crash",
+    "test_stopping.py": "crash",
+    "test_concurrency.py": "crash",
+    "test_load.py": "crash",
+    "test_processes.py": "crash",
+}
+TIER_OF_FOLDER = {"unit": "unit", "e2e": "api", "export": "export", "postgres": "postgres", "tests": "unit"}
+SERVER_FOLDERS = {"e2e", "export", "postgres"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(item.path)
+        tier = TIER_OF_FILE.get(path.name) or TIER_OF_FOLDER[path.parent.name]
+        item.add_marker(tier)
+        if tier == "unit":
+            item.add_marker(pytest.mark.filterwarnings("error"))  # the unit tier treats every warning as an error
+        if path.parent.name in SERVER_FOLDERS:
+            item.add_marker("e2e")
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,10 @@ import sqlalchemy
 ERROR_KEYS = {"status", "statusReason", "message", "toe"}
 
 
-def make_dataset(api: httpx.Client, columns: list[tuple[str, str]], name: str = "test") -> dict[str, Any]:
+def make_dataset(
+    api: httpx.Client, columns: list[tuple[str, str]], name: str = "test", *, csv: str | None = None
+) -> dict[str, Any]:
+    """A new DataSet (its public form), with `csv` imported into it when given."""
     r = api.post(
         "/v1/datasets",
         json={
@@ -24,7 +27,13 @@ def make_dataset(api: httpx.Client, columns: list[tuple[str, str]], name: str = 
         },
     )
     assert r.status_code == 201, r.text
-    return dict(r.json())
+    dataset = dict(r.json())
+    if csv is not None:
+        loaded = api.put(
+            f"/v1/datasets/{dataset['id']}/data", content=csv.encode(), headers={"Content-Type": "text/csv"}
+        )
+        assert loaded.status_code == 204, loaded.text
+    return dataset
 
 
 def stream_of(api: httpx.Client, dataset_id: str) -> int:
@@ -92,6 +101,23 @@ def until(check: Callable[[], bool], timeout: float, what: str, every: float = 0
             return
         time.sleep(every)
     raise AssertionError(f"{what} did not happen in {timeout} s")
+
+
+def wait_export(
+    api: httpx.Client, dataset_id: str, export_id: str, state: str | None = None, timeout: float = 60
+) -> dict[str, Any]:
+    """The export once it reaches `state` (by default: once it ends, in success or error)."""
+    wanted = (state,) if state else ("success", "error")
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        r = api.get(f"/api/query/v1/export/{dataset_id}/{export_id}")
+        assert r.status_code == 200, r.text
+        job = r.json()
+        if job["exportStatus"] in wanted:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"export {export_id} did not reach {' or '.join(wanted)} in {timeout} s: {job}")
 
 
 def catalog_rows(catalog_url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:

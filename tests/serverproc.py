@@ -51,13 +51,13 @@ class Server:
         self.port = self.port or free_port()
         env = {**os.environ, "DOMOLITE_ADMIN_PASSWORD": ADMIN_PASSWORD, **self.env}
         self.log_path = self.log_path or self.data_dir.parent / f"{self.data_dir.name}-server.log"
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "domolite", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
-            stdout=log,
-            stderr=log,
-            env=env,
-        )
+        with self.log_path.open("ab") as log:  # the server writes to its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "domolite", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
+                stdout=log,
+                stderr=log,
+                env=env,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

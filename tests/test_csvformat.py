@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from domolite.ingest.csvformat import source_sql
-from domolite.models import Column, DomoType
+from domolite.models.records import Column, DomoType
 
 VALUES = {
     DomoType.LONG: ["1", "-2", " 3 ", "+4", "1.0", "1.5", "1e3", "0x10", "007", "9223372036854775807",

@@ -11,8 +11,8 @@ from pathlib import Path
 from domolite.catalog import open_catalog
 from domolite.catalog.processes import ProcessRow
 from domolite.catalog.product import ProductCatalog
-from domolite.liveness import Survey
-from domolite.versions import Versions
+from domolite.datasets.versions import Versions
+from domolite.server.liveness import Survey
 
 NOW = datetime(2026, 11, 23, 12, 0, 0)
 HOST = "this-host/boot-1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from domolite.logs import FORMAT, OneLineFormatter, escape
+from domolite.server.logs import FORMAT, OneLineFormatter, escape
 
 
 def test_escape_writes_control_characters_and_backslashes_visibly() -> None:

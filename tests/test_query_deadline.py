@@ -11,10 +11,10 @@ from datetime import datetime
 
 import pytest
 
-from domolite.cancel import Cancel, Cancelled
 from domolite.errors import Busy, QueryTimeout
-from domolite.models import Column, DataSet, DomoType, Principal, Role, User
-from domolite.query.engine import Door
+from domolite.models.records import Column, DataSet, DomoType, Principal, Role, User
+from domolite.query.door import Door
+from domolite.server.cancel import Cancel, Cancelled
 from domolite.storage.lake import Lake
 
 SLOW_SQL = "SELECT count(*) FROM table a, table b, table c, table d WHERE a.n + b.n + c.n + d.n = -1"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from domolite.connectors.schedule import Every, parse
 from domolite.errors import InvalidField
-from domolite.schedule import Every, parse
 
 
 def at(text: str) -> datetime:

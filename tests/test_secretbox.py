@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from domolite.auth.secretbox import SecretBox, load_or_create_key, open_box
 from domolite.errors import SecretUnreadable
-from domolite.secretbox import SecretBox, load_or_create_key, open_box
 
 
 def _key_of(path: str) -> str:

@@ -15,12 +15,12 @@ from alembic import command
 from alembic.config import Config
 
 import domolite.catalog
+from domolite.auth.bootstrap import open_server_catalog, signing_keys
 from domolite.auth.secrets import hash_secret
 from domolite.auth.signing import LEGACY_KID, SigningKeys
 from domolite.auth.tokens import TokenService
-from domolite.bootstrap import open_server_catalog, signing_keys
 from domolite.errors import TokenExpired, Unauthorized
-from domolite.models import Role
+from domolite.models.records import Role
 from domolite.settings import Settings
 
 

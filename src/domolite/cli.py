@@ -48,9 +48,9 @@ def serve(**flags: Any) -> None:
     """Run the HTTP server."""
     import uvicorn
 
-    from domolite import logs
     from domolite.app import create_app
-    from domolite.bootstrap import bootstrap_if_empty, open_server_catalog
+    from domolite.auth.bootstrap import bootstrap_if_empty, open_server_catalog
+    from domolite.server import logs
 
     settings = _settings(**flags)
     logs.configure(settings.log_level)
@@ -85,7 +85,7 @@ def serve(**flags: Any) -> None:
 
 
 def _catalog(data_dir: Path | None, catalog_url: str | None = None) -> Any:
-    from domolite.bootstrap import open_server_catalog
+    from domolite.auth.bootstrap import open_server_catalog
 
     return open_server_catalog(_settings(data_dir=data_dir, catalog_url=catalog_url))
 
@@ -93,7 +93,7 @@ def _catalog(data_dir: Path | None, catalog_url: str | None = None) -> Any:
 def _audit(catalog: Any, data_dir: Path | None, action: str, object_type: str, object_id: str, comment: str) -> None:
     """An audit event of an admin command (no user: the command line, `via` cli)."""
     from domolite.audit.log import AuditLog
-    from domolite.audit.model import Action, ObjectType
+    from domolite.models.audit import Action, ObjectType
 
     audit = AuditLog(catalog.engine, _settings(data_dir=data_dir).audit_retention_s)
     audit.record(audit.event(None, Action(action), ObjectType(object_type), object_id, comment=comment, via="cli"))
@@ -113,7 +113,7 @@ def users() -> None:
 @json_option
 def users_create(data_dir: Path | None, email: str, name: str, role: str, password: str | None, as_json: bool) -> None:
     """Create a user; prints its integer id."""
-    from domolite.bootstrap import create_user
+    from domolite.auth.bootstrap import create_user
     from domolite.errors import DomoError
 
     try:
@@ -211,7 +211,7 @@ def keys() -> None:
 @json_option
 def keys_rotate(data_dir: Path | None, as_json: bool) -> None:
     """A new signing key signs from now on; tokens signed by the old one stay valid until they expire."""
-    from domolite.bootstrap import signing_keys
+    from domolite.auth.bootstrap import signing_keys
 
     settings = _settings(data_dir=data_dir)
     catalog = _catalog(data_dir)

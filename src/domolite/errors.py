@@ -6,21 +6,23 @@ DomoError (500)
 │   ├── InvalidCsv          a part does not parse against the DataSet schema
 │   ├── InvalidPart         not gzip although it says so; bad part number
 │   ├── InvalidSql          the SQL does not parse, or reads something other than the DataSet
-│   └── S3Refused           the export's bucket cannot be used (region, credentials, missing bucket)
+│   ├── QueryTimeout        user SQL ran past the time limit
+│   ├── S3Refused           the export's bucket cannot be used (region, credentials, missing bucket)
+│   ├── BodyEndedEarly      the body stopped before its Content-Length, or the client went away sending it
+│   └── PartitionLimitReached  a new partition tag past the DataSet's limit
 ├── Unauthorized (401)      missing, malformed, expired or revoked token
 │   └── TokenExpired        a token whose time is up (not counted as a failed login)
 ├── Forbidden (403)         authenticated, not allowed
 ├── NotFound (404)
 │   ├── DataSetNotFound  ├── StreamNotFound  ├── ExecutionNotFound  ├── UserNotFound
 │   ├── UploadNotFound  ├── PartitionNotFound  ├── IndexNotFound  ├── DataVersionNotFound
-│   ├── ExportNotFound
+│   ├── ExportNotFound  ├── GroupNotFound  ├── PolicyNotFound
 │   └── AccountNotFound
 ├── Conflict (409)
 │   └── ExecutionNotActive  upload/commit to a committed or aborted execution
 ├── PayloadTooLarge (413)
 ├── UnsupportedMediaType (415) a Content-Encoding domolite does not decode
 ├── TooManyRequests (429)   too many failed logins; `retry_after` seconds until the next try is heard
-├── QueryTimeout (400)      user SQL ran past the time limit
 ├── Busy (503)              a lock or resource was not had in time; retryable, sent with Retry-After
 │   └── ShuttingDown        the server is stopping
 └── SecretUnreadable (500)  an account's secrets do not decrypt with this server's account key
@@ -185,6 +187,16 @@ class PartitionLimitReached(BadRequest):
         super().__init__(
             f"DataSet {dataset_id} already has {limit} partitions, the limit; delete a partition tag first"
         )
+
+
+class GroupNotFound(NotFound):
+    def __init__(self, group_id: int | str) -> None:
+        super().__init__(f"Group {group_id} not found")
+
+
+class PolicyNotFound(NotFound):
+    def __init__(self, dataset_id: str, policy_id: int | str) -> None:
+        super().__init__(f"Policy {policy_id} of DataSet {dataset_id} not found")
 
 
 class UploadNotFound(NotFound):

@@ -35,16 +35,6 @@ def make_person(server: Server, admin: httpx.Client, role: str = "Participant", 
     return Person(id=user_id, email=email, token=token, http=http)
 
 
-def make_dataset(http: httpx.Client, name: str, csv: str, columns: list[tuple[str, str]]) -> str:
-    schema = {"columns": [{"type": t, "name": n} for n, t in columns]}
-    created = http.post("/v1/datasets", json={"name": name, "schema": schema})
-    assert created.status_code == 201, created.text
-    dataset_id = str(created.json()["id"])
-    loaded = http.put(f"/v1/datasets/{dataset_id}/data", content=csv.encode(), headers={"Content-Type": "text/csv"})
-    assert loaded.status_code == 204, loaded.text
-    return dataset_id
-
-
 def share(http: httpx.Client, dataset_id: str, kind: str, grantee: int, level: str) -> httpx.Response:
     return http.post(
         f"/api/data/v3/datasources/{dataset_id}/share",

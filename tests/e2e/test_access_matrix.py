@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.people import Person, ThreeWays, make_dataset, make_person, share, sign_in_three_ways
+from tests.e2e.people import Person, ThreeWays, make_person, share, sign_in_three_ways
+from tests.helpers import make_dataset
 from tests.serverproc import Server
 
 CSV = "1,a\n2,b\n"
@@ -84,7 +85,7 @@ def cast(server: Server, api: httpx.Client) -> dict[str, Person]:
 
 def _shared_dataset(cast: dict[str, Person], name: str) -> str:
     owner = cast["owner"].http
-    ds = make_dataset(owner, name, CSV, COLUMNS)
+    ds = make_dataset(owner, COLUMNS, name, csv=CSV)["id"]
     for who, level in (
         ("co_owner", "CO_OWNER"),
         ("can_edit", "CAN_EDIT"),
@@ -224,7 +225,7 @@ def test_participants_cannot_create_datasets(cast: dict[str, Person]) -> None:
 
 
 def test_v1_token_reaches_only_what_its_scopes_allow(server: Server, api: httpx.Client) -> None:
-    ds = make_dataset(api, "scoped", CSV, COLUMNS)
+    ds = make_dataset(api, COLUMNS, "scoped", csv=CSV)["id"]
 
     def client_with(scope: str) -> httpx.Client:
         out = server.cli(
@@ -389,7 +390,7 @@ def hidden(server: Server, api: httpx.Client, cast: dict[str, Person]) -> Ctx:
     marker = f"hidden{uuid.uuid4().hex[:8]}"
     owner = cast["owner"]
     columns = [("n", "LONG"), ("s", "STRING"), (f"{marker}_col", "STRING")]
-    ds = make_dataset(owner.http, f"{marker} dataset", "1,a,x\n2,b,y\n", columns)
+    ds = make_dataset(owner.http, columns, f"{marker} dataset", csv="1,a,x\n2,b,y\n")["id"]
     stream = owner.http.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"}).json()[0]["id"]
     execution = owner.http.post(f"/v1/streams/{stream}/executions", json={"updateMethod": "APPEND"}).json()["id"]
     assert owner.http.put(f"/v1/streams/{stream}/executions/{execution}/part/1", content=b"3,c,z\n").status_code == 200

@@ -13,11 +13,11 @@ import httpx
 import pytest
 from pydomo import Domo
 
-from domolite.accounts import Accounts
+from domolite.auth.secretbox import SecretBox, open_box
 from domolite.catalog import Catalog, open_catalog
+from domolite.connectors.accounts import Accounts
 from domolite.errors import AccountNotFound, Forbidden, SecretUnreadable
-from domolite.models import Principal
-from domolite.secretbox import SecretBox, open_box
+from domolite.models.records import Principal
 from tests.e2e.people import make_person
 from tests.helpers import assert_domo_error, catalog_dump, catalog_rows
 from tests.serverproc import Server

@@ -10,7 +10,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.e2e.people import Person, make_dataset, make_person, query_rows, share
+from tests.e2e.people import Person, make_person, query_rows, share
+from tests.helpers import make_dataset
 from tests.serverproc import Server
 
 COLUMNS = [("id", "LONG"), ("region", "STRING"), ("amount", "DOUBLE"), ("day", "DATE")]
@@ -31,8 +32,8 @@ def pdp(server: Server, api: httpx.Client) -> dict[str, object]:
     alice = make_person(server, api, "Participant", "alice")
     bob = make_person(server, api, "Participant", "bob")
     carol = make_person(server, api, "Participant", "carol")
-    ds = make_dataset(owner.http, "sales", CSV, COLUMNS)
-    other = make_dataset(owner.http, "secret other", "99,Secret,1.0,2024-01-01\n", COLUMNS)
+    ds = make_dataset(owner.http, COLUMNS, "sales", csv=CSV)["id"]
+    other = make_dataset(owner.http, COLUMNS, "secret other", csv="99,Secret,1.0,2024-01-01\n")["id"]
     west = api.post("/v1/groups", json={"name": f"west-{uuid.uuid4().hex[:6]}", "users": [bob.id]}).json()["id"]
     for person in (alice, bob, carol):
         assert share(owner.http, ds, "USER", person.id, "READ").status_code == 200
@@ -270,7 +271,7 @@ def test_bad_policies_are_refused_with_the_field(pdp: dict[str, object]) -> None
 def test_pdp_off_shows_every_row_again(server: Server, api: httpx.Client) -> None:
     owner = make_person(server, api, "Privileged", "toggler")
     reader = make_person(server, api, "Participant", "toggled")
-    ds = make_dataset(owner.http, "toggle", CSV, COLUMNS)
+    ds = make_dataset(owner.http, COLUMNS, "toggle", csv=CSV)["id"]
     share(owner.http, ds, "USER", reader.id, "READ")
     assert owner.http.put(f"/v1/datasets/{ds}", json={"pdpEnabled": True}).json()["pdpEnabled"] is True
     assert _ids_by_query(reader.http, ds) == []  # in no policy: no rows
@@ -304,7 +305,7 @@ def test_a_filtered_user_sees_no_row_counts_of_loads(server: Server, api: httpx.
     """Data versions, partitions and executions count rows of the whole DataSet: a filtered user sees none."""
     owner, alice = pdp["owner"], pdp["alice"]
     assert isinstance(owner, Person) and isinstance(alice, Person)
-    ds = make_dataset(owner.http, "loads", CSV, COLUMNS)
+    ds = make_dataset(owner.http, COLUMNS, "loads", csv=CSV)["id"]
     stream = owner.http.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"}).json()[0]["id"]
     execution = owner.http.post(f"/v1/streams/{stream}/executions", json={"updateMethod": "APPEND"}).json()["id"]
     owner.http.put(f"/v1/streams/{stream}/executions/{execution}/part/1", content=b"7,East,70.0,2024-07-01\n")

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from tests.e2e.hostile_sql import HOSTILE_SQL
-from tests.e2e.people import make_dataset, query_rows
+from tests.e2e.people import query_rows
+from tests.helpers import make_dataset
 from tests.serverproc import Server
 
 COLUMNS = [("n", "LONG"), ("s", "STRING")]
@@ -19,8 +20,8 @@ SLOW_SQL = "SELECT count(*) FROM table a, table b, table c, table d WHERE a.n + 
 
 @pytest.fixture(scope="module")
 def datasets(api: httpx.Client) -> tuple[str, str]:
-    mine = make_dataset(api, "sandboxed", "1,one\n2,two\n", COLUMNS)
-    other = make_dataset(api, "other", "7,TOPSECRET\n", COLUMNS)
+    mine = make_dataset(api, COLUMNS, "sandboxed", csv="1,one\n2,two\n")["id"]
+    other = make_dataset(api, COLUMNS, "other", csv="7,TOPSECRET\n")["id"]
     return mine, other
 
 
@@ -68,7 +69,7 @@ def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def test_row_cap_and_time_limit_give_clear_errors(strict_server: Server) -> None:
     with strict_server.client() as http:
-        ds = make_dataset(http, "big", "".join(f"{i},x{i}\n" for i in range(2000)), COLUMNS)
+        ds = make_dataset(http, COLUMNS, "big", csv="".join(f"{i},x{i}\n" for i in range(2000)))["id"]
         assert len(query_rows(http, ds, "SELECT * FROM table LIMIT 5")) == 5
         capped = http.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT * FROM table"})
         assert capped.status_code == 400

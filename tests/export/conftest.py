@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -57,18 +55,6 @@ def body(bucket: str, s3_url: str, query: dict[str, Any] | None = None, **extra:
     return out
 
 
-def wait(api: httpx.Client, dataset_id: str, export_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r = api.get(f"/api/query/v1/export/{dataset_id}/{export_id}")
-        assert r.status_code == 200, r.text
-        job: dict[str, Any] = r.json()
-        if job["exportStatus"] in ("success", "error"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"export {export_id} did not finish in {timeout} s")
-
-
 def keys_under(s3: Any, bucket: str, prefix: str = "") -> list[str]:
     found = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     return sorted(o["Key"] for o in found)
@@ -82,15 +68,3 @@ def read_object(s3: Any, url: str) -> bytes:
 def parse_csv(data: bytes) -> tuple[list[str], list[list[str]]]:
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
     return rows[0], rows[1:]
-
-
-def make_dataset(api: httpx.Client, name: str, columns: list[tuple[str, str]], csv_text: str) -> str:
-    created = api.post(
-        "/v1/datasets",
-        json={"name": name, "schema": {"columns": [{"name": n, "type": t} for n, t in columns]}},
-    )
-    assert created.status_code == 201, created.text
-    dataset_id = str(created.json()["id"])
-    loaded = api.put(f"/v1/datasets/{dataset_id}/data", content=csv_text.encode(), headers={"Content-Type": "text/csv"})
-    assert loaded.status_code == 204, loaded.text
-    return dataset_id

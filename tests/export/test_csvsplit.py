@@ -9,7 +9,7 @@ import random
 import pytest
 
 from domolite.export.csvsplit import CsvSplitter, count_row_ends
-from domolite.export.model import Compression
+from domolite.models.exports import Compression
 
 
 class ListSink:

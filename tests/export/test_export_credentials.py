@@ -15,7 +15,8 @@ import boto3
 import httpx
 import pytest
 
-from tests.export.conftest import body, make_dataset, read_object, wait
+from tests.export.conftest import body, read_object
+from tests.helpers import make_dataset, wait_export
 from tests.serverproc import free_port
 
 ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
@@ -70,7 +71,7 @@ def strict_s3() -> Iterator[dict[str, Any]]:
 
 
 def test_wrong_secret_is_refused_without_echoing_it(api: httpx.Client, strict_s3: dict[str, Any]) -> None:
-    ds = make_dataset(api, "strict creds", [("n", "LONG")], "1\n")
+    ds = make_dataset(api, [("n", "LONG")], "strict creds", csv="1\n")["id"]
     payload = body("strict-bucket", strict_s3["url"], awsAccessKey=strict_s3["key"], awsAccessSecret="wrong-secret-123")
     r = api.post(f"/api/query/v1/export/{ds}", json=payload)
     assert r.status_code == 400
@@ -87,7 +88,7 @@ def test_temporary_credentials_with_a_session_token(api: httpx.Client, strict_s3
     temp = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/export-role", RoleSessionName="export-test")[
         "Credentials"
     ]
-    ds = make_dataset(api, "temp creds", [("n", "LONG"), ("s", "STRING")], "1,a\n2,b\n")
+    ds = make_dataset(api, [("n", "LONG"), ("s", "STRING")], "temp creds", csv="1,a\n2,b\n")["id"]
     payload = body(
         "strict-bucket",
         strict_s3["url"],
@@ -99,7 +100,7 @@ def test_temporary_credentials_with_a_session_token(api: httpx.Client, strict_s3
     assert api.post(f"/api/query/v1/export/{ds}", json=without_token).status_code == 400
     r = api.post(f"/api/query/v1/export/{ds}", json=payload)
     assert r.status_code == 200, r.text
-    job = wait(api, ds, r.json()["exportId"])
+    job = wait_export(api, ds, r.json()["exportId"])
     assert job["exportStatus"] == "success", job
     ((url, count),) = job["urlRowCountMap"].items()
     reader = boto3.client("s3", **strict_s3["boto"])

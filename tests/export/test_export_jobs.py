@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.export.conftest import KEYS, body, keys_under, make_dataset, wait
+from tests.export.conftest import KEYS, body, keys_under
 from tests.export.tcpproxy import TcpProxy
-from tests.helpers import assert_domo_error, catalog_rows, until
+from tests.helpers import assert_domo_error, catalog_rows, make_dataset, until, wait_export
 from tests.serverproc import Server
 
 
@@ -27,22 +27,12 @@ def proxy(s3_url: str) -> Iterator[TcpProxy]:
     p.stop()
 
 
-def _wait_state(api: httpx.Client, ds: str, export_id: str, state: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = api.get(f"/api/query/v1/export/{ds}/{export_id}").json()
-        if job["exportStatus"] == state:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"export {export_id} never reached {state}")
-
-
 def test_one_active_export_per_dataset(api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str) -> None:
-    ds = make_dataset(api, "one active", [("n", "LONG")], "1\n2\n3\n")
+    ds = make_dataset(api, [("n", "LONG")], "one active", csv="1\n2\n3\n")["id"]
     proxy.hold_prefix = b"POST "  # the job's CreateMultipartUpload waits; the bucket check (HEAD) goes through
     first = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url))
     assert first.status_code == 200
-    running = _wait_state(api, ds, first.json()["exportId"], "exporting")
+    running = wait_export(api, ds, first.json()["exportId"], "exporting")
     second = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, compression="gzip", path="elsewhere"))
     assert second.status_code == 200
     assert second.json()["exportId"] == running["exportId"] and second.json()["exportStatus"] == "exporting"
@@ -50,7 +40,7 @@ def test_one_active_export_per_dataset(api: httpx.Client, s3: Any, proxy: TcpPro
     listed = api.get(f"/api/query/v1/export/{ds}").json()
     assert [j["exportStatus"] for j in listed] == ["exporting"]
     proxy.released.set()
-    done = wait(api, ds, running["exportId"])
+    done = wait_export(api, ds, running["exportId"])
     assert done["exportStatus"] == "success" and list(done["urlRowCountMap"].values()) == [3]
     assert keys_under(s3, bucket) == [
         f"{ds}/{done['exportId']}/export/data.csv",
@@ -58,12 +48,12 @@ def test_one_active_export_per_dataset(api: httpx.Client, s3: Any, proxy: TcpPro
     ]
     third = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, compression="gzip"))
     assert third.json()["exportId"] != running["exportId"]
-    assert wait(api, ds, third.json()["exportId"])["exportStatus"] == "success"
+    assert wait_export(api, ds, third.json()["exportId"])["exportStatus"] == "success"
 
 
 def test_s3_gone_mid_export_leaves_nothing_behind(api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str) -> None:
     lines = "".join(f"{i},row number {i} with some padding text to make it longer\n" for i in range(60_000))
-    ds = make_dataset(api, "vanishing s3", [("n", "LONG"), ("s", "STRING")], lines)
+    ds = make_dataset(api, [("n", "LONG"), ("s", "STRING")], "vanishing s3", csv=lines)["id"]
     proxy.cut_after_bytes = 1_500_000  # S3 stops answering after about three objects' worth of bytes
     r = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, maxFileSize=500_000))
     assert r.status_code == 200
@@ -76,7 +66,7 @@ def test_s3_gone_mid_export_leaves_nothing_behind(api: httpx.Client, s3: Any, pr
     time.sleep(1.5)
     assert api.get(f"/api/query/v1/export/{ds}/{export_id}").json()["exportStatus"] == "exporting"  # still cleaning up
     proxy.start()  # S3 comes back: the job's clean-up (abort, delete) gets through
-    job = wait(api, ds, export_id)
+    job = wait_export(api, ds, export_id)
     assert job["exportStatus"] == "error" and job["errorCode"] == "S3_UNREACHABLE"
     assert "could not be reached" in job["message"] and "could not be" not in job["message"].split(";", 1)[1]
     cleaned = re.search(
@@ -94,10 +84,10 @@ def test_restart_marks_running_exports_interrupted(tmp_path: Path, s3: Any, prox
     own = Server(data_dir=tmp_path / "data").start()
     try:
         with own.client() as api:
-            ds = make_dataset(api, "restart", [("n", "LONG")], "1\n")
+            ds = make_dataset(api, [("n", "LONG")], "restart", csv="1\n")["id"]
             proxy.hold_prefix = b"POST "
             started = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url)).json()
-            _wait_state(api, ds, started["exportId"], "exporting")
+            wait_export(api, ds, started["exportId"], "exporting")
         own.kill9()
         proxy.released.set()
         own.start()
@@ -107,7 +97,7 @@ def test_restart_marks_running_exports_interrupted(tmp_path: Path, s3: Any, prox
             assert job["message"] == "interrupted: the server process running it stopped"
             again = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url))
             assert again.json()["exportId"] != started["exportId"]  # the DataSet is free again
-            assert wait(api, ds, again.json()["exportId"])["exportStatus"] == "success"
+            assert wait_export(api, ds, again.json()["exportId"])["exportStatus"] == "success"
     finally:
         own.stop()
 
@@ -116,12 +106,12 @@ def test_deleting_the_dataset_ends_its_running_export_with_nothing_written(
     server: Server, api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str
 ) -> None:
     lines = "".join(f"{i},row {i}\n" for i in range(20_000))
-    ds = make_dataset(api, "deleted while exporting", [("n", "LONG"), ("s", "STRING")], lines)
+    ds = make_dataset(api, [("n", "LONG"), ("s", "STRING")], "deleted while exporting", csv=lines)["id"]
     proxy.hold_prefix = b"POST "  # the job's CreateMultipartUpload waits; the bucket check (HEAD) goes through
     started = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url))
     assert started.status_code == 200, started.text
     export_id = started.json()["exportId"]
-    _wait_state(api, ds, export_id, "exporting")
+    wait_export(api, ds, export_id, "exporting")
     assert api.delete(f"/v1/datasets/{ds}").status_code == 204
     sql = "SELECT state, error_code, message, manifest_url FROM exports WHERE id = :x"
     assert catalog_rows(server.catalog_url, sql, x=export_id) == [

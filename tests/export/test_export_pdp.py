@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.people import make_dataset, make_person, share
-from tests.export.conftest import body, parse_csv, read_object, wait
+from tests.e2e.people import make_person, share
+from tests.export.conftest import body, parse_csv, read_object
+from tests.helpers import make_dataset, wait_export
 from tests.serverproc import Server
 
 CSV = "West,1\nEast,2\nWest,3\nSouth,4\n"
@@ -19,7 +20,7 @@ def test_a_pdp_user_exports_only_their_rows(
 ) -> None:
     owner = make_person(server, api, "Privileged", "exportowner")
     west = make_person(server, api, "Participant", "westonly")
-    ds = make_dataset(owner.http, "pdp export", CSV, [("Region", "STRING"), ("Sales", "LONG")])
+    ds = make_dataset(owner.http, [("Region", "STRING"), ("Sales", "LONG")], "pdp export", csv=CSV)["id"]
     assert share(owner.http, ds, "USER", west.id, "READ").status_code == 200
     policy = owner.http.post(
         f"/v1/datasets/{ds}/policies",
@@ -35,7 +36,7 @@ def test_a_pdp_user_exports_only_their_rows(
     def export(who: httpx.Client) -> list[list[str]]:
         started = who.post(f"/api/query/v1/export/{ds}", json=body(bucket, s3_url, path="pdp"))
         assert started.status_code == 200, started.text
-        job = wait(who, ds, started.json()["exportId"])
+        job = wait_export(who, ds, started.json()["exportId"])
         assert job["exportStatus"] == "success", job
         (url,) = job["urlRowCountMap"]
         header, rows = parse_csv(read_object(s3, url))

@@ -15,7 +15,8 @@ import httpx
 import pytest
 import zstandard
 
-from tests.export.conftest import KEYS, body, keys_under, make_dataset, parse_csv, read_object, wait
+from tests.export.conftest import KEYS, body, keys_under, parse_csv, read_object
+from tests.helpers import make_dataset, wait_export
 from tests.serverproc import Server
 
 REGIONS = ["West", "East", "Central", "South"]
@@ -62,7 +63,7 @@ ROWS = _rows(400)
 
 @pytest.fixture(scope="module")
 def sales(api: httpx.Client) -> str:
-    return make_dataset(api, "export sales", COLUMNS, _csv(ROWS))
+    return make_dataset(api, COLUMNS, "export sales", csv=_csv(ROWS))["id"]
 
 
 def dataset_rows(api: httpx.Client, dataset_id: str) -> tuple[list[str], list[list[str]]]:
@@ -80,7 +81,7 @@ def start(api: httpx.Client, dataset_id: str, payload: dict[str, Any]) -> dict[s
 
 def run(api: httpx.Client, dataset_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     job = start(api, dataset_id, payload)
-    done = wait(api, dataset_id, job["exportId"])
+    done = wait_export(api, dataset_id, job["exportId"])
     assert done["exportStatus"] == "success", done
     return done
 
@@ -99,7 +100,7 @@ def test_plain_export_writes_every_row_under_path_and_export_id(
     )
     assert first["exportStatus"] in ("none", "exporting", "success")
     assert first["bucket"] == bucket and first["exportFormat"] == "csv" and first["compression"] == "none"
-    job = wait(api, sales, first["exportId"])
+    job = wait_export(api, sales, first["exportId"])
     assert job["exportStatus"] == "success" and job["errorCode"] is None and job["finished"]
     data_url = f"s3://{bucket}/team/q3/{job['exportId']}/export/data.csv"
     assert job["urlRowCountMap"] == {data_url: len(ROWS)}
@@ -328,7 +329,7 @@ def test_large_export_is_split_into_objects_with_their_own_header(
 def test_identical_request_reuses_the_last_export_until_the_data_changes(
     api: httpx.Client, s3: Any, s3_url: str, bucket: str
 ) -> None:
-    ds = make_dataset(api, "reuse", [("n", "LONG")], "1\n2\n")
+    ds = make_dataset(api, [("n", "LONG")], "reuse", csv="1\n2\n")["id"]
     first = run(api, ds, body(bucket, s3_url))
     objects = keys_under(s3, bucket)
     again = start(api, ds, body(bucket, s3_url))
@@ -336,7 +337,7 @@ def test_identical_request_reuses_the_last_export_until_the_data_changes(
     assert keys_under(s3, bucket) == objects  # nothing uploaded
     other_query = start(api, ds, body(bucket, s3_url, compression="gzip"))
     assert other_query["exportId"] != first["exportId"]
-    wait(api, ds, other_query["exportId"])
+    wait_export(api, ds, other_query["exportId"])
     assert api.put(f"/v1/datasets/{ds}/data", content=b"3\n", params={"updateMethod": "APPEND"},
                    headers={"Content-Type": "text/csv"}).status_code == 204  # fmt: skip
     changed = run(api, ds, body(bucket, s3_url))
@@ -436,7 +437,7 @@ def test_the_widest_schema_accepted_exports_as_csv_and_parquet(
     values = ["text", "7", "1.5", "2.25", "2024-01-31", "2024-01-31T10:11:12"]
     columns = [(f"wide column {i:04d}", types[i % 6]) for i in range(width)]
     row = ",".join(values[i % 6] for i in range(width)) + "\n"
-    ds = make_dataset(api, "widest export", columns, row * 2)
+    ds = make_dataset(api, columns, "widest export", csv=row * 2)["id"]
     csv_job = run(api, ds, body(bucket, s3_url, path="wide/csv"))
     header, rows = parse_csv(read_object(s3, next(iter(csv_job["urlRowCountMap"]))))
     assert len(header) == width and len(rows) == 2 and rows[0][1] == "7"

@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.export.conftest import body, make_dataset, parse_csv, read_object, wait
+from tests.export.conftest import body, parse_csv, read_object
 from tests.export.tcpproxy import TcpProxy
+from tests.helpers import make_dataset, wait_export
 from tests.serverproc import Server
 
 FAST_HEARTBEAT = {"DOMOLITE_PROCESS_HEARTBEAT_S": "0.2", "DOMOLITE_PROCESS_DEAD_AFTER_S": "2"}
@@ -41,24 +42,14 @@ def status(api: httpx.Client, ds: str, export_id: str) -> dict[str, Any]:
     return job
 
 
-def until_state(api: httpx.Client, ds: str, export_id: str, state: str, timeout: float = 20) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = status(api, ds, export_id)
-        if job["exportStatus"] == state:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"export {export_id} never reached {state}: {status(api, ds, export_id)}")
-
-
 def test_a_starting_server_leaves_a_running_export_of_another_alone(
     first: Server, proxy: TcpProxy, s3: Any, bucket: str
 ) -> None:
     with first.client() as api:
-        ds = make_dataset(api, "exported while another starts", [("n", "LONG")], "1\n2\n3\n")
+        ds = make_dataset(api, [("n", "LONG")], "exported while another starts", csv="1\n2\n3\n")["id"]
         proxy.hold_prefix = b"POST "  # the upload waits at S3's door
         started = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url)).json()
-        until_state(api, ds, started["exportId"], "exporting")
+        wait_export(api, ds, started["exportId"], "exporting")
 
         second = first.sibling().start()
         try:
@@ -70,7 +61,7 @@ def test_a_starting_server_leaves_a_running_export_of_another_alone(
             second.stop()
 
         proxy.released.set()
-        done = wait(api, ds, started["exportId"])
+        done = wait_export(api, ds, started["exportId"])
         assert done["exportStatus"] == "success", done
         ((url, rows),) = done["urlRowCountMap"].items()
         assert rows == 3
@@ -81,20 +72,20 @@ def test_the_export_of_a_killed_server_is_settled_by_a_running_one(first: Server
     second = first.sibling().start()
     try:
         with first.client() as api:
-            ds = make_dataset(api, "its server dies", [("n", "LONG")], "1\n")
+            ds = make_dataset(api, [("n", "LONG")], "its server dies", csv="1\n")["id"]
             proxy.hold_prefix = b"POST "
             started = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url)).json()
-            until_state(api, ds, started["exportId"], "exporting")
+            wait_export(api, ds, started["exportId"], "exporting")
         first.kill9()
         with second.client() as other:
             # No restart: the second process sees the first one's pid gone at its next heartbeat.
-            job = until_state(other, ds, started["exportId"], "error", timeout=10)
+            job = wait_export(other, ds, started["exportId"], "error", timeout=10)
             assert job["errorCode"] == "INTERRUPTED"
             assert job["message"] == "interrupted: the server process running it stopped"
             proxy.released.set()
             again = other.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url)).json()
             assert again["exportId"] != started["exportId"]  # the DataSet is free for a new export
-            assert wait(other, ds, again["exportId"])["exportStatus"] == "success"
+            assert wait_export(other, ds, again["exportId"])["exportStatus"] == "success"
     finally:
         second.stop()
 
@@ -111,7 +102,7 @@ def test_an_import_in_flight_survives_another_server_starting(first: Server) -> 
         yield b"".join(rows[1000:])
 
     with first.client() as api:
-        ds = make_dataset(api, "slow import", [("n", "LONG"), ("s", "STRING")], "")
+        ds = make_dataset(api, [("n", "LONG"), ("s", "STRING")], "slow import", csv="")["id"]
         result: dict[str, httpx.Response] = {}
 
         def send() -> None:
@@ -141,7 +132,7 @@ def test_a_commit_caught_by_its_servers_death_is_settled_by_a_running_one(first:
     second = first.sibling().start()
     try:
         with first.client() as api:
-            ds = make_dataset(api, "killed mid-commit", [("n", "LONG"), ("s", "STRING")], "-1,old\n-2,old\n")
+            ds = make_dataset(api, [("n", "LONG"), ("s", "STRING")], "killed mid-commit", csv="-1,old\n-2,old\n")["id"]
             sid = api.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"}).json()[0]["id"]
             api.patch(f"/v1/streams/{sid}", json={"updateMethod": "APPEND"})
             eid = api.post(f"/v1/streams/{sid}/executions").json()["id"]

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.export.conftest import make_dataset, parse_csv, read_object
+from tests.export.conftest import parse_csv, read_object
 from tests.export.tcpproxy import TcpProxy
 from tests.export.writeback import history, make_account, make_connector, metrics, run, stream_body, wait_run
-from tests.helpers import until
+from tests.helpers import make_dataset, until
 from tests.serverproc import Server
 
 FAST_CLOCK = {
@@ -51,7 +51,7 @@ def test_a_minute_schedule_fires(
     pair: tuple[Server, Server], fast: httpx.Client, s3_url: str, s3: Any, bucket: str
 ) -> None:
     server = pair[0]
-    input_id = make_dataset(fast, "every minute", SALES, "West,1\nEast,2\n")
+    input_id = make_dataset(fast, SALES, "every minute", csv="West,1\nEast,2\n")["id"]
     account = make_account(fast, s3_url, bucket, server.client_id, server.client_secret)
     stream_id, writeback_id = make_connector(
         fast, account, input_id, path="minutely", schedule={"type": "MINUTE", "interval": 1, "timezone": "UTC"}
@@ -85,7 +85,7 @@ def test_two_processes_run_each_due_job_exactly_once(
     pair: tuple[Server, Server], fast: httpx.Client, s3_url: str, bucket: str
 ) -> None:
     server = pair[0]
-    input_id = make_dataset(fast, "shared by two servers", SALES, "West,1\n")
+    input_id = make_dataset(fast, SALES, "shared by two servers", csv="West,1\n")["id"]
     account = make_account(fast, s3_url, bucket, server.client_id, server.client_secret)
     # A daily schedule a few seconds from now: due once, then not before tomorrow.
     fire_at = datetime.now(UTC) + timedelta(seconds=4)
@@ -108,7 +108,7 @@ def test_a_failed_run_is_retried_with_backoff_until_it_succeeds(
     pair: tuple[Server, Server], fast: httpx.Client, s3_url: str, s3: Any
 ) -> None:
     server = pair[0]
-    input_id = make_dataset(fast, "retried", SALES, "West,1\n")
+    input_id = make_dataset(fast, SALES, "retried", csv="West,1\n")["id"]
     missing = "retry-bucket-" + input_id[:8]
     account = make_account(fast, s3_url, missing, server.client_id, server.client_secret)
     stream_id, _ = make_connector(fast, account, input_id, path="retried", retries=2)
@@ -128,7 +128,7 @@ def test_a_failed_run_is_retried_with_backoff_until_it_succeeds(
 
 def test_retries_stop_after_the_retry_count(pair: tuple[Server, Server], fast: httpx.Client, s3_url: str) -> None:
     server = pair[0]
-    input_id = make_dataset(fast, "never reaches s3", SALES, "West,1\n")
+    input_id = make_dataset(fast, SALES, "never reaches s3", csv="West,1\n")["id"]
     account = make_account(fast, s3_url, "no-such-bucket-ever", server.client_id, server.client_secret)
     stream_id, _ = make_connector(fast, account, input_id, path="never", retries=1)
     wait_run(fast, stream_id, run(fast, stream_id)["executionId"])
@@ -150,7 +150,7 @@ def test_a_run_whose_server_died_ends_in_error_and_the_stream_runs_again(
     server = Server(data_dir=tmp_path / "data", env={**FAST_CLOCK, "DOMOLITE_SCHEDULER_LEASE_S": "2"}).start()
     try:
         with server.client() as api:
-            input_id = make_dataset(api, "crash mid-run", SALES, "West,1\n")
+            input_id = make_dataset(api, SALES, "crash mid-run", csv="West,1\n")["id"]
             account = make_account(api, proxy.url, bucket, server.client_id, server.client_secret)
             stream_id, _ = make_connector(api, account, input_id, path="crash")
             execution_id = run(api, stream_id)["executionId"]

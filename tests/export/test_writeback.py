@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.people import make_person, share
-from tests.export.conftest import keys_under, make_dataset, parse_csv, read_object
+from tests.export.conftest import keys_under, parse_csv, read_object
 from tests.export.writeback import (
     AWS_SECRET,
     PROVIDER,
@@ -21,6 +21,7 @@ from tests.export.writeback import (
     stream_body,
     wait_run,
 )
+from tests.helpers import make_dataset
 from tests.serverproc import Server
 
 SALES = [("Region", "STRING"), ("Units", "LONG")]
@@ -34,7 +35,7 @@ def admin_account(api: httpx.Client, server: Server, s3_url: str, bucket: str) -
 def test_a_manual_run_unloads_the_dataset_and_appends_one_metrics_row(
     server: Server, api: httpx.Client, s3_url: str, s3: Any, bucket: str
 ) -> None:
-    input_id = make_dataset(api, "sales to unload", SALES, SALES_CSV)
+    input_id = make_dataset(api, SALES, "sales to unload", csv=SALES_CSV)["id"]
     account = admin_account(api, server, s3_url, bucket)
     stream_id, writeback_id = make_connector(api, account, input_id, path="nightly/sales", primary_key="Units")
 
@@ -127,7 +128,7 @@ def test_specific_day_1_exports_only_yesterdays_rows_and_parses_times(
             ("today start", today),
         ]
     )
-    input_id = make_dataset(api, "events by day", [("Name", "STRING"), ("At", "DATETIME")], data)
+    input_id = make_dataset(api, [("Name", "STRING"), ("At", "DATETIME")], "events by day", csv=data)["id"]
     account = admin_account(api, server, s3_url, bucket)
     stream_id, writeback_id = make_connector(
         api, account, input_id, path="daily", specific_day=1, date_column="At", date_parse="DATETIME"
@@ -149,7 +150,7 @@ def test_specific_day_1_exports_only_yesterdays_rows_and_parses_times(
 def test_a_failing_s3_ends_the_run_in_error_with_the_reason_and_the_next_run_succeeds(
     server: Server, api: httpx.Client, s3_url: str, s3: Any
 ) -> None:
-    input_id = make_dataset(api, "sales, bucket missing", SALES, SALES_CSV)
+    input_id = make_dataset(api, SALES, "sales, bucket missing", csv=SALES_CSV)["id"]
     missing = "bucket-made-later-" + input_id[:8]
     account = admin_account(api, server, s3_url, missing)
     stream_id, writeback_id = make_connector(api, account, input_id, path="retry")
@@ -178,7 +179,7 @@ def test_a_failing_s3_ends_the_run_in_error_with_the_reason_and_the_next_run_suc
 def test_the_writeback_owner_must_own_or_co_own_the_input(
     server: Server, api: httpx.Client, s3_url: str, s3: Any, bucket: str
 ) -> None:
-    input_id = make_dataset(api, "owned by the admin", SALES, SALES_CSV)
+    input_id = make_dataset(api, SALES, "owned by the admin", csv=SALES_CSV)["id"]
     editor = make_person(server, api, role="Privileged")
     account = make_account(editor.http, s3_url, bucket, server.client_id, server.client_secret)
 
@@ -205,7 +206,7 @@ def test_the_writeback_owner_must_own_or_co_own_the_input(
 def test_a_bad_configuration_is_refused_naming_the_field(
     server: Server, api: httpx.Client, s3_url: str, bucket: str
 ) -> None:
-    input_id = make_dataset(api, "for bad configurations", SALES, SALES_CSV)
+    input_id = make_dataset(api, SALES, "for bad configurations", csv=SALES_CSV)["id"]
     account = admin_account(api, server, s3_url, bucket)
     cases: list[tuple[dict[str, Any], str, int]] = [
         (stream_body(account, ""), "configuration.inputDataSetId", 400),
@@ -228,7 +229,7 @@ def test_a_bad_configuration_is_refused_naming_the_field(
 def test_no_endpoint_or_log_line_shows_the_account_secrets(
     server: Server, api: httpx.Client, s3_url: str, bucket: str
 ) -> None:
-    input_id = make_dataset(api, "sales, secrets", SALES, SALES_CSV)
+    input_id = make_dataset(api, SALES, "sales, secrets", csv=SALES_CSV)["id"]
     account = admin_account(api, server, s3_url, bucket)
     stream_id, writeback_id = make_connector(api, account, input_id, path="secret-check")
     done = wait_run(api, stream_id, run(api, stream_id)["executionId"])
@@ -253,7 +254,7 @@ def test_no_endpoint_or_log_line_shows_the_account_secrets(
 def test_with_replace_the_writeback_dataset_keeps_only_the_last_run(
     server: Server, api: httpx.Client, s3_url: str, bucket: str
 ) -> None:
-    input_id = make_dataset(api, "sales, replace", SALES, SALES_CSV)
+    input_id = make_dataset(api, SALES, "sales, replace", csv=SALES_CSV)["id"]
     account = admin_account(api, server, s3_url, bucket)
     stream_id, writeback_id = make_connector(api, account, input_id, path="replace", method="REPLACE")
     first = wait_run(api, stream_id, run(api, stream_id)["executionId"])

@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from domolite.api.errors import validation_message
 from domolite.errors import BadRequest, BodyEndedEarly, InvalidField, UnsupportedMediaType
-from domolite.limits import Limits
+from domolite.models.limits import Limits
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -146,3 +146,16 @@ def is_gzip(request: Request) -> bool:
         raise UnsupportedMediaType("Content-Encoding names gzip more than once; send one gzip layer")
     ctype = request.headers.get("content-type", "").lower()
     return any(e in _GZIP for e in encodings) or ctype.startswith(("application/gzip", "application/x-gzip"))
+
+
+def optional_int(value: str | None, name: str) -> int | None:
+    """A whole number given as text (a query parameter), within 64 bits."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidField(name, f"{value!r} is not a whole number") from None
+    if not -(2**63) <= number < 2**63:
+        raise InvalidField(name, f"{value} is outside the range of a 64-bit integer")
+    return number

@@ -2,57 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from domolite.accounts import Accounts
-from domolite.audit.log import AuditLog
-from domolite.auth.devtokens import AccessTokens
-from domolite.auth.throttle import LoginGuard
-from domolite.auth.tokens import TokenService
-from domolite.catalog import Catalog
-from domolite.datasets import DataSets
-from domolite.directory import Directory
 from domolite.errors import Unauthorized
-from domolite.export.jobs import Exports
-from domolite.ingest.executions import Ingest
-from domolite.instance import Instance
-from domolite.limits import Limits
-from domolite.liveness import Liveness
-from domolite.models import Principal
-from domolite.pdp.policies import Policies
-from domolite.query.engine import Door
-from domolite.scheduler import ConnectorRuns
-from domolite.settings import Settings
-from domolite.sharing import Sharing
-from domolite.storage.lake import Lake
-from domolite.streams import Streams
-
-
-@dataclass
-class Services:
-    settings: Settings
-    limits: Limits
-    catalog: Catalog
-    lake: Lake
-    door: Door
-    ingest: Ingest
-    tokens: TokenService
-    datasets: DataSets
-    streams: Streams
-    instance: Instance
-    directory: Directory
-    sharing: Sharing
-    policies: Policies
-    access_tokens: AccessTokens
-    exports: Exports
-    runs: ConnectorRuns
-    accounts: Accounts
-    liveness: Liveness
-    audit: AuditLog
-    guard: LoginGuard
+from domolite.models.records import Principal
+from domolite.services import Services
 
 
 def get_services(request: Request) -> Services:

@@ -15,8 +15,8 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domolite.cancel import Cancelled
 from domolite.errors import Busy, DomoError, TooManyRequests, Unauthorized
+from domolite.server.cancel import Cancelled
 
 log = logging.getLogger("domolite.api")
 

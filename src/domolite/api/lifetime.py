@@ -11,7 +11,7 @@ import anyio
 from fastapi import Request
 from starlette.types import Receive
 
-from domolite.cancel import Cancel
+from domolite.server.cancel import Cancel
 
 T = TypeVar("T")
 

@@ -15,8 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domolite.api.errors import error_body
 from domolite.audit import origin
-from domolite.audit.model import Origin
-from domolite.logs import escape
+from domolite.models.audit import Origin
+from domolite.server.logs import escape
 
 log = logging.getLogger("domolite.access")
 

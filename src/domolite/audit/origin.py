@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar, Token
 
-from domolite.audit.model import Origin
+from domolite.models.audit import Origin
 
 _current: ContextVar[Origin | None] = ContextVar("domolite_request_origin", default=None)
 

@@ -1,1 +1,1 @@
-"""Who is calling: passwords, OAuth clients, access tokens and developer tokens."""
+"""Who is calling: users and groups, passwords, OAuth clients, access, session and developer tokens, secrets."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from domolite.access import permissions
 from domolite.audit.log import AuditLog
-from domolite.audit.model import Action, ObjectType
-from domolite.auth import permissions
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
 from domolite.errors import Forbidden, NotFound
-from domolite.models import Principal
+from domolite.models.audit import Action, ObjectType
+from domolite.models.records import Principal
 
 
 class AccessTokens:

@@ -11,7 +11,7 @@ from domolite.auth.signing import BadToken
 from domolite.auth.tokens import KNOWN_SCOPES, SESSION_TYPE, TokenService
 from domolite.catalog import Catalog
 from domolite.errors import TokenExpired, Unauthorized, UserNotFound
-from domolite.models import Principal, User
+from domolite.models.records import Principal, User
 
 
 class SessionService:

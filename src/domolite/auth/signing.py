@@ -29,7 +29,7 @@ from typing import Any
 
 import jwt
 
-from domolite.secretbox import create_private_file, replace_private_file, warn_if_readable
+from domolite.auth.secretbox import create_private_file, replace_private_file, warn_if_readable
 
 log = logging.getLogger("domolite")
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from domolite.audit.log import AuditLog
-from domolite.audit.model import Action, ObjectType
 from domolite.errors import TokenExpired, TooManyRequests, Unauthorized
+from domolite.models.audit import Action, ObjectType
 
 T = TypeVar("T")
 

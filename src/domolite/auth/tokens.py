@@ -11,7 +11,7 @@ from domolite.auth.secrets import hash_secret, hash_token, random_secret, token_
 from domolite.auth.signing import BadToken, SigningKeys
 from domolite.catalog import Catalog
 from domolite.errors import BadRequest, NotFound, TokenExpired, Unauthorized, UserNotFound
-from domolite.models import Principal, User
+from domolite.models.records import Principal, User
 
 KNOWN_SCOPES = frozenset({"data", "user", "dashboard", "account", "audit", "workflow"})
 DEV_TOKEN_PREFIX = "DDCI"

@@ -11,7 +11,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from domolite.access import (
+from domolite.catalog import schema as t
+from domolite.catalog.clock import utcnow
+from domolite.errors import Conflict, GroupNotFound, PolicyNotFound, UserNotFound
+from domolite.models.access import (
     AccessLevel,
     FilterOperator,
     GranteeType,
@@ -21,25 +24,7 @@ from domolite.access import (
     PolicyType,
     Share,
 )
-from domolite.catalog import schema as t
-from domolite.errors import Conflict, NotFound, UserNotFound
-from domolite.models import Role, User
-
-
-class GroupNotFound(NotFound):
-    def __init__(self, group_id: int | str) -> None:
-        super().__init__(f"Group {group_id} not found")
-
-
-class PolicyNotFound(NotFound):
-    def __init__(self, dataset_id: str, policy_id: int | str) -> None:
-        super().__init__(f"Policy {policy_id} of DataSet {dataset_id} not found")
-
-
-def _now() -> datetime:
-    from domolite.catalog.store import utcnow
-
-    return utcnow()
+from domolite.models.records import Role, User
 
 
 def _user(row: Any) -> User:
@@ -138,7 +123,7 @@ class AccessStore:
                         description=description,
                         active=active,
                         creator_id=creator_id,
-                        created_at=_now(),
+                        created_at=utcnow(),
                     )
                 ).inserted_primary_key
                 assert key is not None
@@ -286,7 +271,7 @@ class AccessStore:
                         grantee_id=share.grantee_id,
                         access_level=share.level.value,
                         granted_by=granted_by,
-                        granted_at=_now(),
+                        granted_at=utcnow(),
                     )
                 )
 
@@ -372,7 +357,7 @@ class AccessStore:
             ).first()
             if found is None:
                 values = self._policy_values(name, PolicyType.OPEN, (), (), ())
-                c.execute(insert(t.pdp_policies).values(dataset_id=dataset_id, created_at=_now(), **values))
+                c.execute(insert(t.pdp_policies).values(dataset_id=dataset_id, created_at=utcnow(), **values))
 
     def get_policy(self, dataset_id: str, policy_id: int) -> Policy:
         p = t.pdp_policies.c
@@ -394,7 +379,7 @@ class AccessStore:
         values = self._policy_values(name, kind, filters, users, groups)
         with self.engine.begin() as c:
             key = c.execute(
-                insert(t.pdp_policies).values(dataset_id=dataset_id, created_at=_now(), **values)
+                insert(t.pdp_policies).values(dataset_id=dataset_id, created_at=utcnow(), **values)
             ).inserted_primary_key
         assert key is not None
         return self.get_policy(dataset_id, int(key[0]))
@@ -437,5 +422,5 @@ class AccessStore:
         with self.engine.begin() as c:
             if c.execute(select(d.id).where(d.id == token_id)).first() is None:
                 return False
-            c.execute(update(t.dev_tokens).where(d.id == token_id, d.revoked_at.is_(None)).values(revoked_at=_now()))
+            c.execute(update(t.dev_tokens).where(d.id == token_id, d.revoked_at.is_(None)).values(revoked_at=utcnow()))
         return True

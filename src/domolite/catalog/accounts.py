@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 
 from domolite.catalog import schema as t
-from domolite.catalog.store import utcnow
+from domolite.catalog.clock import utcnow
 from domolite.errors import AccountNotFound, Conflict
-from domolite.models import Account
+from domolite.models.records import Account
 
 
 def _account(row: Any) -> Account:

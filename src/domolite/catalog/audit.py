@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
-from domolite.audit.model import Action, AuditEvent, AuditQuery, ObjectType
 from domolite.catalog import schema as t
+from domolite.models.audit import Action, AuditEvent, AuditQuery, ObjectType
 
 _e = t.audit_events.c
 

@@ -9,9 +9,9 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
-from domolite.catalog.store import utcnow
+from domolite.catalog.clock import utcnow
 from domolite.errors import Conflict, ExportNotFound
-from domolite.export.model import (
+from domolite.models.exports import (
     ACTIVE_STATES,
     Compression,
     ExportFormat,

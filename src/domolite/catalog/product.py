@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from domolite.catalog import schema as t
-from domolite.catalog.store import CatalogWrite, utcnow
+from domolite.catalog.clock import utcnow
+from domolite.catalog.store import CatalogWrite
 from domolite.errors import IndexNotFound, PartitionNotFound, UploadNotFound
-from domolite.models import Connector, IndexRequest, Partition, Upload
+from domolite.models.records import Connector, IndexRequest, Partition, Upload
 
 
 class ProductCatalog:

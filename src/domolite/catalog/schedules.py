@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
+from domolite.models.records import RunInfo
 
 
 @dataclass(frozen=True)
@@ -27,18 +28,6 @@ class StreamSchedule:
     attempt: int
     lease_owner: str | None
     lease_until: datetime | None
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What a connector run adds to its execution: how it started, which retry it is, and its export."""
-
-    execution_id: int
-    stream_id: int
-    run_type: str  # MANUAL | AUTOMATED
-    attempt: int
-    started_by: int | None
-    export_id: str | None
 
 
 def _schedule(row: Any) -> StreamSchedule:

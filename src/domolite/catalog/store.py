@@ -6,7 +6,6 @@ import fcntl
 import json
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
 from domolite.catalog.access import AccessStore
+from domolite.catalog.clock import utcnow
 from domolite.errors import (
     Conflict,
     DataSetNotFound,
@@ -25,8 +25,8 @@ from domolite.errors import (
     StreamNotFound,
     UserNotFound,
 )
-from domolite.export.model import ACTIVE_STATES, ErrorCode, ExportState, check_export_transition
-from domolite.models import (
+from domolite.models.exports import ACTIVE_STATES, ErrorCode, ExportState, check_export_transition
+from domolite.models.records import (
     Column,
     DataSet,
     DomoType,
@@ -63,10 +63,6 @@ def end_exports(c: Connection, dataset_id: str, message: str) -> None:
 
 
 MIGRATION_LOCK = 0x646F6D6F  # a PostgreSQL advisory lock key of our own ("domo")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # Called by migration 0008 with the token signing key earlier versions kept in the catalog, before it is dropped.

@@ -7,7 +7,7 @@ from typing import Protocol
 import zstandard
 from isal import isal_zlib
 
-from domolite.export.model import Compression
+from domolite.models.exports import Compression
 
 
 class Compressor(Protocol):

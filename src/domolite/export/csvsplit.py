@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from domolite.export.codecs import Compressor, compressor
-from domolite.export.model import Compression
+from domolite.models.exports import Compression
 
 NL = ord("\n")
 QUOTE = ord('"')

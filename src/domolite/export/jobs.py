@@ -16,18 +16,18 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from domolite.access import Capability
+from domolite.access import permissions
 from domolite.audit.log import AuditLog
-from domolite.audit.model import Action, ObjectType
-from domolite.auth import permissions
-from domolite.cancel import Cancel, Cancelled
 from domolite.catalog import Catalog
+from domolite.catalog.clock import utcnow
 from domolite.catalog.exports import ExportCatalog
-from domolite.catalog.store import utcnow
 from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, S3Refused, ShuttingDown
 from domolite.export.codecs import CONTENT_TYPES, EXTENSIONS
 from domolite.export.csvsplit import CsvSplitter
-from domolite.export.model import (
+from domolite.export.s3 import S3, MultipartUpload
+from domolite.models.access import Capability
+from domolite.models.audit import Action, ObjectType
+from domolite.models.exports import (
     ACTIVE_STATES,
     Compression,
     ErrorCode,
@@ -40,14 +40,13 @@ from domolite.export.model import (
     S3Credentials,
     S3Target,
 )
-from domolite.export.s3 import S3, MultipartUpload
-from domolite.models import DataSet, Principal
+from domolite.models.records import DataSet, Principal
 from domolite.query import request as query_request
-from domolite.query.engine import Door
+from domolite.query.door import Door
 from domolite.query.request import QuerySpec
-from domolite.query.unload import ParquetFiles, csv_chunks, remove_leftovers
+from domolite.query.unload import remove_leftovers
+from domolite.server.cancel import Cancel, Cancelled
 from domolite.settings import Settings
-from domolite.storage.lake import Lake
 
 log = logging.getLogger("domolite.export")
 
@@ -104,15 +103,12 @@ def _object_key(base: str, index: int, ext: str) -> str:
 
 
 class Exports:
-    def __init__(
-        self, catalog: Catalog, door: Door, lake: Lake, settings: Settings, process_id: str, audit: AuditLog
-    ) -> None:
+    def __init__(self, catalog: Catalog, door: Door, settings: Settings, process_id: str, audit: AuditLog) -> None:
         self.catalog = catalog
         self.audit = audit
         self.process_id = process_id
         self.jobs = ExportCatalog(catalog.engine)
         self.door = door
-        self.lake = lake
         self.settings = settings
         self.scratch_dir = settings.staging_dir / "s3-exports"
         self._pool = ThreadPoolExecutor(max_workers=settings.export_workers, thread_name_prefix="export")
@@ -366,7 +362,7 @@ class Exports:
             compression=options.compression,
             bom=options.include_bom,
         )
-        chunks = csv_chunks(self.lake, select_sql, self.scratch_dir, owner=self.process_id, stop_with=self._stopping)
+        chunks = self.door.unload_csv(select_sql, self.scratch_dir, owner=self.process_id, stop_with=self._stopping)
         try:
             for chunk in chunks:
                 self._check_stop()
@@ -388,10 +384,9 @@ class Exports:
         max_bytes: int,
         progress: _Progress,
     ) -> None:
-        files = ParquetFiles(self.scratch_dir, self.process_id)
+        files = self.door.parquet_files(self.scratch_dir, self.process_id)
         try:
             written = files.write(
-                self.lake,
                 select_sql,
                 compression=PARQUET_CODECS[options.compression],
                 file_size_bytes=max_bytes,

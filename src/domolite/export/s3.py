@@ -24,7 +24,7 @@ from botocore.exceptions import (
 )
 
 from domolite.errors import S3Refused
-from domolite.export.model import ErrorCode, S3Credentials, S3Target
+from domolite.models.exports import ErrorCode, S3Credentials, S3Target
 
 log = logging.getLogger("domolite.export.s3")
 

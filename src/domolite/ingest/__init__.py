@@ -1,1 +1,1 @@
-"""Getting data in: parts on disk, the execution lifecycle, and Domo's CSV format."""
+"""Getting data in: streams, executions, parts on disk, three-stage uploads and partitions, Domo's CSV format."""

@@ -13,8 +13,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from domolite.models import Column, DomoType
-from domolite.storage.sqltext import ident, literal
+from domolite.models.records import Column, DomoType
+from domolite.storage.sqltext import SQL_TYPES, ident, literal
 
 _READ_OPTIONS = (
     "header=false, auto_detect=false, delim=',', quote='\"', escape='\"', new_line='\\n', "
@@ -74,8 +74,6 @@ def source_sql(
 
 
 def _storage_type(t: DomoType) -> str:
-    from domolite.storage.lake import SQL_TYPES
-
     return SQL_TYPES[t]
 
 

@@ -13,16 +13,16 @@ from pathlib import Path
 import anyio
 
 from domolite.audit.log import AuditLog
-from domolite.audit.model import Action, AuditEvent, ObjectType
 from domolite.catalog import Catalog
 from domolite.catalog.store import CatalogWrite
 from domolite.errors import Busy, DomoError, ExecutionNotActive, InvalidCsv, InvalidPart, ShuttingDown
 from domolite.ingest.csvformat import diagnose, source_sql
 from domolite.ingest.parts import receive_body
-from domolite.limits import Limits
-from domolite.models import DataSet, Execution, ExecutionState, Principal, Stream, UpdateMethod
-from domolite.scratch import private_dir, remove_gone
-from domolite.storage.lake import Lake, LoadFailed, LoadResult
+from domolite.models.audit import Action, AuditEvent, ObjectType
+from domolite.models.limits import Limits
+from domolite.models.records import DataSet, Execution, ExecutionState, Principal, Stream, UpdateMethod
+from domolite.server.scratch import private_dir, remove_gone
+from domolite.storage.tables import LoadFailed, LoadResult, Tables
 
 log = logging.getLogger("domolite.ingest")
 
@@ -50,7 +50,7 @@ class Ingest:
     def __init__(
         self,
         catalog: Catalog,
-        lake: Lake,
+        lake: Tables,
         staging_dir: Path,
         limits: Limits,
         *,

@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from domolite.cancel import Cancel
 from domolite.errors import DomoError
-from domolite.scratch import private_dir
+from domolite.server.cancel import Cancel
+from domolite.server.scratch import private_dir
 
 log = logging.getLogger("domolite.query")
 

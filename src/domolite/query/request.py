@@ -1,6 +1,6 @@
 """Domo's structured QueryRequest (columns, where tree, group by, order by), as SQL over the door's SELECT.
 
-The wire form is parsed in `api/export_schemas.py`; this module holds the parsed tree and turns it into
+The wire form is parsed in `api/instance/export_schemas.py`; this module holds the parsed tree and turns it into
 DuckDB SQL.
 Every name is checked against the DataSet and quoted; every value becomes a literal. Nothing of the request is
 pasted into SQL as text.
@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from domolite.errors import InvalidField
-from domolite.models import Column, DataSet, DomoType
+from domolite.models.records import Column, DataSet, DomoType
 from domolite.storage.sqltext import ident, literal
 
 

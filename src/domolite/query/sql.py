@@ -4,7 +4,7 @@ The check is an allowlist. User SQL is accepted only if it is exactly one SELECT
 allowed) whose every table reference is the DataSet (`table` or its id, or a CTE defined in the same
 statement), and whose every function is a known scalar, aggregate or window function. Table functions, catalog
 views, other schemas, variables and every statement with a side effect are refused with the reason.
-The sandbox DuckDB instance (`query/engine.py`) is the second wall: no external access, configuration locked.
+The sandbox DuckDB instance (`query/door.py`) is the second wall: no external access, configuration locked.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from domolite.cancel import Cancel
 from domolite.query.fifo import PIPE_KIND, FifoReader
-from domolite.scratch import private_dir, remove_gone, remove_strays
+from domolite.server.cancel import Cancel
+from domolite.server.scratch import private_dir, remove_gone, remove_strays
 from domolite.storage.lake import Lake
 
 PARQUET_KIND = "parquet"
@@ -41,13 +41,14 @@ def remove_leftovers(scratch_dir: Path, is_gone: Callable[[str | None], bool]) -
 class ParquetFiles:
     """Parquet files of one export in a private scratch folder, removed by `close()`."""
 
-    def __init__(self, scratch_dir: Path, owner: str) -> None:
+    def __init__(self, lake: Lake, scratch_dir: Path, owner: str) -> None:
+        self.lake = lake
         self.workdir = private_dir(scratch_dir, PARQUET_KIND, owner)
 
     def write(
-        self, lake: Lake, select_sql: str, *, compression: str, file_size_bytes: int, cancel: Cancel
+        self, select_sql: str, *, compression: str, file_size_bytes: int, cancel: Cancel
     ) -> list[tuple[Path, int, int]]:
-        files = lake.copy_parquet(
+        files = self.lake.copy_parquet(
             select_sql,
             str(self.workdir / "out"),
             compression=compression,

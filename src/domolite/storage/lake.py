@@ -16,31 +16,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
 
-from domolite.cancel import Cancel, Cancelled
 from domolite.errors import Busy, DomoError, InvalidField, ShuttingDown
-from domolite.models import Column, DomoType
+from domolite.models.records import Column
+from domolite.server.cancel import Cancel, Cancelled
 from domolite.storage import duck
-from domolite.storage.sqltext import ident, literal
-
-SQL_TYPES: dict[DomoType, str] = {
-    DomoType.STRING: "VARCHAR",
-    DomoType.LONG: "BIGINT",
-    DomoType.DOUBLE: "DOUBLE",
-    DomoType.DECIMAL: "DECIMAL(38,9)",
-    DomoType.DATE: "DATE",
-    DomoType.DATETIME: "TIMESTAMP",
-}
+from domolite.storage.sqltext import SQL_TYPES, ident, literal
+from domolite.storage.tables import INTERNAL_PREFIX, LoadFailed, LoadResult, Snapshot
 
 LAKE = "lake"
-
-# Names that start with this are domolite's own (a schema may not use them; see datasets.check_columns).
-INTERNAL_PREFIX = "__domolite"
 
 # A hidden column on every DataSet table: the partition tag (Domo's dataTag) of each row, NULL when untagged.
 # Reads select the schema's columns by name, so it never shows.
@@ -113,30 +101,6 @@ def _metadata(lake: str) -> str:
 def _timestamp(moment: datetime.datetime) -> str:
     """A naive UTC datetime as a DuckDB TIMESTAMPTZ literal."""
     return f"TIMESTAMPTZ {literal(moment.strftime('%Y-%m-%d %H:%M:%S.%f') + '+00')}"
-
-
-class LoadFailed(Exception):
-    """A load's SQL failed on the data (a bad value or a malformed line). The DataSet is unchanged."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    row_count: int
-    rows_loaded: int
-    snapshot_id: int
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One committed load of a table (a Domo data version), with the commit info it was tagged with."""
-
-    snapshot_id: int
-    recorded_ms: int
-    info: dict[str, Any]
 
 
 def lake_source(catalog_url: str, lake_dir: Path) -> tuple[str, list[str]]:

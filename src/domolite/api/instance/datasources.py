@@ -10,8 +10,8 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from domolite.api.body import flag, json_body, parse_body
-from domolite.api.deps import PrincipalDep, Services, ServicesDep, client_address
+from domolite.api.body import flag, json_body, optional_int, parse_body
+from domolite.api.deps import PrincipalDep, ServicesDep, client_address
 from domolite.api.instance.schemas import (
     CreateIn,
     LoginIn,
@@ -26,9 +26,10 @@ from domolite.api.lifetime import request_cancel, until_hung_up
 from domolite.api.openapi import answers_csv, body_model, body_schema
 from domolite.api.responses import JSON, PipedCSV
 from domolite.api.routing import Router
-from domolite.datacenter import SchemaColumn, access_level
-from domolite.errors import BadRequest, InvalidField, Unauthorized, UserNotFound
-from domolite.models import Column, DataSet, Principal, User
+from domolite.datasets.datacenter import SchemaColumn, access_level
+from domolite.errors import BadRequest, InvalidField, Unauthorized
+from domolite.models.records import Column, DataSet, Principal, User
+from domolite.services import Services
 
 router = Router()
 
@@ -36,29 +37,13 @@ router = Router()
 def datasource_view(services: Services, principal: Principal, dataset: DataSet) -> dict[str, Any]:
     """The instance form of a DataSet as the caller sees it (the row count of their rows, under PDP)."""
     dataset = services.datasets.seen_by(principal, dataset)
-    try:
-        owner = services.catalog.get_user(dataset.owner_id)
-    except UserNotFound:
-        owner = None
-    streams = services.catalog.list_streams(limit=1, offset=0, dataset_ids=[dataset.id])
-    stream_id = streams[0].id if streams else None
-    connector = stream_id is not None and services.instance.product.get_connector(stream_id) is not None
+    owner = services.datasets.owner(dataset)
+    stream = services.streams.of_dataset(dataset)
+    stream_id = stream.id if stream else None
+    connector = stream_id is not None and services.instance.connectors.attached(stream_id)
     return datasource_out(
         dataset, owner, stream_id=stream_id, connector=connector, permissions=access_level(principal, dataset)
     )
-
-
-def optional_int(value: str | None, name: str) -> int | None:
-    """A whole number given as text (a query parameter), within 64 bits."""
-    if value is None or value == "":
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise InvalidField(name, f"{value!r} is not a whole number") from None
-    if not -(2**63) <= number < 2**63:
-        raise InvalidField(name, f"{value} is outside the range of a 64-bit integer")
-    return number
 
 
 # -- auth ----------------------------------------------------------------------------------------------------

@@ -10,12 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domolite.api.schemas import Description, Email, Int64, Name, ProviderType, SqlText
-from domolite.catalog.schedules import RunInfo
-from domolite.connectors import ConnectorStream
-from domolite.models import Column, DataSet, DomoType, Execution, IndexRequest, Partition, User
-from domolite.query.engine import QueryResult
-from domolite.versions import DataVersion
+from domolite.api.public.schemas import Description, Email, Int64, Name, ProviderType, SqlText
+from domolite.connectors.streams import ConnectorStream
+from domolite.datasets.versions import DataVersion
+from domolite.models.records import Column, DataSet, DomoType, Execution, IndexRequest, Partition, RunInfo, User
+from domolite.query.door import QueryResult
 
 
 class Lenient(BaseModel):

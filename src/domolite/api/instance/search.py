@@ -11,9 +11,9 @@ from domolite.api.instance.schemas import SearchIn, search_object_out
 from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.datacenter import SearchFilter
-from domolite.errors import InvalidField, UserNotFound
-from domolite.models import User
+from domolite.datasets.datacenter import SearchFilter
+from domolite.errors import InvalidField
+from domolite.models.records import User
 
 router = Router()
 
@@ -38,10 +38,7 @@ async def search(request: Request, principal: PrincipalDep, services: ServicesDe
         owners: dict[int, User | None] = {}
         for d in found:
             if d.owner_id not in owners:
-                try:
-                    owners[d.owner_id] = services.catalog.get_user(d.owner_id)
-                except UserNotFound:
-                    owners[d.owner_id] = None
+                owners[d.owner_id] = services.datasets.owner(d)
         return {
             "searchObjects": [
                 search_object_out(services.datasets.seen_by(principal, d), owners[d.owner_id]) for d in found

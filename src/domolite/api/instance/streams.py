@@ -5,17 +5,18 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from domolite.api.body import parse_body, small_body
-from domolite.api.deps import PrincipalDep, Services, ServicesDep
-from domolite.api.instance.datasources import datasource_view, optional_int
+from domolite.api.body import optional_int, parse_body, small_body
+from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.instance.datasources import datasource_view
 from domolite.api.instance.schemas import StreamIn, execution_out, history_out, stream_out
 from domolite.api.openapi import body_model
+from domolite.api.public.schemas import IdPath
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.api.schemas import IdPath
-from domolite.connectors import ConnectorSpec, ConnectorStream
+from domolite.connectors.streams import ConnectorSpec, ConnectorStream
 from domolite.errors import InvalidField
-from domolite.models import Principal, UpdateMethod
+from domolite.models.records import Principal, UpdateMethod
+from domolite.services import Services
 
 router = Router()
 

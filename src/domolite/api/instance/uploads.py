@@ -8,9 +8,8 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from domolite.api.body import body_chunks, is_gzip, parse_body
+from domolite.api.body import body_chunks, is_gzip, optional_int, parse_body
 from domolite.api.deps import PrincipalDep, ServicesDep
-from domolite.api.instance.datasources import optional_int
 from domolite.api.instance.schemas import (
     CommitIn,
     HydrateIn,
@@ -23,9 +22,9 @@ from domolite.api.instance.schemas import (
     partition_out,
 )
 from domolite.api.openapi import body_csv, body_model
+from domolite.api.public.schemas import IdPath, PageQuery
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.api.schemas import IdPath, PageQuery
 from domolite.errors import InvalidField
 
 router = Router()

@@ -1,0 +1,97 @@
+"""Sharing under /api/data/v3/datasources/{id}: the access list, share, and the three ways to revoke."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from domolite.api.body import json_body, parse_body
+from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.errors import validation_message
+from domolite.api.openapi import body_model, body_schema
+from domolite.api.public.access_schemas import GranteeIn, ShareIn
+from domolite.api.public.schemas import IdPath
+from domolite.api.responses import JSON
+from domolite.api.routing import Router
+from domolite.errors import BadRequest
+from domolite.models.access import AccessLevel, GranteeType
+
+router = Router()
+BASE = "/api/data/v3/datasources/{dataset_id}"
+
+
+@router.get(BASE + "/permissions")
+def access_list(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    entries = services.sharing.access_list(principal, dataset_id)
+    listed = [
+        {"type": e.grantee_type.value, "id": str(e.grantee_id), "accessLevel": e.level.value, "name": e.name}
+        for e in entries
+    ]
+    return JSON(
+        {
+            "list": listed,
+            "totalUserCount": sum(1 for e in entries if e.grantee_type is GranteeType.USER),
+            "totalGroupCount": sum(1 for e in entries if e.grantee_type is GranteeType.GROUP),
+        }
+    )
+
+
+@router.post(BASE + "/share", openapi_extra=body_model(ShareIn))
+async def share(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    body = await parse_body(request, ShareIn)
+    grants = [
+        (
+            GranteeType.parse(p.type, f"permissions[{i}].type"),
+            p.id,
+            AccessLevel.parse(p.access_level, f"permissions[{i}].accessLevel"),
+        )
+        for i, p in enumerate(body.permissions)
+    ]
+    await run_in_threadpool(services.sharing.share, principal, dataset_id, grants)
+    return JSON({})
+
+
+@router.delete(BASE + "/permissions/{grantee_type}/{grantee_id}")
+def revoke(
+    dataset_id: str, grantee_type: str, grantee_id: IdPath, principal: PrincipalDep, services: ServicesDep
+) -> JSON:
+    services.sharing.revoke(principal, dataset_id, [(GranteeType.parse(grantee_type), grantee_id)])
+    return JSON({})
+
+
+@router.delete(BASE + "/USERS/{user_id}")
+def remove_user(dataset_id: str, user_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    services.sharing.revoke(principal, dataset_id, [(GranteeType.USER, user_id)])
+    return JSON({})
+
+
+_grantees = TypeAdapter(list[GranteeIn])
+
+
+@router.delete(
+    BASE + "/users",
+    openapi_extra=body_schema(
+        {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {"id": {"type": "integer"}, "type": {"type": "string", "enum": ["USER", "GROUP"]}},
+            },
+        },
+        required=True,
+    ),
+)
+async def remove_users(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    data = await json_body(request)
+    if not isinstance(data, list) or not data:
+        raise BadRequest("the body must be a non-empty array of {id, type}")
+    try:
+        items = _grantees.validate_python(data)
+    except ValidationError as exc:
+        raise BadRequest(validation_message(list(exc.errors()))) from None
+    grantees = [(GranteeType.parse(g.type, f"[{i}].type"), g.id) for i, g in enumerate(items)]
+    await run_in_threadpool(services.sharing.revoke, principal, dataset_id, grantees)
+    return JSON({})

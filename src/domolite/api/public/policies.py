@@ -1,0 +1,109 @@
+"""PDP policies: the public form (/v1/datasets/{id}/policies) and the product form
+(/api/query/v1/data-control/{id}/filter-groups), plus the PDP switch."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from domolite.api.body import parse_body
+from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.openapi import body_model
+from domolite.api.public.access_schemas import (
+    FilterGroupIn,
+    PdpSwitchIn,
+    PolicyIn,
+    filter_group_out,
+    pdp_switch_out,
+    policy_out,
+)
+from domolite.api.public.schemas import IdPath
+from domolite.api.responses import JSON
+from domolite.api.routing import Router
+
+router = Router()
+V1 = "/v1/datasets/{dataset_id}/policies"
+PRODUCT = "/api/query/v1/data-control/{dataset_id}"
+
+
+# -- /v1 ----------------------------------------------------------------------------------------------------
+@router.get(V1)
+def list_policies(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    return JSON([policy_out(p) for p in services.policies.list(principal, dataset_id)])
+
+
+@router.post(V1, status_code=201, openapi_extra=body_model(PolicyIn))
+async def create_policy(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    body = await parse_body(request, PolicyIn)
+    policy = await run_in_threadpool(services.policies.create, principal, dataset_id, body.spec())
+    return JSON(policy_out(policy), status_code=201)
+
+
+@router.get(V1 + "/{policy_id}")
+def get_policy(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    return JSON(policy_out(services.policies.get(principal, dataset_id, policy_id)))
+
+
+@router.put(V1 + "/{policy_id}", openapi_extra=body_model(PolicyIn))
+async def update_policy(
+    dataset_id: str, policy_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep
+) -> JSON:
+    body = await parse_body(request, PolicyIn)
+    policy = await run_in_threadpool(services.policies.update, principal, dataset_id, policy_id, body.spec())
+    return JSON(policy_out(policy))
+
+
+@router.delete(V1 + "/{policy_id}", status_code=204)
+def delete_policy(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
+    services.policies.delete(principal, dataset_id, policy_id)
+    return Response(status_code=204)
+
+
+# -- product form -------------------------------------------------------------------------------------------
+@router.get(PRODUCT + "/filter-groups")
+def list_filter_groups(dataset_id: str, principal: PrincipalDep, services: ServicesDep, options: str = "") -> JSON:
+    del options  # load_associations, load_filters, include_open_policy: all always included
+    policies = services.policies.list(principal, dataset_id)
+    return JSON([filter_group_out(p, i) for i, p in enumerate(policies)])
+
+
+@router.post(PRODUCT + "/filter-groups", openapi_extra=body_model(FilterGroupIn))
+async def create_filter_group(
+    dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
+) -> JSON:
+    body = await parse_body(request, FilterGroupIn)
+    policy = await run_in_threadpool(services.policies.create, principal, dataset_id, body.spec())
+    return JSON(filter_group_out(policy, 0))
+
+
+@router.get(PRODUCT + "/filter-groups/{policy_id}")
+def get_filter_group(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    return JSON(filter_group_out(services.policies.get(principal, dataset_id, policy_id), 0))
+
+
+@router.put(PRODUCT + "/filter-groups/{policy_id}", openapi_extra=body_model(FilterGroupIn))
+async def update_filter_group(
+    dataset_id: str, policy_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep
+) -> JSON:
+    body = await parse_body(request, FilterGroupIn)
+    policy = await run_in_threadpool(services.policies.update, principal, dataset_id, policy_id, body.spec())
+    return JSON(filter_group_out(policy, 0))
+
+
+@router.delete(PRODUCT + "/filter-groups/{policy_id}")
+def delete_filter_group(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    services.policies.delete(principal, dataset_id, policy_id)
+    return JSON({})
+
+
+@router.get(PRODUCT)
+def get_pdp_switch(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    return JSON(pdp_switch_out(services.policies.enabled(principal, dataset_id)))
+
+
+@router.put(PRODUCT, openapi_extra=body_model(PdpSwitchIn))
+async def set_pdp_switch(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+    body = await parse_body(request, PdpSwitchIn)
+    dataset = await run_in_threadpool(services.policies.set_enabled, principal, dataset_id, body.enabled)
+    return JSON(pdp_switch_out(dataset.pdp_enabled))

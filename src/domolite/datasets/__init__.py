@@ -1,0 +1,1 @@
+"""DataSets: their lifecycle, metadata and schema, and their data versions."""

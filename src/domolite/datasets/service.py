@@ -1,0 +1,282 @@
+"""DataSet lifecycle: create (with its REPLACE stream), read, change metadata and schema, delete."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import unicodedata
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from domolite.access import permissions
+from domolite.audit.log import AuditLog
+from domolite.catalog import Catalog
+from domolite.catalog.clock import utcnow
+from domolite.errors import InvalidField, UserNotFound
+from domolite.models.audit import Action, AuditEvent, ObjectType
+from domolite.models.limits import Limits
+from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod, User
+from domolite.storage.tables import INTERNAL_PREFIX, Tables
+
+log = logging.getLogger("domolite.datasets")
+
+# What else goes when executions are removed with their DataSet or stream (their staging folders).
+ExecutionsRemoved = Callable[[Sequence[int]], None]
+
+
+def check_columns(columns: Sequence[Column], limits: Limits, where: str = "schema.columns") -> None:
+    """A schema domolite can hold at every step: one column or more, at most the column limit, each named
+    (not blank, no control characters, not in domolite's own `__domolite` namespace, within the name
+    limit) and no two names equal ignoring case."""
+    if not columns:
+        raise InvalidField(where, "a schema needs at least one column")
+    limits.column_count(len(columns), where)
+    seen: set[str] = set()
+    for i, col in enumerate(columns):
+        field = f"{where}[{i}].name"
+        if not col.name.strip():
+            raise InvalidField(field, "a column needs a name")
+        limits.name(col.name, field)
+        control = next((ch for ch in col.name if unicodedata.category(ch) == "Cc"), None)
+        if control is not None:
+            raise InvalidField(field, f"a column name may not hold a control character (U+{ord(control):04X})")
+        if col.name.lower().startswith(INTERNAL_PREFIX):
+            raise InvalidField(field, f"{col.name!r} is reserved: names starting with {INTERNAL_PREFIX} are domolite's")
+        key = col.name.lower()
+        if key in seen:
+            raise InvalidField(field, f"duplicate column name {col.name!r} (names ignore case)")
+        seen.add(key)
+
+
+class RowView(Protocol):
+    """What the door says about the rows a principal may read (row policies applied)."""
+
+    def row_count(self, dataset: DataSet, principal: Principal) -> int: ...
+
+    def filters_rows(self, dataset: DataSet, principal: Principal) -> bool: ...
+
+
+class DataSets:
+    def __init__(self, catalog: Catalog, lake: Tables, limits: Limits, audit: AuditLog, rows: RowView) -> None:
+        self.catalog = catalog
+        self.lake = lake
+        self.limits = limits
+        self.audit = audit
+        self.rows = rows
+        self._removed_hooks: list[ExecutionsRemoved] = []
+
+    def on_executions_removed(self, hook: ExecutionsRemoved) -> None:
+        self._removed_hooks.append(hook)
+
+    def executions_removed(self, execution_ids: Sequence[int]) -> None:
+        for hook in self._removed_hooks:
+            hook(execution_ids)
+
+    def owner(self, dataset: DataSet) -> User | None:
+        """The DataSet's owner, or None when that user was deleted."""
+        try:
+            return self.catalog.get_user(dataset.owner_id)
+        except UserNotFound:
+            return None
+
+    def seen_by(self, principal: Principal, dataset: DataSet) -> DataSet:
+        """The DataSet as the principal sees it in metadata, lists and search: its row count is the count of the
+        rows they may read (a PDP-filtered user sees how many rows are theirs, never the total)."""
+        count = self.rows.row_count(dataset, principal)
+        return dataset if count == dataset.row_count else replace(dataset, row_count=count)
+
+    def counts_hidden(self, principal: Principal, dataset: DataSet | str) -> bool:
+        """Whether the principal is kept from the row counts of the DataSet's loads (data versions, partitions,
+        executions): they describe rows a PDP-filtered user may not see, so such a user sees none."""
+        found = self.catalog.get_dataset(dataset) if isinstance(dataset, str) else dataset
+        return self.rows.filters_rows(found, principal)
+
+    def event(self, principal: Principal | None, action: Action, dataset: DataSet, comment: str = "") -> AuditEvent:
+        """An audit event about a DataSet."""
+        return self.audit.event(principal, action, ObjectType.DATA_SOURCE, dataset.id, dataset.name, comment)
+
+    def record(self, principal: Principal | None, action: Action, dataset: DataSet, comment: str = "") -> None:
+        self.audit.record(self.event(principal, action, dataset, comment))
+
+    def create(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        description: str,
+        columns: Sequence[Column],
+        owner_id: int | None = None,
+        update_method: UpdateMethod = UpdateMethod.REPLACE,
+        key_columns: Sequence[str] = (),
+        pdp_enabled: bool = False,
+        data_provider_type: str = "api",
+        schema_later: bool = False,
+    ) -> tuple[DataSet, Stream]:
+        """Create a DataSet, its lake table and its stream. The table is made first, then the catalog rows.
+
+        A schema needs a column or more, except with `schema_later` (a connector's DataSet, whose schema its
+        first run or a schema change sets; nothing loads into it before)."""
+        permissions.require_create(principal)
+        self.limits.name(name, "name")
+        self.limits.description(description, "description")
+        if columns or not schema_later:
+            check_columns(columns, self.limits)
+        if update_method is UpdateMethod.UPSERT:
+            names = {c.name.lower() for c in columns}
+            if not key_columns:
+                raise InvalidField("keyColumnNames", "UPSERT needs at least one key column")
+            for key in key_columns:
+                if key.lower() not in names:
+                    raise InvalidField("keyColumnNames", f"{key!r} is not a column of the schema")
+        if owner_id is not None:
+            self.catalog.get_user(owner_id)
+        now = utcnow()
+        dataset_id = str(uuid.uuid4())
+        dataset = DataSet(
+            id=dataset_id,
+            name=name,
+            description=description,
+            owner_id=owner_id if owner_id is not None else principal.user.id,
+            columns=tuple(columns),
+            table="ds_" + dataset_id.replace("-", ""),
+            pdp_enabled=pdp_enabled,
+            row_count=0,
+            created_at=now,
+            updated_at=now,
+            data_updated_at=None,
+            data_provider_type=data_provider_type,
+        )
+        self.lake.create_table(dataset.table, dataset.columns)
+        try:
+            with self.catalog.tx() as conn:
+                self.catalog.insert_dataset(conn, dataset)
+                stream_id = self.catalog.insert_stream(conn, dataset.id, update_method, key_columns)
+                self.audit.write(self.event(principal, Action.CREATED, dataset, f"{len(dataset.columns)} columns"))(
+                    conn
+                )
+        except BaseException:
+            self.lake.drop_table(dataset.table)
+            raise
+        return dataset, self.catalog.get_stream(stream_id)
+
+    def get(self, principal: Principal, dataset_id: str) -> DataSet:
+        dataset = self.catalog.get_dataset(dataset_id)
+        permissions.require_read(principal, dataset)
+        return dataset
+
+    def get_for_edit(self, principal: Principal, dataset_id: str) -> DataSet:
+        dataset = self.catalog.get_dataset(dataset_id)
+        permissions.require_edit(principal, dataset)
+        return dataset
+
+    def list(self, principal: Principal, *, limit: int, offset: int, name_like: str, sort: str | None) -> list[DataSet]:
+        permissions.require_scope(principal, "data")
+        return self.catalog.list_datasets(
+            limit=limit, offset=offset, name_like=name_like, sort=sort, visible_to=visible_to(principal)
+        )
+
+    def visible(self, principal: Principal) -> builtins.list[DataSet]:
+        """Every DataSet the principal owns or has a share of (every one for an Admin)."""
+        found: builtins.list[DataSet] = []
+        while batch := self.catalog.list_datasets(limit=500, offset=len(found), visible_to=visible_to(principal)):
+            found.extend(batch)
+        return found
+
+    def readable_ids(self, principal: Principal) -> builtins.list[str] | None:
+        """The ids of the DataSets the principal may read, for filtering lists; None (no filter) for Admins."""
+        return None if visible_to(principal) is None else [d.id for d in self.visible(principal)]
+
+    def update(
+        self,
+        principal: Principal,
+        dataset_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        columns: Sequence[Column] | None = None,
+        pdp_enabled: bool | None = None,
+        owner_id: int | None = None,
+    ) -> DataSet:
+        """Partial update. A schema change keeps the rows: columns are matched by name, new ones are NULL."""
+        dataset = self.catalog.get_dataset(dataset_id)
+        permissions.require_edit(principal, dataset)
+        if (pdp_enabled is not None and pdp_enabled != dataset.pdp_enabled) or (
+            owner_id is not None and owner_id != dataset.owner_id
+        ):
+            permissions.require_manage(principal, dataset)  # PDP and ownership: owner, co-owner or Admin
+        changes: dict[str, object] = {}
+        if name is not None:
+            changes["name"] = self.limits.name(name, "name")
+        if description is not None:
+            changes["description"] = self.limits.description(description, "description")
+        if pdp_enabled is not None:
+            changes["pdp_enabled"] = pdp_enabled
+        if owner_id is not None:
+            self.catalog.get_user(owner_id)
+            changes["owner_id"] = owner_id
+        if columns is not None and tuple(columns) != dataset.columns:
+            check_columns(columns, self.limits)
+            self.lake.evolve(dataset.table, dataset.columns, columns)
+            changes["columns"] = tuple(columns)
+        if not changes:
+            return dataset
+        updated = self.catalog.update_dataset(dataset_id, **changes)
+        if "columns" in changes:
+            self.record(principal, Action.SCHEMA_CHANGED, updated, schema_change(dataset.columns, updated.columns))
+        if "pdp_enabled" in changes and updated.pdp_enabled != dataset.pdp_enabled:
+            self.record(principal, Action.POLICY_CHANGED, updated, f"PDP {'on' if updated.pdp_enabled else 'off'}")
+        if "owner_id" in changes and updated.owner_id != dataset.owner_id:
+            self.record(
+                principal, Action.SHARED, updated, f"owner changed from user {dataset.owner_id} to {updated.owner_id}"
+            )
+        return updated
+
+    def delete(self, principal: Principal, dataset_id: str) -> None:
+        """The one delete of a DataSet, for every API: one catalog transaction removes it and everything
+        attached (see Catalog.delete_dataset; its running exports end); once that is committed, its table and
+        files leave the lake and its staged parts leave the staging area."""
+        dataset = self.catalog.get_dataset(dataset_id)
+        permissions.require_delete(principal, dataset)
+        removed = self.catalog.delete_dataset(dataset_id)
+        self.record(principal, Action.DELETED, dataset, f"{dataset.row_count} rows")
+        try:
+            self.lake.remove_table(dataset.table)
+        except Exception:  # the catalog no longer knows it: the files are orphans a start removes
+            log.exception("removing the lake table of deleted DataSet %s failed", dataset_id)
+        self.executions_removed(removed)
+
+    def reconcile_row_counts(self) -> None:
+        """Bring cached row counts in line with the lake (after a crash between a lake commit and the catalog)."""
+        version = self.lake.latest_snapshot()
+        for dataset_id in self.catalog.all_dataset_ids():
+            dataset = self.catalog.get_dataset(dataset_id)
+            count = self.lake.row_count(dataset.table, version)
+            if count != dataset.row_count:
+                self.catalog.record_data_change(dataset_id, count, version, touch=False)
+
+
+def schema_change(old: Sequence[Column], new: Sequence[Column]) -> str:
+    """What a schema change did, for the audit log: columns added, dropped and retyped."""
+    before = {c.name.lower(): c for c in old}
+    after = {c.name.lower(): c for c in new}
+    parts = []
+    added = [c.name for k, c in after.items() if k not in before]
+    dropped = [c.name for k, c in before.items() if k not in after]
+    retyped = [
+        f"{c.name} {before[k].type.value}->{c.type.value}"
+        for k, c in after.items()
+        if k in before and before[k].type != c.type
+    ]
+    for label, names in (("added", added), ("dropped", dropped), ("retyped", retyped)):
+        if names:
+            parts.append(f"{label} {', '.join(names)}")
+    return "; ".join(parts) or "columns reordered or renamed"
+
+
+def visible_to(principal: Principal) -> tuple[int, Collection[str]] | None:
+    """The filter for lists and searches: None (everything) for Admins, else owned or shared DataSets."""
+    if principal.is_admin:
+        return None
+    return principal.user.id, list(principal.grants)

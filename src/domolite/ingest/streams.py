@@ -1,0 +1,124 @@
+"""Streams: the upload channel of a DataSet. Creation, search, update, deletion, and execution access."""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Sequence
+
+from domolite.access import permissions
+from domolite.catalog import Catalog
+from domolite.datasets.service import DataSets
+from domolite.errors import InvalidField
+from domolite.models.access import Capability
+from domolite.models.audit import Action, ObjectType
+from domolite.models.records import Column, DataSet, Execution, Principal, Stream, UpdateMethod
+
+_TERM_SPLIT = re.compile(r",(?=dataSource\.)")
+
+
+class Streams:
+    def __init__(self, catalog: Catalog, datasets: DataSets) -> None:
+        self.catalog = catalog
+        self.datasets = datasets
+
+    def create(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        description: str,
+        columns: Sequence[Column],
+        update_method: UpdateMethod,
+        key_columns: Sequence[str],
+        owner_id: int | None = None,
+    ) -> tuple[Stream, DataSet]:
+        dataset, stream = self.datasets.create(
+            principal,
+            name=name,
+            description=description,
+            columns=columns,
+            owner_id=owner_id,
+            update_method=update_method,
+            key_columns=key_columns,
+        )
+        return stream, dataset
+
+    def get(self, principal: Principal, stream_id: int) -> tuple[Stream, DataSet]:
+        stream = self.catalog.get_stream(stream_id)
+        return stream, self.datasets.get(principal, stream.dataset_id)
+
+    def of_dataset(self, dataset: DataSet) -> Stream | None:
+        """The DataSet's stream (every DataSet has at most one), or None."""
+        found = self.catalog.list_streams(limit=1, offset=0, dataset_ids=[dataset.id])
+        return found[0] if found else None
+
+    def executions(self, stream_id: int, *, limit: int, offset: int) -> builtins.list[Execution]:
+        return self.catalog.list_executions(stream_id, limit=limit, offset=offset)
+
+    def execution(self, stream_id: int, execution_id: int) -> Execution:
+        return self.catalog.get_execution(stream_id, execution_id)
+
+    def get_for_edit(self, principal: Principal, stream_id: int) -> tuple[Stream, DataSet]:
+        stream = self.catalog.get_stream(stream_id)
+        return stream, self.datasets.get_for_edit(principal, stream.dataset_id)
+
+    def list(self, principal: Principal, *, limit: int, offset: int) -> builtins.list[tuple[Stream, DataSet]]:
+        permissions.require_scope(principal, "data")
+        readable = self.datasets.readable_ids(principal)
+        streams = self.catalog.list_streams(limit=limit, offset=offset, dataset_ids=readable)
+        return [(s, self.catalog.get_dataset(s.dataset_id)) for s in streams]
+
+    def search(self, principal: Principal, query: str) -> builtins.list[tuple[Stream, DataSet]]:
+        """`dataSource.id:X`, `dataSource.name:X`, `dataSource.owner.id:X`, comma-joined and ANDed."""
+        permissions.require_scope(principal, "data")
+        wanted: dict[str, str] = {}
+        for term in _TERM_SPLIT.split(query.strip()):
+            key, sep, value = term.partition(":")
+            if not sep or key not in ("dataSource.id", "dataSource.name", "dataSource.owner.id"):
+                raise InvalidField("q", f"unsupported search term {term!r}")
+            wanted[key] = value
+        candidates: Sequence[DataSet]
+        if "dataSource.id" in wanted:
+            try:
+                candidates = [self.catalog.get_dataset(wanted["dataSource.id"])]
+            except Exception:
+                return []
+        else:
+            candidates = self.datasets.visible(principal)
+        out = []
+        for dataset in candidates:
+            if not permissions.can(principal, dataset, Capability.READ):
+                continue
+            if "dataSource.name" in wanted and dataset.name != wanted["dataSource.name"]:
+                continue
+            if "dataSource.owner.id" in wanted and str(dataset.owner_id) != wanted["dataSource.owner.id"]:
+                continue
+            for stream in self.catalog.list_streams(limit=1000, offset=0, dataset_ids=[dataset.id]):
+                out.append((stream, dataset))
+        return out
+
+    def update(
+        self, principal: Principal, stream_id: int, method: UpdateMethod | None, key_columns: Sequence[str] | None
+    ) -> tuple[Stream, DataSet]:
+        stream, dataset = self.get_for_edit(principal, stream_id)
+        effective = method or stream.update_method
+        keys = key_columns if key_columns is not None else stream.key_columns
+        if effective is UpdateMethod.UPSERT:
+            names = {c.name.lower() for c in dataset.columns}
+            if not keys or any(k.lower() not in names for k in keys):
+                raise InvalidField("keyColumnNames", "UPSERT needs key columns that are columns of the schema")
+        return self.catalog.update_stream(stream_id, method, key_columns), dataset
+
+    def delete(self, principal: Principal, stream_id: int) -> None:
+        """Deletes the stream with its executions (one catalog transaction); its DataSet stays. Deleting is the
+        owner's, a co-owner's or an Admin's right (as deleting the DataSet is), not an editor's."""
+        stream = self.catalog.get_stream(stream_id)
+        dataset = self.catalog.get_dataset(stream.dataset_id)
+        permissions.require_delete(principal, dataset)
+        self.datasets.executions_removed(self.catalog.delete_stream(stream_id))
+        self.datasets.audit.record(
+            self.datasets.audit.event(
+                principal, Action.DELETED, ObjectType.STREAM, stream_id, dataset.name, f"stream of DataSet {dataset.id}"
+            )
+        )

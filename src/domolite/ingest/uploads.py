@@ -1,0 +1,218 @@
+"""Three-stage uploads (open, parts, commit) and the partitions (data tags) they fill.
+
+An upload is an execution of the DataSet's stream, so parts, diagnostics, the commit as one data version and
+crash recovery are the ingest machinery's. A tagged commit replaces that partition's rows in one snapshot;
+the partition's catalog entry is written after the lake commit, in the same catalog transaction that ends the
+execution (the pointer moves last), and a commit settled after a crash writes it the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from domolite.access import permissions
+from domolite.catalog import Catalog
+from domolite.catalog.product import ProductCatalog
+from domolite.catalog.store import CatalogWrite
+from domolite.datasets.service import DataSets
+from domolite.errors import InvalidField, PartitionLimitReached, PartitionNotFound
+from domolite.ingest.csvformat import source_sql
+from domolite.ingest.executions import Ingest, Landed
+from domolite.models.audit import Action
+from domolite.models.records import (
+    Column,
+    DataSet,
+    Execution,
+    ExecutionState,
+    Partition,
+    Principal,
+    Stream,
+    UpdateMethod,
+    Upload,
+)
+from domolite.storage.tables import Tables
+
+
+@dataclass(frozen=True)
+class Committed:
+    upload: Upload
+    execution: Execution
+    data_tag: str | None
+
+
+def no_rows_sql(columns: tuple[Column, ...]) -> str:
+    """A SELECT of no rows shaped like the schema (a load that only deletes)."""
+    return source_sql([], columns) if columns else "SELECT 1 AS __none WHERE false LIMIT 0"
+
+
+def check_tag(tag: str | None) -> str | None:
+    if tag is None:
+        return None
+    text = str(tag)
+    if not text.strip():
+        return None
+    if len(text) > 1000:
+        raise InvalidField("dataTag", "a partition tag is at most 1000 characters")
+    return text
+
+
+class Uploads:
+    def __init__(
+        self,
+        catalog: Catalog,
+        product: ProductCatalog,
+        lake: Tables,
+        ingest: Ingest,
+        datasets: DataSets,
+        partition_limit: int,
+    ) -> None:
+        self.catalog = catalog
+        self.product = product
+        self.lake = lake
+        self.ingest = ingest
+        self.datasets = datasets
+        self.partition_limit = partition_limit
+        ingest.on_landed(self._partition_entry)
+
+    def _partition_entry(self, landed: Landed) -> CatalogWrite | None:
+        """A tagged commit is its partition's newest data version; a REPLACE of every row empties them all. The
+        entry is written in the commit's own catalog transaction (also when a restart settles the commit)."""
+        if landed.partition is not None:
+            return self.product.partition_write(
+                landed.dataset.id, landed.partition, landed.snapshot_id, landed.partition_rows
+            )
+        if landed.method is UpdateMethod.REPLACE:
+            return self.product.clear_partitions_write(landed.dataset.id)
+        return None
+
+    # -- stage 1 ---------------------------------------------------------------------------------------------
+    def _stream_of(self, dataset: DataSet) -> Stream:
+        found = self.catalog.list_streams(limit=1, offset=0, dataset_ids=[dataset.id])
+        if found:
+            return found[0]
+        with self.catalog.tx() as conn:
+            stream_id = self.catalog.insert_stream(conn, dataset.id, UpdateMethod.REPLACE, ())
+        return self.catalog.get_stream(stream_id)
+
+    def _check_room(self, dataset: DataSet, tag: str) -> None:
+        if self.product.has_partition(dataset.id, tag):
+            return
+        if self.product.count_partitions(dataset.id) >= self.partition_limit:
+            raise PartitionLimitReached(dataset.id, self.partition_limit)
+
+    def open(self, principal: Principal, dataset_id: str, action: str | None, data_tag: str | None) -> Upload:
+        """Stage 1: a new upload id (never 0). A new partition tag past the limit is refused here."""
+        dataset = self.datasets.get_for_edit(principal, dataset_id)
+        tag = check_tag(data_tag)
+        if tag is not None:
+            self._check_room(dataset, tag)
+        method = UpdateMethod.parse(action, "action") if action else None
+        stream = self._stream_of(dataset)
+        execution = self.ingest.open_execution(stream, method if method is not UpdateMethod.UPSERT else None)
+        return self.product.add_upload(execution.id, dataset.id, stream.id, tag)
+
+    # -- stage 2 ---------------------------------------------------------------------------------------------
+    async def receive_part(
+        self, upload: Upload, part_no: int, chunks: AsyncIterator[bytes], *, gzip: bool
+    ) -> Execution:
+        return await self.ingest.receive_part(upload.stream_id, upload.id, part_no, chunks, gzip=gzip)
+
+    def upload_for_edit(self, principal: Principal, dataset_id: str, upload_id: int) -> Upload:
+        self.datasets.get_for_edit(principal, dataset_id)
+        return self.product.get_upload(dataset_id, upload_id)
+
+    # -- stage 3 ---------------------------------------------------------------------------------------------
+    def commit(
+        self, principal: Principal, dataset_id: str, upload_id: int, action: str | None, data_tag: str | None
+    ) -> Committed:
+        """Stage 3: the parts become one data version. APPEND adds, REPLACE replaces every row, and a
+        partition
+        tag (given here or at stage 1) replaces only that partition's rows. Committing again is harmless: a
+        committed upload is answered as it was.
+
+        Raises:
+            InvalidCsv: a part does not match the schema; the DataSet (and the partition) keep their old rows.
+        """
+        dataset = self.datasets.get_for_edit(principal, dataset_id)
+        upload = self.product.get_upload(dataset_id, upload_id)
+        tag = check_tag(data_tag) or upload.data_tag
+        execution = self.catalog.get_execution(upload.stream_id, upload.id)
+        if execution.state is ExecutionState.SUCCESS:
+            return Committed(upload, execution, tag)
+        method = UpdateMethod.parse(action, "action") if action else None
+        if method is UpdateMethod.UPSERT:
+            raise InvalidField("action", "uploads take APPEND or REPLACE")
+        if tag is not None:
+            self._check_room(dataset, tag)
+            method = UpdateMethod.APPEND
+        stream = self.catalog.get_stream(upload.stream_id)
+        done, _version = self.ingest.commit_version(
+            dataset, stream, upload.id, method=method, partition=tag, by=principal
+        )
+        return Committed(upload, done, tag)
+
+    # -- partitions ------------------------------------------------------------------------------------------
+    def partitions(
+        self,
+        principal: Principal,
+        dataset_id: str,
+        *,
+        include_deleted: bool,
+        descending: bool = False,
+        completed_min: datetime | None = None,
+        completed_max: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Partition]:
+        self.datasets.get(principal, dataset_id)
+        return self.product.list_partitions(
+            dataset_id,
+            include_deleted=include_deleted,
+            descending=descending,
+            completed_min=completed_min,
+            completed_max=completed_max,
+            limit=limit,
+            offset=offset,
+        )
+
+    def settle_partition_deletions(self) -> None:
+        """A deletion of a partition's rows that reached the lake but not the catalog (its server stopped in
+        between) is marked in the catalog now, as the deletion would have marked it. Run at start."""
+        marked = self.lake.marked_snapshots("deletePartition")
+        if not marked:
+            return
+        by_table = {d.table: d.id for d in map(self.catalog.get_dataset, self.catalog.all_dataset_ids())}
+        for snapshot in marked:
+            tag, dataset_id = snapshot.info.get("deletePartition"), by_table.get(str(snapshot.info.get("table")))
+            if not isinstance(tag, str) or dataset_id is None:
+                continue
+            try:
+                current = self.product.get_partition(dataset_id, tag)
+            except PartitionNotFound:
+                continue  # the tag was removed since
+            if current.data_id < snapshot.snapshot_id:
+                self.product.put_partition(dataset_id, tag, snapshot.snapshot_id, 0, deleted=True)
+
+    def delete_partition_data(self, principal: Principal, dataset_id: str, tag: str) -> Partition:
+        """Remove the partition's rows (one data version) and keep the tag, marked deleted."""
+        dataset = self.datasets.get_for_edit(principal, dataset_id)
+        self.product.get_partition(dataset_id, tag)
+        result = self.lake.load(
+            dataset.table,
+            no_rows_sql(dataset.columns),
+            replace=False,
+            partition=tag,
+            commit_info={"deletePartition": tag, "method": "DELETE"},
+        )
+        self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id)
+        self.product.put_partition(dataset.id, tag, result.snapshot_id, 0, deleted=True)
+        what = f"data version {result.snapshot_id}; the rows of partition {tag!r} deleted"
+        self.datasets.record(principal, Action.DATA_COMMITTED, dataset, what)
+        return self.product.get_partition(dataset_id, tag)
+
+    def remove_partition(self, principal: Principal, dataset_id: str, tag: str) -> None:
+        """Forget the tag. Rows still carrying it stay; delete the partition's data first to remove them."""
+        permissions.require_edit(principal, self.datasets.get_for_edit(principal, dataset_id))
+        self.product.remove_partition(dataset_id, tag)

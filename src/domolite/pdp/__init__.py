@@ -1,1 +1,0 @@
-"""Personalized data permissions: policies, and the row filter every read path applies."""

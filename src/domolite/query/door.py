@@ -1,0 +1,279 @@
+"""The one door for rows. Queries, CSV downloads and S3 exports (CSV and Parquet) all read through
+`Door.source_sql`, which applies read permission and row policies (PDP) for the caller; an export's rows then
+leave through `unload_csv` or `parquet_files`, so that nothing outside query/ and storage/ holds the lake.
+
+User SQL runs in a separate, locked-down DuckDB instance: the lake attached read-only, external access off,
+configuration locked, a time limit and a row cap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from domolite.access import permissions
+from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
+from domolite.models.records import DataSet, DomoType, Principal
+from domolite.query.fifo import PIPE_KIND, FifoReader
+from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
+from domolite.query.unload import ParquetFiles, csv_chunks
+from domolite.server.cancel import Cancel, Cancelled
+from domolite.server.scratch import remove_gone, remove_strays
+from domolite.storage import duck
+from domolite.storage.lake import LAKE, Lake, lake_busy
+from domolite.storage.sqltext import ident, literal
+
+PdpFilter = Callable[[DataSet, Principal], str | None]
+
+_TIME_UP = "the query's time limit passed"
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    types: list[DomoType]
+    rows: list[list[Any]]
+
+
+def domo_type(duck_type: Any) -> DomoType:
+    name = str(duck_type).upper()
+    if name in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"):
+        return DomoType.LONG
+    if name in ("DOUBLE", "FLOAT", "REAL"):
+        return DomoType.DOUBLE
+    if name.startswith("DECIMAL"):
+        return DomoType.DECIMAL
+    if name == "DATE":
+        return DomoType.DATE
+    if name.startswith("TIMESTAMP"):
+        return DomoType.DATETIME
+    return DomoType.STRING
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None).isoformat(timespec="seconds" if not value.microsecond else "milliseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, bytes | bytearray):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, dt.time | dt.timedelta):
+        return str(value)
+    return value
+
+
+class Door:
+    def __init__(
+        self,
+        lake: Lake,
+        *,
+        timeout_s: float,
+        max_rows: int,
+        scratch_dir: Path,
+        pdp_filter: PdpFilter | None = None,
+        memory_limit: str = "1GB",
+        threads: int | None = None,
+        owner: str = "",
+        slots: int | None = None,
+    ) -> None:
+        """`slots` queries run at once (default: the core count); the others wait for a free one, within their
+        time limit, so that queries never take all the cores that commits need."""
+        self.lake = lake
+        self.owner = owner
+        self.slots = slots or os.cpu_count() or 2
+        self._slots = threading.BoundedSemaphore(self.slots)
+        self._stopping = Cancel()
+        self.timeout_s = timeout_s
+        self.max_rows = max_rows
+        self.scratch_dir = scratch_dir
+        self.pdp_filter = pdp_filter
+        scratch_dir.mkdir(parents=True, exist_ok=True)
+        self._sandbox = duck.connect(
+            ["ducklake", *lake.meta_extensions], lake.extension_dir, threads=threads, memory_limit=memory_limit
+        )
+        self._sandbox.execute(
+            f"ATTACH {literal(lake.source)} AS {LAKE} (DATA_PATH {literal(lake.data_path)}, READ_ONLY)"
+        )
+        allowed = literal(str(lake.lake_dir) + "/")
+        self._sandbox.execute(f"SET allowed_directories = [{allowed}]")
+        self._sandbox.execute("SET enable_external_access = false")
+        self._sandbox.execute("SET lock_configuration = true")
+
+    def stop(self) -> None:
+        """Close every download still running (their DuckDB work stops)."""
+        self._stopping.cancel("the server is stopping")
+
+    def close(self) -> None:
+        self.stop()
+        self._sandbox.close()
+
+    def recover(self, is_gone: Callable[[str | None], bool]) -> None:
+        """Remove the download pipes that gone server processes (or older versions) left behind."""
+        remove_gone(self.scratch_dir, PIPE_KIND, is_gone)
+        remove_strays(self.scratch_dir, (PIPE_KIND,))
+
+    # -- the door ---------------------------------------------------------------------------------------------
+    def unload_csv(self, select_sql: str, scratch_dir: Path, *, owner: str, stop_with: Cancel) -> FifoReader:
+        """The rows of a SELECT built on `source_sql` (an export's), as CSV chunks (see `unload.csv_chunks`)."""
+        return csv_chunks(self.lake, select_sql, scratch_dir, owner=owner, stop_with=stop_with)
+
+    def parquet_files(self, scratch_dir: Path, owner: str) -> ParquetFiles:
+        """A private folder for the Parquet files of a SELECT built on `source_sql` (an export's)."""
+        return ParquetFiles(self.lake, scratch_dir, owner)
+
+    def source_sql(self, dataset: DataSet, principal: Principal, version: int | None = None) -> str:
+        """SELECT of the rows of `dataset` that `principal` may read, in schema order.
+
+        Raises:
+            Forbidden: the principal may not read the DataSet.
+        """
+        return self._source(dataset, principal, version)[0]
+
+    def _row_filter(self, dataset: DataSet, principal: Principal) -> str | None:
+        row_filter = self.pdp_filter(dataset, principal) if self.pdp_filter else None
+        if row_filter is None and dataset.pdp_enabled and not permissions.bypasses_pdp(principal, dataset):
+            row_filter = "FALSE"  # PDP is on but no policy hook is plugged in: fail closed
+        return row_filter
+
+    def _source(self, dataset: DataSet, principal: Principal, version: int | None) -> tuple[str, bool]:
+        permissions.require_read(principal, dataset)
+        cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
+        sql = f"SELECT {cols} FROM {self.lake.qualified(dataset.table, version)}"
+        row_filter = self._row_filter(dataset, principal)
+        if row_filter is not None:
+            sql += f" WHERE {row_filter}"
+        return sql, row_filter is not None
+
+    def filters_rows(self, dataset: DataSet, principal: Principal) -> bool:
+        """Whether row policies leave the principal fewer than all of the DataSet's rows (maybe)."""
+        return self._row_filter(dataset, principal) not in (None, "TRUE")
+
+    def row_count(self, dataset: DataSet, principal: Principal) -> int:
+        """How many rows of the DataSet the principal may read: the cached count when no row policy filters the
+        principal, else a count of the rows the policies leave them (what a PDP-filtered user sees as the row
+        count, see docs/choices.md)."""
+        permissions.require_read(principal, dataset)
+        if not self.filters_rows(dataset, principal):
+            return dataset.row_count
+        return int(self.query(dataset, principal, "SELECT COUNT(*) FROM table").rows[0][0])
+
+    # -- user SQL ---------------------------------------------------------------------------------------------
+    def query(
+        self,
+        dataset: DataSet,
+        principal: Principal,
+        user_sql: str,
+        version: int | None = None,
+        cancel: Cancel | None = None,
+    ) -> QueryResult:
+        """Run one user SELECT over the DataSet, in the sandbox. The time limit counts from `cancel`'s deadline
+        when it has one (the request's arrival plus the limit), so time spent waiting for the server counts.
+
+        Raises:
+            InvalidSql: refused or failing SQL. QueryTimeout: past the time limit. BadRequest: past the row cap.
+            Busy: the time went on waiting for the server, or the lake's metadata was locked.
+            Cancelled: `cancel` was cancelled (the client hung up). ShuttingDown: the server is stopping.
+        """
+        source, filtered = self._source(dataset, principal, version)
+        sql = rewrite(user_sql, dataset.id, source)
+        cancel = cancel or Cancel(deadline=time.monotonic() + self.timeout_s)
+        with self._slot(cancel):
+            return self._run(sql, filtered, cancel)
+
+    @contextmanager
+    def _slot(self, cancel: Cancel) -> Iterator[None]:
+        """One of the query slots, waited for within the query's time limit.
+
+        Raises:
+            Busy: no slot came free in time. Cancelled: the client hung up while it waited.
+        """
+        while not self._slots.acquire(timeout=0.05):
+            cancel.raise_if_cancelled()
+            remaining = cancel.remaining_s()
+            if remaining is not None and remaining <= 0:
+                raise Busy(
+                    f"the server's {self.slots} query slots stayed busy for the query's whole {self.timeout_s:g} s"
+                    " limit",
+                    2,
+                )
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def _run(self, sql: str, filtered: bool, cancel: Cancel) -> QueryResult:
+        remaining = cancel.remaining_s()
+        limit_s = self.timeout_s if remaining is None else min(self.timeout_s, remaining)
+        waited_s = self.timeout_s - limit_s
+        if limit_s <= 0:
+            raise Busy(f"the server was too busy to start the query within its {self.timeout_s:g} s limit", 2)
+        timed = Cancel(parent=cancel)
+        timer = threading.Timer(limit_s, timed.cancel, args=(_TIME_UP,))
+        timer.start()
+        try:
+            with self.lake.cursor(timed, self._sandbox) as cur:
+                cur.execute(sql)
+                rows = cur.fetchmany(self.max_rows + 1)
+                description = cur.description or []
+        except Cancelled as exc:
+            if exc.reason != _TIME_UP:
+                raise
+            if waited_s >= self.timeout_s / 2:
+                raise Busy(
+                    f"the query waited {waited_s:.0f} s for the server and then ran out of its "
+                    f"{self.timeout_s:g} s limit",
+                    2,
+                ) from None
+            raise QueryTimeout(f"the query ran longer than the {self.timeout_s:g} s limit and was stopped") from None
+        except duckdb.Error as exc:
+            if lake_busy(exc):
+                raise Busy("the lake's metadata was locked by a change in progress", 1) from None
+            if "max expression depth" in str(exc).lower():
+                raise InvalidSql(NESTED_TOO_DEEPLY) from None
+            raise InvalidSql(_duck_message(exc, redact_values=filtered)) from None
+        finally:
+            timer.cancel()
+            timed.close()
+        if len(rows) > self.max_rows:
+            raise BadRequest(f"the query returns more than {self.max_rows} rows; add a LIMIT or a WHERE to narrow it")
+        return QueryResult(
+            columns=[d[0] for d in description],
+            types=[domo_type(d[1]) for d in description],
+            rows=[[_json_value(v) for v in row] for row in rows],
+        )
+
+    # -- CSV export -------------------------------------------------------------------------------------------
+    def csv_stream(self, select_sql: str, *, header: bool) -> FifoReader:
+        """The rows of a trusted SELECT as Domo CSV, produced by DuckDB into a FIFO as they are read. Close it
+        when the request ends, however it ends: that stops DuckDB."""
+
+        def write(dest: str, stop: Cancel) -> None:
+            self.lake.copy_csv(select_sql, dest, header=header, cancel=stop)
+
+        return FifoReader(write, self.scratch_dir, name="csv-export", owner=self.owner, stop_with=self._stopping)
+
+
+def _duck_message(exc: Exception, *, redact_values: bool = False) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = text.replace(f"{LAKE}.", "")
+    text = re.sub(r"\bds_[0-9a-f]{32}\b", "table", text)  # never name lake tables
+    if redact_values:
+        # The engine may evaluate a user's expression on a row before the row filter drops it; a value quoted
+        # in an error (a failed cast, say) could come from a row the caller may not see.
+        text = re.sub(r"'(?:[^']|'')*'", "'…'", text)
+    return text[:500]
