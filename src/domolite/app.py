@@ -10,6 +10,7 @@ from datetime import timedelta
 import anyio
 from fastapi import FastAPI
 
+from domolite import web
 from domolite.accounts import Accounts
 from domolite.api import accesstokens as accesstokens_api
 from domolite.api import accounts as accounts_api
@@ -191,4 +192,5 @@ def create_app(settings: Settings) -> FastAPI:
     access_routers = (directory_api, sharing_api, policies_api, accesstokens_api, accounts_api, audit_api)
     for module in (oauth_api, datasets_api, streams_api, *access_routers, *instance_api.MODULES, exports_api):
         app.include_router(module.router)
+    web.install(app)  # the Data Center's pages at /
     return app
