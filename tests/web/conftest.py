@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from tests.export.conftest import s3_url  # noqa: F401  (moto in server mode, for connectors and exports)
 from tests.serverproc import ADMIN_PASSWORD, Server
 
 ADMIN_EMAIL = "admin@domolite.local"
@@ -27,7 +28,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def dc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(data_dir=tmp_path_factory.mktemp("datacenter") / "data").start()
+    srv = Server(data_dir=tmp_path_factory.mktemp("datacenter") / "data").start(timeout=180)  # a busy machine
     yield srv
     srv.stop()
 

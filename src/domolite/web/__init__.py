@@ -11,8 +11,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    from domolite.web import dataset, pages, upload
+    from domolite.web import admin, connectors, dataset, pages, upload
 
-    for module in (pages, dataset, upload):
+    for module in (pages, dataset, upload, connectors, admin):
         app.include_router(module.router)
     app.mount("/dc-static", StaticFiles(directory=STATIC_DIR), name="dc-static")
