@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import export_csv, export_s3, ingest, load
+from bench import export_csv, export_s3, ingest, load, web
 
 if __name__ == "__main__":
     ingest.main()
@@ -10,3 +10,4 @@ if __name__ == "__main__":
     sys.argv = sys.argv[:1]  # export_s3 parses its own flags
     export_s3.main()
     load.main([])
+    web.main([])

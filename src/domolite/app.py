@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 
+from domolite import web
 from domolite.api import errors as api_errors
 from domolite.api import instance as instance_api
 from domolite.api import openapi
@@ -85,4 +86,5 @@ def create_app(settings: Settings) -> FastAPI:
     access_routers = (directory_api, sharing_api, policies_api, accesstokens_api, accounts_api, audit_api)
     for module in (oauth_api, datasets_api, streams_api, *access_routers, *instance_api.MODULES, exports_api):
         app.include_router(module.router)
+    web.install(app)  # the Data Center's pages at /
     return app

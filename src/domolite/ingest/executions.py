@@ -286,7 +286,8 @@ class Ingest:
 
     def apply_import(self, dataset: DataSet, path: Path, method: UpdateMethod, by: Principal | None = None) -> None:
         try:
-            result = self._load(dataset, [(0, path)], method, (), {"import": path.parent.name})
+            info: dict[str, object] = {"import": path.parent.name, "method": method.value, "bytes": path.stat().st_size}
+            result = self._load(dataset, [(0, path)], method, (), info)
             with self.catalog.tx() as conn:
                 self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id, conn)
                 what = f"{method.value} of {result.rows_loaded} rows by import"

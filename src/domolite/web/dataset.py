@@ -1,0 +1,280 @@
+"""A DataSet's pages: Overview, Data, History, Partitions, Permissions, PDP, Export to S3 and Delete. Every read
+goes through the services the API uses (the door applies permissions and PDP)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from domolite.access.policies import FilterSpec, PolicySpec
+from domolite.api.instance.export_schemas import ExportIn, export_out
+from domolite.api.public.datasets import dataset_view
+from domolite.errors import InvalidField
+from domolite.models.access import AccessLevel, FilterOperator, GranteeType
+from domolite.models.records import DataSet, Principal
+from domolite.web.render import page, redirect
+from domolite.web.routing import web_router
+from domolite.web.session import FormDep, ServicesDep, UserDep, form_list
+
+router = web_router()
+PREVIEW_ROWS = 50
+LEVELS = [level.value for level in AccessLevel if level is not AccessLevel.OWNER]
+OPERATORS = [op.value for op in FilterOperator]
+TABS = [
+    ("overview", "Overview"),
+    ("data", "Data"),
+    ("history", "History"),
+    ("partitions", "Partitions"),
+    ("permissions", "Permissions"),
+    ("pdp", "PDP"),
+    ("export", "Export to S3"),
+    ("delete", "Delete"),
+]
+
+
+def base(dataset_id: str) -> str:
+    return f"/datasources/{dataset_id}/details"
+
+
+def quote_ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _tab(
+    request: Request, services: ServicesDep, principal: Principal, dataset: DataSet, tab: str, **ctx: Any
+) -> Response:
+    return page(
+        request,
+        f"dataset_{tab}.html",
+        dataset=dataset_view(services, principal, dataset),
+        tab=tab,
+        tabs=TABS,
+        base=base(dataset.id),
+        **ctx,
+    )
+
+
+@router.get("/datasources/{dataset_id}/details/overview")
+def overview(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
+    dataset = services.datasets.get(principal, dataset_id)
+    streams = services.streams.search(principal, f"dataSource.id:{dataset.id}")
+    stream = streams[0][0] if streams else None
+    return _tab(request, services, principal, dataset, "overview", stream=stream, schema=dataset.columns)
+
+
+@router.get("/datasources/{dataset_id}/details/data")
+def data(
+    request: Request,
+    dataset_id: str,
+    principal: UserDep,
+    services: ServicesDep,
+    sort: str = "",
+    dir: str = "asc",
+    page_no: str = Query("1", alias="page"),
+    version: str = "",
+) -> Response:
+    dataset = services.datasets.get(principal, dataset_id)
+    names = [c.name for c in dataset.columns]
+    number = max(int(page_no), 1) if page_no.isdigit() else 1
+    at = int(version) if version.isdigit() else None
+    sql = "SELECT * FROM table"
+    if sort in names:
+        sql += f" ORDER BY {quote_ident(sort)} {'DESC' if dir == 'desc' else 'ASC'}"
+    else:
+        sort = ""
+    _dataset, result = services.instance.queries.run(
+        principal, dataset.id, sql, limit=PREVIEW_ROWS + 1, offset=(number - 1) * PREVIEW_ROWS, version=at
+    )
+    return _tab(
+        request,
+        services,
+        principal,
+        dataset,
+        "data",
+        columns=result.columns,
+        rows=result.rows[:PREVIEW_ROWS],
+        has_next=len(result.rows) > PREVIEW_ROWS,
+        page_no=number,
+        first_row=(number - 1) * PREVIEW_ROWS + 1,
+        sort=sort,
+        dir="desc" if dir == "desc" else "asc",
+        version=at,
+    )
+
+
+@router.get("/datasources/{dataset_id}/details/history")
+def history(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
+    dataset = services.datasets.get(principal, dataset_id)
+    versions = list(reversed(services.instance.versions.of(dataset)))
+    hidden = services.datasets.counts_hidden(principal, dataset)
+    return _tab(request, services, principal, dataset, "history", versions=versions, hidden=hidden)
+
+
+@router.get("/datasources/{dataset_id}/details/partitions")
+def partitions(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
+    dataset = services.datasets.get(principal, dataset_id)
+    found = services.instance.uploads.partitions(principal, dataset.id, include_deleted=False, descending=True)
+    return _tab(request, services, principal, dataset, "partitions", partitions=found)
+
+
+# -- permissions -----------------------------------------------------------------------------------------------
+
+
+def _people(services: ServicesDep, principal: Principal) -> tuple[list[Any], list[Any]]:
+    users = [u for u, _created in services.directory.list_users(principal, limit=500, offset=0)]
+    groups = services.directory.list_groups(principal, limit=500, offset=0)
+    return users, groups
+
+
+@router.get("/datasources/{dataset_id}/details/permissions")
+def permissions(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
+    dataset = services.datasets.get(principal, dataset_id)
+    entries = services.sharing.access_list(principal, dataset.id)
+    users, groups = _people(services, principal)
+    return _tab(
+        request, services, principal, dataset, "permissions", entries=entries, users=users, groups=groups, levels=LEVELS
+    )
+
+
+def _grantee(value: str) -> tuple[GranteeType, int]:
+    kind, _, number = value.partition(":")
+    if not number.isdigit():
+        raise InvalidField("grantee", "choose a user or a group")
+    return GranteeType.parse(kind.upper(), "grantee"), int(number)
+
+
+@router.post("/datasources/{dataset_id}/share")
+def share(dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+    kind, grantee_id = _grantee(form.get("grantee", ""))
+    level = AccessLevel.parse(form.get("level", "READ"))
+    services.sharing.share(principal, dataset_id, [(kind, grantee_id, level)])
+    return redirect(f"{base(dataset_id)}/permissions", notice=f"Shared at {level.value}.")
+
+
+@router.post("/datasources/{dataset_id}/revoke")
+def revoke(dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+    kind, grantee_id = _grantee(form.get("grantee", ""))
+    services.sharing.revoke(principal, dataset_id, [(kind, grantee_id)])
+    return redirect(f"{base(dataset_id)}/permissions", notice="Access revoked.")
+
+
+# -- PDP -------------------------------------------------------------------------------------------------------
+
+
+@router.get("/datasources/{dataset_id}/details/pdp")
+def pdp(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep, edit: str = "") -> Response:
+    dataset = services.datasets.get(principal, dataset_id)
+    policies = services.policies.list(principal, dataset.id)
+    editing = next((p for p in policies if str(p.id) == edit and not p.is_open), None)
+    users, groups = _people(services, principal)
+    return _tab(
+        request,
+        services,
+        principal,
+        dataset,
+        "pdp",
+        policies=policies,
+        editing=editing,
+        users=users,
+        groups=groups,
+        operators=OPERATORS,
+        schema=dataset.columns,
+        user_names={u.id: u.name for u in users},
+        group_names={g.id: g.name for g in groups},
+    )
+
+
+def _policy_spec(request: Request, form: dict[str, str]) -> PolicySpec:
+    values = tuple(v.strip() for v in form.get("values", "").split(",") if v.strip())
+    filters = (
+        (FilterSpec(form.get("column", ""), form.get("operator", "EQUALS"), values, form.get("negate") == "on"),)
+        if form.get("column")
+        else ()
+    )
+    return PolicySpec(
+        name=form.get("name", ""),
+        type="user",
+        filters=filters,
+        user_ids=tuple(int(u) for u in form_list(request, "users") if u.isdigit()),
+        group_ids=tuple(int(g) for g in form_list(request, "groups") if g.isdigit()),
+    )
+
+
+@router.post("/datasources/{dataset_id}/pdp")
+def save_policy(
+    request: Request, dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep
+) -> Response:
+    spec = _policy_spec(request, form)
+    policy_id = form.get("policy", "")
+    if policy_id.isdigit():
+        services.policies.update(principal, dataset_id, int(policy_id), spec)
+        return redirect(f"{base(dataset_id)}/pdp", notice=f"Policy {spec.name!r} saved.")
+    services.policies.create(principal, dataset_id, spec)
+    return redirect(f"{base(dataset_id)}/pdp", notice=f"Policy {spec.name!r} created.")
+
+
+@router.post("/datasources/{dataset_id}/pdp/delete")
+def delete_policy(dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+    policy_id = form.get("policy", "")
+    if not policy_id.isdigit():
+        raise InvalidField("policy", "choose a policy")
+    services.policies.delete(principal, dataset_id, int(policy_id))
+    return redirect(f"{base(dataset_id)}/pdp", notice="Policy deleted.")
+
+
+@router.post("/datasources/{dataset_id}/pdp/enabled")
+def set_pdp(dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+    enabled = form.get("enabled") == "true"
+    services.policies.set_enabled(principal, dataset_id, enabled)
+    return redirect(f"{base(dataset_id)}/pdp", notice="PDP is on." if enabled else "PDP is off.")
+
+
+# -- export ----------------------------------------------------------------------------------------------------
+
+
+@router.get("/datasources/{dataset_id}/details/export")
+def export(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
+    dataset = services.datasets.get(principal, dataset_id)
+    jobs = [export_out(job, detail=True) for job in services.exports.for_dataset(principal, dataset.id)]
+    jobs.reverse()
+    return _tab(request, services, principal, dataset, "export", jobs=jobs)
+
+
+@router.post("/datasources/{dataset_id}/export")
+async def start_export(dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+    body: dict[str, Any] = {
+        "awsAccessKey": form.get("awsAccessKey"),
+        "awsAccessSecret": form.get("awsAccessSecret"),
+        "sessionToken": form.get("sessionToken") or None,
+        "bucket": form.get("bucket"),
+        "region": form.get("region"),
+        "path": form.get("path") or None,
+        "exportFormat": form.get("exportFormat") or "csv",
+        "compression": form.get("compression") or None,
+        "endpointUrl": form.get("endpointUrl") or None,
+        "queryRequest": {"includeBOM": form.get("includeBOM") == "on", "query": {}},
+    }
+    request = ExportIn.model_validate(body).to_domain()  # the API's own parsing, field names and errors
+    job = await run_in_threadpool(services.exports.start, principal, dataset_id, request)
+    return redirect(f"{base(dataset_id)}/export", notice=f"Export {job.id} started.")
+
+
+# -- delete ----------------------------------------------------------------------------------------------------
+
+
+@router.get("/datasources/{dataset_id}/details/delete")
+def delete_page(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
+    dataset = services.datasets.get(principal, dataset_id)
+    return _tab(request, services, principal, dataset, "delete")
+
+
+@router.post("/datasources/{dataset_id}/delete")
+def delete(dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+    dataset = services.datasets.get(principal, dataset_id)
+    if form.get("confirm_name", "").strip() != dataset.name.strip():
+        raise InvalidField("confirm_name", "type the DataSet's name exactly to delete it")
+    services.datasets.delete(principal, dataset_id)
+    return redirect("/", notice=f"DataSet {dataset.name!r} deleted.")

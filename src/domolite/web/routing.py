@@ -1,0 +1,11 @@
+"""The Data Center's routers: pages are left out of the OpenAPI document and render their own errors."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from domolite.web.render import WebRoute
+
+
+def web_router() -> APIRouter:
+    return APIRouter(route_class=WebRoute, include_in_schema=False)

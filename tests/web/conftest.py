@@ -1,0 +1,73 @@
+"""The Data Center in a real browser: Playwright driving Debian's Chromium (`./dev test` installs it) against a
+real `domolite serve`."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.export.conftest import s3_url  # noqa: F401  (moto in server mode, for connectors and exports)
+from tests.serverproc import ADMIN_PASSWORD, Server
+
+ADMIN_EMAIL = "admin@domolite.local"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def dc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(data_dir=tmp_path_factory.mktemp("datacenter") / "data").start(timeout=180)  # a busy machine
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def dc_api(dc_server: Server) -> Iterator[httpx.Client]:
+    with dc_server.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    assert executable, "Chromium is missing: `./dev test` installs it with apt-get"
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def new_context(browser: Browser, dc_server: Server, **kw: Any) -> BrowserContext:
+    context = browser.new_context(base_url=dc_server.url, viewport={"width": 1280, "height": 900}, **kw)
+    context.set_default_timeout(30_000)
+    return context
+
+
+def sign_in(page: Page, email: str, password: str) -> None:
+    page.goto("/")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+@pytest.fixture()
+def admin_page(browser: Browser, dc_server: Server) -> Iterator[Page]:
+    """A fresh browser signed in as the bootstrap admin."""
+    context = new_context(browser, dc_server, accept_downloads=True)
+    page = context.new_page()
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    yield page
+    context.close()

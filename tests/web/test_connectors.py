@@ -1,0 +1,113 @@
+"""Accounts, the Amazon S3 Unload Writeback connector through its page's panes, run now against moto's S3
+server and the run in the history with the objects in the bucket; and Export to S3 from a DataSet's page."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import boto3
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.export.conftest import KEYS
+from tests.serverproc import Server
+from tests.web.test_datacenter import make_dataset
+
+PANES = ["Credentials", "Details", "Scheduling", "Name & Describe Your DataSet"]
+
+
+def reload_until(page: Page, selector: str, wanted: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cells = page.locator(selector)
+        if cells.count() and cells.first.inner_text().strip() in (wanted, "ERROR", "error"):
+            break
+        time.sleep(0.5)
+        page.reload()
+    expect(page.locator(selector).first).to_have_text(wanted)
+
+
+def test_writeback_connector_from_its_panes_runs_against_s3(
+    admin_page: Page, dc_server: Server, dc_api: httpx.Client, s3_url: str
+) -> None:
+    page = admin_page
+    tag = uuid.uuid4().hex[:6]
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_url,
+        region_name="us-east-1",
+        aws_access_key_id=KEYS["awsAccessKey"],
+        aws_secret_access_key=KEYS["awsAccessSecret"],
+    )
+    bucket = f"unload-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    input_id = make_dataset(dc_api, f"Input {tag}", [("east", i) for i in range(25)])
+
+    # Accounts: create; secrets are never shown back
+    page.get_by_role("link", name="Accounts").click()
+    page.get_by_label("Account name").fill(f"S3 {tag}")
+    page.get_by_label("Domo Client ID").fill(dc_server.client_id)
+    page.get_by_label("Domo Client Secret").fill(dc_server.client_secret)
+    page.get_by_label("Access Key").fill(KEYS["awsAccessKey"])
+    page.get_by_label("Secret Key").fill(KEYS["awsAccessSecret"])
+    page.get_by_label("Bucket").fill(bucket)
+    page.get_by_label("Region").select_option("us-east-1")
+    page.get_by_label("S3-compatible endpoint URL").fill(s3_url)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("status")).to_have_text(f"Account 'S3 {tag}' created.")
+    page.get_by_role("link", name=f"Edit account S3 {tag}").click()
+    expect(page.get_by_label("Bucket")).to_have_value(bucket)
+    expect(page.get_by_label("Secret Key")).to_have_value("")
+    html = page.content()
+    for secret in (dc_server.client_secret, KEYS["awsAccessSecret"], KEYS["awsAccessKey"]):
+        assert secret not in html
+
+    # the connector's page: exactly the seed's panes
+    page.get_by_role("link", name="Connectors").click()
+    page.get_by_role("link", name="New Amazon S3 Unload Writeback connector").click()
+    expect(page.locator("legend")).to_have_text(PANES)
+    page.get_by_label("Account").select_option(label=f"S3 {tag}")
+    page.get_by_label("Input DataSet ID").fill(input_id)
+    page.get_by_label("Path").fill(f"unload/{tag}")
+    page.get_by_label("Select the Data Type for Date Column(s) to be parsed").select_option("DATETIME")
+    page.get_by_label("Update", exact=True).select_option("DAY")
+    page.get_by_label("At (time of day").fill("02:00")
+    page.get_by_label("Retries when a run fails").fill("2")
+    page.get_by_label("DataSet name").fill(f"Unload metrics {tag}")
+    page.get_by_role("button", name="Save connector").click()
+    expect(page.get_by_role("status")).to_have_text("Connector created.")
+    expect(page.locator(".facts")).to_contain_text("DAY every 1, 2 retries")
+
+    # run now, then the run in the history and the objects in the bucket
+    page.get_by_role("button", name="Run now").click()
+    expect(page.get_by_role("status")).to_contain_text("started.")
+    reload_until(page, ".run-state", "SUCCESS")
+    runs = page.get_by_role("table", name="Run history").locator("tbody tr")
+    expect(runs).to_have_count(1)
+    expect(runs.first).to_contain_text("MANUAL")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"unload/{tag}").get("Contents", [])]
+    data = [k for k in keys if k.endswith(".csv")]
+    assert data, keys
+    body = s3.get_object(Bucket=bucket, Key=data[0])["Body"].read().decode()
+    assert body.count("\n") >= 25 and "east" in body
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Connectors").click()
+    expect(page.get_by_role("table", name="Connectors")).to_contain_text(f"Unload metrics {tag}")
+
+    # Export to S3 from the DataSet's page: status and objects
+    page.goto(f"/datasources/{input_id}/details/export")
+    page.get_by_label("AWS access key").fill(KEYS["awsAccessKey"])
+    page.get_by_label("AWS access secret").fill(KEYS["awsAccessSecret"])
+    page.get_by_label("Bucket").fill(bucket)
+    page.get_by_label("Region").fill("us-east-1")
+    page.get_by_label("Path").fill(f"exports/{tag}")
+    page.get_by_label("S3-compatible endpoint URL").fill(s3_url)
+    page.get_by_role("button", name="Start the export").click()
+    expect(page.get_by_role("status")).to_contain_text("started.")
+    reload_until(page, ".export-status", "success")
+    exported = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"exports/{tag}").get("Contents", [])]
+    assert exported
+    table = page.get_by_role("table", name="Exports")
+    for key in exported:
+        if key.endswith(".csv"):
+            expect(table).to_contain_text(f"s3://{bucket}/{key}")
