@@ -177,10 +177,31 @@ def _check(user_sql: str, dataset_id: str) -> exp.Query:
     if not isinstance(tree, exp.Query):
         raise InvalidSql(f"only SELECT is allowed, not {tree.key.upper()}")
     cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    accepted = {TABLE_NAME, dataset_id.lower()}
+    accepted = dataset_names(tree, dataset_id, cte_names)
     for node in tree.walk():
         _check_node(node, accepted, cte_names)
     return tree
+
+
+def dataset_names(tree: exp.Query, dataset_id: str, cte_names: set[str]) -> set[str]:
+    """The table names that mean the DataSet: `table`, its id, and, when the SQL names one table only (besides
+    its CTEs), that name, whatever it is (the URL says which DataSet is read: `FROM your_table` reads it)."""
+    accepted = {TABLE_NAME, dataset_id.lower()}
+    named = {t.name.lower() for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier)} - cte_names
+    if len(named) == 1 and not _names_something_else(next(iter(named))):
+        accepted |= named
+    return accepted
+
+
+# Names that aim at something other than the URL's DataSet: another DataSet's id, a lake table, a catalog view.
+_ELSEWHERE = re.compile(
+    r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|ds_[0-9a-f]{32}|information_schema|pg_\w*|"
+    r"sqlite_\w*|duckdb_\w*|ducklake_\w*|__\w*)$"
+)
+
+
+def _names_something_else(name: str) -> bool:
+    return _ELSEWHERE.match(name) is not None
 
 
 def _check_node(node: exp.Expr, accepted: set[str], cte_names: set[str]) -> None:
@@ -208,7 +229,9 @@ def _check_table(table: exp.Table, accepted: set[str], cte_names: set[str]) -> N
             raise InvalidSql(f"table options ({arg}) are not allowed on `table`")
     name = table.name.lower()
     if name not in accepted and name not in cte_names:
-        raise InvalidSql(f"unknown table {table.name!r}; the DataSet is read as `table`")
+        raise InvalidSql(
+            f"unknown table {table.name!r}; the SQL reads one DataSet, so name one table only (or `table`)"
+        )
 
 
 def _check_function(func: exp.Func) -> None:
@@ -241,8 +264,8 @@ def rewrite(user_sql: str, dataset_id: str, source_sql: str) -> str:
 
 
 def _rewrite(tree: exp.Query, user_sql: str, dataset_id: str, source_sql: str) -> str:
-    accepted = {TABLE_NAME, dataset_id.lower()}
     cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    accepted = dataset_names(tree, dataset_id, cte_names)
     marker = "__domolite_source_" + secrets.token_hex(12)
     while marker in user_sql:  # pragma: no cover - 96 random bits
         marker = "__domolite_source_" + secrets.token_hex(12)

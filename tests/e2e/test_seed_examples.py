@@ -1,0 +1,65 @@
+"""The seed documents' own example requests, sent as printed, answered as a client written from them expects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.e2e.test_instance_api import JSON_HEADERS, create, inst
+from tests.helpers import assert_domo_error
+
+__all__ = ["inst"]  # the fixture
+
+
+def upload(inst: httpx.Client, ds: str, csv: str, commit: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The document's three stages (stage 1 sends `action: null`); returns the commit's reply."""
+    opened = inst.post(
+        f"/api/data/v3/datasources/{ds}/uploads", headers=JSON_HEADERS, json={"action": None, "appendId": None}
+    )
+    assert opened.status_code == 200, opened.text
+    upload_id = opened.json()["uploadId"]
+    part = inst.put(
+        f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/parts/1",
+        headers={"Content-Type": "text/csv", "Accept": "application/json"},
+        content=csv.encode(),
+    )
+    assert part.status_code == 200, part.text
+    r = inst.put(
+        f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/commit",
+        headers=JSON_HEADERS,
+        json=commit if commit is not None else {"action": "APPEND", "index": True},
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def execute(inst: httpx.Client, ds: str, sql: str, **extra: Any) -> httpx.Response:
+    return inst.post(f"/api/query/v1/execute/{ds}", headers=JSON_HEADERS, json={"sql": sql, **extra})
+
+
+def people(inst: httpx.Client, name: str = "people") -> str:
+    ds = create(inst, name, [{"type": "STRING", "name": "column"}, {"type": "LONG", "name": "n"}])
+    upload(inst, ds, "value,1\nother,2\nvalue,3\n")
+    return ds
+
+
+# -- Query with SQL ------------------------------------------------------------------------------------------
+
+
+def test_any_single_table_name_reads_the_urls_dataset(inst: httpx.Client) -> None:
+    ds = people(inst)
+    r = execute(inst, ds, "SELECT * FROM your_table WHERE column = 'value'")
+    assert r.status_code == 200, r.text
+    assert r.json()["columns"] == ["column", "n"]
+    assert r.json()["rows"] == [["value", 1], ["value", 3]]
+    public = inst.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT SUM(n) AS s FROM sales"})
+    assert public.status_code == 200, public.text
+    assert public.json()["rows"] == [[6]]
+    # A CTE's name still means the CTE; the one other name is the DataSet.
+    cte = execute(inst, ds, "WITH v AS (SELECT n FROM my_data WHERE n > 1) SELECT COUNT(*) AS c FROM v")
+    assert cte.json()["rows"] == [[2]]
+    # Two different names cannot both be the one DataSet; another DataSet's id is not this one.
+    assert_domo_error(execute(inst, ds, "SELECT * FROM a JOIN b ON true"), 400, "unknown table")
+    other = create(inst, "other", [{"type": "LONG", "name": "n"}])
+    assert_domo_error(execute(inst, ds, f"SELECT * FROM `{other}`"), 400, "unknown table")
