@@ -63,3 +63,27 @@ def test_any_single_table_name_reads_the_urls_dataset(inst: httpx.Client) -> Non
     assert_domo_error(execute(inst, ds, "SELECT * FROM a JOIN b ON true"), 400, "unknown table")
     other = create(inst, "other", [{"type": "LONG", "name": "n"}])
     assert_domo_error(execute(inst, ds, f"SELECT * FROM `{other}`"), 400, "unknown table")
+
+
+# -- the product streams API ---------------------------------------------------------------------------------
+
+
+def stream_id_of(inst: httpx.Client, ds: str) -> int:
+    r = inst.get(f"/api/data/v3/datasources/{ds}")
+    assert r.status_code == 200, r.text
+    return int(r.json()["streamId"])
+
+
+def test_stream_times_are_whole_epoch_seconds(inst: httpx.Client) -> None:
+    ds = people(inst, "times")
+    stream = stream_id_of(inst, ds)
+    got = inst.get(f"/api/data/v1/streams/{stream}").json()
+    execution = got["lastExecution"]
+    times = [got["createdAt"], got["modifiedAt"], *(execution[k] for k in ("startedAt", "endedAt", "createdAt"))]
+    history = inst.get(f"/api/data/v1/streams/{stream}/history/aggregate").json()
+    times += [history[0]["startedAt"], history[0]["endedAt"]]
+    runs = inst.get(f"/api/data/v1/streams/{stream}/executions").json()
+    times += [runs[0]["startedAt"], runs[0]["modifiedAt"]]
+    for t in times:
+        assert type(t) is int and 1_600_000_000 < t < 10_000_000_000, times  # seconds, not ms, no fraction
+    assert history[0]["endedAt"] >= history[0]["startedAt"]

@@ -169,8 +169,9 @@ def epoch_ms(value: datetime | None) -> int | None:
     return int(value.replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def epoch_s(value: datetime | None) -> float | None:
-    return None if value is None else value.replace(tzinfo=UTC).timestamp()
+def epoch_s(value: datetime | None) -> int | None:
+    """Whole epoch seconds, as the product streams API shows them (a typed client rejects a fraction)."""
+    return None if value is None else int(value.replace(tzinfo=UTC).timestamp())
 
 
 def iso_ms(value: datetime) -> str:
