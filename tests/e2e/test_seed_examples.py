@@ -87,3 +87,25 @@ def test_stream_times_are_whole_epoch_seconds(inst: httpx.Client) -> None:
     for t in times:
         assert type(t) is int and 1_600_000_000 < t < 10_000_000_000, times  # seconds, not ms, no fraction
     assert history[0]["endedAt"] >= history[0]["startedAt"]
+
+
+def test_creating_a_stream_answers_201_with_its_location(api: httpx.Client) -> None:
+    r = api.post(
+        "/v1/streams",
+        headers=JSON_HEADERS,
+        json={
+            "dataSet": {
+                "name": "Leonhard Euler Party",
+                "description": "Mathematician Guest List",
+                "rows": 0,
+                "schema": {"columns": [{"type": "STRING", "name": "Friend"}, {"type": "STRING", "name": "Attending"}]},
+            },
+            "updateMethod": "APPEND",
+        },
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["updateMethod"] == "APPEND" and body["dataSet"]["name"] == "Leonhard Euler Party"
+    assert r.headers["location"] == f"{api.base_url}/v1/streams/{body['id']}".replace("//v1", "/v1")
+    followed = api.get(r.headers["location"])
+    assert followed.status_code == 200 and followed.json()["id"] == body["id"]

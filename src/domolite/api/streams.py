@@ -36,7 +36,8 @@ async def create_stream(request: Request, principal: PrincipalDep, services: Ser
             owner_id=body.data_set.owner.id if body.data_set.owner else None,
         )
     )
-    return JSON(view(services, principal, stream, dataset), status_code=201)
+    location = str(request.base_url).rstrip("/") + f"/v1/streams/{stream.id}"
+    return JSON(view(services, principal, stream, dataset), status_code=201, headers={"Location": location})
 
 
 @router.get("/v1/streams")
