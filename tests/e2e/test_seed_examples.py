@@ -65,6 +65,22 @@ def test_any_single_table_name_reads_the_urls_dataset(inst: httpx.Client) -> Non
     assert_domo_error(execute(inst, ds, f"SELECT * FROM `{other}`"), 400, "unknown table")
 
 
+def test_result_columns_are_named_as_the_sql_wrote_them(inst: httpx.Client, api: httpx.Client) -> None:
+    ds = people(inst, "counted")
+    r = execute(inst, ds, "SELECT COUNT(*) FROM table")
+    assert r.status_code == 200, r.text
+    assert r.json()["columns"] == ["COUNT(*)"] and r.json()["rows"] == [[3]]
+    sql = "SELECT column, sum(n), COUNT(DISTINCT n) AS k, n * 2 FROM table GROUP BY column, n ORDER BY n LIMIT 1"
+    got = execute(inst, ds, sql).json()
+    assert got["columns"] == ["column", "sum(n)", "k", "n * 2"] and got["rows"] == [["value", 1, 1, 2]]
+    paged = inst.post(
+        f"/api/query/v1/execute/{ds}", params={"limit": 10, "offset": 0}, json={"sql": "SELECT MAX(n) FROM table"}
+    )
+    assert paged.json()["columns"] == ["MAX(n)"] and paged.json()["rows"] == [[3]]
+    public = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT COUNT(*) FROM table"}).json()
+    assert public["columns"] == ["COUNT(*)"] and public["rows"] == [[3]]
+
+
 # -- the product streams API ---------------------------------------------------------------------------------
 
 

@@ -157,8 +157,12 @@ def check(user_sql: str, dataset_id: str) -> exp.Query:
         raise InvalidSql(NESTED_TOO_DEEPLY) from None
 
 
+def _statement_text(user_sql: str) -> str:
+    return user_sql.strip().rstrip(";").strip()
+
+
 def _check(user_sql: str, dataset_id: str) -> exp.Query:
-    text = user_sql.strip().rstrip(";").strip()
+    text = _statement_text(user_sql)
     if not text:
         raise InvalidSql("the SQL is empty")
     _refuse_statements(text)
@@ -269,6 +273,7 @@ def _rewrite(tree: exp.Query, user_sql: str, dataset_id: str, source_sql: str) -
     marker = "__domolite_source_" + secrets.token_hex(12)
     while marker in user_sql:  # pragma: no cover - 96 random bits
         marker = "__domolite_source_" + secrets.token_hex(12)
+    name_results_as_written(tree, _statement_text(user_sql))
     for table in list(tree.find_all(exp.Table)):
         name = table.name.lower()
         if name in cte_names and name not in accepted:
@@ -285,6 +290,116 @@ def _rewrite(tree: exp.Query, user_sql: str, dataset_id: str, source_sql: str) -
     if marker in sql.replace(quoted, ""):  # pragma: no cover - the marker only ever appears as the table
         raise InvalidSql("the SQL could not be rewritten")
     return sql.replace(quoted, f"({source_sql})")
+
+
+# Where a SELECT's list of results ends (at its own depth).
+_CLAUSE_ENDS = frozenset(
+    {
+        TokenType.FROM,
+        TokenType.WHERE,
+        TokenType.GROUP_BY,
+        TokenType.HAVING,
+        TokenType.ORDER_BY,
+        TokenType.LIMIT,
+        TokenType.UNION,
+        TokenType.EXCEPT,
+        TokenType.INTERSECT,
+        TokenType.WINDOW,
+        TokenType.QUALIFY,
+        TokenType.SEMICOLON,
+    }
+)
+_OPENS = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE})
+_CLOSES = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE})
+
+
+def _result_select(tree: exp.Expr) -> exp.Select | None:
+    """The SELECT whose list names the result's columns: the leftmost of a set operation, and the inside of a
+    `SELECT * FROM (…)` (as a page of a query is run)."""
+    while True:
+        if isinstance(tree, exp.SetOperation):
+            tree = tree.this
+        elif isinstance(tree, exp.Subquery):
+            tree = tree.this
+        elif isinstance(tree, exp.Select):
+            source = tree.args.get("from_") or tree.args.get("from")
+            inner = source.this if source is not None else None
+            only_star = len(tree.expressions) == 1 and isinstance(tree.expressions[0], exp.Star)
+            if only_star and isinstance(inner, exp.Subquery) and not tree.args.get("joins"):
+                tree = inner.this
+                continue
+            return tree
+        else:
+            return None
+
+
+def _first_start(node: exp.Expr) -> int | None:
+    starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
+    return min(starts) if starts else None
+
+
+def _result_texts(select: exp.Select, text: str) -> list[str] | None:
+    """The text of each item of the SELECT's list as the user wrote it, or None when it cannot be told."""
+    if not select.expressions:
+        return None
+    first = _first_start(select.expressions[0])
+    if first is None:
+        return None
+    try:
+        tokens = sqlglot.tokenize(text, read="mysql")
+    except (ParseError, TokenError):
+        return None
+    at = next((i for i, t in enumerate(tokens) if t.start == first), None)
+    if at is None:
+        return None
+    depth = 0
+    while at > 0:  # back to this list's SELECT
+        at -= 1
+        kind = tokens[at].token_type
+        if kind in _CLOSES:
+            depth += 1
+        elif kind in _OPENS:
+            depth -= 1
+        elif depth == 0 and kind is TokenType.SELECT:
+            break
+    else:
+        return None
+    at += 1
+    while at < len(tokens) and tokens[at].token_type in (TokenType.DISTINCT, TokenType.ALL):
+        at += 1
+    pieces: list[str] = []
+    begin, depth = at, 0
+    for i in range(at, len(tokens) + 1):
+        token = tokens[i] if i < len(tokens) else None
+        what = token.token_type if token is not None else None
+        if what in _OPENS:
+            depth += 1
+            continue
+        if what in _CLOSES:
+            depth -= 1
+            if depth >= 0:
+                continue
+        if token is None or depth < 0 or (depth == 0 and (what is TokenType.COMMA or what in _CLAUSE_ENDS)):
+            if i == begin:
+                return None
+            pieces.append(text[tokens[begin].start : tokens[i - 1].end + 1])
+            if what is not TokenType.COMMA:
+                break
+            begin = i + 1
+    return pieces if len(pieces) == len(select.expressions) else None
+
+
+def name_results_as_written(tree: exp.Expr, text: str) -> None:
+    """Name each computed result column as the SQL wrote it (`COUNT(*)`, not DuckDB's `count_star()`), as Domo
+    does. Aliased items and plain columns keep their names; the tree is changed in place."""
+    select = _result_select(tree)
+    texts = _result_texts(select, text) if select is not None else None
+    if select is None or texts is None:
+        return
+    for item, written in zip(list(select.expressions), texts, strict=True):
+        if isinstance(item, exp.Alias | exp.Column | exp.Star) or not written:
+            continue
+        item.replace(exp.alias_(item.copy(), exp.to_identifier(written, quoted=True)))
 
 
 def _short(exc: Exception) -> str:
