@@ -125,3 +125,23 @@ def test_creating_a_stream_answers_201_with_its_location(api: httpx.Client) -> N
     assert r.headers["location"] == f"{api.base_url}/v1/streams/{body['id']}".replace("//v1", "/v1")
     followed = api.get(r.headers["location"])
     assert followed.status_code == 200 and followed.json()["id"] == body["id"]
+
+
+# -- uploads -------------------------------------------------------------------------------------------------
+
+
+def test_the_commit_reply_and_the_history_say_the_method_and_index_used(inst: httpx.Client) -> None:
+    ds = people(inst, "appended")  # stage 1 sent `action: null`; the commit said APPEND
+    reply = upload(inst, ds, "more,4\n", {"action": "APPEND", "index": False})
+    assert reply["action"] == "APPEND" and reply["index"] is False and reply["numRows"] == 1
+    as_text = upload(inst, ds, "last,5\n", {"action": "APPEND", "index": "true"})  # the document's own body
+    assert as_text["action"] == "APPEND" and as_text["index"] is True
+    assert [r[1] for r in execute(inst, ds, "SELECT * FROM table ORDER BY n").json()["rows"]] == [1, 2, 3, 4, 5]
+    history = inst.get(f"/api/data/v1/streams/{stream_id_of(inst, ds)}/history/aggregate").json()
+    assert [h["updateMethod"] for h in history] == ["APPEND", "APPEND", "APPEND"]
+    assert [h["rowsInserted"] for h in history] == [1, 1, 3]
+    replaced = upload(inst, ds, "only,9\n", {"action": "REPLACE", "index": True})
+    assert replaced["action"] == "REPLACE" and replaced["index"] is True
+    assert execute(inst, ds, "SELECT n FROM table").json()["rows"] == [[9]]
+    runs = inst.get(f"/api/data/v1/streams/{stream_id_of(inst, ds)}/executions").json()
+    assert runs[0]["updateMethod"] == "REPLACE" and runs[1]["updateMethod"] == "APPEND"

@@ -523,10 +523,12 @@ class Catalog:
         size: int | None = None,
         owner: str | None = None,
         also: Sequence[CatalogWrite] = (),
+        method: UpdateMethod | None = None,
     ) -> Execution:
         """Move an execution to `new` if the state machine allows it, with compare-and-set on the old state.
         `owner` names the process that takes it on (the one committing it); `also` are writes that belong to
-        the same change (a partition's entry), made in the same transaction."""
+        the same change (a partition's entry), made in the same transaction; `method` is the update method the
+        commit used, when it chose one."""
         check_transition(execution.state, new)
         now = utcnow()
         values: dict[str, Any] = {"state": new.value, "modified_at": now}
@@ -540,6 +542,8 @@ class Catalog:
             values["rows"] = rows
         if size is not None:
             values["bytes"] = size
+        if method is not None:
+            values["update_method"] = method.value
         with self.tx() as c:
             n = c.execute(
                 update(t.executions)

@@ -236,10 +236,12 @@ class Ingest:
         writes = self._landing_writes(landed, by, what)
         if failure is not None:
             done = self.catalog.advance_execution(
-                execution, ExecutionState.ERROR, message=failure, rows=rows, size=size, also=writes
+                execution, ExecutionState.ERROR, message=failure, rows=rows, size=size, also=writes, method=method
             )
         else:
-            done = self.catalog.advance_execution(execution, ExecutionState.SUCCESS, rows=rows, size=size, also=writes)
+            done = self.catalog.advance_execution(
+                execution, ExecutionState.SUCCESS, rows=rows, size=size, also=writes, method=method
+            )
         self._discard(execution.id)
         return done, result.snapshot_id
 

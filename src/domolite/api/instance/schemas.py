@@ -79,6 +79,13 @@ class CommitIn(Lenient):
 
     _tags = field_validator("data_tag", "restate_data_tag", "append_id", mode="before")(_text)
 
+    def wants_index(self) -> bool:
+        """`index` as sent (`true`, `"false"`, …); absent means true. Every commit is queryable at once either
+        way; the reply says what was asked."""
+        if isinstance(self.index, bool):
+            return self.index
+        return self.index is None or self.index.strip().lower() not in ("false", "0", "no", "n", "off")
+
 
 class FilterValuesIn(Lenient):
     min: Any = Field(None, alias="MIN")

@@ -98,7 +98,7 @@ async def commit_upload(
             "dataTag": done.data_tag,
             "numRows": e.rows,
             "numBytes": e.bytes,
-            "index": True,
+            "index": body.wants_index(),
         }
     )
 
