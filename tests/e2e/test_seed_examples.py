@@ -145,3 +145,21 @@ def test_the_commit_reply_and_the_history_say_the_method_and_index_used(inst: ht
     assert execute(inst, ds, "SELECT n FROM table").json()["rows"] == [[9]]
     runs = inst.get(f"/api/data/v1/streams/{stream_id_of(inst, ds)}/executions").json()
     assert runs[0]["updateMethod"] == "REPLACE" and runs[1]["updateMethod"] == "APPEND"
+
+
+def test_append_row_adds_the_values_as_one_row(inst: httpx.Client) -> None:
+    ds = people(inst, "append row")
+    url = f"/api/data/v3/datasources/{ds}/uploads"
+    example = {"action": "APPEND", "message": "Uploading", "appendId": "latest"}
+    r = inst.post(url, headers=JSON_HEADERS, json={**example, "values": "added,7"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "SUCCESS" and r.json()["action"] == "APPEND" and r.json()["numRows"] == 1
+    piped = inst.post(url, headers=JSON_HEADERS, json={**example, "values": "with, a comma|8", "delimiter": "|"})
+    assert piped.status_code == 200, piped.text
+    got = execute(inst, ds, "SELECT * FROM table WHERE n > 3 ORDER BY n").json()["rows"]
+    assert got == [["added", 7], ["with, a comma", 8]]
+    short = inst.post(url, headers=JSON_HEADERS, json={**example, "values": "only one"})
+    assert_domo_error(short, 400, "values", "1 values", "2 columns ('column', 'n')")
+    assert execute(inst, ds, "SELECT COUNT(*) FROM table").json()["rows"] == [[5]]
+    # Without `values`, stage 1 opens an upload as before.
+    assert isinstance(inst.post(url, headers=JSON_HEADERS, json=example).json()["uploadId"], int)

@@ -66,8 +66,10 @@ class UploadIn(Lenient):
     action: str | None = None
     append_id: str | None = Field(None, alias="appendId")
     message: str | None = None
+    values: str | None = None  # the append-row upload: one row, split at `delimiter`
+    delimiter: str | None = None
 
-    _append = field_validator("append_id", mode="before")(_text)
+    _append = field_validator("append_id", "values", mode="before")(_text)
 
 
 class CommitIn(Lenient):
