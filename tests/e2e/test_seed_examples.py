@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.e2e.test_instance_api import JSON_HEADERS, create, inst
-from tests.helpers import assert_domo_error
+from tests.e2e.test_stopping import big_parts, commit_in_background, open_execution, state_of
+from tests.e2e.traffic import new_stream
+from tests.helpers import assert_domo_error, until
 
 __all__ = ["inst"]  # the fixture
 
@@ -163,3 +166,23 @@ def test_append_row_adds_the_values_as_one_row(inst: httpx.Client) -> None:
     assert execute(inst, ds, "SELECT COUNT(*) FROM table").json()["rows"] == [[5]]
     # Without `values`, stage 1 opens an upload as before.
     assert isinstance(inst.post(url, headers=JSON_HEADERS, json=example).json()["uploadId"], int)
+
+
+# -- the Stream API ------------------------------------------------------------------------------------------
+
+
+def test_abort_all_while_a_commit_runs_is_a_409_naming_it(api: httpx.Client) -> None:
+    stream = new_stream(api, "abort while committing")
+    sid = stream["id"]
+    idle = open_execution(api, sid, [b"1,a\n"])
+    busy = open_execution(api, sid, big_parts())
+    answers = commit_in_background(api, sid, busy)
+    if state_of(api, sid, busy) != "COMMITTING":
+        pytest.skip("the commit ended before it could be seen committing")
+    r = api.put(f"/v1/streams/{sid}/executions/abort", json={})
+    assert_domo_error(r, 409, f"execution {busy} of stream {sid} is committing", "every ACTIVE execution")
+    assert state_of(api, sid, idle) == "ABORTED"
+    until(lambda: bool(answers), 120, "the commit to end")
+    assert answers[0].status_code == 200 and state_of(api, sid, busy) == "SUCCESS"
+    # With nothing committing, abort all is pydomo's 204.
+    assert api.put(f"/v1/streams/{sid}/executions/abort", json={}).status_code == 204

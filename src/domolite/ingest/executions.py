@@ -16,7 +16,7 @@ from domolite.audit.log import AuditLog
 from domolite.audit.model import Action, AuditEvent, ObjectType
 from domolite.catalog import Catalog
 from domolite.catalog.store import CatalogWrite
-from domolite.errors import Busy, DomoError, ExecutionNotActive, InvalidCsv, InvalidPart, ShuttingDown
+from domolite.errors import Busy, CommitRunning, DomoError, ExecutionNotActive, InvalidCsv, InvalidPart, ShuttingDown
 from domolite.ingest.csvformat import diagnose, source_sql
 from domolite.ingest.parts import receive_body
 from domolite.limits import Limits
@@ -252,15 +252,26 @@ class Ingest:
         return done
 
     def abort_active(self, stream_id: int) -> None:
+        """Abort every ACTIVE execution of the stream ("abort all"; none is fine).
+
+        Raises:
+            CommitRunning: an execution of the stream was committing, which cannot be aborted (it ends SUCCESS
+                or ERROR); the ACTIVE ones were aborted all the same.
+        """
         offset = 0
+        committing: list[int] = []
         while page := self.catalog.list_executions(stream_id, limit=500, offset=offset):
             for execution in page:
                 if execution.state is ExecutionState.ACTIVE:
                     try:
                         self.abort(stream_id, execution.id)
                     except ExecutionNotActive:
-                        pass
+                        execution = self.catalog.get_execution(stream_id, execution.id)
+                if execution.state is ExecutionState.COMMITTING:
+                    committing.append(execution.id)
             offset += len(page)
+        if committing:
+            raise CommitRunning(stream_id, committing)
 
     # -- one-shot import (PUT /v1/datasets/{id}/data) ----------------------------------------------------------
     async def receive_import(self, dataset: DataSet, chunks: AsyncIterator[bytes], *, gzip: bool) -> Path:
