@@ -17,7 +17,7 @@ from domolite.catalog import Catalog
 from domolite.catalog.store import utcnow
 from domolite.errors import InvalidField
 from domolite.limits import Limits
-from domolite.models import Column, DataSet, Principal, Stream, UpdateMethod
+from domolite.models import Column, DataSet, Principal, Stream, UpdateMethod, keep_hidden
 from domolite.storage.lake import INTERNAL_PREFIX, Lake
 
 log = logging.getLogger("domolite.datasets")
@@ -209,6 +209,8 @@ class DataSets:
         if owner_id is not None:
             self.catalog.get_user(owner_id)
             changes["owner_id"] = owner_id
+        if columns is not None:
+            columns = keep_hidden(columns, dataset.columns)
         if columns is not None and tuple(columns) != dataset.columns:
             check_columns(columns, self.limits)
             self.lake.evolve(dataset.table, dataset.columns, columns)

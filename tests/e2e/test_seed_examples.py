@@ -186,3 +186,53 @@ def test_abort_all_while_a_commit_runs_is_a_409_naming_it(api: httpx.Client) -> 
     assert answers[0].status_code == 200 and state_of(api, sid, busy) == "SUCCESS"
     # With nothing committing, abort all is pydomo's 204.
     assert api.put(f"/v1/streams/{sid}/executions/abort", json={}).status_code == 204
+
+
+# -- hidden columns ------------------------------------------------------------------------------------------
+
+
+def test_hidden_columns_stay_in_the_data_and_out_of_the_indexed_schema(inst: httpx.Client, api: httpx.Client) -> None:
+    ds = create(inst, "alerts", [{"type": "STRING", "name": "name"}, {"type": "LONG", "name": "id"}])
+    upload(inst, ds, "a,1\nb,2\n")
+    example = [
+        {"name": "name", "id": "name", "type": "STRING", "visible": True, "order": 0},
+        {"name": "id", "id": "id", "type": "LONG", "visible": True, "order": 0},
+        {"name": "alertId", "id": "alertId", "type": "LONG", "visible": False, "order": 0},
+    ]
+    r = inst.post(
+        f"/api/data/v2/datasources/{ds}/schemas",
+        headers=JSON_HEADERS,
+        json={"columns": example, "objects": [], "views": []},
+    )
+    assert r.status_code == 200, r.text
+    indexed = f"/api/query/v1/datasources/{ds}/schema/indexed"
+    shown = inst.get(indexed, params={"includeHidden": "false"}).json()["tables"][0]["columns"]
+    assert [(c["name"], c["visible"]) for c in shown] == [("name", True), ("id", True)]
+    every = inst.get(indexed, params={"includeHidden": "true"}).json()["tables"][0]["columns"]
+    assert [(c["name"], c["visible"], c["order"]) for c in every] == [
+        ("name", True, 0),
+        ("id", True, 1),
+        ("alertId", False, 2),
+    ]
+    # Still in the data: queries, uploads and the public API read and write it.
+    upload(inst, ds, "c,3,30\n")
+    assert execute(inst, ds, "SELECT * FROM table ORDER BY id").json()["rows"] == [
+        ["a", 1, None],
+        ["b", 2, None],
+        ["c", 3, 30],
+    ]
+    stream = inst.get(f"/api/data/v1/streams/{stream_id_of(inst, ds)}").json()
+    assert [c["visible"] for c in stream["schemaDefinition"]["columns"]] == [True, True, False]
+    # A schema change through the public API (which cannot say `visible`) keeps it hidden; showing it again works.
+    schema = {
+        "columns": [
+            {"type": "STRING", "name": "name"},
+            {"type": "LONG", "name": "id"},
+            {"type": "LONG", "name": "alertId"},
+        ]
+    }
+    assert api.put(f"/v1/datasets/{ds}", json={"schema": schema}).status_code == 200
+    assert len(inst.get(indexed).json()["tables"][0]["columns"]) == 2
+    shown_again = [{**c, "visible": True} for c in example]
+    inst.post(f"/api/data/v2/datasources/{ds}/schemas", headers=JSON_HEADERS, json={"columns": shown_again})
+    assert [c["name"] for c in inst.get(indexed).json()["tables"][0]["columns"]] == ["name", "id", "alertId"]

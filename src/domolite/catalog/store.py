@@ -215,7 +215,10 @@ class Catalog:
     # -- datasets ---------------------------------------------------------------------------------------------
     @staticmethod
     def _dataset(row: Any) -> DataSet:
-        cols = tuple(Column(name=c["name"], type=DomoType(c["type"])) for c in json.loads(row.columns))
+        cols = tuple(
+            Column(name=c["name"], type=DomoType(c["type"]), visible=bool(c.get("visible", True)))
+            for c in json.loads(row.columns)
+        )
         return DataSet(
             id=row.id,
             name=row.name,
@@ -235,7 +238,9 @@ class Catalog:
 
     @staticmethod
     def _columns_json(columns: Sequence[Column]) -> str:
-        return json.dumps([{"name": c.name, "type": c.type.value} for c in columns])
+        return json.dumps(
+            [{"name": c.name, "type": c.type.value, **({} if c.visible else {"visible": False})} for c in columns]
+        )
 
     def insert_dataset(self, conn: Connection, dataset: DataSet) -> None:
         conn.execute(

@@ -189,8 +189,7 @@ def get_schema(
     services: ServicesDep,
     includeHidden: str = "false",
 ) -> JSON:
-    del includeHidden  # domolite has no hidden columns
-    return JSON(schema_out(services.datasets.get(principal, dataset_id)))
+    return JSON(schema_out(services.datasets.get(principal, dataset_id), flag(includeHidden)))
 
 
 @router.post("/api/data/v2/datasources/{dataset_id}/schemas", openapi_extra=body_model(SchemaIn))

@@ -43,11 +43,13 @@ class SchemaColumnIn(Lenient):
     name: str
     id: str | None = None
     type: str
+    visible: bool | str | None = None
 
     _name = field_validator("name", "id", mode="before")(_text)
 
     def to_domain(self, where: str) -> tuple[Column, str | None]:
-        return Column(name=self.name, type=DomoType.parse(self.type, f"{where}.type")), self.id
+        visible = self.visible if isinstance(self.visible, bool) else (self.visible or "true").lower() != "false"
+        return Column(name=self.name, type=DomoType.parse(self.type, f"{where}.type"), visible=visible), self.id
 
 
 class SchemaIn(Lenient):
@@ -242,15 +244,17 @@ def datasource_out(
     return out
 
 
-def schema_out(dataset: DataSet) -> dict[str, Any]:
+def schema_out(dataset: DataSet, include_hidden: bool = False) -> dict[str, Any]:
+    """The indexed schema: hidden columns only when `include_hidden`; `order` is the place in the DataSet."""
     return {
         "name": "schema",
         "tables": [
             {
                 "name": "table",
                 "columns": [
-                    {"name": c.name, "id": c.name, "type": c.type.value, "visible": True, "order": i}
+                    {"name": c.name, "id": c.name, "type": c.type.value, "visible": c.visible, "order": i}
                     for i, c in enumerate(dataset.columns)
+                    if c.visible or include_hidden
                 ],
             }
         ],
@@ -415,7 +419,7 @@ def stream_out(view: ConnectorStream, datasource: dict[str, Any]) -> dict[str, A
         "dataSource": datasource,
         "schemaDefinition": {
             "columns": [
-                {"type": col.type.value, "name": col.name, "id": col.name, "visible": True}
+                {"type": col.type.value, "name": col.name, "id": col.name, "visible": col.visible}
                 for col in view.dataset.columns
             ]
         },
