@@ -140,11 +140,13 @@ class Door:
             row_filter = "FALSE"  # PDP is on but no policy hook is plugged in: fail closed
         return row_filter
 
-    def _source(self, dataset: DataSet, principal: Principal, version: int | None) -> tuple[str, bool]:
+    def _source(
+        self, dataset: DataSet, principal: Principal, version: int | None, preview: str | None = None
+    ) -> tuple[str, bool]:
         permissions.require_read(principal, dataset)
         cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
         sql = f"SELECT {cols} FROM {self.lake.qualified(dataset.table, version)}"
-        row_filter = self._row_filter(dataset, principal)
+        row_filter = self._row_filter(dataset, principal) if preview is None else preview
         if row_filter is not None:
             sql += f" WHERE {row_filter}"
         return sql, row_filter is not None
@@ -170,16 +172,18 @@ class Door:
         user_sql: str,
         version: int | None = None,
         cancel: Cancel | None = None,
+        preview: str | None = None,
     ) -> QueryResult:
-        """Run one user SELECT over the DataSet, in the sandbox. The time limit counts from `cancel`'s deadline
-        when it has one (the request's arrival plus the limit), so time spent waiting for the server counts.
+        """Run one user SELECT over the DataSet, in the sandbox. `preview` is the row filter of the policies a
+        policy manager previews, in place of their own (see `Queries.run`). The time limit counts from `cancel`'s
+        deadline when it has one (the request's arrival plus the limit), so time spent waiting for the server counts.
 
         Raises:
             InvalidSql: refused or failing SQL. QueryTimeout: past the time limit. BadRequest: past the row cap.
             Busy: the time went on waiting for the server, or the lake's metadata was locked.
             Cancelled: `cancel` was cancelled (the client hung up). ShuttingDown: the server is stopping.
         """
-        source, filtered = self._source(dataset, principal, version)
+        source, filtered = self._source(dataset, principal, version, preview)
         sql = rewrite(user_sql, dataset.id, source)
         cancel = cancel or Cancel(deadline=time.monotonic() + self.timeout_s)
         with self._slot(cancel):

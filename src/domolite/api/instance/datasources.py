@@ -124,6 +124,7 @@ async def execute(
             offset=optional_int(offset, "offset"),
             version=version,
             cancel=cancel,
+            preview_policies=body.preview_policies(),
         ),
         request_cancel(request, services.settings.query_timeout_s),
     )

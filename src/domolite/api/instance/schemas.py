@@ -35,8 +35,23 @@ class LoginIn(Lenient):
     password: str = ""
 
 
+class DataControlIn(Lenient):
+    filter_group_ids: list[Int64] = Field(default_factory=list, alias="filterGroupIds")
+    preview_pdp: bool = Field(False, alias="previewPdp")
+
+
+class QueryContextIn(Lenient):
+    data_control_context: DataControlIn | None = Field(None, alias="dataControlContext")
+
+
 class SqlIn(Lenient):
     sql: SqlText
+    context: QueryContextIn | None = None
+
+    def preview_policies(self) -> list[int] | None:
+        """The policies (filter groups) a PDP preview shows, or None when the query is no preview."""
+        control = self.context.data_control_context if self.context else None
+        return list(control.filter_group_ids) if control is not None and control.preview_pdp else None
 
 
 class SchemaColumnIn(Lenient):
