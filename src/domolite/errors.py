@@ -58,7 +58,11 @@ class InvalidPart(BadRequest):
 
 
 class InvalidSql(BadRequest):
-    pass
+    """SQL refused or failing. `detail` is the engine's whole text, for saying the mistake better; never shown."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 class QueryTimeout(BadRequest):

@@ -84,6 +84,24 @@ def test_result_columns_are_named_as_the_sql_wrote_them(inst: httpx.Client, api:
     assert public["columns"] == ["COUNT(*)"] and public["rows"] == [[3]]
 
 
+def test_sql_mistakes_are_named_where_they_are_with_a_suggestion(inst: httpx.Client) -> None:
+    ds = create(inst, "typos", [{"type": "STRING", "name": "name"}, {"type": "LONG", "name": "amount"}])
+    upload(inst, ds, "a,1\n")
+    r = execute(inst, ds, "SELECT nmae FROM table")
+    assert_domo_error(r, 400)
+    assert r.json()["message"] == "no column 'nmae' (line 1, column 8); did you mean 'name'?"
+    where = execute(inst, ds, "SELECT name\nFROM table\nWHERE amout > 0").json()["message"]
+    assert where == "no column 'amout' (line 3, column 7); did you mean 'amount'?"
+    far = execute(inst, ds, "SELECT zzz FROM table").json()["message"]
+    assert far == "no column 'zzz' (line 1, column 8); the DataSet's columns are 'name', 'amount'"
+    typo = execute(inst, ds, "SELEC name FROM table").json()["message"]
+    assert typo == "the SQL does not parse at line 1, column 1: 'SELEC' is not a SQL keyword; did you mean SELECT?"
+    form = execute(inst, ds, "SELECT * FORM table").json()["message"]
+    assert form == "the SQL does not parse at line 1, column 10: 'FORM' is not a SQL keyword; did you mean FROM?"
+    paren = execute(inst, ds, "SELECT COUNT(* FROM table").json()["message"]
+    assert paren == "the SQL does not parse at line 1, column 16 (near 'FROM table'): a ')' is missing"
+
+
 # -- the product streams API ---------------------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from domolite.cancel import Cancel, Cancelled
 from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
 from domolite.models import DataSet, DomoType, Principal
 from domolite.query.fifo import PIPE_KIND, FifoReader
+from domolite.query.mistakes import missing_column
 from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
 from domolite.scratch import remove_gone, remove_strays
 from domolite.storage import duck
@@ -187,7 +188,13 @@ class Door:
         sql = rewrite(user_sql, dataset.id, source)
         cancel = cancel or Cancel(deadline=time.monotonic() + self.timeout_s)
         with self._slot(cancel):
-            return self._run(sql, filtered, cancel)
+            try:
+                return self._run(sql, filtered, cancel)
+            except InvalidSql as exc:
+                said = missing_column(exc.detail, user_sql, [c.name for c in dataset.columns])
+                if said is None:
+                    raise
+                raise InvalidSql(said) from None
 
     @contextmanager
     def _slot(self, cancel: Cancel) -> Iterator[None]:
@@ -239,7 +246,7 @@ class Door:
                 raise Busy("the lake's metadata was locked by a change in progress", 1) from None
             if "max expression depth" in str(exc).lower():
                 raise InvalidSql(NESTED_TOO_DEEPLY) from None
-            raise InvalidSql(_duck_message(exc, redact_values=filtered)) from None
+            raise InvalidSql(_duck_message(exc, redact_values=filtered), detail=str(exc)) from None
         finally:
             timer.cancel()
             timed.close()

@@ -18,6 +18,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import TokenType
 
 from domolite.errors import InvalidSql
+from domolite.query.mistakes import parse_mistake
 
 TABLE_NAME = "table"
 
@@ -168,7 +169,9 @@ def _check(user_sql: str, dataset_id: str) -> exp.Query:
     _refuse_statements(text)
     try:
         statements = [s for s in sqlglot.parse(text, read="mysql") if s is not None]
-    except (ParseError, TokenError) as exc:
+    except ParseError as exc:
+        raise InvalidSql(parse_mistake(text, exc)) from None
+    except TokenError as exc:
         raise InvalidSql(f"the SQL does not parse: {_short(exc)}") from None
     if not statements:
         raise InvalidSql("the SQL is empty")
@@ -205,7 +208,8 @@ _ELSEWHERE = re.compile(
 
 
 def _names_something_else(name: str) -> bool:
-    return _ELSEWHERE.match(name) is not None
+    """A name that aims elsewhere, or a file path or URL (`'data/*.parquet'`): never read as the DataSet."""
+    return _ELSEWHERE.match(name) is not None or re.search(r"[/\\.*?:]", name) is not None
 
 
 def _check_node(node: exp.Expr, accepted: set[str], cte_names: set[str]) -> None:
