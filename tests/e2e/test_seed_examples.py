@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_instance_api import JSON_HEADERS, create, inst
+from tests.e2e.test_instance_api import JSON_HEADERS, STREAM_BODY, create, inst
 from tests.e2e.test_stopping import big_parts, commit_in_background, open_execution, state_of
 from tests.e2e.traffic import new_stream
 from tests.helpers import assert_domo_error, until
@@ -254,3 +254,40 @@ def test_hidden_columns_stay_in_the_data_and_out_of_the_indexed_schema(inst: htt
     shown_again = [{**c, "visible": True} for c in example]
     inst.post(f"/api/data/v2/datasources/{ds}/schemas", headers=JSON_HEADERS, json={"columns": shown_again})
     assert [c["name"] for c in inst.get(indexed).json()["tables"][0]["columns"]] == ["name", "id", "alertId"]
+
+
+def test_a_scheduled_stream_shows_its_expression_and_provider(inst: httpx.Client) -> None:
+    example = {**STREAM_BODY, "advancedScheduleJson": '{"type": "DAY", "timezone": "UTC", "time": "13:30"}'}
+    created = inst.post("/api/data/v1/streams", headers=JSON_HEADERS, json=example)
+    assert created.status_code == 200, created.text
+    got = inst.get(f"/api/data/v1/streams/{created.json()['id']}").json()
+    assert got["scheduleExpression"] == "0 30 13 * * ?"
+    assert "nextUpdate" not in got["dataSource"]  # no connector of this provider runs in domolite
+    provider = got["dataProvider"]
+    assert provider["key"] == "snowflake-unload-v2" and provider["name"] == "Snowflake Unload V2"
+    assert set(provider) >= {
+        "id",
+        "url",
+        "defaultConnectorId",
+        "defaultConnectorLabel",
+        "authenticationScheme",
+        "connectorValidatorPresent",
+        "resourceBundlePresent",
+        "moduleHandler",
+        "iconPicker",
+        "scope",
+        "producer",
+        "version",
+        "dateCreated",
+        "dateUpdated",
+        "visibility",
+        "type",
+        "authenticationSchemeConfiguration",
+    }
+    assert type(provider["id"]) is int and provider["version"] == "1" and type(provider["dateCreated"]) is int
+    every = {**example, "advancedScheduleJson": '{"type":"MINUTE","timezone":"UTC","between":null,"interval":30}'}
+    updated = inst.put(f"/api/data/v1/streams/{got['id']}", headers=JSON_HEADERS, json=every).json()
+    assert updated["scheduleExpression"] == "0 0/30 * * * ?"
+    manual = {**example, "advancedScheduleJson": '{"type": "MANUAL", "timezone": "UTC"}'}
+    unscheduled = inst.put(f"/api/data/v1/streams/{got['id']}", headers=JSON_HEADERS, json=manual).json()
+    assert unscheduled["scheduleExpression"] is None and "nextUpdate" not in unscheduled["dataSource"]

@@ -261,3 +261,23 @@ def test_with_replace_the_writeback_dataset_keeps_only_the_last_run(
     assert first["currentState"] == second["currentState"] == "SUCCESS"
     assert [r["exportId"] for r in metrics(api, writeback_id)] == [second["exportId"]]
     assert len(history(api, stream_id)) == 2
+
+
+def test_a_scheduled_writeback_stream_shows_its_expression_and_next_update(
+    server: Server, api: httpx.Client, s3_url: str, bucket: str
+) -> None:
+    input_id = make_dataset(api, "unloaded daily", SALES, SALES_CSV)
+    account = admin_account(api, server, s3_url, bucket)
+    daily = {"type": "DAY", "timezone": "UTC", "time": "13:30"}
+    stream_id, _ = make_connector(api, account, input_id, path="daily at 13:30", schedule=daily)
+    stream = api.get(f"/api/data/v1/streams/{stream_id}").json()
+    assert stream["scheduleExpression"] == "0 30 13 * * ?" and stream["scheduleState"] == "ACTIVE"
+    next_update = stream["dataSource"]["nextUpdate"]
+    assert type(next_update) is int and next_update % 86_400_000 == (13 * 60 + 30) * 60_000  # 13:30 UTC, in ms
+    now_ms = datetime.now(UTC).timestamp() * 1000
+    assert now_ms < next_update <= now_ms + 86_400_000
+    assert stream["dataProvider"]["name"] == "Amazon S3 Unload Writeback"
+    assert stream["dataProvider"]["visibility"] == "WITH_CONNECTOR"
+    manual = stream_body(account, input_id, path="daily at 13:30", schedule={"type": "MANUAL", "timezone": "UTC"})
+    stopped = api.put(f"/api/data/v1/streams/{stream_id}", json=manual).json()
+    assert stopped["scheduleExpression"] is None and "nextUpdate" not in stopped["dataSource"]

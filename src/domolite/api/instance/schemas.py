@@ -5,6 +5,7 @@ pydantic models
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,9 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from domolite.api.schemas import Description, Email, Int64, Name, ProviderType, SqlText
 from domolite.catalog.schedules import RunInfo
 from domolite.connectors import ConnectorStream
+from domolite.errors import InvalidField
 from domolite.models import Column, DataSet, DomoType, Execution, IndexRequest, Partition, User
 from domolite.query.engine import QueryResult
+from domolite.schedule import parse as parse_schedule
 from domolite.versions import DataVersion
+from domolite.writeback import PROVIDER_KEY
 
 
 class Lenient(BaseModel):
@@ -389,6 +393,45 @@ def history_out(e: Execution, stream_id: int, info: RunInfo | None = None, hide_
     }
 
 
+def schedule_expression(advanced: str | None) -> str | None:
+    """`scheduleExpression` of a stream's `advancedScheduleJson` (checked when it was stored)."""
+    try:
+        return parse_schedule(advanced).expression()
+    except InvalidField:
+        return None
+
+
+# Display names of the providers domolite knows; others are named from their key.
+PROVIDER_NAMES = {PROVIDER_KEY: "Amazon S3 Unload Writeback", "api": "API"}
+RUNS_HERE = frozenset({PROVIDER_KEY})  # providers whose connector domolite runs
+
+
+def provider_out(key: str, version: str, created: datetime, updated: datetime, runs_here: bool) -> dict[str, Any]:
+    """The stream's `dataProvider` with every field Domo shows. `id` is derived from the key (stable across
+    restarts and servers); `visibility` says whether domolite runs the provider's connector."""
+    return {
+        "id": zlib.crc32(key.encode()) % 1_000_000_000,
+        "key": key,
+        "name": PROVIDER_NAMES.get(key) or key.replace("-", " ").replace("_", " ").title(),
+        "url": None,
+        "defaultConnectorId": None,
+        "defaultConnectorLabel": None,
+        "authenticationScheme": "fields" if runs_here else None,
+        "connectorValidatorPresent": False,
+        "resourceBundlePresent": False,
+        "moduleHandler": None,
+        "iconPicker": False,
+        "scope": "0",
+        "producer": "DOMO",
+        "version": version,
+        "dateCreated": epoch_ms(created),
+        "dateUpdated": epoch_ms(updated),
+        "visibility": "WITH_CONNECTOR" if runs_here else "NONE",
+        "type": "STANDARD",
+        "authenticationSchemeConfiguration": [],
+    }
+
+
 def _account_out(view: ConnectorStream) -> dict[str, Any] | None:
     """The stream's account as Domo shows it (id, names, owner); the connector's own words if it is unknown."""
     account = view.account
@@ -423,22 +466,26 @@ def stream_out(view: ConnectorStream, datasource: dict[str, Any]) -> dict[str, A
     ]
     state = view.last.state.value if view.last else None
     runs = view.runs or {}
+    next_at = view.schedule.next_run_at if view.schedule else None
+    next_update = {"nextUpdate": epoch_ms(next_at)} if next_at is not None else {}
     return {
         "id": stream.id,
         "valid": True,
         "invalidExecutionId": None,
         "transport": transport,
         "updateMethod": stream.update_method.value,
-        "dataProvider": {"key": provider_key, "name": provider_key},
+        "dataProvider": provider_out(
+            provider_key, transport["version"], stream.created_at, stream.modified_at, provider_key in RUNS_HERE
+        ),
         "account": _account_out(view) if c else None,
-        "dataSource": datasource,
+        "dataSource": {**datasource, **next_update},
         "schemaDefinition": {
             "columns": [
                 {"type": col.type.value, "name": col.name, "id": col.name, "visible": col.visible}
                 for col in view.dataset.columns
             ]
         },
-        "scheduleExpression": None,
+        "scheduleExpression": schedule_expression(c.schedule) if c else None,
         "scheduleStartDate": None,
         "advancedScheduleJson": c.schedule if c else None,
         "scheduleRetryExpression": None,
