@@ -146,6 +146,23 @@ def test_specific_day_1_exports_only_yesterdays_rows_and_parses_times(
     assert abs(started.replace(tzinfo=UTC) - datetime.now(UTC)) < timedelta(minutes=5)
 
 
+def test_specific_day_without_a_date_column_exports_the_rows_of_that_days_commits(
+    server: Server, api: httpx.Client, s3_url: str, s3: Any, bucket: str
+) -> None:
+    input_id = make_dataset(api, "landed today", SALES, SALES_CSV)
+    account = admin_account(api, server, s3_url, bucket)
+    today, _ = make_connector(api, account, input_id, path="landed/today", specific_day=0)  # "0 pulls today's data"
+    done = wait_run(api, today, run(api, today)["executionId"])
+    assert done["currentState"] == "SUCCESS", done
+    _, rows = parse_csv(read_object(s3, f"s3://{bucket}/landed/today/{done['exportId']}/export/data.csv"))
+    assert sorted(rows) == [["East", "20"], ["West", "10"], ["West", "30"]] and done["rowsInserted"] == 3
+    yesterday, _ = make_connector(api, account, input_id, path="landed/yesterday", specific_day=1)
+    none = wait_run(api, yesterday, run(api, yesterday)["executionId"])
+    assert none["currentState"] == "SUCCESS" and none["rowsInserted"] == 0
+    _, rows = parse_csv(read_object(s3, f"s3://{bucket}/landed/yesterday/{none['exportId']}/export/data.csv"))
+    assert rows == []
+
+
 def test_a_failing_s3_ends_the_run_in_error_with_the_reason_and_the_next_run_succeeds(
     server: Server, api: httpx.Client, s3_url: str, s3: Any
 ) -> None:
@@ -210,7 +227,6 @@ def test_a_bad_configuration_is_refused_naming_the_field(
     cases: list[tuple[dict[str, Any], str, int]] = [
         (stream_body(account, ""), "configuration.inputDataSetId", 400),
         (stream_body(account, input_id, specific_day=-1), "configuration.specificDay", 400),
-        (stream_body(account, input_id, specific_day=1), "configuration.dateColumn", 400),
         (stream_body(account, input_id, specific_day=1, date_column="Nope"), "configuration.dateColumn", 400),
         (stream_body(account, input_id, specific_day=1, date_column="Region"), "configuration.dateColumn", 400),
         (stream_body(account, input_id, primary_key="Id"), "configuration.primaryKey", 400),

@@ -195,7 +195,8 @@ class Exports:
             S3Refused: the bucket is missing, in another region, or refuses the credentials.
         """
         dataset = self._readable(principal, dataset_id)
-        source_sql = self.door.source_sql(dataset, principal)  # permissions and PDP for this principal
+        # permissions and PDP for this principal
+        source_sql = self.door.source_sql(dataset, principal, landed=request.query.landed)
         select_sql, names = query_request.to_sql(request.query, dataset, source_sql)
         options = request.options
         if options.format is ExportFormat.CSV and options.compression is Compression.SNAPPY:

@@ -127,13 +127,22 @@ class Door:
         remove_strays(self.scratch_dir, (PIPE_KIND,))
 
     # -- the door ---------------------------------------------------------------------------------------------
-    def source_sql(self, dataset: DataSet, principal: Principal, version: int | None = None) -> str:
-        """SELECT of the rows of `dataset` that `principal` may read, in schema order.
+    def source_sql(
+        self,
+        dataset: DataSet,
+        principal: Principal,
+        version: int | None = None,
+        landed: tuple[dt.datetime, dt.datetime] | None = None,
+    ) -> str:
+        """SELECT of the rows of `dataset` that `principal` may read, in schema order; with `landed` (naive UTC
+        start and end), only the rows that commits of that span wrote (S3 Unload Writeback's day without a date
+        column).
 
         Raises:
             Forbidden: the principal may not read the DataSet.
         """
-        return self._source(dataset, principal, version)[0]
+        span = None if landed is None else self.lake.landed_between(*landed)
+        return self._source(dataset, principal, version, also=span)[0]
 
     def _row_filter(self, dataset: DataSet, principal: Principal) -> str | None:
         row_filter = self.pdp_filter(dataset, principal) if self.pdp_filter else None
@@ -142,14 +151,22 @@ class Door:
         return row_filter
 
     def _source(
-        self, dataset: DataSet, principal: Principal, version: int | None, preview: str | None = None
+        self,
+        dataset: DataSet,
+        principal: Principal,
+        version: int | None,
+        preview: str | None = None,
+        also: str | None = None,
     ) -> tuple[str, bool]:
+        """The SELECT and whether a row filter applies. `also` is one more condition of the door's own (which
+        rows landed when), not the caller's."""
         permissions.require_read(principal, dataset)
         cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
         sql = f"SELECT {cols} FROM {self.lake.qualified(dataset.table, version)}"
         row_filter = self._row_filter(dataset, principal) if preview is None else preview
-        if row_filter is not None:
-            sql += f" WHERE {row_filter}"
+        conditions = [f"({c})" for c in (row_filter, also) if c is not None]
+        if conditions:
+            sql += f" WHERE {' AND '.join(conditions)}"
         return sql, row_filter is not None
 
     def filters_rows(self, dataset: DataSet, principal: Principal) -> bool:
