@@ -170,6 +170,7 @@ class Execution:
     bytes: int
     message: str | None
     parts: int
+    number: int = 0  # its place in its stream: the execution id clients see (`id` is the catalog's key)
 
 
 # -- the instance product API --------------------------------------------------------------------------------

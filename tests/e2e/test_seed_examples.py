@@ -291,3 +291,26 @@ def test_a_scheduled_stream_shows_its_expression_and_provider(inst: httpx.Client
     manual = {**example, "advancedScheduleJson": '{"type": "MANUAL", "timezone": "UTC"}'}
     unscheduled = inst.put(f"/api/data/v1/streams/{got['id']}", headers=JSON_HEADERS, json=manual).json()
     assert unscheduled["scheduleExpression"] is None and "nextUpdate" not in unscheduled["dataSource"]
+
+
+def test_each_stream_has_its_own_incrementing_execution_sequence(api: httpx.Client, inst: httpx.Client) -> None:
+    first, second = new_stream(api, "first sequence"), new_stream(api, "second sequence")
+    a1 = api.post(f"/v1/streams/{first['id']}/executions").json()
+    a2 = api.post(f"/v1/streams/{first['id']}/executions").json()
+    b1 = api.post(f"/v1/streams/{second['id']}/executions").json()
+    assert (a1["id"], a2["id"], b1["id"]) == (1, 2, 1)
+    assert a1["currentState"] == "ACTIVE"
+    base = f"/v1/streams/{second['id']}/executions/1"
+    assert api.put(f"{base}/part/1", content=b"7,seven\n").status_code == 200
+    done = api.put(f"{base}/commit")
+    assert done.status_code == 200 and done.json()["id"] == 1 and done.json()["currentState"] == "SUCCESS"
+    assert api.get(f"/v1/streams/{first['id']}/executions/1").json()["currentState"] == "ACTIVE"
+    aborted = api.put(f"/v1/streams/{first['id']}/executions/2/abort").json()
+    assert aborted["id"] == 2 and aborted["currentState"] == "ABORTED"
+    assert_domo_error(api.get(f"/v1/streams/{second['id']}/executions/2"), 404, "Execution 2 of stream")
+    assert [e["id"] for e in api.get(f"/v1/streams/{first['id']}/executions").json()] == [1, 2]
+    history = inst.get(f"/api/data/v1/streams/{second['id']}/history/aggregate").json()
+    assert [(h["executionId"], h["rowsInserted"]) for h in history] == [(1, 1)]
+    assert inst.get(f"/api/data/v1/streams/{second['id']}/executions/1").json()["executionId"] == 1
+    rows = api.post(f"/v1/datasets/query/execute/{second['dataSet']['id']}", json={"sql": "SELECT * FROM table"})
+    assert rows.json()["rows"] == [[7, "seven"]]

@@ -466,13 +466,24 @@ class Catalog:
             bytes=int(row.bytes),
             message=row.message,
             parts=int(nparts),
+            number=int(row.number),
         )
 
     def create_execution(self, stream_id: int, method: UpdateMethod) -> Execution:
         now = utcnow()
+        s = t.streams.c
         with self.tx() as c:
+            number = c.execute(
+                update(t.streams)
+                .where(s.id == stream_id)
+                .values(last_execution_number=s.last_execution_number + 1)
+                .returning(s.last_execution_number)
+            ).scalar()
+            if number is None:
+                raise StreamNotFound(stream_id)
             key = c.execute(
                 insert(t.executions).values(
+                    number=int(number),
                     stream_id=stream_id,
                     state=ExecutionState.ACTIVE.value,
                     update_method=method.value,
@@ -485,6 +496,19 @@ class Catalog:
             assert key is not None
             row = c.execute(select(t.executions).where(t.executions.c.id == key[0])).one()
             return self._execution(c, row)
+
+    def execution_key(self, stream_id: int, number: int) -> int:
+        """The catalog's key of the stream's execution `number` (the execution id a client sends).
+
+        Raises:
+            ExecutionNotFound: the stream has no such execution.
+        """
+        e = t.executions.c
+        with self.tx() as c:
+            key = c.execute(select(e.id).where(e.stream_id == stream_id, e.number == number)).scalar()
+        if key is None:
+            raise ExecutionNotFound(stream_id, number)
+        return int(key)
 
     def get_execution(self, stream_id: int, execution_id: int) -> Execution:
         with self.tx() as c:
@@ -557,7 +581,7 @@ class Catalog:
             ).rowcount
             if n == 0:
                 current = c.execute(select(t.executions.c.state).where(t.executions.c.id == execution.id)).scalar()
-                raise ExecutionNotActive(execution.stream_id, execution.id, str(current))
+                raise ExecutionNotActive(execution.stream_id, execution.number, str(current))
             for write in also:
                 write(c)
             row = c.execute(select(t.executions).where(t.executions.c.id == execution.id)).one()
@@ -582,10 +606,11 @@ class Catalog:
                 .values(modified_at=utcnow())
             ).rowcount
             if taken == 0:
-                state = c.execute(select(e.state).where(e.id == execution_id)).scalar()
+                found = c.execute(select(e.state, e.number).where(e.id == execution_id)).first()
+                state, number = (found[0], found[1]) if found is not None else (None, execution_id)
                 if state is None:
                     raise ExecutionNotFound(stream_id, execution_id)
-                raise ExecutionNotActive(stream_id, execution_id, str(state))
+                raise ExecutionNotActive(stream_id, int(number), str(state))
             place()
             c.execute(delete(t.parts).where(t.parts.c.execution_id == execution_id, t.parts.c.part_no == part_no))
             c.execute(

@@ -105,7 +105,7 @@ class Ingest:
     def _active(self, stream_id: int, execution_id: int) -> Execution:
         execution = self.catalog.get_execution(stream_id, execution_id)
         if execution.state is not ExecutionState.ACTIVE:
-            raise ExecutionNotActive(stream_id, execution_id, execution.state.value)
+            raise ExecutionNotActive(stream_id, execution.number, execution.state.value)
         return execution
 
     async def receive_part(
@@ -230,7 +230,7 @@ class Ingest:
         self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id)
         rows, size = reported or (result.rows_loaded, size)
         landed = Landed(dataset, result.snapshot_id, method, partition, result.rows_loaded)
-        what = f"{method.value} of {result.rows_loaded} rows by execution {execution.id} of stream {stream.id}"
+        what = f"{method.value} of {result.rows_loaded} rows by execution {execution.number} of stream {stream.id}"
         if partition is not None:
             what += f" into partition {partition!r}"
         writes = self._landing_writes(landed, by, what)
@@ -268,7 +268,7 @@ class Ingest:
                     except ExecutionNotActive:
                         execution = self.catalog.get_execution(stream_id, execution.id)
                 if execution.state is ExecutionState.COMMITTING:
-                    committing.append(execution.id)
+                    committing.append(execution.number)
             offset += len(page)
         if committing:
             raise CommitRunning(stream_id, committing)
@@ -386,7 +386,9 @@ class Ingest:
                 method = execution.update_method
             rows = self.lake.partition_rows(dataset.table, tag) if tag is not None else 0
             landed = Landed(dataset, snapshot.snapshot_id, method, tag, rows)
-            writes = self._landing_writes(landed, None, f"execution {execution.id}, settled after its server stopped")
+            writes = self._landing_writes(
+                landed, None, f"execution {execution.number}, settled after its server stopped"
+            )
             self.catalog.advance_execution(execution, ExecutionState.SUCCESS, also=writes)
         else:
             self.catalog.advance_execution(

@@ -350,8 +350,8 @@ def index_out(req: IndexRequest) -> dict[str, Any]:
 def execution_out(e: Execution, stream_id: int, info: RunInfo | None = None, hide_rows: bool = False) -> dict[str, Any]:
     return {
         "streamId": stream_id,
-        "executionId": e.id,
-        "toe": f"{stream_id}-{e.id}",
+        "executionId": e.number,  # the stream's own sequence; `uploadId` is the upload's id
+        "toe": f"{stream_id}-{e.number}",
         "startedAt": epoch_s(e.created_at),
         "endedAt": epoch_s(e.ended_at),
         "updateMethod": e.update_method.value,
@@ -379,7 +379,7 @@ def _errors(e: Execution) -> list[dict[str, Any]]:
 def history_out(e: Execution, stream_id: int, info: RunInfo | None = None, hide_rows: bool = False) -> dict[str, Any]:
     return {
         "streamId": stream_id,
-        "executionId": e.id,
+        "executionId": e.number,
         "currentState": e.state.value,
         "rowsInserted": None if hide_rows else e.rows,
         "bytesInserted": e.bytes,
