@@ -130,6 +130,16 @@ def catalog_rows(catalog_url: str, sql: str, **params: Any) -> list[tuple[Any, .
         engine.dispose()
 
 
+def execution_key(catalog_url: str, stream_id: int, number: int) -> int:
+    """The catalog's key of a stream's execution `number` (the id clients see): what names its staging folder
+    (`execution-<key>`) and its parts' rows."""
+    rows = catalog_rows(
+        catalog_url, "SELECT id FROM executions WHERE stream_id = :s AND number = :n", s=stream_id, n=number
+    )
+    assert len(rows) == 1, (stream_id, number, rows)
+    return int(rows[0][0])
+
+
 def catalog_dump(catalog_url: str) -> str:
     """Every value of every table of a server's catalog, as text."""
     engine = sqlalchemy.create_engine(catalog_url)

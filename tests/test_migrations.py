@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 import domolite.catalog
 from domolite.catalog import open_catalog
 from domolite.catalog import schema as t
+from domolite.models.records import UpdateMethod
 
 
 def drift(catalog_url: str) -> list[Any]:
@@ -30,7 +31,7 @@ def drift(catalog_url: str) -> list[Any]:
 def test_the_migrations_have_one_head() -> None:
     config = Config()
     config.set_main_option("script_location", str(Path(domolite.catalog.__file__).parent / "migrations"))
-    assert ScriptDirectory.from_config(config).get_heads() == ["0009_audit_log"]
+    assert ScriptDirectory.from_config(config).get_heads() == ["0010_execution_numbers"]
 
 
 def test_a_sqlite_catalog_migrated_from_empty_matches_the_declared_tables(tmp_path: Path) -> None:
@@ -114,3 +115,39 @@ def check_ids_never_reused_after_migrating(catalog_url: str) -> None:
 
 def test_a_sqlite_catalog_migrated_to_0008_never_gives_an_id_twice(tmp_path: Path) -> None:
     check_ids_never_reused_after_migrating(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+
+
+def check_executions_are_numbered_per_stream_after_migrating(catalog_url: str) -> None:
+    """A catalog at 0009 with executions of two streams interleaved: 0010 numbers each stream's executions 1, 2, …
+    in the order they were made, and the next execution of a stream takes the number after its last."""
+    upgrade(catalog_url, "0009_audit_log")
+    now = "'2024-01-01 00:00:00'"
+    for sid in (1, 2):
+        run(
+            catalog_url,
+            "INSERT INTO streams (id, dataset_id, update_method, key_columns, created_at, modified_at) "
+            f"VALUES ({sid}, 'ds{sid}', 'REPLACE', '[]', {now}, {now})",
+        )
+    for eid, sid in ((1, 1), (2, 2), (3, 1), (4, 1), (5, 2)):
+        run(
+            catalog_url,
+            "INSERT INTO executions (id, stream_id, state, update_method, created_at, modified_at, rows, bytes) "
+            f"VALUES ({eid}, {sid}, 'SUCCESS', 'REPLACE', {now}, {now}, 0, 0)",
+        )
+    upgrade(catalog_url, "head")
+    numbered = run(catalog_url, "SELECT id, stream_id, number FROM executions ORDER BY id")
+    assert numbered == [(1, 1, 1), (2, 2, 1), (3, 1, 2), (4, 1, 3), (5, 2, 2)]
+    assert run(catalog_url, "SELECT id, last_execution_number FROM streams ORDER BY id") == [(1, 3), (2, 2)]
+    if catalog_url.startswith("postgresql"):
+        for table in ("streams", "executions"):
+            run(catalog_url, f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    catalog = open_catalog(catalog_url)
+    try:
+        assert catalog.create_execution(2, UpdateMethod.APPEND).number == 3
+        assert catalog.create_execution(1, UpdateMethod.APPEND).number == 4
+    finally:
+        catalog.close()
+
+
+def test_a_sqlite_catalog_migrated_to_0010_numbers_executions_per_stream(tmp_path: Path) -> None:
+    check_executions_are_numbered_per_stream_after_migrating(f"sqlite:///{tmp_path / 'catalog.sqlite'}")

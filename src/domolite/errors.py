@@ -60,7 +60,11 @@ class InvalidPart(BadRequest):
 
 
 class InvalidSql(BadRequest):
-    pass
+    """SQL refused or failing. `detail` is the engine's whole text, for saying the mistake better; never shown."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 class QueryTimeout(BadRequest):
@@ -162,6 +166,18 @@ class ShuttingDown(Busy):
 class ExecutionNotActive(Conflict):
     def __init__(self, stream_id: int, execution_id: int, state: str) -> None:
         super().__init__(f"Execution {execution_id} of stream {stream_id} is {state}, not ACTIVE")
+
+
+class CommitRunning(Conflict):
+    """ "Abort all" found executions committing: those cannot be aborted and will end SUCCESS or ERROR."""
+
+    def __init__(self, stream_id: int, execution_ids: list[int]) -> None:
+        ids = ", ".join(str(i) for i in execution_ids)
+        super().__init__(
+            f"execution {ids} of stream {stream_id} is committing and cannot be aborted: it will end SUCCESS or "
+            f"ERROR (GET /v1/streams/{stream_id}/executions/{execution_ids[0]} tells which); every ACTIVE "
+            "execution of the stream was aborted"
+        )
 
 
 class PayloadTooLarge(DomoError):

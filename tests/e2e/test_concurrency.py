@@ -23,7 +23,7 @@ from tests.e2e.traffic import (
     rows_csv,
     start_download,
 )
-from tests.helpers import assert_domo_error, until
+from tests.helpers import assert_domo_error, execution_key, until
 from tests.pg import Postgres
 from tests.serverproc import Server
 
@@ -140,6 +140,7 @@ def test_an_upload_whose_client_hangs_up_in_the_body_leaves_nothing_and_logs_no_
 ) -> None:
     stream = new_stream(api, "upload hung up")
     eid = api.post(f"/v1/streams/{stream['id']}/executions").json()["id"]
+    folder = server.data_dir / "staging" / f"execution-{execution_key(server.catalog_url, stream['id'], eid)}"
     log_start = len(server.log_text())
     sock = socket.create_connection(("127.0.0.1", server.port))
     path = f"/v1/streams/{stream['id']}/executions/{eid}/part/1"
@@ -148,7 +149,7 @@ def test_an_upload_whose_client_hangs_up_in_the_body_leaves_nothing_and_logs_no_
     time.sleep(0.3)
     sock.close()
     until(lambda: bool(requests_ended(server, log_start, f"PUT {path}")), 10, "the upload to end")
-    assert list((server.data_dir / "staging" / f"execution-{eid}").glob("*")) == []  # no half part
+    assert list(folder.glob("*")) == []  # no half part
     execution = api.get(f"/v1/streams/{stream['id']}/executions/{eid}").json()
     assert execution["currentState"] == "ACTIVE" and execution["uploadedParts"] == 0
     assert_no_errors_logged(server, log_start)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import make_dataset, stream_of, until
+from tests.helpers import catalog_rows, execution_key, make_dataset, stream_of, until
 from tests.serverproc import Server
 
 ROWS_PER_PART = 400_000
@@ -47,6 +47,7 @@ def test_kill_9_mid_commit_leaves_old_or_new(crash_server: Server, extra_delay: 
         sid = stream_of(api, ds)
         api.patch(f"/v1/streams/{sid}", json={"updateMethod": "APPEND"})
         eid = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+        key = execution_key(crash_server.catalog_url, sid, eid)
         for n in range(PARTS):
             assert api.put(f"/v1/streams/{sid}/executions/{eid}/part/{n}", content=part_body(n)).status_code == 200
 
@@ -81,7 +82,7 @@ def test_kill_9_mid_commit_leaves_old_or_new(crash_server: Server, extra_delay: 
             == 204
         )
         assert count_rows(api, ds)[1] == counted + 1
-    staging = crash_server.data_dir / "staging" / f"execution-{eid}"
+    staging = crash_server.data_dir / "staging" / f"execution-{key}"
     assert not staging.exists(), "the parts of a settled execution are deleted"
 
 
@@ -159,7 +160,8 @@ def test_a_tagged_commit_that_reached_the_lake_keeps_its_partition_after_a_crash
     with _instance_client(server) as inst:
         listed = _partition_list(inst, ds)
         assert [(p["partitionId"], p["rowCount"]) for p in listed] == [("day-1", 2 * ROWS_PER_PART)]
-        execution = inst.get(f"/v1/streams/{stream_of(inst, ds)}/executions/{upload_id}").json()
+        [(number,)] = catalog_rows(server.catalog_url, "SELECT number FROM executions WHERE id = :i", i=upload_id)
+        execution = inst.get(f"/v1/streams/{stream_of(inst, ds)}/executions/{number}").json()
         assert execution["currentState"] == "SUCCESS"
         assert inst.get(f"/v1/datasets/{ds}").json()["rows"] == 2 * ROWS_PER_PART
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Snapshot, assert_exact_error, catalog_rows, make_dataset, stream_of
+from tests.helpers import Snapshot, assert_exact_error, catalog_rows, execution_key, make_dataset, stream_of
 from tests.serverproc import Server
 
 COLUMNS = [("n", "LONG"), ("s", "STRING")]
@@ -36,7 +36,7 @@ def count(server: Server, table: str, where: str, **params: Any) -> int:
     return int(catalog_rows(server.catalog_url, f"SELECT count(*) FROM {table} WHERE {where}", **params)[0][0])
 
 
-def furnished(api: httpx.Client, inst: httpx.Client, name: str) -> dict[str, Any]:
+def furnished(server: Server, api: httpx.Client, inst: httpx.Client, name: str) -> dict[str, Any]:
     """A DataSet with rows in several versions, a partition, an open upload, a policy, a share, an index
     request and a stream execution: everything a delete has to take with it."""
     ds = make_dataset(api, COLUMNS, name)
@@ -59,7 +59,8 @@ def furnished(api: httpx.Client, inst: httpx.Client, name: str) -> dict[str, Any
     sid = stream_of(api, did)
     eid = api.post(f"/v1/streams/{sid}/executions").json()["id"]
     assert api.put(f"/v1/streams/{sid}/executions/{eid}/part/1", content=b"9,active\n").status_code == 200
-    return {"id": did, "stream": sid, "execution": eid, "upload": open_upload}
+    key = execution_key(server.catalog_url, sid, eid)
+    return {"id": did, "stream": sid, "execution": key, "upload": open_upload}
 
 
 def assert_gone(server: Server, found: dict[str, Any]) -> None:
@@ -81,7 +82,7 @@ def assert_gone(server: Server, found: dict[str, Any]) -> None:
 def test_deleting_a_dataset_from_either_api_takes_everything_with_it(
     server: Server, api: httpx.Client, inst: httpx.Client, api_form: str
 ) -> None:
-    found = furnished(api, inst, f"deleted {api_form}")
+    found = furnished(server, api, inst, f"deleted {api_form}")
     other = make_dataset(api, COLUMNS, f"stays {api_form}")
     assert api.put(f"/v1/datasets/{other['id']}/data", content=b"1,a\n").status_code == 204
     other_before = Snapshot(api, other["id"])
@@ -127,10 +128,12 @@ def test_deleting_a_stream_removes_its_executions(server: Server, api: httpx.Cli
     assert api.put(f"/v1/streams/{sid}/executions/{done}/commit").status_code == 200
     active = api.post(f"/v1/streams/{sid}/executions").json()["id"]
     assert api.put(f"/v1/streams/{sid}/executions/{active}/part/1", content=b"2\n").status_code == 200
+    done_key, active_key = (execution_key(server.catalog_url, sid, n) for n in (done, active))
+    assert (server.data_dir / "staging" / f"execution-{active_key}").exists()
     assert api.delete(f"/v1/streams/{sid}").status_code == 204
     assert count(server, "executions", "stream_id = :s", s=sid) == 0
-    assert count(server, "parts", "execution_id IN (:a, :b)", a=done, b=active) == 0
-    assert not (server.data_dir / "staging" / f"execution-{active}").exists()
+    assert count(server, "parts", "execution_id IN (:a, :b)", a=done_key, b=active_key) == 0
+    assert not (server.data_dir / "staging" / f"execution-{active_key}").exists()
     assert_exact_error(api.get(f"/v1/streams/{sid}/executions"), 404, f"Stream {sid} not found")
     # The DataSet stays, with its rows.
     assert api.get(f"/v1/datasets/{stream['dataSet']['id']}").json()["rows"] == 1
@@ -146,6 +149,8 @@ def test_a_part_that_arrives_once_its_execution_committed_is_a_409_and_is_not_ke
     sid = stream_of(api, ds["id"])
     eid = api.post(f"/v1/streams/{sid}/executions", json={"updateMethod": "APPEND"}).json()["id"]
     assert api.put(f"/v1/streams/{sid}/executions/{eid}/part/1", content=b"1,one\n").status_code == 200
+    folder = server.data_dir / "staging" / f"execution-{execution_key(server.catalog_url, sid, eid)}"
+    assert folder.exists()
     sending = threading.Event()
     committed = threading.Event()
 
@@ -172,7 +177,7 @@ def test_a_part_that_arrives_once_its_execution_committed_is_a_409_and_is_not_ke
     assert_exact_error(result["r"], 409, f"Execution {eid} of stream {sid} is SUCCESS, not ACTIVE")
     rows = api.post(f"/v1/datasets/query/execute/{ds['id']}", json={"sql": "SELECT s FROM table ORDER BY n"})
     assert rows.json()["rows"] == [["before"], ["one"]]
-    assert not (server.data_dir / "staging" / f"execution-{eid}").exists()
+    assert not folder.exists()
     assert list((server.data_dir / "staging" / "incoming").glob("*")) == []
 
 

@@ -111,5 +111,7 @@ def test_bad_sql_is_400(api: httpx.Client) -> None:
     assert_domo_error(api.post(url, json={"sql": "SELEC nonsense"}), 400)
     assert_domo_error(api.post(url, json={"sql": "SELECT missing FROM table"}), 400, "missing")
     assert_domo_error(api.post(url, json={"sql": "DELETE FROM table"}), 400, "DELETE is not allowed")
-    assert_domo_error(api.post(url, json={"sql": "SELECT * FROM other"}), 400, "unknown table 'other'")
+    assert_domo_error(
+        api.post(url, json={"sql": "SELECT * FROM table JOIN other ON true"}), 400, "unknown table 'other'"
+    )
     assert_domo_error(api.post(url, json={"sql": "SELECT 1; SELECT 2"}), 400, "one statement")

@@ -523,7 +523,7 @@ def test_connector_stream_create_get_update_run_history(inst: httpx.Client) -> N
     s = r.json()
     sid = s["id"]
     assert s["transport"] == STREAM_BODY["transport"]
-    assert s["dataProvider"]["key"] == s["dataProvider"]["name"] == "snowflake-unload-v2"
+    assert s["dataProvider"]["key"] == "snowflake-unload-v2" and s["dataProvider"]["name"] == "Snowflake Unload V2"
     assert s["updateMethod"] == "APPEND" and s["account"] == {"id": 3}
     assert s["configuration"] == [
         {

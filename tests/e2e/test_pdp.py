@@ -138,6 +138,38 @@ def test_policy_lists_start_with_the_open_policy(pdp: dict[str, object]) -> None
     assert alice.http.put(f"/v1/datasets/{ds}", json={"pdpEnabled": False}).status_code == 403
 
 
+def test_a_pdp_preview_returns_the_rows_of_the_named_filter_groups(pdp: dict[str, object]) -> None:
+    owner, alice = pdp["owner"], pdp["alice"]
+    assert isinstance(owner, Person) and isinstance(alice, Person)
+    ds = str(pdp["ds"])
+    groups = {
+        g["name"]: g["filterGroupId"] for g in owner.http.get(f"/api/query/v1/data-control/{ds}/filter-groups").json()
+    }
+
+    def preview(http: httpx.Client, ids: list[object]) -> httpx.Response:
+        return http.post(
+            f"/api/query/v1/execute/{ds}",
+            params={"offset": 0, "limit": 100},
+            json={
+                "sql": "SELECT id FROM table ORDER BY id limit 100 offset 0",
+                "context": {"dataControlContext": {"filterGroupIds": ids, "previewPdp": True}},
+            },
+        )
+
+    east = preview(owner.http, [groups["East only"]])
+    assert east.status_code == 200, east.text
+    assert east.json()["rows"] == [[1], [2]]
+    both = preview(owner.http, [groups["East only"], str(groups["West team"])]).json()["rows"]
+    assert both == [[1], [2], [3], [4]]
+    assert len(preview(owner.http, [groups["All Rows"]]).json()["rows"]) == 6
+    assert preview(owner.http, []).json()["rows"] == []
+    assert len(query_rows(owner.http, ds, "SELECT id FROM table")) == 6  # no preview: the owner's own rows
+    # Only who manages the policies previews them; an unknown filter group is named.
+    assert preview(alice.http, [groups["West team"]]).status_code == 403
+    unknown = preview(owner.http, [groups["East only"], 999999])
+    assert unknown.status_code == 400 and "filterGroupIds[1]" in unknown.json()["message"]
+
+
 def test_the_open_policy_gives_every_row_to_whom_it_names(pdp: dict[str, object]) -> None:
     owner, carol, ds = pdp["owner"], pdp["carol"], str(pdp["ds"])
     assert isinstance(owner, Person) and isinstance(carol, Person)

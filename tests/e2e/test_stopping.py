@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.e2e.traffic import new_stream, rows_csv, start_download
-from tests.helpers import assert_domo_error, until
+from tests.helpers import assert_domo_error, execution_key, until
 from tests.serverproc import Server
 
 BIG_ROWS = 1_000_000
@@ -115,6 +115,7 @@ def test_sigterm_during_a_commit_stops_the_server_and_the_next_start_settles_it_
         stream = new_stream(api, "committing at the stop")
         active = open_execution(api, stream["id"], [b"1,Oslo\n"])
         eid = open_execution(api, stream["id"], big_parts())
+        active_key, key = (execution_key(server.catalog_url, stream["id"], n) for n in (active, eid))
         commit_in_background(api, stream["id"], eid)
         took = stopped_within(server, 20)
     assert took < 10, took
@@ -139,8 +140,8 @@ def test_sigterm_during_a_commit_stops_the_server_and_the_next_start_settles_it_
 
     server.start()
     assert [p for p in leftovers if p.exists()] == []
-    assert not (staging / f"execution-{eid}").exists()  # settled: its parts are gone
-    assert (staging / f"execution-{active}").exists()  # an ACTIVE execution's parts are kept
+    assert not (staging / f"execution-{key}").exists()  # settled: its parts are gone
+    assert (staging / f"execution-{active_key}").exists()  # an ACTIVE execution's parts are kept
     with closing(sqlite3.connect(lake_file)) as con:
         assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     with server.client() as api:

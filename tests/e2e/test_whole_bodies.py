@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import Snapshot, assert_exact_error, catalog_rows, make_dataset, stream_of, until
+from tests.helpers import Snapshot, assert_exact_error, catalog_rows, execution_key, make_dataset, stream_of, until
 from tests.serverproc import Server
 
 ROWS = b"".join(b"city%d,%d\n" % (i, i) for i in range(100_000))
@@ -125,7 +125,8 @@ def test_a_body_shorter_than_its_content_length_is_refused(server: Server, api: 
     log_line = f'"PUT /v1/streams/{sid}/executions/{eid}/part/2" 400'
     until(lambda: log_line in server.log_text(), 10, "the refusal of the short part")
     assert api.get(f"/v1/streams/{sid}/executions/{eid}").json()["uploadedParts"] == 0
-    assert catalog_rows(server.catalog_url, "SELECT count(*) FROM parts WHERE execution_id = :e", e=eid) == [(0,)]
+    key = execution_key(server.catalog_url, sid, eid)
+    assert catalog_rows(server.catalog_url, "SELECT count(*) FROM parts WHERE execution_id = :e", e=key) == [(0,)]
     before.assert_unchanged()
 
 
@@ -167,10 +168,11 @@ def test_refused_parts_leave_no_file_in_staging(server: Server, api: httpx.Clien
     ds = loaded(api)
     sid = stream_of(api, ds["id"])
     eid = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+    key = execution_key(server.catalog_url, sid, eid)
     packed = gzip.compress(ROWS)
     for n in range(3):
         r = api.put(f"/v1/streams/{sid}/executions/{eid}/part/{n}", content=packed[:-4])
         assert r.status_code == 400
     staging = server.data_dir / "staging"
-    leftovers = [p for p in staging.rglob("*") if p.is_file() and (f"execution-{eid}" in str(p) or p.suffix == ".tmp")]
+    leftovers = [p for p in staging.rglob("*") if p.is_file() and (f"execution-{key}" in str(p) or p.suffix == ".tmp")]
     assert leftovers == []

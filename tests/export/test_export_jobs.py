@@ -37,6 +37,8 @@ def test_one_active_export_per_dataset(api: httpx.Client, s3: Any, proxy: TcpPro
     assert second.status_code == 200
     assert second.json()["exportId"] == running["exportId"] and second.json()["exportStatus"] == "exporting"
     assert second.json()["compression"] == "none"  # the running export, not the new request
+    assert "already running" in second.json()["message"] and running["exportId"] in second.json()["message"]
+    assert running["message"] is None  # said to the second request only
     listed = api.get(f"/api/query/v1/export/{ds}").json()
     assert [j["exportStatus"] for j in listed] == ["exporting"]
     proxy.released.set()

@@ -16,7 +16,7 @@ import pytest
 
 from tests.export.conftest import body, parse_csv, read_object
 from tests.export.tcpproxy import TcpProxy
-from tests.helpers import make_dataset, wait_export
+from tests.helpers import execution_key, make_dataset, wait_export
 from tests.serverproc import Server
 
 FAST_HEARTBEAT = {"DOMOLITE_PROCESS_HEARTBEAT_S": "0.2", "DOMOLITE_PROCESS_DEAD_AFTER_S": "2"}
@@ -136,6 +136,7 @@ def test_a_commit_caught_by_its_servers_death_is_settled_by_a_running_one(first:
             sid = api.get("/v1/streams/search", params={"q": f"dataSource.id:{ds}"}).json()[0]["id"]
             api.patch(f"/v1/streams/{sid}", json={"updateMethod": "APPEND"})
             eid = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+            key = execution_key(first.catalog_url, sid, eid)
             for n in range(3):
                 part = "".join(f"{n * rows + i},row of a large commit\n" for i in range(rows)).encode()
                 assert api.put(f"/v1/streams/{sid}/executions/{eid}/part/{n}", content=part).status_code == 200
@@ -163,7 +164,7 @@ def test_a_commit_caught_by_its_servers_death_is_settled_by_a_running_one(first:
             assert other.get(f"/v1/datasets/{ds}").json()["rows"] == total
     finally:
         second.stop()
-    assert not (first.data_dir / "staging" / f"execution-{eid}").exists()
+    assert not (first.data_dir / "staging" / f"execution-{key}").exists()
 
 
 def _quietly(call: Any, *args: Any) -> None:

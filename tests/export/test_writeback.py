@@ -147,6 +147,23 @@ def test_specific_day_1_exports_only_yesterdays_rows_and_parses_times(
     assert abs(started.replace(tzinfo=UTC) - datetime.now(UTC)) < timedelta(minutes=5)
 
 
+def test_specific_day_without_a_date_column_exports_the_rows_of_that_days_commits(
+    server: Server, api: httpx.Client, s3_url: str, s3: Any, bucket: str
+) -> None:
+    input_id = make_dataset(api, "landed today", SALES, SALES_CSV)
+    account = admin_account(api, server, s3_url, bucket)
+    today, _ = make_connector(api, account, input_id, path="landed/today", specific_day=0)  # "0 pulls today's data"
+    done = wait_run(api, today, run(api, today)["executionId"])
+    assert done["currentState"] == "SUCCESS", done
+    _, rows = parse_csv(read_object(s3, f"s3://{bucket}/landed/today/{done['exportId']}/export/data.csv"))
+    assert sorted(rows) == [["East", "20"], ["West", "10"], ["West", "30"]] and done["rowsInserted"] == 3
+    yesterday, _ = make_connector(api, account, input_id, path="landed/yesterday", specific_day=1)
+    none = wait_run(api, yesterday, run(api, yesterday)["executionId"])
+    assert none["currentState"] == "SUCCESS" and none["rowsInserted"] == 0
+    _, rows = parse_csv(read_object(s3, f"s3://{bucket}/landed/yesterday/{none['exportId']}/export/data.csv"))
+    assert rows == []
+
+
 def test_a_failing_s3_ends_the_run_in_error_with_the_reason_and_the_next_run_succeeds(
     server: Server, api: httpx.Client, s3_url: str, s3: Any
 ) -> None:
@@ -211,7 +228,6 @@ def test_a_bad_configuration_is_refused_naming_the_field(
     cases: list[tuple[dict[str, Any], str, int]] = [
         (stream_body(account, ""), "configuration.inputDataSetId", 400),
         (stream_body(account, input_id, specific_day=-1), "configuration.specificDay", 400),
-        (stream_body(account, input_id, specific_day=1), "configuration.dateColumn", 400),
         (stream_body(account, input_id, specific_day=1, date_column="Nope"), "configuration.dateColumn", 400),
         (stream_body(account, input_id, specific_day=1, date_column="Region"), "configuration.dateColumn", 400),
         (stream_body(account, input_id, primary_key="Id"), "configuration.primaryKey", 400),
@@ -262,3 +278,23 @@ def test_with_replace_the_writeback_dataset_keeps_only_the_last_run(
     assert first["currentState"] == second["currentState"] == "SUCCESS"
     assert [r["exportId"] for r in metrics(api, writeback_id)] == [second["exportId"]]
     assert len(history(api, stream_id)) == 2
+
+
+def test_a_scheduled_writeback_stream_shows_its_expression_and_next_update(
+    server: Server, api: httpx.Client, s3_url: str, bucket: str
+) -> None:
+    input_id = make_dataset(api, "unloaded daily", SALES, SALES_CSV)
+    account = admin_account(api, server, s3_url, bucket)
+    daily = {"type": "DAY", "timezone": "UTC", "time": "13:30"}
+    stream_id, _ = make_connector(api, account, input_id, path="daily at 13:30", schedule=daily)
+    stream = api.get(f"/api/data/v1/streams/{stream_id}").json()
+    assert stream["scheduleExpression"] == "0 30 13 * * ?" and stream["scheduleState"] == "ACTIVE"
+    next_update = stream["dataSource"]["nextUpdate"]
+    assert type(next_update) is int and next_update % 86_400_000 == (13 * 60 + 30) * 60_000  # 13:30 UTC, in ms
+    now_ms = datetime.now(UTC).timestamp() * 1000
+    assert now_ms < next_update <= now_ms + 86_400_000
+    assert stream["dataProvider"]["name"] == "Amazon S3 Unload Writeback"
+    assert stream["dataProvider"]["visibility"] == "WITH_CONNECTOR"
+    manual = stream_body(account, input_id, path="daily at 13:30", schedule={"type": "MANUAL", "timezone": "UTC"})
+    stopped = api.put(f"/api/data/v1/streams/{stream_id}", json=manual).json()
+    assert stopped["scheduleExpression"] is None and "nextUpdate" not in stopped["dataSource"]

@@ -20,7 +20,11 @@ from tests.export.conftest import parse_csv, read_object
 from tests.export.writeback import history, make_account, make_connector
 from tests.pg import Postgres
 from tests.serverproc import Server
-from tests.test_migrations import check_ids_never_reused_after_migrating, drift
+from tests.test_migrations import (
+    check_executions_are_numbered_per_stream_after_migrating,
+    check_ids_never_reused_after_migrating,
+    drift,
+)
 
 SCHEMA = {"columns": [{"type": "LONG", "name": "id"}, {"type": "STRING", "name": "name"}]}
 FAST = {
@@ -196,3 +200,7 @@ def test_a_postgresql_catalog_migrated_from_empty_matches_the_declared_tables(ca
 
 def test_a_postgresql_catalog_migrated_to_0008_never_gives_an_id_twice(catalog_url: str) -> None:
     check_ids_never_reused_after_migrating(catalog_url)
+
+
+def test_a_postgresql_catalog_migrated_to_0010_numbers_executions_per_stream(catalog_url: str) -> None:
+    check_executions_are_numbered_per_stream_after_migrating(catalog_url)

@@ -42,6 +42,14 @@ def row_filter(columns: Sequence[Column], policies: Sequence[Policy], user_id: i
     return " OR ".join(f"({p})" for p in parts)
 
 
+def preview_filter(columns: Sequence[Column], policies: Sequence[Policy]) -> str:
+    """SQL boolean: the rows these policies show together (a preview of them, whoever they name)."""
+    if any(p.is_open for p in policies):
+        return "TRUE"
+    parts = [p for p in (policy_sql(columns, policy) for policy in policies) if p != NO_ROWS]
+    return " OR ".join(f"({p})" for p in parts) if parts else NO_ROWS
+
+
 def policy_sql(columns: Sequence[Column], policy: Policy) -> str:
     if policy.is_open:
         return "TRUE"

@@ -86,6 +86,8 @@ streams = Table(
     Column("key_columns", Text, nullable=False, default="[]"),
     Column("created_at", DateTime, nullable=False),
     Column("modified_at", DateTime, nullable=False),
+    # the number of the stream's latest execution (revision 0010_execution_numbers)
+    Column("last_execution_number", BigInteger, nullable=False, server_default="0"),
     sqlite_autoincrement=True,
 )
 
@@ -103,6 +105,9 @@ executions = Table(
     Column("bytes", BigInteger, nullable=False, default=0),
     Column("message", Text, nullable=True),
     Column("owner", String(64), nullable=True),  # the process committing it (revision 0007_processes)
+    # its place in its stream: the execution id clients see (revision 0010_execution_numbers)
+    Column("number", BigInteger, nullable=False, server_default="0"),
+    Index("ix_executions_stream_number", "stream_id", "number", unique=True),
     sqlite_autoincrement=True,
 )
 

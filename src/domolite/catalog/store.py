@@ -211,7 +211,10 @@ class Catalog:
     # -- datasets ---------------------------------------------------------------------------------------------
     @staticmethod
     def _dataset(row: Any) -> DataSet:
-        cols = tuple(Column(name=c["name"], type=DomoType(c["type"])) for c in json.loads(row.columns))
+        cols = tuple(
+            Column(name=c["name"], type=DomoType(c["type"]), visible=bool(c.get("visible", True)))
+            for c in json.loads(row.columns)
+        )
         return DataSet(
             id=row.id,
             name=row.name,
@@ -231,7 +234,9 @@ class Catalog:
 
     @staticmethod
     def _columns_json(columns: Sequence[Column]) -> str:
-        return json.dumps([{"name": c.name, "type": c.type.value} for c in columns])
+        return json.dumps(
+            [{"name": c.name, "type": c.type.value, **({} if c.visible else {"visible": False})} for c in columns]
+        )
 
     def insert_dataset(self, conn: Connection, dataset: DataSet) -> None:
         conn.execute(
@@ -457,13 +462,24 @@ class Catalog:
             bytes=int(row.bytes),
             message=row.message,
             parts=int(nparts),
+            number=int(row.number),
         )
 
     def create_execution(self, stream_id: int, method: UpdateMethod) -> Execution:
         now = utcnow()
+        s = t.streams.c
         with self.tx() as c:
+            number = c.execute(
+                update(t.streams)
+                .where(s.id == stream_id)
+                .values(last_execution_number=s.last_execution_number + 1)
+                .returning(s.last_execution_number)
+            ).scalar()
+            if number is None:
+                raise StreamNotFound(stream_id)
             key = c.execute(
                 insert(t.executions).values(
+                    number=int(number),
                     stream_id=stream_id,
                     state=ExecutionState.ACTIVE.value,
                     update_method=method.value,
@@ -476,6 +492,19 @@ class Catalog:
             assert key is not None
             row = c.execute(select(t.executions).where(t.executions.c.id == key[0])).one()
             return self._execution(c, row)
+
+    def execution_key(self, stream_id: int, number: int) -> int:
+        """The catalog's key of the stream's execution `number` (the execution id a client sends).
+
+        Raises:
+            ExecutionNotFound: the stream has no such execution.
+        """
+        e = t.executions.c
+        with self.tx() as c:
+            key = c.execute(select(e.id).where(e.stream_id == stream_id, e.number == number)).scalar()
+        if key is None:
+            raise ExecutionNotFound(stream_id, number)
+        return int(key)
 
     def get_execution(self, stream_id: int, execution_id: int) -> Execution:
         with self.tx() as c:
@@ -519,10 +548,12 @@ class Catalog:
         size: int | None = None,
         owner: str | None = None,
         also: Sequence[CatalogWrite] = (),
+        method: UpdateMethod | None = None,
     ) -> Execution:
         """Move an execution to `new` if the state machine allows it, with compare-and-set on the old state.
         `owner` names the process that takes it on (the one committing it); `also` are writes that belong to
-        the same change (a partition's entry), made in the same transaction."""
+        the same change (a partition's entry), made in the same transaction; `method` is the update method the
+        commit used, when it chose one."""
         check_transition(execution.state, new)
         now = utcnow()
         values: dict[str, Any] = {"state": new.value, "modified_at": now}
@@ -536,6 +567,8 @@ class Catalog:
             values["rows"] = rows
         if size is not None:
             values["bytes"] = size
+        if method is not None:
+            values["update_method"] = method.value
         with self.tx() as c:
             n = c.execute(
                 update(t.executions)
@@ -544,7 +577,7 @@ class Catalog:
             ).rowcount
             if n == 0:
                 current = c.execute(select(t.executions.c.state).where(t.executions.c.id == execution.id)).scalar()
-                raise ExecutionNotActive(execution.stream_id, execution.id, str(current))
+                raise ExecutionNotActive(execution.stream_id, execution.number, str(current))
             for write in also:
                 write(c)
             row = c.execute(select(t.executions).where(t.executions.c.id == execution.id)).one()
@@ -569,10 +602,11 @@ class Catalog:
                 .values(modified_at=utcnow())
             ).rowcount
             if taken == 0:
-                state = c.execute(select(e.state).where(e.id == execution_id)).scalar()
+                found = c.execute(select(e.state, e.number).where(e.id == execution_id)).first()
+                state, number = (found[0], found[1]) if found is not None else (None, execution_id)
                 if state is None:
                     raise ExecutionNotFound(stream_id, execution_id)
-                raise ExecutionNotActive(stream_id, execution_id, str(state))
+                raise ExecutionNotActive(stream_id, int(number), str(state))
             place()
             c.execute(delete(t.parts).where(t.parts.c.execution_id == execution_id, t.parts.c.part_no == part_no))
             c.execute(

@@ -51,6 +51,23 @@ class Schedule:
         """The date in the schedule's timezone at `now` (an aware UTC datetime)."""
         return now.astimezone(self.zone).date()
 
+    def expression(self) -> str | None:
+        """The schedule as Domo's `scheduleExpression`: a Quartz cron expression (seconds first), in the
+        schedule's timezone; None for MANUAL. A WEEK schedule of more than one week fires on its weekday and
+        keeps its interval in `advancedScheduleJson` (cron cannot say "every other week")."""
+        minute, hour, n = self.at.minute, self.at.hour, self.interval
+        if self.every is Every.MANUAL:
+            return None
+        if self.every is Every.MINUTE:
+            return f"0 0/{n} * * * ?"
+        if self.every is Every.HOUR:
+            return f"0 {minute} 0/{n} * * ?"
+        if self.every is Every.DAY:
+            return f"0 {minute} {hour} {'*' if n == 1 else f'1/{n}'} * ?"
+        if self.every is Every.WEEK:
+            return f"0 {minute} {hour} ? * {WEEKDAYS[self.day_of_week][:3]}"
+        return f"0 {minute} {hour} {self.day_of_month} {'*' if n == 1 else f'1/{n}'} ?"
+
     def first_run(self, now: datetime, minute_s: float) -> datetime | None:
         """When a schedule set at `now` first fires; None for MANUAL."""
         if self.every is Every.MANUAL:

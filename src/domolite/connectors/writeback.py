@@ -83,9 +83,7 @@ def parse_config(configuration: Sequence[Mapping[str, Any]]) -> UnloadConfig:
                 f"configuration.{SPECIFIC_DAY}", f"must be 0 (today), 1 (yesterday) or N days ago, got {day_text!r}"
             )
         specific_day = int(day_text)
-    date_column = values.get(DATE_COLUMN) or None
-    if specific_day is not None and date_column is None:
-        raise InvalidField(f"configuration.{DATE_COLUMN}", "Specific Day needs the date column to filter on")
+    date_column = values.get(DATE_COLUMN) or None  # with Specific Day and no date column: the day's commits
     parse_text = values.get(DATE_PARSE) or DateParse.AS_IS.value
     try:
         date_parse = DateParse(parse_text.upper())
@@ -135,14 +133,17 @@ def owner_may_write_back(owner: Principal, input_dataset: DataSet) -> bool:
 
 def day_query(config: UnloadConfig, dataset: DataSet, schedule: Schedule, now: datetime) -> QuerySpec:
     """The rows to export: all, or the one day `specificDay` days before today in the schedule's timezone;
-    ordered by the primary key when there is one."""
+    ordered by the primary key when there is one. The day's rows are those whose `dateColumn` falls in it, or,
+    with no date column, those that the day's commits wrote (see docs/choices.md)."""
     order = tuple(
         OrderBy(ColumnExpr(k, None, None, f"configuration.{PRIMARY_KEY}"), descending=False) for k in config.primary_key
     )
-    if config.specific_day is None or config.date_column is None:
+    if config.specific_day is None:
         return QuerySpec(order_by=order)
-    column = next(c for c in dataset.columns if c.name.lower() == config.date_column.lower())
     day = schedule.today(now) - timedelta(days=config.specific_day)
+    if config.date_column is None:
+        return QuerySpec(order_by=order, landed=_day_bounds(day, schedule))
+    column = next(c for c in dataset.columns if c.name.lower() == config.date_column.lower())
     where = f"configuration.{DATE_COLUMN}"
     expr = ColumnExpr(column.name, None, None, where)
     if column.type is DomoType.DATE:

@@ -14,7 +14,7 @@ from domolite.catalog.product import ProductCatalog
 from domolite.datasets.service import DataSets, check_columns, schema_change
 from domolite.errors import Forbidden, InvalidField
 from domolite.models.audit import Action
-from domolite.models.records import Column, DataSet, Principal, Stream
+from domolite.models.records import Column, DataSet, Principal, Stream, shape
 from domolite.storage.tables import Tables
 
 
@@ -91,7 +91,8 @@ class DataCenter:
                     raise InvalidField(f"columns[{i}].id", f"{c.source!r} is renamed and also kept")
                 renamed[c.column.name] = c.source
         if new != dataset.columns:
-            self.lake.evolve(dataset.table, dataset.columns, new, renamed)
+            if shape(new) != shape(dataset.columns) or renamed:
+                self.lake.evolve(dataset.table, dataset.columns, new, renamed)
             updated = self.catalog.update_dataset(dataset.id, columns=new)
             change = schema_change(dataset.columns, new)
             if renamed:

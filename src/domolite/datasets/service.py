@@ -17,7 +17,7 @@ from domolite.catalog.clock import utcnow
 from domolite.errors import InvalidField, UserNotFound
 from domolite.models.audit import Action, AuditEvent, ObjectType
 from domolite.models.limits import Limits
-from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod, User
+from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod, User, keep_hidden
 from domolite.storage.tables import INTERNAL_PREFIX, Tables
 
 log = logging.getLogger("domolite.datasets")
@@ -216,6 +216,8 @@ class DataSets:
         if owner_id is not None:
             self.catalog.get_user(owner_id)
             changes["owner_id"] = owner_id
+        if columns is not None:
+            columns = keep_hidden(columns, dataset.columns)
         if columns is not None and tuple(columns) != dataset.columns:
             check_columns(columns, self.limits)
             self.lake.evolve(dataset.table, dataset.columns, columns)

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -61,6 +61,16 @@ PARQUET_CODECS = {
     Compression.GZIP: "gzip",
     Compression.ZSTD: "zstd",
 }
+
+
+def already_running(job: ExportJob) -> ExportJob:
+    """The running export as the answer to a request to start one: its `message` says that it was already
+    running and that this request started nothing (only one export runs per DataSet at a time)."""
+    note = (
+        f"an export of this DataSet is already running (export {job.id}); only one runs per DataSet at a time, so "
+        "this request started nothing and the running export is returned"
+    )
+    return replace(job, message=f"{note}; {job.message}" if job.message else note)
 
 
 @dataclass(frozen=True)
@@ -181,7 +191,8 @@ class Exports:
             S3Refused: the bucket is missing, in another region, or refuses the credentials.
         """
         dataset = self._readable(principal, dataset_id)
-        source_sql = self.door.source_sql(dataset, principal)  # permissions and PDP for this principal
+        # permissions and PDP for this principal
+        source_sql = self.door.source_sql(dataset, principal, landed=request.query.landed)
         select_sql, names = query_request.to_sql(request.query, dataset, source_sql)
         options = request.options
         if options.format is ExportFormat.CSV and options.compression is Compression.SNAPPY:
@@ -201,7 +212,7 @@ class Exports:
         if active is not None:
             if not reuse:
                 raise Conflict(f"an export of DataSet {dataset.id} is already running ({active.id})")
-            return active
+            return already_running(active)
         previous = self.jobs.last_success(dataset.id, reuse_key) if reuse else None
         if previous is not None:
             return previous
@@ -234,7 +245,7 @@ class Exports:
             if inserted is None:  # another request started one first
                 running = self.jobs.active(dataset.id)
                 if running is not None and reuse:
-                    return running
+                    return already_running(running)
                 raise Conflict(f"another export of DataSet {dataset.id} was starting; try again")
             where = f"s3://{target.bucket}/{target.prefix}"
             self.audit.record(

@@ -15,7 +15,7 @@ import anyio
 from domolite.audit.log import AuditLog
 from domolite.catalog import Catalog
 from domolite.catalog.store import CatalogWrite
-from domolite.errors import Busy, DomoError, ExecutionNotActive, InvalidCsv, InvalidPart, ShuttingDown
+from domolite.errors import Busy, CommitRunning, DomoError, ExecutionNotActive, InvalidCsv, InvalidPart, ShuttingDown
 from domolite.ingest.csvformat import diagnose, source_sql
 from domolite.ingest.parts import receive_body
 from domolite.models.audit import Action, AuditEvent, ObjectType
@@ -105,7 +105,7 @@ class Ingest:
     def _active(self, stream_id: int, execution_id: int) -> Execution:
         execution = self.catalog.get_execution(stream_id, execution_id)
         if execution.state is not ExecutionState.ACTIVE:
-            raise ExecutionNotActive(stream_id, execution_id, execution.state.value)
+            raise ExecutionNotActive(stream_id, execution.number, execution.state.value)
         return execution
 
     async def receive_part(
@@ -230,16 +230,18 @@ class Ingest:
         self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id)
         rows, size = reported or (result.rows_loaded, size)
         landed = Landed(dataset, result.snapshot_id, method, partition, result.rows_loaded)
-        what = f"{method.value} of {result.rows_loaded} rows by execution {execution.id} of stream {stream.id}"
+        what = f"{method.value} of {result.rows_loaded} rows by execution {execution.number} of stream {stream.id}"
         if partition is not None:
             what += f" into partition {partition!r}"
         writes = self._landing_writes(landed, by, what)
         if failure is not None:
             done = self.catalog.advance_execution(
-                execution, ExecutionState.ERROR, message=failure, rows=rows, size=size, also=writes
+                execution, ExecutionState.ERROR, message=failure, rows=rows, size=size, also=writes, method=method
             )
         else:
-            done = self.catalog.advance_execution(execution, ExecutionState.SUCCESS, rows=rows, size=size, also=writes)
+            done = self.catalog.advance_execution(
+                execution, ExecutionState.SUCCESS, rows=rows, size=size, also=writes, method=method
+            )
         self._discard(execution.id)
         return done, result.snapshot_id
 
@@ -250,15 +252,26 @@ class Ingest:
         return done
 
     def abort_active(self, stream_id: int) -> None:
+        """Abort every ACTIVE execution of the stream ("abort all"; none is fine).
+
+        Raises:
+            CommitRunning: an execution of the stream was committing, which cannot be aborted (it ends SUCCESS
+                or ERROR); the ACTIVE ones were aborted all the same.
+        """
         offset = 0
+        committing: list[int] = []
         while page := self.catalog.list_executions(stream_id, limit=500, offset=offset):
             for execution in page:
                 if execution.state is ExecutionState.ACTIVE:
                     try:
                         self.abort(stream_id, execution.id)
                     except ExecutionNotActive:
-                        pass
+                        execution = self.catalog.get_execution(stream_id, execution.id)
+                if execution.state is ExecutionState.COMMITTING:
+                    committing.append(execution.number)
             offset += len(page)
+        if committing:
+            raise CommitRunning(stream_id, committing)
 
     # -- one-shot import (PUT /v1/datasets/{id}/data) ----------------------------------------------------------
     async def receive_import(self, dataset: DataSet, chunks: AsyncIterator[bytes], *, gzip: bool) -> Path:
@@ -374,7 +387,9 @@ class Ingest:
                 method = execution.update_method
             rows = self.lake.partition_rows(dataset.table, tag) if tag is not None else 0
             landed = Landed(dataset, snapshot.snapshot_id, method, tag, rows)
-            writes = self._landing_writes(landed, None, f"execution {execution.id}, settled after its server stopped")
+            writes = self._landing_writes(
+                landed, None, f"execution {execution.number}, settled after its server stopped"
+            )
             self.catalog.advance_execution(execution, ExecutionState.SUCCESS, also=writes)
         else:
             self.catalog.advance_execution(

@@ -59,6 +59,10 @@ class Streams:
     def execution(self, stream_id: int, execution_id: int) -> Execution:
         return self.catalog.get_execution(stream_id, execution_id)
 
+    def execution_key(self, stream_id: int, number: int) -> int:
+        """The catalog's key of the stream's execution `number` (each stream numbers its own executions)."""
+        return self.catalog.execution_key(stream_id, number)
+
     def get_for_edit(self, principal: Principal, stream_id: int) -> tuple[Stream, DataSet]:
         stream = self.catalog.get_stream(stream_id)
         return stream, self.datasets.get_for_edit(principal, stream.dataset_id)

@@ -8,9 +8,13 @@ execution (the pointer moves last), and a commit settled after a crash writes it
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+
+import anyio
 
 from domolite.access import permissions
 from domolite.catalog import Catalog
@@ -45,6 +49,34 @@ class Committed:
 def no_rows_sql(columns: tuple[Column, ...]) -> str:
     """A SELECT of no rows shaped like the schema (a load that only deletes)."""
     return source_sql([], columns) if columns else "SELECT 1 AS __none WHERE false LIMIT 0"
+
+
+def row_csv(values: str, delimiter: str | None, columns: tuple[Column, ...]) -> bytes:
+    """The append-row upload's `values` (one row, split at `delimiter`, a comma by default; a field may be quoted
+    to hold the delimiter) as one line of Domo CSV.
+
+    Raises:
+        InvalidField: the delimiter is empty, the values hold more than one row, or not one value per column.
+    """
+    sep = "," if delimiter is None else delimiter
+    if not sep or sep in ('"', "\r", "\n"):
+        raise InvalidField("delimiter", f"{sep!r} cannot separate values; send one character such as ',' or '|'")
+    if len(sep) == 1:
+        rows = list(csv.reader(io.StringIO(values, newline=""), delimiter=sep))
+    else:
+        rows = [line.split(sep) for line in values.splitlines()]
+    if len(rows) != 1:
+        raise InvalidField("values", f"holds {len(rows)} rows; the append-row upload adds exactly one")
+    row = rows[0]
+    if len(row) != len(columns):
+        names = ", ".join(repr(c.name) for c in columns)
+        raise InvalidField(
+            "values",
+            f"holds {len(row)} values split at {sep!r}; the DataSet has {len(columns)} columns ({names})",
+        )
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(row)
+    return out.getvalue().encode()
 
 
 def check_tag(tag: str | None) -> str | None:
@@ -112,6 +144,25 @@ class Uploads:
         stream = self._stream_of(dataset)
         execution = self.ingest.open_execution(stream, method if method is not UpdateMethod.UPSERT else None)
         return self.product.add_upload(execution.id, dataset.id, stream.id, tag)
+
+    async def append_row(self, principal: Principal, dataset_id: str, values: str, delimiter: str | None) -> Committed:
+        """The append-row upload: `values` become one row appended to the DataSet, as one upload committed at
+        once (one data version). Nothing is added when the values do not fit the schema."""
+
+        def opened() -> tuple[Upload, bytes]:
+            dataset = self.datasets.get_for_edit(principal, dataset_id)
+            line = row_csv(values, delimiter, dataset.columns)
+            return self.open(principal, dataset_id, UpdateMethod.APPEND.value, None), line
+
+        upload, line = await anyio.to_thread.run_sync(opened)
+
+        async def body() -> AsyncIterator[bytes]:
+            yield line
+
+        await self.receive_part(upload, 1, body(), gzip=False)
+        return await anyio.to_thread.run_sync(
+            self.commit, principal, dataset_id, upload.id, UpdateMethod.APPEND.value, None
+        )
 
     # -- stage 2 ---------------------------------------------------------------------------------------------
     async def receive_part(

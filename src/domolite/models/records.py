@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -81,8 +81,24 @@ def check_transition(current: ExecutionState, new: ExecutionState) -> None:
 
 @dataclass(frozen=True)
 class Column:
+    """A column of a DataSet. A hidden column (`visible` False, set through the instance API's schema change)
+    stays in the data and out of the indexed schema unless it is asked for (see docs/choices.md)."""
+
     name: str
     type: DomoType
+    visible: bool = True
+
+
+def shape(columns: Sequence[Column]) -> tuple[tuple[str, DomoType], ...]:
+    """What the lake's table holds of a schema: names and types (visibility is the catalog's alone)."""
+    return tuple((c.name, c.type) for c in columns)
+
+
+def keep_hidden(columns: Sequence[Column], before: Sequence[Column]) -> tuple[Column, ...]:
+    """`columns` from an API that cannot say `visible` (the public DataSet API): a column hidden before stays
+    hidden."""
+    hidden = {c.name.lower() for c in before if not c.visible}
+    return tuple(Column(c.name, c.type, False) if c.name.lower() in hidden else c for c in columns)
 
 
 @dataclass(frozen=True)
@@ -154,6 +170,7 @@ class Execution:
     bytes: int
     message: str | None
     parts: int
+    number: int = 0  # its place in its stream: the execution id clients see (`id` is the catalog's key)
 
 
 # -- the instance product API --------------------------------------------------------------------------------

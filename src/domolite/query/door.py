@@ -26,6 +26,7 @@ from domolite.access import permissions
 from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
 from domolite.models.records import DataSet, DomoType, Principal
 from domolite.query.fifo import PIPE_KIND, FifoReader
+from domolite.query.mistakes import missing_column
 from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
 from domolite.query.unload import ParquetFiles, csv_chunks
 from domolite.server.cancel import Cancel, Cancelled
@@ -136,13 +137,22 @@ class Door:
         """A private folder for the Parquet files of a SELECT built on `source_sql` (an export's)."""
         return ParquetFiles(self.lake, scratch_dir, owner)
 
-    def source_sql(self, dataset: DataSet, principal: Principal, version: int | None = None) -> str:
-        """SELECT of the rows of `dataset` that `principal` may read, in schema order.
+    def source_sql(
+        self,
+        dataset: DataSet,
+        principal: Principal,
+        version: int | None = None,
+        landed: tuple[dt.datetime, dt.datetime] | None = None,
+    ) -> str:
+        """SELECT of the rows of `dataset` that `principal` may read, in schema order; with `landed` (naive UTC
+        start and end), only the rows that commits of that span wrote (S3 Unload Writeback's day without a date
+        column).
 
         Raises:
             Forbidden: the principal may not read the DataSet.
         """
-        return self._source(dataset, principal, version)[0]
+        span = None if landed is None else self.lake.landed_between(*landed)
+        return self._source(dataset, principal, version, also=span)[0]
 
     def _row_filter(self, dataset: DataSet, principal: Principal) -> str | None:
         row_filter = self.pdp_filter(dataset, principal) if self.pdp_filter else None
@@ -150,13 +160,23 @@ class Door:
             row_filter = "FALSE"  # PDP is on but no policy hook is plugged in: fail closed
         return row_filter
 
-    def _source(self, dataset: DataSet, principal: Principal, version: int | None) -> tuple[str, bool]:
+    def _source(
+        self,
+        dataset: DataSet,
+        principal: Principal,
+        version: int | None,
+        preview: str | None = None,
+        also: str | None = None,
+    ) -> tuple[str, bool]:
+        """The SELECT and whether a row filter applies. `also` is one more condition of the door's own (which
+        rows landed when), not the caller's."""
         permissions.require_read(principal, dataset)
         cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
         sql = f"SELECT {cols} FROM {self.lake.qualified(dataset.table, version)}"
-        row_filter = self._row_filter(dataset, principal)
-        if row_filter is not None:
-            sql += f" WHERE {row_filter}"
+        row_filter = self._row_filter(dataset, principal) if preview is None else preview
+        conditions = [f"({c})" for c in (row_filter, also) if c is not None]
+        if conditions:
+            sql += f" WHERE {' AND '.join(conditions)}"
         return sql, row_filter is not None
 
     def filters_rows(self, dataset: DataSet, principal: Principal) -> bool:
@@ -180,20 +200,28 @@ class Door:
         user_sql: str,
         version: int | None = None,
         cancel: Cancel | None = None,
+        preview: str | None = None,
     ) -> QueryResult:
-        """Run one user SELECT over the DataSet, in the sandbox. The time limit counts from `cancel`'s deadline
-        when it has one (the request's arrival plus the limit), so time spent waiting for the server counts.
+        """Run one user SELECT over the DataSet, in the sandbox. `preview` is the row filter of the policies a
+        policy manager previews, in place of their own (see `Queries.run`). The time limit counts from `cancel`'s
+        deadline when it has one (the request's arrival plus the limit), so time spent waiting for the server counts.
 
         Raises:
             InvalidSql: refused or failing SQL. QueryTimeout: past the time limit. BadRequest: past the row cap.
             Busy: the time went on waiting for the server, or the lake's metadata was locked.
             Cancelled: `cancel` was cancelled (the client hung up). ShuttingDown: the server is stopping.
         """
-        source, filtered = self._source(dataset, principal, version)
+        source, filtered = self._source(dataset, principal, version, preview)
         sql = rewrite(user_sql, dataset.id, source)
         cancel = cancel or Cancel(deadline=time.monotonic() + self.timeout_s)
         with self._slot(cancel):
-            return self._run(sql, filtered, cancel)
+            try:
+                return self._run(sql, filtered, cancel)
+            except InvalidSql as exc:
+                said = missing_column(exc.detail, user_sql, [c.name for c in dataset.columns])
+                if said is None:
+                    raise
+                raise InvalidSql(said) from None
 
     @contextmanager
     def _slot(self, cancel: Cancel) -> Iterator[None]:
@@ -245,7 +273,7 @@ class Door:
                 raise Busy("the lake's metadata was locked by a change in progress", 1) from None
             if "max expression depth" in str(exc).lower():
                 raise InvalidSql(NESTED_TOO_DEEPLY) from None
-            raise InvalidSql(_duck_message(exc, redact_values=filtered)) from None
+            raise InvalidSql(_duck_message(exc, redact_values=filtered), detail=str(exc)) from None
         finally:
             timer.cancel()
             timed.close()

@@ -101,10 +101,13 @@ class OrderBy:
 
 @dataclass(frozen=True)
 class QuerySpec:
+    """`landed` (naive UTC start and end) keeps only the rows that commits of that span wrote."""
+
     columns: tuple[ColumnExpr, ...] = ()
     where: Condition | None = None
     group_by: tuple[ColumnExpr, ...] = ()
     order_by: tuple[OrderBy, ...] = ()
+    landed: tuple[datetime, datetime] | None = None
 
 
 def _column(dataset: DataSet, expr: ColumnExpr) -> Column:

@@ -18,6 +18,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import TokenType
 
 from domolite.errors import InvalidSql
+from domolite.query.mistakes import parse_mistake
 
 TABLE_NAME = "table"
 
@@ -157,14 +158,20 @@ def check(user_sql: str, dataset_id: str) -> exp.Query:
         raise InvalidSql(NESTED_TOO_DEEPLY) from None
 
 
+def _statement_text(user_sql: str) -> str:
+    return user_sql.strip().rstrip(";").strip()
+
+
 def _check(user_sql: str, dataset_id: str) -> exp.Query:
-    text = user_sql.strip().rstrip(";").strip()
+    text = _statement_text(user_sql)
     if not text:
         raise InvalidSql("the SQL is empty")
     _refuse_statements(text)
     try:
         statements = [s for s in sqlglot.parse(text, read="mysql") if s is not None]
-    except (ParseError, TokenError) as exc:
+    except ParseError as exc:
+        raise InvalidSql(parse_mistake(text, exc)) from None
+    except TokenError as exc:
         raise InvalidSql(f"the SQL does not parse: {_short(exc)}") from None
     if not statements:
         raise InvalidSql("the SQL is empty")
@@ -177,10 +184,32 @@ def _check(user_sql: str, dataset_id: str) -> exp.Query:
     if not isinstance(tree, exp.Query):
         raise InvalidSql(f"only SELECT is allowed, not {tree.key.upper()}")
     cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    accepted = {TABLE_NAME, dataset_id.lower()}
+    accepted = dataset_names(tree, dataset_id, cte_names)
     for node in tree.walk():
         _check_node(node, accepted, cte_names)
     return tree
+
+
+def dataset_names(tree: exp.Query, dataset_id: str, cte_names: set[str]) -> set[str]:
+    """The table names that mean the DataSet: `table`, its id, and, when the SQL names one table only (besides
+    its CTEs), that name, whatever it is (the URL says which DataSet is read: `FROM your_table` reads it)."""
+    accepted = {TABLE_NAME, dataset_id.lower()}
+    named = {t.name.lower() for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier)} - cte_names
+    if len(named) == 1 and not _names_something_else(next(iter(named))):
+        accepted |= named
+    return accepted
+
+
+# Names that aim at something other than the URL's DataSet: another DataSet's id, a lake table, a catalog view.
+_ELSEWHERE = re.compile(
+    r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|ds_[0-9a-f]{32}|information_schema|pg_\w*|"
+    r"sqlite_\w*|duckdb_\w*|ducklake_\w*|__\w*)$"
+)
+
+
+def _names_something_else(name: str) -> bool:
+    """A name that aims elsewhere, or a file path or URL (`'data/*.parquet'`): never read as the DataSet."""
+    return _ELSEWHERE.match(name) is not None or re.search(r"[/\\.*?:]", name) is not None
 
 
 def _check_node(node: exp.Expr, accepted: set[str], cte_names: set[str]) -> None:
@@ -208,7 +237,9 @@ def _check_table(table: exp.Table, accepted: set[str], cte_names: set[str]) -> N
             raise InvalidSql(f"table options ({arg}) are not allowed on `table`")
     name = table.name.lower()
     if name not in accepted and name not in cte_names:
-        raise InvalidSql(f"unknown table {table.name!r}; the DataSet is read as `table`")
+        raise InvalidSql(
+            f"unknown table {table.name!r}; the SQL reads one DataSet, so name one table only (or `table`)"
+        )
 
 
 def _check_function(func: exp.Func) -> None:
@@ -241,11 +272,12 @@ def rewrite(user_sql: str, dataset_id: str, source_sql: str) -> str:
 
 
 def _rewrite(tree: exp.Query, user_sql: str, dataset_id: str, source_sql: str) -> str:
-    accepted = {TABLE_NAME, dataset_id.lower()}
     cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    accepted = dataset_names(tree, dataset_id, cte_names)
     marker = "__domolite_source_" + secrets.token_hex(12)
     while marker in user_sql:  # pragma: no cover - 96 random bits
         marker = "__domolite_source_" + secrets.token_hex(12)
+    name_results_as_written(tree, _statement_text(user_sql))
     for table in list(tree.find_all(exp.Table)):
         name = table.name.lower()
         if name in cte_names and name not in accepted:
@@ -262,6 +294,116 @@ def _rewrite(tree: exp.Query, user_sql: str, dataset_id: str, source_sql: str) -
     if marker in sql.replace(quoted, ""):  # pragma: no cover - the marker only ever appears as the table
         raise InvalidSql("the SQL could not be rewritten")
     return sql.replace(quoted, f"({source_sql})")
+
+
+# Where a SELECT's list of results ends (at its own depth).
+_CLAUSE_ENDS = frozenset(
+    {
+        TokenType.FROM,
+        TokenType.WHERE,
+        TokenType.GROUP_BY,
+        TokenType.HAVING,
+        TokenType.ORDER_BY,
+        TokenType.LIMIT,
+        TokenType.UNION,
+        TokenType.EXCEPT,
+        TokenType.INTERSECT,
+        TokenType.WINDOW,
+        TokenType.QUALIFY,
+        TokenType.SEMICOLON,
+    }
+)
+_OPENS = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE})
+_CLOSES = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE})
+
+
+def _result_select(tree: exp.Expr) -> exp.Select | None:
+    """The SELECT whose list names the result's columns: the leftmost of a set operation, and the inside of a
+    `SELECT * FROM (…)` (as a page of a query is run)."""
+    while True:
+        if isinstance(tree, exp.SetOperation):
+            tree = tree.this
+        elif isinstance(tree, exp.Subquery):
+            tree = tree.this
+        elif isinstance(tree, exp.Select):
+            source = tree.args.get("from_") or tree.args.get("from")
+            inner = source.this if source is not None else None
+            only_star = len(tree.expressions) == 1 and isinstance(tree.expressions[0], exp.Star)
+            if only_star and isinstance(inner, exp.Subquery) and not tree.args.get("joins"):
+                tree = inner.this
+                continue
+            return tree
+        else:
+            return None
+
+
+def _first_start(node: exp.Expr) -> int | None:
+    starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
+    return min(starts) if starts else None
+
+
+def _result_texts(select: exp.Select, text: str) -> list[str] | None:
+    """The text of each item of the SELECT's list as the user wrote it, or None when it cannot be told."""
+    if not select.expressions:
+        return None
+    first = _first_start(select.expressions[0])
+    if first is None:
+        return None
+    try:
+        tokens = sqlglot.tokenize(text, read="mysql")
+    except (ParseError, TokenError):
+        return None
+    at = next((i for i, t in enumerate(tokens) if t.start == first), None)
+    if at is None:
+        return None
+    depth = 0
+    while at > 0:  # back to this list's SELECT
+        at -= 1
+        kind = tokens[at].token_type
+        if kind in _CLOSES:
+            depth += 1
+        elif kind in _OPENS:
+            depth -= 1
+        elif depth == 0 and kind is TokenType.SELECT:
+            break
+    else:
+        return None
+    at += 1
+    while at < len(tokens) and tokens[at].token_type in (TokenType.DISTINCT, TokenType.ALL):
+        at += 1
+    pieces: list[str] = []
+    begin, depth = at, 0
+    for i in range(at, len(tokens) + 1):
+        token = tokens[i] if i < len(tokens) else None
+        what = token.token_type if token is not None else None
+        if what in _OPENS:
+            depth += 1
+            continue
+        if what in _CLOSES:
+            depth -= 1
+            if depth >= 0:
+                continue
+        if token is None or depth < 0 or (depth == 0 and (what is TokenType.COMMA or what in _CLAUSE_ENDS)):
+            if i == begin:
+                return None
+            pieces.append(text[tokens[begin].start : tokens[i - 1].end + 1])
+            if what is not TokenType.COMMA:
+                break
+            begin = i + 1
+    return pieces if len(pieces) == len(select.expressions) else None
+
+
+def name_results_as_written(tree: exp.Expr, text: str) -> None:
+    """Name each computed result column as the SQL wrote it (`COUNT(*)`, not DuckDB's `count_star()`), as Domo
+    does. Aliased items and plain columns keep their names; the tree is changed in place."""
+    select = _result_select(tree)
+    texts = _result_texts(select, text) if select is not None else None
+    if select is None or texts is None:
+        return
+    for item, written in zip(list(select.expressions), texts, strict=True):
+        if isinstance(item, exp.Alias | exp.Column | exp.Star) or not written:
+            continue
+        item.replace(exp.alias_(item.copy(), exp.to_identifier(written, quoted=True)))
 
 
 def _short(exc: Exception) -> str:

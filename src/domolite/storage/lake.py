@@ -557,6 +557,19 @@ class Lake:
         """The loads, of any table, whose commit info holds `marker_key`, oldest first (crash recovery)."""
         return [s for s in self._loads() if marker_key in s.info]
 
+    def landed_between(self, start: datetime.datetime, end: datetime.datetime) -> str:
+        """SQL boolean over a table's rows: the row landed (was written by a commit) in [start, end), naive UTC.
+        DuckLake keeps each row's inserting snapshot as the virtual column `snapshot_id`, through compaction;
+        snapshot ids grow with time, so the commits of a span are one range of ids."""
+        with self.cursor() as cur:
+            row = cur.execute(
+                f"SELECT coalesce(max(snapshot_id) FILTER (WHERE epoch_ms(snapshot_time) < {_ms(start)}), -1), "
+                f"coalesce(max(snapshot_id) FILTER (WHERE epoch_ms(snapshot_time) < {_ms(end)}), -1) "
+                f"FROM {LAKE}.snapshots()"
+            ).fetchone()
+        low, high = (int(row[0]), int(row[1])) if row else (-1, -1)
+        return f"(snapshot_id > {low} AND snapshot_id <= {high})" if high > low else "FALSE"
+
     def _loads(self) -> list[Snapshot]:
         """Every snapshot committed by a load (one with commit info), oldest first."""
         with self.cursor() as cur:
@@ -692,3 +705,8 @@ def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute("ROLLBACK")
     except duckdb.Error:
         pass
+
+
+def _ms(moment: datetime.datetime) -> int:
+    """Epoch milliseconds of a naive UTC datetime."""
+    return int(moment.replace(tzinfo=datetime.UTC).timestamp() * 1000)

@@ -109,6 +109,7 @@ async def execute(
             offset=optional_int(offset, "offset"),
             version=version,
             cancel=cancel,
+            preview_policies=body.preview_policies(),
         ),
         request_cancel(request, services.settings.query_timeout_s),
     )
@@ -174,8 +175,7 @@ def get_schema(
     services: ServicesDep,
     includeHidden: str = "false",
 ) -> JSON:
-    del includeHidden  # domolite has no hidden columns
-    return JSON(schema_out(services.datasets.get(principal, dataset_id)))
+    return JSON(schema_out(services.datasets.get(principal, dataset_id), flag(includeHidden)))
 
 
 @router.post("/api/data/v2/datasources/{dataset_id}/schemas", openapi_extra=body_model(SchemaIn))

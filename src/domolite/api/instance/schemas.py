@@ -5,14 +5,18 @@ pydantic models
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domolite.api.public.schemas import Description, Email, Int64, Name, ProviderType, SqlText
+from domolite.connectors.schedule import parse as parse_schedule
 from domolite.connectors.streams import ConnectorStream
+from domolite.connectors.writeback import PROVIDER_KEY
 from domolite.datasets.versions import DataVersion
+from domolite.errors import InvalidField
 from domolite.models.records import Column, DataSet, DomoType, Execution, IndexRequest, Partition, RunInfo, User
 from domolite.query.door import QueryResult
 
@@ -34,19 +38,36 @@ class LoginIn(Lenient):
     password: str = ""
 
 
+class DataControlIn(Lenient):
+    filter_group_ids: list[Int64] = Field(default_factory=list, alias="filterGroupIds")
+    preview_pdp: bool = Field(False, alias="previewPdp")
+
+
+class QueryContextIn(Lenient):
+    data_control_context: DataControlIn | None = Field(None, alias="dataControlContext")
+
+
 class SqlIn(Lenient):
     sql: SqlText
+    context: QueryContextIn | None = None
+
+    def preview_policies(self) -> list[int] | None:
+        """The policies (filter groups) a PDP preview shows, or None when the query is no preview."""
+        control = self.context.data_control_context if self.context else None
+        return list(control.filter_group_ids) if control is not None and control.preview_pdp else None
 
 
 class SchemaColumnIn(Lenient):
     name: str
     id: str | None = None
     type: str
+    visible: bool | str | None = None
 
     _name = field_validator("name", "id", mode="before")(_text)
 
     def to_domain(self, where: str) -> tuple[Column, str | None]:
-        return Column(name=self.name, type=DomoType.parse(self.type, f"{where}.type")), self.id
+        visible = self.visible if isinstance(self.visible, bool) else (self.visible or "true").lower() != "false"
+        return Column(name=self.name, type=DomoType.parse(self.type, f"{where}.type"), visible=visible), self.id
 
 
 class SchemaIn(Lenient):
@@ -65,8 +86,10 @@ class UploadIn(Lenient):
     action: str | None = None
     append_id: str | None = Field(None, alias="appendId")
     message: str | None = None
+    values: str | None = None  # the append-row upload: one row, split at `delimiter`
+    delimiter: str | None = None
 
-    _append = field_validator("append_id", mode="before")(_text)
+    _append = field_validator("append_id", "values", mode="before")(_text)
 
 
 class CommitIn(Lenient):
@@ -77,6 +100,13 @@ class CommitIn(Lenient):
     append_id: str | None = Field(None, alias="appendId")
 
     _tags = field_validator("data_tag", "restate_data_tag", "append_id", mode="before")(_text)
+
+    def wants_index(self) -> bool:
+        """`index` as sent (`true`, `"false"`, …); absent means true. Every commit is queryable at once either
+        way; the reply says what was asked."""
+        if isinstance(self.index, bool):
+            return self.index
+        return self.index is None or self.index.strip().lower() not in ("false", "0", "no", "n", "off")
 
 
 class FilterValuesIn(Lenient):
@@ -168,8 +198,9 @@ def epoch_ms(value: datetime | None) -> int | None:
     return int(value.replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def epoch_s(value: datetime | None) -> float | None:
-    return None if value is None else value.replace(tzinfo=UTC).timestamp()
+def epoch_s(value: datetime | None) -> int | None:
+    """Whole epoch seconds, as the product streams API shows them (a typed client rejects a fraction)."""
+    return None if value is None else int(value.replace(tzinfo=UTC).timestamp())
 
 
 def iso_ms(value: datetime) -> str:
@@ -231,15 +262,17 @@ def datasource_out(
     return out
 
 
-def schema_out(dataset: DataSet) -> dict[str, Any]:
+def schema_out(dataset: DataSet, include_hidden: bool = False) -> dict[str, Any]:
+    """The indexed schema: hidden columns only when `include_hidden`; `order` is the place in the DataSet."""
     return {
         "name": "schema",
         "tables": [
             {
                 "name": "table",
                 "columns": [
-                    {"name": c.name, "id": c.name, "type": c.type.value, "visible": True, "order": i}
+                    {"name": c.name, "id": c.name, "type": c.type.value, "visible": c.visible, "order": i}
                     for i, c in enumerate(dataset.columns)
+                    if c.visible or include_hidden
                 ],
             }
         ],
@@ -316,8 +349,8 @@ def index_out(req: IndexRequest) -> dict[str, Any]:
 def execution_out(e: Execution, stream_id: int, info: RunInfo | None = None, hide_rows: bool = False) -> dict[str, Any]:
     return {
         "streamId": stream_id,
-        "executionId": e.id,
-        "toe": f"{stream_id}-{e.id}",
+        "executionId": e.number,  # the stream's own sequence; `uploadId` is the upload's id
+        "toe": f"{stream_id}-{e.number}",
         "startedAt": epoch_s(e.created_at),
         "endedAt": epoch_s(e.ended_at),
         "updateMethod": e.update_method.value,
@@ -345,7 +378,7 @@ def _errors(e: Execution) -> list[dict[str, Any]]:
 def history_out(e: Execution, stream_id: int, info: RunInfo | None = None, hide_rows: bool = False) -> dict[str, Any]:
     return {
         "streamId": stream_id,
-        "executionId": e.id,
+        "executionId": e.number,
         "currentState": e.state.value,
         "rowsInserted": None if hide_rows else e.rows,
         "bytesInserted": e.bytes,
@@ -356,6 +389,45 @@ def history_out(e: Execution, stream_id: int, info: RunInfo | None = None, hide_
         "retryCount": info.attempt if info else 0,
         "peakMemoryUsedBytes": None,
         "errors": _errors(e),
+    }
+
+
+def schedule_expression(advanced: str | None) -> str | None:
+    """`scheduleExpression` of a stream's `advancedScheduleJson` (checked when it was stored)."""
+    try:
+        return parse_schedule(advanced).expression()
+    except InvalidField:
+        return None
+
+
+# Display names of the providers domolite knows; others are named from their key.
+PROVIDER_NAMES = {PROVIDER_KEY: "Amazon S3 Unload Writeback", "api": "API"}
+RUNS_HERE = frozenset({PROVIDER_KEY})  # providers whose connector domolite runs
+
+
+def provider_out(key: str, version: str, created: datetime, updated: datetime, runs_here: bool) -> dict[str, Any]:
+    """The stream's `dataProvider` with every field Domo shows. `id` is derived from the key (stable across
+    restarts and servers); `visibility` says whether domolite runs the provider's connector."""
+    return {
+        "id": zlib.crc32(key.encode()) % 1_000_000_000,
+        "key": key,
+        "name": PROVIDER_NAMES.get(key) or key.replace("-", " ").replace("_", " ").title(),
+        "url": None,
+        "defaultConnectorId": None,
+        "defaultConnectorLabel": None,
+        "authenticationScheme": "fields" if runs_here else None,
+        "connectorValidatorPresent": False,
+        "resourceBundlePresent": False,
+        "moduleHandler": None,
+        "iconPicker": False,
+        "scope": "0",
+        "producer": "DOMO",
+        "version": version,
+        "dateCreated": epoch_ms(created),
+        "dateUpdated": epoch_ms(updated),
+        "visibility": "WITH_CONNECTOR" if runs_here else "NONE",
+        "type": "STANDARD",
+        "authenticationSchemeConfiguration": [],
     }
 
 
@@ -393,22 +465,26 @@ def stream_out(view: ConnectorStream, datasource: dict[str, Any]) -> dict[str, A
     ]
     state = view.last.state.value if view.last else None
     runs = view.runs or {}
+    next_at = view.schedule.next_run_at if view.schedule else None
+    next_update = {"nextUpdate": epoch_ms(next_at)} if next_at is not None else {}
     return {
         "id": stream.id,
         "valid": True,
         "invalidExecutionId": None,
         "transport": transport,
         "updateMethod": stream.update_method.value,
-        "dataProvider": {"key": provider_key, "name": provider_key},
+        "dataProvider": provider_out(
+            provider_key, transport["version"], stream.created_at, stream.modified_at, provider_key in RUNS_HERE
+        ),
         "account": _account_out(view) if c else None,
-        "dataSource": datasource,
+        "dataSource": {**datasource, **next_update},
         "schemaDefinition": {
             "columns": [
-                {"type": col.type.value, "name": col.name, "id": col.name, "visible": True}
+                {"type": col.type.value, "name": col.name, "id": col.name, "visible": col.visible}
                 for col in view.dataset.columns
             ]
         },
-        "scheduleExpression": None,
+        "scheduleExpression": schedule_expression(c.schedule) if c else None,
         "scheduleStartDate": None,
         "advancedScheduleJson": c.schedule if c else None,
         "scheduleRetryExpression": None,

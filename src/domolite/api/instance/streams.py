@@ -132,7 +132,8 @@ def list_runs(
 
 @router.get("/api/data/v1/streams/{stream_id}/executions/{execution_id}")
 def get_run(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    run = services.instance.connectors.execution(principal, stream_id, execution_id)
+    key = services.streams.execution_key(stream_id, execution_id)
+    run = services.instance.connectors.execution(principal, stream_id, key)
     return JSON(execution_out(run.execution, stream_id, run.info, _counts_hidden(services, principal, stream_id)))
 
 

@@ -26,6 +26,7 @@ from domolite.api.public.schemas import IdPath, PageQuery
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.errors import InvalidField
+from domolite.ingest.uploads import Committed
 
 router = Router()
 
@@ -46,6 +47,12 @@ async def open_upload(
     restateDataTag: str | None = None,
 ) -> JSON:
     body = await parse_body(request, UploadIn)
+    if body.values is not None:
+        return JSON(
+            commit_out(
+                await services.instance.uploads.append_row(principal, dataset_id, body.values, body.delimiter), True
+            )
+        )
     upload = await run_in_threadpool(
         services.instance.uploads.open, principal, dataset_id, body.action, dataTag or restateDataTag
     )
@@ -86,20 +93,22 @@ async def commit_upload(
         body.action,
         body.data_tag or body.restate_data_tag,
     )
+    return JSON(commit_out(done, body.wants_index()))
+
+
+def commit_out(done: Committed, index: bool) -> dict[str, Any]:
     e = done.execution
-    return JSON(
-        {
-            "dataSourceId": dataset_id,
-            "uploadId": done.upload.id,
-            "status": e.state.value,
-            "uploadStatus": e.state.value,
-            "action": e.update_method.value if done.data_tag is None else "APPEND",
-            "dataTag": done.data_tag,
-            "numRows": e.rows,
-            "numBytes": e.bytes,
-            "index": True,
-        }
-    )
+    return {
+        "dataSourceId": done.upload.dataset_id,
+        "uploadId": done.upload.id,
+        "status": e.state.value,
+        "uploadStatus": e.state.value,
+        "action": e.update_method.value if done.data_tag is None else "APPEND",
+        "dataTag": done.data_tag,
+        "numRows": e.rows,
+        "numBytes": e.bytes,
+        "index": index,
+    }
 
 
 # -- data versions -------------------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def stream_out(stream: Stream, dataset: dict[str, Any]) -> dict[str, Any]:
 def execution_out(execution: Execution, hide_rows: bool = False) -> dict[str, Any]:
     """An execution; `hide_rows` for a PDP-filtered reader (its row count is not theirs to see)."""
     out: dict[str, Any] = {
-        "id": execution.id,
+        "id": execution.number,  # the stream's own sequence
         "startedAt": iso(execution.created_at),
         "currentState": execution.state.value,
         "createdAt": iso(execution.created_at),

@@ -45,7 +45,8 @@ async def create_stream(request: Request, principal: PrincipalDep, services: Ser
             owner_id=body.data_set.owner.id if body.data_set.owner else None,
         )
     )
-    return JSON(view(services, principal, stream, dataset), status_code=201)
+    location = str(request.base_url).rstrip("/") + f"/v1/streams/{stream.id}"
+    return JSON(view(services, principal, stream, dataset), status_code=201, headers={"Location": location})
 
 
 @router.get("/v1/streams")
@@ -122,7 +123,8 @@ def abort_current(stream_id: IdPath, principal: PrincipalDep, services: Services
 def get_execution(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     _stream, dataset = services.streams.get(principal, stream_id)
     hidden = services.datasets.counts_hidden(principal, dataset)
-    return JSON(execution_out(services.streams.execution(stream_id, execution_id), hidden))
+    key = services.streams.execution_key(stream_id, execution_id)
+    return JSON(execution_out(services.streams.execution(stream_id, key), hidden))
 
 
 @router.put("/v1/streams/{stream_id}/executions/{execution_id}/part/{part_no}", openapi_extra=body_csv())
@@ -135,19 +137,20 @@ async def upload_part(
     services: ServicesDep,
 ) -> JSON:
     await run_in_threadpool(services.streams.get_for_edit, principal, stream_id)
-    execution = await services.ingest.receive_part(
-        stream_id, execution_id, part_no, body_chunks(request), gzip=is_gzip(request)
-    )
+    key = await run_in_threadpool(services.streams.execution_key, stream_id, execution_id)
+    execution = await services.ingest.receive_part(stream_id, key, part_no, body_chunks(request), gzip=is_gzip(request))
     return JSON(execution_out(execution))
 
 
 @router.put("/v1/streams/{stream_id}/executions/{execution_id}/commit")
 def commit_execution(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     stream, dataset = services.streams.get_for_edit(principal, stream_id)
-    return JSON(execution_out(services.ingest.commit(dataset, stream, execution_id, by=principal)))
+    key = services.streams.execution_key(stream_id, execution_id)
+    return JSON(execution_out(services.ingest.commit(dataset, stream, key, by=principal)))
 
 
 @router.put("/v1/streams/{stream_id}/executions/{execution_id}/abort")
 def abort_execution(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     services.streams.get_for_edit(principal, stream_id)
-    return JSON(execution_out(services.ingest.abort(stream_id, execution_id)))
+    key = services.streams.execution_key(stream_id, execution_id)
+    return JSON(execution_out(services.ingest.abort(stream_id, key)))

@@ -1,0 +1,72 @@
+"""The rows that commits of a span of time wrote (S3 Unload Writeback's Specific Day without a date column), on a
+real lake: DuckLake's snapshot of each row, kept through later commits, deletes and compaction."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from domolite.query.door import Door
+
+from domolite.models.records import Column, DataSet, DomoType, Principal, Role, User
+from domolite.storage.lake import Lake
+
+ADMIN = Principal(user=User(id=1, email="admin@example.com", name="Admin", role=Role.ADMIN), scopes=frozenset({"data"}))
+COLUMNS = (Column("n", DomoType.LONG),)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def test_the_rows_a_span_of_commits_wrote(tmp_path: Path) -> None:
+    lake = Lake(
+        catalog_url=f"sqlite:///{tmp_path / 'catalog.sqlite'}",
+        lake_dir=tmp_path / "lake",
+        extension_dir=tmp_path / "extensions",
+        threads=1,
+        memory_limit="500MB",
+    )
+    door = Door(lake, timeout_s=10.0, max_rows=100, scratch_dir=tmp_path / "scratch")
+    try:
+        lake.create_table("numbers", list(COLUMNS))
+        lake.load("numbers", "SELECT range AS n FROM range(3)", replace=False, commit_info={"test": 1})
+        time.sleep(0.05)
+        start = utcnow()
+        time.sleep(0.05)
+        lake.load("numbers", "SELECT 10 + range AS n FROM range(2)", replace=False, commit_info={"test": 2})
+        lake.load("numbers", "SELECT 20 AS n", replace=False, commit_info={"test": 3})
+        time.sleep(0.05)
+        end = utcnow()
+        time.sleep(0.05)
+        lake.load("numbers", "SELECT 30 AS n", replace=False, commit_info={"test": 4})
+        lake.compact("numbers")
+        now = utcnow()
+        ds = DataSet(
+            id="d0000000-0000-0000-0000-000000000000",
+            name="numbers",
+            description="",
+            owner_id=1,
+            columns=COLUMNS,
+            table="numbers",
+            pdp_enabled=False,
+            row_count=7,
+            created_at=now,
+            updated_at=now,
+            data_updated_at=now,
+        )
+
+        def landed(a: datetime, b: datetime) -> list[int]:
+            sql = door.source_sql(ds, ADMIN, landed=(a, b))
+            with lake.cursor() as cur:
+                return sorted(int(r[0]) for r in cur.execute(sql).fetchall())
+
+        assert landed(start, end) == [10, 11, 20]
+        assert landed(end, now + timedelta(seconds=1)) == [30]
+        assert landed(start - timedelta(days=1), start) == [0, 1, 2]
+        assert landed(now + timedelta(seconds=1), now + timedelta(days=1)) == []
+        assert len(landed(start - timedelta(days=1), now + timedelta(days=1))) == 7
+    finally:
+        door.close()
+        lake.close()
