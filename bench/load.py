@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "of both",
         flush=True,
     )
-    with live_server(workdir(), port=8766) as server:
+    with live_server(workdir()) as server:
         with server.client() as api:
             written = [new_dataset(api, f"written {k}") for k in range(args.uploaders)]
             others = [new_dataset(api, f"read only {k}") for k in range(READ_ONLY)]
