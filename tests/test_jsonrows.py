@@ -10,6 +10,7 @@ import orjson
 
 from domolite.query.engine import _json_value
 from domolite.query.jsonrows import chunks_of, chunks_of_rows, json_sql, rows_of
+from domolite.storage.sqltext import is_wide_decimal, text_sql
 
 VALUES = {
     "BIGINT": ["0", "-9223372036854775808", "9223372036854775807", "NULL"],
@@ -84,3 +85,20 @@ def test_chunks_join_to_the_whole_answer() -> None:
     rows = [[n, f"r{n}"] for n in range(45_001)]
     assert rows_of(chunks_of_rows(rows)) == rows
     assert len(chunks_of_rows(rows)) == 3 and chunks_of_rows([]) == [] and rows_of([]) == []
+
+
+def test_wide_decimals_made_text_the_fast_way_give_the_same_text() -> None:
+    rnd = random.Random(9)
+    con = duckdb.connect()
+    values = ["999999999.999999999", "-999999999.999999999", "1000000000", "-1000000000.000000001", "0", "NULL"]
+    values += [
+        f"{rnd.choice('-+')}{rnd.randint(0, 10 ** rnd.randint(0, 29))}.{rnd.randint(0, 10**9 - 1):09d}"
+        for _ in range(2000)
+    ]
+    con.execute(
+        "CREATE TABLE t AS SELECT CAST(unnest(?) AS DECIMAL(38,9)) AS d", [[v if v != "NULL" else None for v in values]]
+    )
+    fast = con.execute(f"SELECT {text_sql('d', 'DECIMAL(38,9)')} FROM t").fetchall()
+    assert fast == con.execute("SELECT CAST(d AS VARCHAR) FROM t").fetchall()
+    assert is_wide_decimal("DECIMAL(38,9)") and is_wide_decimal("DECIMAL(20, 2)")
+    assert not is_wide_decimal("DECIMAL(18,2)") and not is_wide_decimal("BIGINT")

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from domolite.storage.sqltext import ident
+from domolite.storage.sqltext import ident, text_sql
 
 # Rows per chunk of an answer's bytes (a few MB): what goes out in one piece.
 CHUNK_ROWS = 20_000
@@ -39,7 +39,7 @@ def _value_sql(column: str, duck_type: str) -> str | None:
     if duck_type.startswith("DECIMAL") or duck_type in ("HUGEINT", "UBIGINT"):
         # The exact text, read back as a JSON number: the nearest double (DuckDB's own DECIMAL -> DOUBLE cast
         # may be one unit off in the last place), and integers past 64 bits whole.
-        return f"CAST(CAST({column} AS VARCHAR) AS JSON)"
+        return f"CAST({text_sql(column, duck_type)} AS JSON)"
     if duck_type in _DATETIME:
         ts = f"CAST({column} AS TIMESTAMP)"
         return (
