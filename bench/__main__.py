@@ -2,12 +2,14 @@
 
 import sys
 
-from bench import export_csv, export_s3, ingest, load, web
+from bench import export_csv, export_s3, ingest, load, query, scale, web
 
 if __name__ == "__main__":
     ingest.main()
     export_csv.main()
+    query.main([])
     sys.argv = sys.argv[:1]  # export_s3 parses its own flags
     export_s3.main()
     load.main([])
+    scale.main([])
     web.main([])

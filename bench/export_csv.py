@@ -26,7 +26,7 @@ def main() -> dict[str, float]:
     con.close()
     print(f"(b) export: {ROWS:,} rows")
     print(f"    baseline DuckDB COPY -> CSV: {base_s:.2f} s, {ROWS / base_s:,.0f} rows/s")
-    with live_server(root, port=8766) as server, server.client() as api:
+    with live_server(root) as server, server.client() as api:
         ds = api.post("/v1/datasets", json={"name": "export bench", "schema": schema_json()}).json()["id"]
         assert api.put(f"/v1/datasets/{ds}/data", content=whole.read_bytes()).status_code == 204
         best = float("inf")

@@ -14,7 +14,11 @@ SCHEMA = [
     ("at", "DATETIME"),
     ("note", "STRING"),
     ("qty", "LONG"),
+    ("price", "DECIMAL"),
 ]
+
+# Part of the name of every cached file written from SCHEMA: a file of another schema is never reused.
+SCHEMA_TAG = f"{len(SCHEMA)}c"
 
 
 def write_csv(path: Path, rows: int, seed: int = 7, start: int = 0) -> int:
@@ -29,13 +33,19 @@ def write_csv(path: Path, rows: int, seed: int = 7, start: int = 0) -> int:
             at = f"{day} {i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d}"
             chunk.append(
                 f"{i},{rnd.choice(words)}-{i % 977},{rnd.random() * 1000:.6f},{day},{at},"
-                f"{notes[i % len(notes)]},{rnd.randint(-500, 500)}\n"
+                f"{notes[i % len(notes)]},{rnd.randint(-500, 500)},{_price(rnd.randint(-(10**7), 10**7))}\n"
             )
             if len(chunk) >= 50_000:
                 out.write("".join(chunk))
                 chunk.clear()
         out.write("".join(chunk))
     return path.stat().st_size
+
+
+def _price(cents: int) -> str:
+    """A DECIMAL value like `12345.67` or `-0.05`."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 """Benchmark (a): upload a CSV through the Stream API as parallel parts, against DuckDB's read_csv -> Parquet.
 
+The rows have a DECIMAL column (values like `12345.67`), which the baseline reads as DECIMAL(18,2).
+
 Targets (same run): gzip parts >= 0.45x and plain parts >= 0.6x the baseline's rows/s; server peak RSS < 1 GiB.
 """
 
@@ -11,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.common import LiveServer, baseline_connection, duckdb_columns, live_server, schema_json, workdir
-from bench.gen_csv import write_csv
+from bench.gen_csv import SCHEMA_TAG, write_csv
 
 ROWS = 1_000_000
 PARTS = 8
@@ -22,11 +24,11 @@ def make_parts(root: Path) -> tuple[Path, list[Path], list[bytes]]:
     per = ROWS // PARTS
     parts = []
     for n in range(PARTS):
-        path = root / f"part-{n}.csv"
+        path = root / f"part-{n}-{SCHEMA_TAG}.csv"
         if not path.exists():
             write_csv(path, per, start=n * per)
         parts.append(path)
-    whole = root / "whole.csv"
+    whole = root / f"whole-{SCHEMA_TAG}.csv"
     if not whole.exists():
         with whole.open("wb") as out:
             for p in parts:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bench.common import LiveServer, live_server, schema_json, workdir
-from bench.gen_csv import write_csv
+from bench.gen_csv import SCHEMA_TAG, write_csv
 
 PART_ROWS = 20_000
 PARTS = 4
@@ -51,7 +51,7 @@ def make_parts() -> list[bytes]:
     root = workdir()
     parts = []
     for n in range(PARTS):
-        path = root / f"load-part-{n}.csv"
+        path = root / f"load-part-{n}-{SCHEMA_TAG}.csv"
         if not path.exists():
             write_csv(path, PART_ROWS, start=n * PART_ROWS)
         parts.append(path.read_bytes())
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "of both",
         flush=True,
     )
-    with live_server(workdir(), port=8766) as server:
+    with live_server(workdir()) as server:
         with server.client() as api:
             written = [new_dataset(api, f"written {k}") for k in range(args.uploaders)]
             others = [new_dataset(api, f"read only {k}") for k in range(READ_ONLY)]

@@ -3,6 +3,8 @@ does, and refuses only what the full form must decide: `""` in a number or date 
 
 from __future__ import annotations
 
+import decimal
+import random
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,51 @@ def test_a_quoted_empty_value_is_null_in_the_full_form_and_refused_by_the_typed_
     path.write_text('""\n')
     assert read(path, type_, typed=False) == [(None,)]
     assert read(path, type_, typed=True) == "refused"
+
+
+# DECIMAL values whose exact value is stored with 9 decimals, rounded half away from zero: each of the three ways
+# the load SQL parses them (64-bit DECIMAL, whole part plus fraction, the full 128-bit cast) is hit here.
+DECIMAL_EDGES = [
+    "12345.67", "-12345.67", "0", "-0", "+3.25", " 4.5 ", ".5", "-.5", "5.", "1.2345678905", "-1.2345678905",
+    "1.2345678915", "0.0000000005", "-0.0000000005", "0.00000000049999999999", "1.99999999999",
+    "1.23456789012345678901234567890", "999999999.999999999", "999999999.9999999995", "-999999999.9999999995",
+    "1000000000", "-1000000000.5", "12345678901.2345678905", "-12345678901.2345678905", "77777777777.1  ",
+    "123456789012345678", "123456789012345678.9999999999", "-123456789012345678.123456789",
+    "1234567890123456789", "-9999999999999999999.999999999", "12345678901234567890123456789",
+    "-12345678901234567890123456789.123456789", "12345678901.", "1.5e3", "1E-10", "5E-10", "-5e-10", "1e9",
+    "-1.25e12", "1.234567890123e15", "1.2e20", "1_000", "1_000_000_000.5",
+]  # fmt: skip
+
+
+def exact(value: str) -> str:
+    """The exact decimal value of the text, rounded half away from zero to 9 decimals."""
+    context = decimal.Context(prec=80, rounding=decimal.ROUND_HALF_UP)
+    quantized = decimal.Decimal(value.strip()).quantize(decimal.Decimal("1e-9"), context=context)
+    return f"{quantized:f}".replace("-0.000000000", "0.000000000")
+
+
+def test_decimal_values_load_exactly_whichever_way_they_are_parsed(tmp_path: Path) -> None:
+    rnd = random.Random(16)
+    values = DECIMAL_EDGES + [
+        f"{rnd.choice(['', '-'])}{rnd.randint(0, 10 ** rnd.randint(1, 28))}.{rnd.randint(0, 10**12):012d}"
+        for _ in range(2000)
+    ]
+    path = tmp_path / "decimals.csv"
+    path.write_text("".join(csv_field(v) + "\n" for v in values))
+    con = duckdb.connect()
+    loaded = con.execute(
+        f"SELECT CAST(v AS VARCHAR) FROM ({source_sql([path], [Column('v', DomoType.DECIMAL)])})"
+    ).fetchall()
+    full = con.execute(
+        f"SELECT CAST(CAST(v AS DECIMAL(38,9)) AS VARCHAR) FROM read_csv({str(path)!r}, header=false, "
+        "auto_detect=false, columns={'v': 'VARCHAR'})"
+    ).fetchall()
+    assert [r[0] for r in loaded] == [r[0] for r in full]
+    assert [f"{decimal.Decimal(r[0]):f}" for r in loaded] == [exact(v) for v in values]
+
+
+@pytest.mark.parametrize("value", ["abc", "1.2.3", "1e", "--1", "1,5", "nan", "inf", "123456789012345678901234567890"])
+def test_a_bad_or_too_large_decimal_is_refused(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(csv_field(value) + "\n")
+    assert read(path, DomoType.DECIMAL, typed=False) == "refused"

@@ -7,9 +7,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from domolite.query.door import Door
-
 from domolite.models.records import Column, DataSet, DomoType, Principal, Role, User
+from domolite.query.door import Door
 from domolite.storage.lake import Lake
 
 ADMIN = Principal(user=User(id=1, email="admin@example.com", name="Admin", role=Role.ADMIN), scopes=frozenset({"data"}))

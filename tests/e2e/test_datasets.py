@@ -221,3 +221,23 @@ def test_a_quoted_empty_value_is_null_in_number_and_date_columns(api: httpx.Clie
     assert api.put(f"/v1/datasets/{ds}/data", content=body, headers={"Content-Type": "text/csv"}).status_code == 204
     q = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT * FROM table ORDER BY s"}).json()
     assert q["rows"] == [["", None, None, None], ["x", 1, 1.5, "2024-01-02"]]
+
+
+def test_a_query_answer_keeps_its_shape_and_follows_a_schema_change(api: httpx.Client) -> None:
+    ds = make_dataset(api, [("a", "LONG"), ("b", "DOUBLE")])["id"]
+    api.put(f"/v1/datasets/{ds}/data", content=b"1,1.5\n2,nan\n")
+    sql = {"sql": "SELECT a, b, a AS a FROM table ORDER BY a"}
+    r = api.post(f"/v1/datasets/query/execute/{ds}", json=sql)
+    assert int(r.headers["content-length"]) == len(r.content)
+    q = r.json()
+    assert list(q) == ["datasource", "columns", "metadata", "rows", "numRows", "numColumns", "fromcache"]
+    assert q["columns"] == ["a", "b", "a"] and q["rows"] == [[1, 1.5, 1], [2, None, 2]] and q["numRows"] == 2
+    assert [m["type"] for m in q["metadata"]] == ["LONG", "DOUBLE", "LONG"]
+    # The same SQL after the schema changes: the answer has the new types (no plan of the old schema is kept).
+    schema = {"columns": [{"type": "STRING", "name": "a"}, {"type": "DOUBLE", "name": "b"}]}
+    assert api.put(f"/v1/datasets/{ds}", json={"schema": schema}).status_code == 200
+    q = api.post(f"/v1/datasets/query/execute/{ds}", json=sql).json()
+    assert [m["type"] for m in q["metadata"]] == ["STRING", "DOUBLE", "STRING"]
+    assert q["rows"] == [["1", 1.5, "1"], ["2", None, "2"]]
+    empty = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT * FROM table WHERE false"}).json()
+    assert empty["rows"] == [] and empty["numRows"] == 0 and empty["columns"] == ["a", "b"]

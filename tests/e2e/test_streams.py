@@ -185,3 +185,28 @@ def test_parts_of_aborted_and_failed_executions_are_deleted(api: httpx.Client, s
     assert_domo_error(api.put(f"/v1/streams/{sid}/executions/{failed}/commit"), 400, "part 0, line 1, column 'id'")
     assert api.get(f"/v1/streams/{sid}/executions/{failed}").json()["currentState"] == "ERROR"
     assert not folders() - before
+
+
+def test_decimal_edge_values_load_exactly_through_stream_parts(api: httpx.Client) -> None:
+    from tests.test_csvformat import DECIMAL_EDGES, exact
+
+    sid = api.post(
+        "/v1/streams/",
+        json={
+            "dataSet": {"name": "decimals", "schema": {"columns": [{"type": "LONG", "name": "n"},
+                                                                   {"type": "DECIMAL", "name": "v"}]}},
+            "updateMethod": "REPLACE",
+        },
+    ).json()["id"]  # fmt: skip
+    rows = [f'{n},"{v}"\n' for n, v in enumerate(DECIMAL_EDGES)] + ["99,\n", "100,\\N\n"]
+    half = len(rows) // 2
+    run_execution(api, sid, {1: "".join(rows[:half]).encode(), 2: gzip.compress("".join(rows[half:]).encode())})
+    ds = api.get(f"/v1/streams/{sid}").json()["dataSet"]["id"]
+    text = export_csv(api, ds)
+    loaded = dict(line.split(",") for line in text.splitlines())
+    assert loaded == {str(n): exact(v) for n, v in enumerate(DECIMAL_EDGES)} | {"99": "", "100": ""}
+    bad = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+    api.put(f"/v1/streams/{sid}/executions/{bad}/part/1", content=b"1,12345678901234567890123456789012\n")
+    r = api.put(f"/v1/streams/{sid}/executions/{bad}/commit")
+    assert_domo_error(r, 400, "part 1, line 1, column 'v'")
+    assert export_csv(api, ds) == text

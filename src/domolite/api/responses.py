@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import anyio
 import orjson
 from fastapi import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from domolite.api.errors import domo_error_response
@@ -26,6 +27,25 @@ class JSON(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+class JSONWithRows(StreamingResponse):
+    """A JSON object of `head`'s members, then `"rows": [...]` from a query's chunked JSON rows (sent as they
+    are, never joined into one copy), then `tail`'s members. Everything is known before the first byte, so the
+    length goes out as a header."""
+
+    def __init__(self, head: dict[str, Any], rows_json: Sequence[bytes], tail: dict[str, Any]) -> None:
+        parts = [orjson.dumps(head, option=orjson.OPT_NON_STR_KEYS)[:-1] + b',"rows":[']
+        for n, chunk in enumerate(rows_json):
+            parts.extend((b",", chunk) if n else (chunk,))
+        parts.append(b"]," + orjson.dumps(tail, option=orjson.OPT_NON_STR_KEYS)[1:])
+        length = sum(len(p) for p in parts)
+
+        async def body() -> AsyncIterator[bytes]:
+            for part in parts:
+                yield part
+
+        super().__init__(body(), media_type="application/json", headers={"Content-Length": str(length)})
 
 
 def attachment(file_name: str, field: str = "fileName") -> str:

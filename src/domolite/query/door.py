@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from domolite.access import permissions
 from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
 from domolite.models.records import DataSet, DomoType, Principal
 from domolite.query.fifo import PIPE_KIND, FifoReader
+from domolite.query.jsonrows import chunks_of, chunks_of_rows, json_sql, rows_of
 from domolite.query.mistakes import missing_column
 from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
 from domolite.query.unload import ParquetFiles, csv_chunks
@@ -42,9 +45,34 @@ _TIME_UP = "the query's time limit passed"
 
 @dataclass(frozen=True)
 class QueryResult:
+    """A query's answer: its columns and their types, and its rows as JSON (see `query.jsonrows`): chunks of
+    JSON arrays joined by commas, each chunk joined to the next by a comma, no brackets around them all."""
+
     columns: list[str]
     types: list[DomoType]
-    rows: list[list[Any]]
+    row_count: int
+    rows_json: list[bytes]
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        """The rows as Python lists (for the few answers the server reads itself)."""
+        return rows_of(self.rows_json)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a rewritten query gives, known before it runs: its columns, their types and its JSON form."""
+
+    columns: list[str]
+    types: list[DomoType]
+    json_sql: str | None
+
+
+# A user's SQL rewritten for the caller's source (see `query.sql.rewrite`): the same inputs give the same text,
+# and SQL that is refused raises again every time (exceptions are never cached).
+_rewrite = functools.lru_cache(maxsize=1024)(rewrite)
+
+_PLANS = 1024  # rewritten queries whose plan is kept (least recently used go first)
 
 
 def domo_type(duck_type: Any) -> DomoType:
@@ -114,6 +142,8 @@ class Door:
         self._sandbox.execute(f"SET allowed_directories = [{allowed}]")
         self._sandbox.execute("SET enable_external_access = false")
         self._sandbox.execute("SET lock_configuration = true")
+        self._plans: OrderedDict[Hashable, _Plan] = OrderedDict()
+        self._plans_lock = threading.Lock()
 
     def stop(self) -> None:
         """Close every download still running (their DuckDB work stops)."""
@@ -212,11 +242,13 @@ class Door:
             Cancelled: `cancel` was cancelled (the client hung up). ShuttingDown: the server is stopping.
         """
         source, filtered = self._source(dataset, principal, version, preview)
-        sql = rewrite(user_sql, dataset.id, source)
+        sql = _rewrite(user_sql, dataset.id, source)
+        # The plan of the same text is the same while the DataSet's schema is (the source names the version).
+        plan_key = (sql, tuple((c.name, c.type) for c in dataset.columns))
         cancel = cancel or Cancel(deadline=time.monotonic() + self.timeout_s)
         with self._slot(cancel):
             try:
-                return self._run(sql, filtered, cancel)
+                return self._run(sql, plan_key, filtered, cancel)
             except InvalidSql as exc:
                 said = missing_column(exc.detail, user_sql, [c.name for c in dataset.columns])
                 if said is None:
@@ -244,7 +276,31 @@ class Door:
         finally:
             self._slots.release()
 
-    def _run(self, sql: str, filtered: bool, cancel: Cancel) -> QueryResult:
+    def _plan(self, cur: duckdb.DuckDBPyConnection, sql: str, key: Hashable) -> _Plan:
+        """The plan of `sql`: remembered, or bound now (DuckDB binds a relation without running it)."""
+        with self._plans_lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+                return plan
+        relation = cur.sql(sql)
+        duck_types = [str(t) for t in relation.types]
+        plan = _Plan(
+            columns=list(relation.columns),
+            types=[domo_type(t) for t in duck_types],
+            json_sql=json_sql(sql, duck_types, self.max_rows + 1),
+        )
+        with self._plans_lock:
+            self._plans[key] = plan
+            while len(self._plans) > _PLANS:
+                self._plans.popitem(last=False)
+        return plan
+
+    def _forget(self, key: Hashable) -> None:
+        with self._plans_lock:
+            self._plans.pop(key, None)
+
+    def _run(self, sql: str, plan_key: Hashable, filtered: bool, cancel: Cancel) -> QueryResult:
         remaining = cancel.remaining_s()
         limit_s = self.timeout_s if remaining is None else min(self.timeout_s, remaining)
         waited_s = self.timeout_s - limit_s
@@ -255,9 +311,26 @@ class Door:
         timer.start()
         try:
             with self.lake.cursor(timed, self._sandbox) as cur:
-                cur.execute(sql)
-                rows = cur.fetchmany(self.max_rows + 1)
-                description = cur.description or []
+                try:
+                    plan = self._plan(cur, sql, plan_key)
+                    if plan.json_sql is not None:
+                        found = cur.execute(plan.json_sql).fetchnumpy()["j"]
+                        count = len(found)
+                        chunks = chunks_of(found.tolist()) if count <= self.max_rows else []
+                        del found
+                    else:
+                        cur.execute(sql)
+                        rows = cur.fetchmany(self.max_rows + 1)
+                        count = len(rows)
+                        chunks = (
+                            chunks_of_rows([[_json_value(v) for v in row] for row in rows])
+                            if count <= self.max_rows
+                            else []
+                        )
+                        del rows
+                except duckdb.Error:
+                    self._forget(plan_key)  # the next try binds the SQL again
+                    raise
         except Cancelled as exc:
             if exc.reason != _TIME_UP:
                 raise
@@ -277,13 +350,9 @@ class Door:
         finally:
             timer.cancel()
             timed.close()
-        if len(rows) > self.max_rows:
+        if count > self.max_rows:
             raise BadRequest(f"the query returns more than {self.max_rows} rows; add a LIMIT or a WHERE to narrow it")
-        return QueryResult(
-            columns=[d[0] for d in description],
-            types=[domo_type(d[1]) for d in description],
-            rows=[[_json_value(v) for v in row] for row in rows],
-        )
+        return QueryResult(columns=plan.columns, types=plan.types, row_count=count, rows_json=chunks)
 
     # -- CSV export -------------------------------------------------------------------------------------------
     def csv_stream(self, select_sql: str, *, header: bool) -> FifoReader:

@@ -24,7 +24,7 @@ from domolite.api.instance.schemas import (
 )
 from domolite.api.lifetime import request_cancel, until_hung_up
 from domolite.api.openapi import answers_csv, body_model, body_schema
-from domolite.api.responses import JSON, PipedCSV
+from domolite.api.responses import JSON, JSONWithRows, PipedCSV
 from domolite.api.routing import Router
 from domolite.datasets.datacenter import SchemaColumn, access_level
 from domolite.errors import BadRequest, InvalidField, Unauthorized
@@ -95,7 +95,7 @@ async def execute(
     offset: str | None = None,
     limit: str | None = None,
     dataVersion: str | None = None,
-) -> JSON:
+) -> JSONWithRows:
     body = await parse_body(request, SqlIn)
     version = optional_int(dataVersion, "dataVersion")
     started = time.monotonic()
@@ -113,7 +113,8 @@ async def execute(
         ),
         request_cancel(request, services.settings.query_timeout_s),
     )
-    return JSON(query_out(dataset, result, int((time.monotonic() - started) * 1000)))
+    head, tail = query_out(dataset, result, int((time.monotonic() - started) * 1000))
+    return JSONWithRows(head, result.rows_json, tail)
 
 
 # -- metadata, create, delete --------------------------------------------------------------------------------

@@ -280,8 +280,9 @@ def schema_out(dataset: DataSet, include_hidden: bool = False) -> dict[str, Any]
     }
 
 
-def query_out(dataset: DataSet, result: QueryResult, duration_ms: int) -> dict[str, Any]:
-    return {
+def query_out(dataset: DataSet, result: QueryResult, duration_ms: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The members of a query answer before its rows and after them (see `JSONWithRows`)."""
+    head = {
         "datasource": dataset.id,
         "columns": result.columns,
         "metadata": [
@@ -296,12 +297,14 @@ def query_out(dataset: DataSet, result: QueryResult, duration_ms: int) -> dict[s
             }
             for t in result.types
         ],
-        "rows": result.rows,
-        "numRows": len(result.rows),
+    }
+    tail = {
+        "numRows": result.row_count,
         "numColumns": len(result.columns),
         "fromcache": False,
         "duration": str(duration_ms),
     }
+    return head, tail
 
 
 def data_version_out(v: DataVersion, hide_rows: bool = False) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from domolite.api.deps import PrincipalDep, ServicesDep
 from domolite.api.lifetime import request_cancel, until_hung_up
 from domolite.api.openapi import answers_csv, body_csv, body_model
 from domolite.api.public.schemas import DataSetIn, DataSetUpdateIn, PageQuery, QueryIn, dataset_out
-from domolite.api.responses import JSON, PipedCSV, attachment
+from domolite.api.responses import JSON, JSONWithRows, PipedCSV, attachment
 from domolite.api.routing import Router
 from domolite.models.records import DataSet, Principal, UpdateMethod, User
 from domolite.server.cancel import Cancel
@@ -127,23 +127,23 @@ def export_data(
 
 
 @router.post("/v1/datasets/query/execute/{dataset_id}", openapi_extra=body_model(QueryIn))
-async def query_dataset(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
+async def query_dataset(
+    dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
+) -> JSONWithRows:
     body = await parse_body(request, QueryIn)
 
-    def run(cancel: Cancel) -> dict[str, Any]:
+    def run(cancel: Cancel) -> JSONWithRows:
         dataset = services.datasets.get(principal, dataset_id)
         result = services.door.query(dataset, principal, body.sql, cancel=cancel)
-        return {
+        head = {
             "datasource": dataset.id,
             "columns": result.columns,
             "metadata": [
                 {"type": t.value, "dataSourceId": dataset.id, "maxLength": -1, "minLength": -1, "periodIndex": 0}
                 for t in result.types
             ],
-            "rows": result.rows,
-            "numRows": len(result.rows),
-            "numColumns": len(result.columns),
-            "fromcache": False,
         }
+        tail = {"numRows": result.row_count, "numColumns": len(result.columns), "fromcache": False}
+        return JSONWithRows(head, result.rows_json, tail)
 
-    return JSON(await until_hung_up(request, run, request_cancel(request, services.settings.query_timeout_s)))
+    return await until_hung_up(request, run, request_cancel(request, services.settings.query_timeout_s))
