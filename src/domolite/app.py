@@ -21,6 +21,7 @@ from domolite.api import exports as exports_api
 from domolite.api import instance as instance_api
 from domolite.api import oauth as oauth_api
 from domolite.api import openapi
+from domolite.api import operations as operations_api
 from domolite.api import policies as policies_api
 from domolite.api import sharing as sharing_api
 from domolite.api import streams as streams_api
@@ -187,8 +188,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     api_errors.install(app)
     openapi.install(app)
+    operations_api.install_docs(app)
     app.add_middleware(ToeMiddleware)
     access_routers = (directory_api, sharing_api, policies_api, accesstokens_api, accounts_api, audit_api)
-    for module in (oauth_api, datasets_api, streams_api, *access_routers, *instance_api.MODULES, exports_api):
+    routers = (oauth_api, datasets_api, streams_api, *access_routers, *instance_api.MODULES, exports_api)
+    for module in (*routers, operations_api):
         app.include_router(module.router)
     return app

@@ -44,6 +44,9 @@ def main() -> None:
 @click.option("--catalog-url", default=None, help="SQLAlchemy catalog URL [env DOMOLITE_CATALOG_URL].")
 @click.option("--query-timeout-s", type=float, default=None, help="SQL time limit [env DOMOLITE_QUERY_TIMEOUT_S].")
 @click.option("--log-level", default=None, help="Log level [env DOMOLITE_LOG_LEVEL].")
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default=None, help="Log format [env DOMOLITE_LOG_FORMAT]."
+)
 def serve(**flags: Any) -> None:
     """Run the HTTP server."""
     import uvicorn
@@ -53,7 +56,7 @@ def serve(**flags: Any) -> None:
     from domolite.bootstrap import bootstrap_if_empty, open_server_catalog
 
     settings = _settings(**flags)
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     catalog = open_server_catalog(settings)
     first = bootstrap_if_empty(catalog, settings)
     catalog.close()

@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+from domolite import metrics
 from domolite.catalog import Catalog
 from domolite.catalog.product import ProductCatalog
 from domolite.catalog.schedules import RunInfo, ScheduleCatalog, StreamSchedule
@@ -224,6 +225,7 @@ class ConnectorRuns:
             if not isinstance(exc, Exception):
                 raise
         finally:
+            metrics.scheduler_run_ended(failed)
             self._finish(stream.id, run_type, attempt, failed)
 
     def _fail(self, stream_id: int, execution_id: int, message: str) -> None:

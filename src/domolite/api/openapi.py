@@ -51,6 +51,9 @@ _SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"developerToken": []}
 _OPEN: dict[str, list[dict[str, list[str]]]] = {
     "/api/content/v2/authentication": [{}],
     "/oauth/token": [{"clientCredentials": []}],
+    "/health": [{}],
+    "/ready": [{}],
+    "/metrics": [{}],
 }
 
 

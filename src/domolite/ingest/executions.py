@@ -12,6 +12,7 @@ from pathlib import Path
 
 import anyio
 
+from domolite import metrics
 from domolite.audit.log import AuditLog
 from domolite.audit.model import Action, AuditEvent, ObjectType
 from domolite.catalog import Catalog
@@ -327,6 +328,7 @@ class Ingest:
             problem = diagnose([(n, p) for n, p in numbered if p.stat().st_size > 0], dataset.columns)
             log.info("load of %s failed: %s", dataset.id, exc.detail.splitlines()[0] if exc.detail else exc)
             raise InvalidCsv(problem or _first_line(exc.detail)) from None
+        metrics.committed(result.rows_loaded)
         return _Loaded(result.row_count, result.rows_loaded, result.snapshot_id)
 
     # -- recovery ---------------------------------------------------------------------------------------------
