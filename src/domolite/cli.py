@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from domolite.settings import Settings
+from domolite.client.commands import register as register_user_commands
+
+if TYPE_CHECKING:  # imported when a command needs it: the user commands start without pydantic
+    from domolite.settings import Settings
 
 
 def _settings(**flags: Any) -> Settings:
+    from domolite.settings import Settings
+
     return Settings(**{k: v for k, v in flags.items() if v is not None})
 
 
@@ -225,3 +230,6 @@ def keys_rotate(data_dir: Path | None, as_json: bool) -> None:
         return
     _audit(catalog, data_dir, "ROTATED", "SIGNING_KEY", fresh.kid, "")
     _emit(as_json, {"kid": fresh.kid}, f"the signing key {fresh.kid} signs from now on")
+
+
+register_user_commands(main)  # upload, export, query, datasets, versions, s3-export, login
