@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -10,13 +12,15 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from domolite import metrics
 from domolite.api.deps import ServicesDep
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.readiness import Readiness
+
+# The Swagger UI assets (swagger-ui-bundle.js, swagger-ui.css, favicon.png) that the fastapi-offline package ships.
+SWAGGER_ASSETS = Path(importlib.util.find_spec("fastapi_offline").origin or "").parent / "static"  # type: ignore[union-attr]
 
 router = Router(tags=["operations"])
 READY_WAIT_S = 5.0
@@ -59,6 +63,7 @@ async def ready(services: ServicesDep) -> JSON:
 
 @router.get(
     "/metrics",
+    response_class=Response,
     responses={200: {"description": "Prometheus text format.", "content": {metrics.CONTENT_TYPE: {}}}},
 )
 def prometheus() -> Response:
@@ -66,8 +71,8 @@ def prometheus() -> Response:
 
 
 def install_docs(app: FastAPI) -> None:
-    """Swagger UI at /docs over /openapi.json, with the assets the swagger-ui-bundle package ships."""
-    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    """Swagger UI at /docs over /openapi.json, its assets from this process."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_ASSETS), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -76,5 +81,5 @@ def install_docs(app: FastAPI) -> None:
             title="domolite API reference",
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
         )
