@@ -233,3 +233,35 @@ def keys_rotate(data_dir: Path | None, as_json: bool) -> None:
 
 
 register_user_commands(main)  # upload, export, query, datasets, versions, s3-export, login
+
+
+@main.command("backup")
+@data_dir_option
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+def backup_command(data_dir: Path | None, dest: Path, as_json: bool) -> None:
+    """Back up the catalog, lake and keys into DEST (a new folder); safe while the server runs."""
+    from domolite.backup import BackupError, backup
+
+    try:
+        manifest = backup(_settings(data_dir=data_dir), dest)
+    except BackupError as exc:
+        _fail(str(exc))
+        return
+    _emit(as_json, manifest, f"backed up into {dest} ({manifest['parquetFiles']} Parquet files)")
+
+
+@main.command("restore")
+@data_dir_option
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@json_option
+def restore_command(data_dir: Path | None, source: Path, as_json: bool) -> None:
+    """Restore a backup from SOURCE into an empty data dir (with no server running on it)."""
+    from domolite.backup import BackupError, restore
+
+    try:
+        manifest = restore(_settings(data_dir=data_dir), source)
+    except BackupError as exc:
+        _fail(str(exc))
+        return
+    _emit(as_json, manifest, f"restored the backup of {manifest['createdAt']} from {source}")
