@@ -7,8 +7,8 @@ import random
 
 import duckdb
 import orjson
-from domolite.query.door import _json_value
 
+from domolite.query.door import _json_value
 from domolite.query.jsonrows import chunks_of, chunks_of_rows, json_sql, rows_of
 from domolite.storage.sqltext import is_wide_decimal, text_sql
 

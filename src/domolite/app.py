@@ -13,6 +13,7 @@ from domolite import web
 from domolite.api import errors as api_errors
 from domolite.api import instance as instance_api
 from domolite.api import openapi
+from domolite.api import operations as operations_api
 from domolite.api.instance import accesstokens as accesstokens_api
 from domolite.api.instance import accounts as accounts_api
 from domolite.api.instance import exports as exports_api
@@ -82,9 +83,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     api_errors.install(app)
     openapi.install(app)
+    operations_api.install_docs(app)
     app.add_middleware(ToeMiddleware)
     access_routers = (directory_api, sharing_api, policies_api, accesstokens_api, accounts_api, audit_api)
-    for module in (oauth_api, datasets_api, streams_api, *access_routers, *instance_api.MODULES, exports_api):
+    routers = (oauth_api, datasets_api, streams_api, *access_routers, *instance_api.MODULES, exports_api)
+    for module in (*routers, operations_api):
         app.include_router(module.router)
     web.install(app)  # the Data Center's pages at /
     return app

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from domolite.settings import Settings
+from domolite.client.commands import register as register_user_commands
+
+if TYPE_CHECKING:  # imported when a command needs it: the user commands start without pydantic
+    from domolite.settings import Settings
 
 
 def _settings(**flags: Any) -> Settings:
+    from domolite.settings import Settings
+
     return Settings(**{k: v for k, v in flags.items() if v is not None})
 
 
@@ -44,6 +49,9 @@ def main() -> None:
 @click.option("--catalog-url", default=None, help="SQLAlchemy catalog URL [env DOMOLITE_CATALOG_URL].")
 @click.option("--query-timeout-s", type=float, default=None, help="SQL time limit [env DOMOLITE_QUERY_TIMEOUT_S].")
 @click.option("--log-level", default=None, help="Log level [env DOMOLITE_LOG_LEVEL].")
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default=None, help="Log format [env DOMOLITE_LOG_FORMAT]."
+)
 def serve(**flags: Any) -> None:
     """Run the HTTP server."""
     import uvicorn
@@ -53,7 +61,7 @@ def serve(**flags: Any) -> None:
     from domolite.server import logs
 
     settings = _settings(**flags)
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     catalog = open_server_catalog(settings)
     first = bootstrap_if_empty(catalog, settings)
     catalog.close()
@@ -222,3 +230,38 @@ def keys_rotate(data_dir: Path | None, as_json: bool) -> None:
         return
     _audit(catalog, data_dir, "ROTATED", "SIGNING_KEY", fresh.kid, "")
     _emit(as_json, {"kid": fresh.kid}, f"the signing key {fresh.kid} signs from now on")
+
+
+register_user_commands(main)  # upload, export, query, datasets, versions, s3-export, login
+
+
+@main.command("backup")
+@data_dir_option
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+def backup_command(data_dir: Path | None, dest: Path, as_json: bool) -> None:
+    """Back up the catalog, lake and keys into DEST (a new folder); safe while the server runs."""
+    from domolite.storage.backup import BackupError, backup
+
+    try:
+        manifest = backup(_settings(data_dir=data_dir), dest)
+    except BackupError as exc:
+        _fail(str(exc))
+        return
+    _emit(as_json, manifest, f"backed up into {dest} ({manifest['parquetFiles']} Parquet files)")
+
+
+@main.command("restore")
+@data_dir_option
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@json_option
+def restore_command(data_dir: Path | None, source: Path, as_json: bool) -> None:
+    """Restore a backup from SOURCE into an empty data dir (with no server running on it)."""
+    from domolite.storage.backup import BackupError, restore
+
+    try:
+        manifest = restore(_settings(data_dir=data_dir), source)
+    except BackupError as exc:
+        _fail(str(exc))
+        return
+    _emit(as_json, manifest, f"restored the backup of {manifest['createdAt']} from {source}")

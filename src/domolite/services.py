@@ -37,6 +37,7 @@ from domolite.query.service import Queries
 from domolite.server.liveness import Liveness
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
+from domolite.storage.readiness import Readiness
 
 log = logging.getLogger("domolite")
 
@@ -63,6 +64,7 @@ class Services:
     liveness: Liveness
     audit: AuditLog
     guard: LoginGuard
+    readiness: Readiness
 
 
 @dataclass
@@ -173,6 +175,7 @@ def build_services(settings: Settings) -> Services:
             per_address=settings.auth_failures_per_address,
             window_s=settings.auth_failure_window_s,
         ),
+        readiness=Readiness(catalog.engine, lake),
     )
 
 

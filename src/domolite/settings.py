@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,9 @@ class Settings(BaseSettings):
         86400, description="Lifetime of session tokens from POST /api/content/v2/authentication, in seconds."
     )
     log_level: str = Field("info", description="Log level of the server.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`text` (one line per record) or `json` (one JSON object per line, for log collectors)."
+    )
     export_workers: int = Field(2, ge=1, description="Export to S3 jobs that run at once.")
     export_upload_threads: int = Field(
         8, ge=1, description="Parts of one export uploaded at once (and held in memory)."

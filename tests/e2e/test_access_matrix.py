@@ -359,7 +359,8 @@ READ_ROUTES: dict[str, Route] = {
         f"/api/query/v1/data-control/{c['ds']}/filter-groups/{c['policy']}"
     ),
 }
-NOT_READS = {"GET /oauth/token"}  # the token endpoint (GET form): no principal
+# the token endpoint (GET form) and the operators' probes: no principal, no DataSet content
+NOT_READS = {"GET /oauth/token", "GET /health", "GET /ready", "GET /metrics"}
 # What a READ share of the DataSet gives; every other read answers 403 (PDP and accounts are the owner's).
 READ_SHARE_DENIED = {
     "GET /v1/datasets/{dataset_id}/policies/{policy_id}",

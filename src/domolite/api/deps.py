@@ -22,6 +22,13 @@ def client_address(request: Request) -> str | None:
 
 
 def get_principal(request: Request) -> Principal:
+    """The caller (see `_principal`), whose user id the access log line of the request names."""
+    principal = _principal(request)
+    request.state.user_id = principal.user.id
+    return principal
+
+
+def _principal(request: Request) -> Principal:
     """Developer token anywhere; a session token in `x-domo-authentication`; `Authorization: bearer <jwt>`
     (header names in any case). Each is checked under the failed-login throttle; all three build the same
     principal for the same user."""

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from domolite.api.errors import error_body
 from domolite.audit import origin
 from domolite.models.audit import Origin
+from domolite.server import metrics
 from domolite.server.logs import escape
 
 log = logging.getLogger("domolite.access")
@@ -73,15 +74,37 @@ class ToeMiddleware:
             await self.app(scope, receive, send_with_status)
         finally:
             origin.leave(entered)
+            seconds = time.perf_counter() - started
+            route = _route(scope)
+            metrics.request_done(scope["method"], route, status["code"], seconds)
+            fields = {
+                "client": client[0],
+                "method": scope["method"],
+                "path": scope["path"],
+                "route": route,
+                "status": status["code"],
+                "duration_ms": round(seconds * 1000, 1),
+                "user": state.get("user_id"),
+                "toe": toe,
+            }
             log.info(
                 '%s "%s %s" %s %.1fms toe=%s',
                 escape(client[0]),
                 escape(scope["method"]),
                 escape(scope["path"]),
                 status["code"],
-                (time.perf_counter() - started) * 1000,
+                seconds * 1000,
                 toe,
+                extra=fields,
             )
+
+
+def _route(scope: Scope) -> str:
+    """The path template of the route that answered (`/v1/datasets/{dataset_id}`), never the path itself (whose
+    ids would make one metric series per object); `unmatched` when no route did."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"
 
 
 def _nul_message(scope: Scope) -> str | None:

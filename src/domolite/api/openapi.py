@@ -11,6 +11,8 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from domolite.api import reference
+
 _MODELS: dict[str, type[BaseModel]] = {}
 _MODEL_KEY = "x-domolite-model"
 
@@ -51,6 +53,9 @@ _SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"developerToken": []}
 _OPEN: dict[str, list[dict[str, list[str]]]] = {
     "/api/content/v2/authentication": [{}],
     "/oauth/token": [{"clientCredentials": []}],
+    "/health": [{}],
+    "/ready": [{}],
+    "/metrics": [{}],
 }
 
 
@@ -123,4 +128,5 @@ def _build(app: FastAPI) -> dict[str, Any]:
                 key = content.get("schema", {}).get(_MODEL_KEY)
                 if key is not None:
                     content["schema"] = refs[(_MODELS[key], "validation")]
+    reference.annotate(spec)
     return spec

@@ -25,6 +25,7 @@ from domolite.connectors.writeback import DateParse, RunResult, UnloadRunner, me
 from domolite.errors import Conflict, DomoError, NotFound, ShuttingDown
 from domolite.ingest.executions import Ingest
 from domolite.models.records import Column, Connector, DomoType, Execution, ExecutionState, RunInfo, Stream
+from domolite.server import metrics
 from domolite.settings import Settings
 
 log = logging.getLogger("domolite.scheduler")
@@ -224,6 +225,7 @@ class ConnectorRuns:
             if not isinstance(exc, Exception):
                 raise
         finally:
+            metrics.scheduler_run_ended(failed)
             self._finish(stream.id, run_type, attempt, failed)
 
     def _fail(self, stream_id: int, execution_id: int, message: str) -> None:

@@ -45,6 +45,7 @@ from domolite.query import request as query_request
 from domolite.query.door import Door
 from domolite.query.request import QuerySpec
 from domolite.query.unload import remove_leftovers
+from domolite.server import metrics
 from domolite.server.cancel import Cancel, Cancelled
 from domolite.settings import Settings
 
@@ -307,6 +308,7 @@ class Exports:
             progress.done_keys.append(manifest_key)  # removed with the objects if the job is ended now
             s3.put(manifest_key, _manifest(job, options, names, progress.done), "application/json")
             self.jobs.advance(job, ExportState.SUCCESS, objects=tuple(progress.done), manifest_url=s3.url(manifest_key))
+            metrics.export_ended(ExportState.SUCCESS.value)
             log.info(
                 "export %s of DataSet %s: %d rows in %d objects",
                 job.id,
@@ -322,6 +324,7 @@ class Exports:
             message = s3.scrub(message)
             try:
                 self.jobs.advance(job, ExportState.ERROR, objects=(), error_code=code, message=message)
+                metrics.export_ended(ExportState.ERROR.value)
             except Conflict:  # ended from outside (its DataSet was deleted): that record stands
                 log.info("export %s stopped, ended from outside; %s", job.id, message)
             if not isinstance(exc, Exception):

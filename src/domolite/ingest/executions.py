@@ -21,6 +21,7 @@ from domolite.ingest.parts import receive_body
 from domolite.models.audit import Action, AuditEvent, ObjectType
 from domolite.models.limits import Limits
 from domolite.models.records import DataSet, Execution, ExecutionState, Principal, Stream, UpdateMethod
+from domolite.server import metrics
 from domolite.server.scratch import private_dir, remove_gone
 from domolite.storage.tables import LoadFailed, LoadResult, Tables
 
@@ -341,6 +342,7 @@ class Ingest:
             problem = diagnose([(n, p) for n, p in numbered if p.stat().st_size > 0], dataset.columns)
             log.info("load of %s failed: %s", dataset.id, exc.detail.splitlines()[0] if exc.detail else exc)
             raise InvalidCsv(problem or _first_line(exc.detail)) from None
+        metrics.committed(result.rows_loaded)
         return _Loaded(result.row_count, result.rows_loaded, result.snapshot_id)
 
     # -- recovery ---------------------------------------------------------------------------------------------

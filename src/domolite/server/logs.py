@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
 
 _ESCAPES = {"\\": "\\\\", "\r": "\\r", "\n": "\\n", "\t": "\\t"}
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -42,7 +46,30 @@ class OneLineFormatter(logging.Formatter):
         return escape(super().format(record), backslash=False)
 
 
-def configure(level: str) -> None:
+# Fields a record may carry (the access log's, through `extra=`) that the JSON format writes as its own keys.
+FIELDS = ("client", "method", "path", "route", "status", "duration_ms", "user", "toe")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the request fields the record carries (user,
+    route, status, duration, toe...) and the traceback, if any, as a string (JSON escapes its line ends)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in FIELDS:
+            if name in record.__dict__:
+                entry[name] = record.__dict__[name]
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def configure(level: str, fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(OneLineFormatter(FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else OneLineFormatter(FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
