@@ -14,7 +14,8 @@ from tests.serverproc import Server
 
 # The tiers (run one with `./dev test -m NAME`): each test file is in exactly one. Every file not named here is
 # in the tier of its folder: tests/unit/ is `unit`, tests/e2e/ `api`, tests/export/ `export`, tests/postgres/
-# `postgres`, tests/web/ `browser`, tests/client/ (the user CLI) `clients`. Files in tests/ itself are `unit` unless named.
+# `postgres`, tests/web/ `browser`, tests/client/ (the user CLI) `clients`. Files in tests/ itself are `unit`
+# unless named.
 TIER_OF_FILE = {
     "test_internal_errors.py": "api",
     "test_migrations.py": "postgres",

@@ -19,7 +19,8 @@ DomoError (500)
 │   ├── ExportNotFound  ├── GroupNotFound  ├── PolicyNotFound
 │   └── AccountNotFound
 ├── Conflict (409)
-│   └── ExecutionNotActive  upload/commit to a committed or aborted execution
+│   ├── ExecutionNotActive  upload/commit to a committed or aborted execution
+│   └── CommitRunning       "abort all" while an execution of the stream commits
 ├── PayloadTooLarge (413)
 ├── UnsupportedMediaType (415) a Content-Encoding domolite does not decode
 ├── TooManyRequests (429)   too many failed logins; `retry_after` seconds until the next try is heard

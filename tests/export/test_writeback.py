@@ -150,7 +150,7 @@ def test_specific_day_1_exports_only_yesterdays_rows_and_parses_times(
 def test_specific_day_without_a_date_column_exports_the_rows_of_that_days_commits(
     server: Server, api: httpx.Client, s3_url: str, s3: Any, bucket: str
 ) -> None:
-    input_id = make_dataset(api, "landed today", SALES, SALES_CSV)
+    input_id = make_dataset(api, SALES, "landed today", csv=SALES_CSV)["id"]
     account = admin_account(api, server, s3_url, bucket)
     today, _ = make_connector(api, account, input_id, path="landed/today", specific_day=0)  # "0 pulls today's data"
     done = wait_run(api, today, run(api, today)["executionId"])
@@ -283,7 +283,7 @@ def test_with_replace_the_writeback_dataset_keeps_only_the_last_run(
 def test_a_scheduled_writeback_stream_shows_its_expression_and_next_update(
     server: Server, api: httpx.Client, s3_url: str, bucket: str
 ) -> None:
-    input_id = make_dataset(api, "unloaded daily", SALES, SALES_CSV)
+    input_id = make_dataset(api, SALES, "unloaded daily", csv=SALES_CSV)["id"]
     account = admin_account(api, server, s3_url, bucket)
     daily = {"type": "DAY", "timezone": "UTC", "time": "13:30"}
     stream_id, _ = make_connector(api, account, input_id, path="daily at 13:30", schedule=daily)

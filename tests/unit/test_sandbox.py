@@ -19,7 +19,12 @@ REASONS = ("not allowed", "unknown table", "only", "empty", "does not parse", "t
 
 @pytest.mark.parametrize("sql", HOSTILE_SQL)
 def test_hostile_sql_is_refused_naming_the_reason(sql: str) -> None:
-    text = sql.format(parquet="/srv/data/lake/**/*.parquet", other_table="ds_other", other_id="other-id")
+    # Another DataSet is named by its id or its lake table (a single name that is neither means this DataSet).
+    text = sql.format(
+        parquet="/srv/data/lake/**/*.parquet",
+        other_table="ds_" + "0123456789abcdef" * 2,
+        other_id="5e7b1c2a-0000-4000-8000-000000000002",
+    )
     with pytest.raises(InvalidSql) as refused:
         rewrite(text, DATASET_ID, SOURCE)
     assert any(reason in refused.value.message for reason in REASONS), refused.value.message
