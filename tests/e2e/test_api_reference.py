@@ -12,16 +12,8 @@ import jsonschema
 import pytest
 from playwright.sync_api import Request, sync_playwright
 
+from tests.browser import launch_chromium
 from tests.serverproc import Server
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +113,7 @@ def test_the_declared_answers_are_what_the_server_sends(server: Server, api: htt
 def test_docs_render_offline_in_chromium(server: Server, tmp_path: Path) -> None:
     outside: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 2000})
 

@@ -3,7 +3,6 @@ real `domolite serve`."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,19 +10,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from tests.browser import launch_chromium
 from tests.export.conftest import s3_url  # noqa: F401  (moto in server mode, for connectors and exports)
 from tests.serverproc import ADMIN_PASSWORD, Server
 
 ADMIN_EMAIL = "admin@domolite.local"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
 
 
 @pytest.fixture(scope="session")
@@ -41,10 +32,8 @@ def dc_api(dc_server: Server) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Chromium is missing: `./dev test` installs it with apt-get"
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        launched = launch_chromium(p)
         yield launched
         launched.close()
 

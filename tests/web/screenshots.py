@@ -6,15 +6,15 @@ Chromium at 1280 px (and one at phone width), saved as small PNGs.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from tests.browser import launch_chromium
 from tests.serverproc import ADMIN_PASSWORD, Server
-from tests.web.conftest import ADMIN_EMAIL, CHROMIUM_ARGS, sign_in
+from tests.web.conftest import ADMIN_EMAIL, sign_in
 from tests.web.test_datacenter import make_dataset
 
 
@@ -28,10 +28,8 @@ def main(out: Path) -> None:
                 first = make_dataset(api, "Sales by region", [(regions[i % 4], i * 7 % 101) for i in range(240)])
                 for name in ("Inventory", "Customers", "Web traffic", "Support tickets"):
                     make_dataset(api, name, [(regions[i % 4], i) for i in range(12)])
-            executable = shutil.which("chromium")
-            assert executable, "Chromium is missing"
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+                browser = launch_chromium(p)
                 page = browser.new_page(base_url=server.url, viewport={"width": 1280, "height": 720})
                 sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
                 shots = [
