@@ -28,6 +28,20 @@ class Postgres:
             conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
         return f"postgresql+psycopg://postgres@/{name}?host={self.socket_dir}"
 
+    @property
+    def bin_dir(self) -> str:
+        """The folder of the PostgreSQL programs (pg_dump, pg_restore) of the same version as this server."""
+        import pgserver
+
+        return str(Path(pgserver.__file__).parent / "pginstall" / "bin")
+
+    def wipe(self, catalog_url: str) -> None:
+        """Drop the database of `catalog_url` and make it again, empty."""
+        database = catalog_url.split("/")[3].split("?")[0]
+        with psycopg.connect(self._conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{database}" WITH (FORCE)')  # type: ignore[arg-type]
+            conn.execute(f'CREATE DATABASE "{database}"')  # type: ignore[arg-type]
+
     def query(self, catalog_url: str, sql: str) -> list[tuple[Any, ...]]:
         database = catalog_url.split("/")[3].split("?")[0]
         with psycopg.connect(self._conninfo(database)) as conn:

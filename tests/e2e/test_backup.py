@@ -1,8 +1,10 @@
-"""`domolite backup DIR` while the server runs and takes commits, then a wiped data dir, `domolite restore DIR`,
-and a server on it: the same rows, data versions, users and tokens."""
+"""`domolite backup DIR` while the server runs and takes commits, then a wiped data dir (and, on PostgreSQL, a
+wiped database), `domolite restore DIR`, and a server on it: the same rows, data versions, users and tokens. On
+each catalog: the embedded SQLite one, and PostgreSQL (dumped with its own pg_dump, found on PATH)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -10,15 +12,20 @@ import threading
 from pathlib import Path
 
 import httpx
+import pytest
 
+from tests.pg import Postgres
 from tests.serverproc import Server
 
 COLUMNS = [{"type": "STRING", "name": "city"}, {"type": "LONG", "name": "n"}]
 
 
-def admin(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def admin(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "domolite", *args, "--data-dir", str(data_dir)], capture_output=True, text=True
+        [sys.executable, "-m", "domolite", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -34,9 +41,17 @@ def state_of(api: httpx.Client, ds: str) -> dict[str, object]:
     }
 
 
-def test_backup_while_running_then_wipe_and_restore_gives_the_same_state(tmp_path: Path) -> None:
+@pytest.mark.parametrize("catalog", ["sqlite", "postgresql"])
+def test_backup_while_running_then_wipe_and_restore_gives_the_same_state(
+    catalog: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     data = tmp_path / "data"
-    srv = Server(data_dir=data).start()
+    env: dict[str, str] = {}
+    postgres: Postgres | None = None
+    if catalog == "postgresql":
+        postgres = request.getfixturevalue("postgres")
+        env = {"DOMOLITE_CATALOG_URL": postgres.new_database(), "PATH": f"{postgres.bin_dir}:{os.environ['PATH']}"}
+    srv = Server(data_dir=data, env=env).start()
     try:
         user = srv.cli("users", "create", "--email", "kept@example.com", "--name", "Kept", "--json")
         assert '"id"' in user
@@ -73,7 +88,7 @@ def test_backup_while_running_then_wipe_and_restore_gives_the_same_state(tmp_pat
             writer = threading.Thread(target=keep_committing)
             writer.start()
             try:
-                made = admin(data, "backup", str(tmp_path / "backup"), "--json")
+                made = admin(data, "backup", str(tmp_path / "backup"), "--json", env=env)
             finally:
                 stop.set()
                 writer.join(timeout=120)
@@ -82,13 +97,17 @@ def test_backup_while_running_then_wipe_and_restore_gives_the_same_state(tmp_pat
             busy_ds = api.get(f"/v1/streams/{sid}").json()["dataSet"]["id"]
         srv.stop()
         assert oct((tmp_path / "backup" / "signing.keys").stat().st_mode)[-3:] == "600"
-        again = admin(data, "backup", str(tmp_path / "backup"))
+        again = admin(data, "backup", str(tmp_path / "backup"), env=env)
         assert again.returncode == 2 and "not empty" in again.stderr
 
         shutil.rmtree(data)  # the wipe
-        assert admin(data, "restore", str(tmp_path / "backup")).returncode == 0
-        refused = admin(data, "restore", str(tmp_path / "backup"))
-        assert refused.returncode == 2 and "already holds" in refused.stderr
+        if postgres is not None:
+            postgres.wipe(env["DOMOLITE_CATALOG_URL"])
+        restored = admin(data, "restore", str(tmp_path / "backup"), env=env)
+        assert restored.returncode == 0, restored.stderr
+        refused = admin(data, "restore", str(tmp_path / "backup"), env=env)
+        assert refused.returncode == 2
+        assert ("not empty" if postgres else "already holds") in refused.stderr, refused.stderr
 
         srv.start()
         with srv.client() as api:

@@ -104,28 +104,30 @@ def _timestamp(moment: datetime.datetime) -> str:
 
 
 def lake_source(catalog_url: str, lake_dir: Path) -> tuple[str, list[str]]:
-    """The DuckLake ATTACH target for a catalog URL, and the metadata extension it needs.
-
-    A PostgreSQL URL becomes a libpq connection string: its user, password, host, port and database, and
-    its query parameters (`?host=/run/postgresql` for a socket folder, `sslmode`, ...), as libpq takes them.
-    """
+    """The DuckLake ATTACH target for a catalog URL, and the metadata extension it needs."""
     if catalog_url.startswith("postgresql"):
-        from sqlalchemy.engine import make_url
-
-        url = make_url(catalog_url)
-        params: dict[str, str] = {}
-        for key, given in url.query.items():
-            params[key] = given if isinstance(given, str) else given[-1]
-        parts: dict[str, str | int | None] = {
-            "dbname": url.database,
-            "host": url.host,
-            "port": url.port,
-            "user": url.username,
-            "password": url.password,
-        }
-        params.update({key: str(value) for key, value in parts.items() if value})
-        return "ducklake:postgres:" + " ".join(f"{k}={_conninfo_value(v)}" for k, v in params.items()), ["postgres"]
+        return "ducklake:postgres:" + libpq_conninfo(catalog_url), ["postgres"]
     return f"ducklake:sqlite:{metadata_file(lake_dir)}", ["sqlite"]
+
+
+def libpq_conninfo(catalog_url: str, *, with_password: bool = True) -> str:
+    """A PostgreSQL catalog URL as a libpq connection string: its user, password, host, port and database, and
+    its query parameters (`?host=/run/postgresql` for a socket folder, `sslmode`, ...), as libpq takes them."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(catalog_url)
+    params: dict[str, str] = {}
+    for key, given in url.query.items():
+        params[key] = given if isinstance(given, str) else given[-1]
+    parts: dict[str, str | int | None] = {
+        "dbname": url.database,
+        "host": url.host,
+        "port": url.port,
+        "user": url.username,
+        "password": url.password if with_password else None,
+    }
+    params.update({key: str(value) for key, value in parts.items() if value})
+    return " ".join(f"{k}={_conninfo_value(v)}" for k, v in params.items())
 
 
 def metadata_file(lake_dir: Path) -> Path:
