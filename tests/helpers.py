@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import time
 from collections.abc import Callable
 from http import HTTPStatus
@@ -152,3 +153,11 @@ def catalog_dump(catalog_url: str) -> str:
             )
     finally:
         engine.dispose()
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one series in Prometheus' text format, as /metrics shows it (0 when absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    pattern = "^" + re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if wanted else "") + r" (\S+)$"
+    found = re.search(pattern, text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0

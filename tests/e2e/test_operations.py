@@ -4,7 +4,6 @@ with the user, route, status, duration and toe of each request."""
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests.helpers import metric
 from tests.pg import Postgres
 from tests.serverproc import Server
 
@@ -22,14 +22,6 @@ def json_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = Server(data_dir=tmp_path_factory.mktemp("ops") / "data", env={"DOMOLITE_LOG_FORMAT": "json"}).start()
     yield srv
     srv.stop()
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one series in Prometheus' text format (0 when absent)."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = "^" + re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if wanted else "") + r" (\S+)$"
-    found = re.search(pattern, text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
 
 
 def test_health_and_ready_answer_without_credentials(json_server: Server) -> None:

@@ -15,7 +15,7 @@ import pytest
 from tests.export.conftest import parse_csv, read_object
 from tests.export.tcpproxy import TcpProxy
 from tests.export.writeback import history, make_account, make_connector, metrics, run, stream_body, wait_run
-from tests.helpers import make_dataset, until
+from tests.helpers import make_dataset, metric, until
 from tests.serverproc import Server
 
 FAST_CLOCK = {
@@ -45,6 +45,11 @@ def fast(pair: tuple[Server, Server]) -> Iterator[httpx.Client]:
 
 def ended(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in runs if r["currentState"] in ("SUCCESS", "ERROR", "ABORTED")]
+
+
+def counted(pair: tuple[Server, Server], name: str, **labels: str) -> float:
+    """One Prometheus series summed over both processes (each counts the runs it ran)."""
+    return sum(metric(httpx.get(srv.url + "/metrics").text, name, **labels) for srv in pair)
 
 
 def test_a_minute_schedule_fires(
@@ -113,6 +118,8 @@ def test_a_failed_run_is_retried_with_backoff_until_it_succeeds(
     account = make_account(fast, s3_url, missing, server.client_id, server.client_secret)
     stream_id, _ = make_connector(fast, account, input_id, path="retried", retries=2)
     assert fast.get(f"/api/data/v1/streams/{stream_id}").json()["scheduleRetryCount"] == 2
+    runs = "domolite_scheduler_runs_total"
+    before = {outcome: counted(pair, runs, outcome=outcome) for outcome in ("failed", "succeeded")}
 
     failed = wait_run(fast, stream_id, run(fast, stream_id)["executionId"])
     assert failed["currentState"] == "ERROR"
@@ -124,6 +131,9 @@ def test_a_failed_run_is_retried_with_backoff_until_it_succeeds(
     assert retried["runType"] == "AUTOMATED" and retried["retryCount"] == 1
     time.sleep(3)
     assert len(history(fast, stream_id)) == 2  # a success ends the retries
+    # /metrics counted both runs by their outcome: the failed one and the retry that succeeded.
+    assert counted(pair, runs, outcome="failed") == before["failed"] + 1
+    assert counted(pair, runs, outcome="succeeded") == before["succeeded"] + 1
 
 
 def test_retries_stop_after_the_retry_count(pair: tuple[Server, Server], fast: httpx.Client, s3_url: str) -> None:

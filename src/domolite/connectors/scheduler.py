@@ -218,9 +218,7 @@ class ConnectorRuns:
         except DomoError as exc:
             self._fail(stream.id, execution.id, exc.message)
         except BaseException as exc:
-            log.exception(
-                "DEBUG run %s of stream %s failed unexpectedly (%s)", execution.id, stream.id, type(exc).__name__
-            )
+            log.exception("run %s of stream %s failed unexpectedly (%s)", execution.id, stream.id, type(exc).__name__)
             self._fail(stream.id, execution.id, "the run failed on the server")
             if not isinstance(exc, Exception):
                 raise
