@@ -3,11 +3,13 @@ embedded SQLite catalog, then a PostgreSQL one), and the PostgreSQL server itsel
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from _pytest.mark.expression import Expression
 
 from tests.pg import Postgres, running_postgres
 from tests.serverproc import Server
@@ -39,15 +41,40 @@ TIER_OF_FOLDER = {
 SERVER_FOLDERS = {"e2e", "export", "postgres", "web", "client"}
 
 
+def marks_of_file(path: Path) -> set[str]:
+    """The markers every test of the file at `path` gets: its tier, and `e2e` when it drives a server."""
+    marks = {TIER_OF_FILE.get(path.name) or TIER_OF_FOLDER[path.parent.name]}
+    if path.parent.name in SERVER_FOLDERS:
+        marks.add("e2e")
+    return marks
+
+
+TIER_MARKS = set(TIER_OF_FOLDER.values()) | set(TIER_OF_FILE.values()) | {"e2e"}
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With `-m` naming only tiers (`-m unit`, `-m "api or clients"`), a test file of another tier is not even
+    imported: the unit tier then starts without loading the browser, fuzzing and client libraries."""
+    expression = config.option.markexpr
+    if not expression:
+        return None
+    names = set(re.findall(r"[\w:+\-.\[\]\\/]+", expression)) - {"and", "or", "not"}  # the markers it names
+    if not names <= TIER_MARKS:
+        return None  # a marker a test may set itself: collect and let -m decide
+    if collection_path.is_dir() and collection_path.name in TIER_OF_FOLDER and collection_path.name != "tests":
+        files = list(collection_path.glob("test_*.py"))  # a folder none of whose files is wanted: not even its conftest
+    elif collection_path.name.startswith("test_") and collection_path.suffix == ".py":
+        files = [collection_path]
+    else:
+        return None
+    wanted = Expression.compile(expression)
+    return None if any(wanted.evaluate(lambda name, f=f, **_: name in marks_of_file(f)) for f in files) else True
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        path = Path(item.path)
-        tier = TIER_OF_FILE.get(path.name) or TIER_OF_FOLDER[path.parent.name]
-        item.add_marker(tier)
-        if tier == "unit":
-            item.add_marker(pytest.mark.filterwarnings("error"))  # the unit tier treats every warning as an error
-        if path.parent.name in SERVER_FOLDERS:
-            item.add_marker("e2e")
+        for mark in marks_of_file(Path(item.path)):
+            item.add_marker(mark)
 
 
 @pytest.fixture(scope="session")
