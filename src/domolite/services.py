@@ -7,10 +7,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from pydantic import SecretStr
+
 from domolite.access.policies import Policies
 from domolite.access.sharing import Sharing
 from domolite.audit.log import AuditLog
-from domolite.auth.bootstrap import open_server_catalog, signing_keys
+from domolite.auth.bootstrap import check_shared_keys, open_server_catalog, signing_keys
 from domolite.auth.devtokens import AccessTokens
 from domolite.auth.directory import Directory
 from domolite.auth.secretbox import open_box
@@ -38,6 +40,8 @@ from domolite.server.liveness import Liveness
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
 from domolite.storage.readiness import Readiness
+from domolite.storage.s3 import LakeBucket, LakeObjects
+from domolite.storage.staging import BucketStaging
 
 log = logging.getLogger("domolite")
 
@@ -105,7 +109,28 @@ def build_instance(
     )
 
 
+def lake_bucket(settings: Settings) -> LakeBucket | None:
+    """The lake's bucket, when `lake_url` puts the lake in S3."""
+    if settings.lake_url is None:
+        return None
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return LakeBucket(
+        settings.lake_url,
+        settings.lake_s3_region,
+        settings.lake_s3_endpoint_url,
+        settings.lake_s3_url_style == "path",
+        secret(settings.lake_s3_access_key),
+        secret(settings.lake_s3_secret_key),
+        secret(settings.lake_s3_session_token),
+    )
+
+
 def build_services(settings: Settings) -> Services:
+    check_shared_keys(settings)
+    bucket = lake_bucket(settings)
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     catalog = open_server_catalog(settings)
@@ -124,6 +149,7 @@ def build_services(settings: Settings) -> Services:
         unload_threads=settings.resolved_export_duckdb_threads,
         write_wait_s=settings.lake_write_wait_s,
         alone=lambda: liveness.survey().others_started() is None,
+        bucket=bucket,
     )
     limits = Limits.of(settings)
     policies = Policies(catalog, audit)
@@ -139,7 +165,8 @@ def build_services(settings: Settings) -> Services:
         slots=settings.query_slots,
     )
     datasets = DataSets(catalog, lake, limits, audit, door)
-    ingest = Ingest(catalog, lake, settings.staging_dir, limits, process_id=liveness.id, audit=audit)
+    staging = BucketStaging(LakeObjects(bucket.with_credentials())) if bucket else None
+    ingest = Ingest(catalog, lake, settings.staging_dir, limits, process_id=liveness.id, audit=audit, staging=staging)
     datasets.on_executions_removed(ingest.forget_executions)
     tokens = TokenService(catalog, settings.token_lifetime_s, signing_keys(settings))
     exports = Exports(catalog, door, settings, process_id=liveness.id, audit=audit)
