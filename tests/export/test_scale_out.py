@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -16,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -66,24 +66,19 @@ def trio(tmp_path_factory: pytest.TempPathFactory, postgres: Postgres, s3_url: s
         "DOMOLITE_SCHEDULER_TICK_S": "0.1",
         "DOMOLITE_SCHEDULER_LEASE_S": "15",
     }
-    first = Server(data_dir=tmp_path_factory.mktemp("one") / "data", env=env).start()
-    others = [
-        Server(
-            data_dir=tmp_path_factory.mktemp(name) / "data",
-            env=env,
-            client_id=first.client_id,
-            client_secret=first.client_secret,
-            dev_token=first.dev_token,
-        )
-        for name in ("two", "three")
-    ]
-    starters = [threading.Thread(target=s.start) for s in others]
+    # All three start at once on the empty catalog; one of them makes the first admin and prints its credentials.
+    servers = [Server(data_dir=tmp_path_factory.mktemp(n) / "data", env=env, client_id="-") for n in ("a", "b", "c")]
+    starters = [threading.Thread(target=s.start) for s in servers]
     for t in starters:
         t.start()
     for t in starters:
-        t.join(120)
-    servers = [first, *others]
+        t.join(180)
     try:
+        banner = next(s.log_text() for s in servers if "first start; these credentials" in s.log_text())
+        for s in servers:
+            s.client_id = re.search(r"client id\s+(\S+)", banner).group(1)  # type: ignore[union-attr]
+            s.client_secret = re.search(r"client secret\s+(\S+)", banner).group(1)  # type: ignore[union-attr]
+            s.dev_token = re.search(r"developer token\s+(\S+)", banner).group(1)  # type: ignore[union-attr]
         assert all(s.proc is not None and s.proc.poll() is None for s in servers)
         yield Trio(servers, bucket, s3)
     finally:
@@ -148,9 +143,7 @@ def test_stream_parts_sent_round_robin_are_committed_on_another_process(trio: Tr
         assert done.status_code == 200 and done.json()["currentState"] == "SUCCESS", done.text
         assert count(clients[0], ds) == 600
         data = clients[1].get(f"/v1/datasets/{ds}/data", params={"includeHeader": "false"}).text.splitlines()
-        assert sorted(data, key=lambda line: int(line.split(",")[0])) == [
-            f"{n},part {n // 100}" for n in range(600)
-        ]
+        assert sorted(data, key=lambda line: int(line.split(",")[0])) == [f"{n},part {n // 100}" for n in range(600)]
         assert trio.keys(f"staging/execution-{key}/") == []  # the commit removed its parts
         assert trio.keys("staging/incoming/") == []
     finally:
