@@ -7,8 +7,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pydantic import SecretStr
-
 from domolite.access.policies import Policies
 from domolite.access.sharing import Sharing
 from domolite.audit.log import AuditLog
@@ -40,7 +38,7 @@ from domolite.server.liveness import Liveness
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
 from domolite.storage.readiness import Readiness
-from domolite.storage.s3 import LakeBucket, LakeObjects
+from domolite.storage.s3 import LakeObjects, lake_bucket
 from domolite.storage.staging import BucketStaging
 
 log = logging.getLogger("domolite")
@@ -109,25 +107,6 @@ def build_instance(
     )
 
 
-def lake_bucket(settings: Settings) -> LakeBucket | None:
-    """The lake's bucket, when `lake_url` puts the lake in S3."""
-    if settings.lake_url is None:
-        return None
-
-    def secret(value: SecretStr | None) -> str | None:
-        return value.get_secret_value() if value is not None else None
-
-    return LakeBucket(
-        settings.lake_url,
-        settings.lake_s3_region,
-        settings.lake_s3_endpoint_url,
-        settings.lake_s3_url_style == "path",
-        secret(settings.lake_s3_access_key),
-        secret(settings.lake_s3_secret_key),
-        secret(settings.lake_s3_session_token),
-    )
-
-
 def build_services(settings: Settings) -> Services:
     check_shared_keys(settings)
     bucket = lake_bucket(settings)
@@ -165,7 +144,7 @@ def build_services(settings: Settings) -> Services:
         slots=settings.query_slots,
     )
     datasets = DataSets(catalog, lake, limits, audit, door)
-    staging = BucketStaging(LakeObjects(bucket.with_credentials())) if bucket else None
+    staging = BucketStaging(LakeObjects(bucket)) if bucket else None
     ingest = Ingest(catalog, lake, settings.staging_dir, limits, process_id=liveness.id, audit=audit, staging=staging)
     datasets.on_executions_removed(ingest.forget_executions)
     tokens = TokenService(catalog, settings.token_lifetime_s, signing_keys(settings))

@@ -42,6 +42,11 @@ class Trio:
     def client(self, n: int, token: str) -> httpx.Client:
         return self.servers[n].client(token)
 
+    def instance(self, n: int) -> httpx.Client:
+        """The instance API on process `n`, with the developer token."""
+        server = self.servers[n]
+        return httpx.Client(base_url=server.url, headers={"x-domo-developer-token": server.dev_token}, timeout=60)
+
     def keys(self, under: str) -> list[str]:
         found = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=f"{PREFIX}/{under}").get("Contents", [])
         return sorted(o["Key"] for o in found)
@@ -68,11 +73,11 @@ def trio(tmp_path_factory: pytest.TempPathFactory, postgres: Postgres, s3_url: s
     }
     # All three start at once on the empty catalog; one of them makes the first admin and prints its credentials.
     servers = [Server(data_dir=tmp_path_factory.mktemp(n) / "data", env=env, client_id="-") for n in ("a", "b", "c")]
-    starters = [threading.Thread(target=s.start) for s in servers]
+    starters = [threading.Thread(target=s.start, kwargs={"timeout": 300}) for s in servers]
     for t in starters:
         t.start()
     for t in starters:
-        t.join(180)
+        t.join(320)
     try:
         banner = next(s.log_text() for s in servers if "first start; these credentials" in s.log_text())
         for s in servers:
@@ -151,6 +156,39 @@ def test_stream_parts_sent_round_robin_are_committed_on_another_process(trio: Tr
             c.close()
 
 
+def test_upload_parts_sent_to_two_processes_are_committed_into_a_partition_by_a_third(trio: Trio) -> None:
+    inst = [trio.instance(n) for n in range(3)]
+    try:
+        ds = new_stream(inst[0], "uploads from everywhere")[1]
+        for tag, first in (("2026-11", 0), ("2026-12", 10)):
+            opened = inst[0].post(f"/api/data/v3/datasources/{ds}/uploads", params={"dataTag": tag}, json={})
+            assert opened.status_code == 200, opened.text
+            upload_id = opened.json()["uploadId"]
+            for n in (1, 2):
+                r = inst[n].put(
+                    f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/parts/{n}",
+                    headers={"Content-Type": "text/csv"},
+                    content=f"{first + n},{tag} part {n}\n".encode(),
+                )
+                assert r.status_code == 200, r.text
+            commit = {"index": True, "action": "APPEND", "dataTag": tag, "appendId": "latest"}
+            done = inst[2].put(f"/api/data/v3/datasources/{ds}/uploads/{upload_id}/commit", json=commit)
+            assert done.status_code == 200, done.text
+        found = inst[1].post(f"/api/query/v1/execute/{ds}", json={"sql": "SELECT * FROM table ORDER BY n"})
+        assert found.json()["rows"] == [
+            [1, "2026-11 part 1"],
+            [2, "2026-11 part 2"],
+            [11, "2026-12 part 1"],
+            [12, "2026-12 part 2"],
+        ]
+        listed = inst[0].post(f"/api/query/v1/datasources/{ds}/partition/list", json={"limit": 100, "offset": 0})
+        partitions = listed.json()
+        assert sorted((p["partitionId"], p["rowCount"]) for p in partitions) == [("2026-11", 2), ("2026-12", 2)]
+    finally:
+        for c in inst:
+            c.close()
+
+
 def test_a_bad_part_received_elsewhere_is_named_by_the_committing_process(trio: Trio, token: str) -> None:
     with trio.client(0, token) as a, trio.client(1, token) as b:
         sid, ds = new_stream(a, "one bad value")
@@ -164,12 +202,8 @@ def test_a_bad_part_received_elsewhere_is_named_by_the_committing_process(trio: 
 
 
 def test_time_travel_reads_old_versions_on_the_s3_lake(trio: Trio) -> None:
-    def inst(n: int) -> httpx.Client:
-        return httpx.Client(
-            base_url=trio.servers[n].url, headers={"x-domo-developer-token": trio.servers[n].dev_token}, timeout=60
-        )
-
-    with inst(0) as a, inst(1) as b, inst(2) as c:
+    before = set(trio.keys("lake/"))
+    with trio.instance(0) as a, trio.instance(1) as b, trio.instance(2) as c:
         sid, ds = new_stream(a, "versions in the bucket", method="REPLACE")
         for n, api in enumerate((a, b)):
             eid = api.post(f"/v1/streams/{sid}/executions").json()["id"]
@@ -186,6 +220,9 @@ def test_time_travel_reads_old_versions_on_the_s3_lake(trio: Trio) -> None:
 
         assert rows(dataVersion=old) == [[0, "version 0"]]
         assert rows(dataVersion=new) == rows() == [[1, "version 1"]]
+        assert len(set(trio.keys("lake/")) - before) >= 2  # a Parquet file for each version, at least
+        assert b.delete(f"/v1/datasets/{ds}").status_code == 204
+        assert set(trio.keys("lake/")) - before == set()  # every version's file left the bucket with it
 
 
 def test_the_writeback_connector_scheduled_on_several_processes_runs_once(

@@ -328,12 +328,10 @@ class Ingest:
         check_loadable(dataset)
         nonempty = [n for n, size in numbered if size > 0]
 
-        def location(part_no: int) -> str:
-            return (
-                str(path) if path is not None or execution_id is None else self.staging.location(execution_id, part_no)
-            )
-
-        files = [location(n) for n in nonempty]
+        if path is not None or execution_id is None:
+            files = [str(path)] if path is not None and nonempty else []
+        else:
+            files = [self.staging.location(execution_id, n) for n in nonempty]
 
         def load(typed: bool) -> LoadResult:
             return self.lake.load(

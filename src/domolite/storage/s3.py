@@ -26,9 +26,11 @@ from botocore.exceptions import (
     NoCredentialsError,
     ParamValidationError,
 )
+from pydantic import SecretStr
 
 from domolite.errors import Busy, S3Refused
 from domolite.models.exports import ErrorCode, S3Credentials, S3Target
+from domolite.settings import Settings
 
 log = logging.getLogger("domolite.s3")
 
@@ -424,9 +426,29 @@ class LakeBucket:
         return f"CREATE OR REPLACE SECRET {name} ({', '.join(options)})"
 
 
+def lake_bucket(settings: Settings) -> LakeBucket | None:
+    """The lake's bucket, when `lake_url` puts the lake in S3."""
+    if settings.lake_url is None:
+        return None
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return LakeBucket(
+        settings.lake_url,
+        settings.lake_s3_region,
+        settings.lake_s3_endpoint_url,
+        settings.lake_s3_url_style == "path",
+        secret(settings.lake_s3_access_key),
+        secret(settings.lake_s3_secret_key),
+        secret(settings.lake_s3_session_token),
+    )
+
+
 class LakeObjects:
     """The staging area of a lake in S3: whole files put and copied under `<prefix>/staging/`, listed and
-    deleted. Every failure is a `Busy` (503, retryable): nothing a request asked was changed."""
+    deleted. Every failure is a `Busy` (503, retryable): nothing a request asked was changed. Without keys in
+    the settings, the client takes the AWS chain itself (and so renews temporary credentials)."""
 
     def __init__(self, bucket: LakeBucket) -> None:
         self.bucket = bucket

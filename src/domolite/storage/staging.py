@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -85,9 +86,14 @@ class BucketStaging:
     catalog transaction that records the part (so a part that loses the race with a commit is never read by
     it), and the incoming object removed."""
 
+    # Gone processes' incoming objects are looked for at most this often (a LIST request): settling runs at
+    # every heartbeat, and an incoming object is only ever left by a process that died mid-request.
+    INCOMING_SWEEP_S = 60.0
+
     def __init__(self, objects: LakeObjects) -> None:
         self.objects = objects
         self.bucket = objects.bucket
+        self._swept_at: float | None = None
 
     def _key(self, *names: str) -> str:
         return self.bucket.key("staging", *names)
@@ -135,7 +141,12 @@ class BucketStaging:
         return found
 
     def remove_gone_incoming(self, is_gone: Callable[[str | None], bool]) -> None:
-        """Remove the incoming objects of processes that are gone (they died between upload and placing)."""
+        """Remove the incoming objects of processes that are gone (they died between upload and placing); at
+        the first call, then at most every INCOMING_SWEEP_S."""
+        now = time.monotonic()
+        if self._swept_at is not None and now - self._swept_at < self.INCOMING_SWEEP_S:
+            return
+        self._swept_at = now
         start = self._key(INCOMING) + "/"
         gone = []
         for key in self.objects.keys(start):
