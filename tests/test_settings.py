@@ -72,3 +72,11 @@ def test_duckdb_gets_a_secret_scoped_to_the_lake_bucket(tmp_path: Path) -> None:
     assert fields["endpoint"] == "127.0.0.1:9000" and fields["use_ssl"] == "false"
     assert fields["url_style"] == "path" and fields["region"] == "eu-west-3" and fields["key_id"] == "AKIAKEY"
     assert bucket.url_of("lake") == "s3://acme-lake/prod/lake" and bucket.key("staging", "x") == "prod/staging/x"
+
+
+def test_backup_and_restore_refuse_a_lake_in_s3(tmp_path: Path) -> None:
+    env = {"DOMOLITE_LAKE_URL": "s3://acme-lake/prod"}
+    for args in (["backup", str(tmp_path / "b")], ["restore", str(tmp_path)]):
+        result = CliRunner().invoke(main, [*args, "--data-dir", str(tmp_path / "data")], env=env)
+        assert result.exit_code != 0
+        assert "the lake is in S3 (DOMOLITE_LAKE_URL): back up its bucket" in result.output
