@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import export_csv, export_s3, ingest, load, query, scale, web
+from bench import export_csv, export_s3, ingest, load, query, scale, scale_out, web
 
 if __name__ == "__main__":
     ingest.main()
@@ -12,4 +12,5 @@ if __name__ == "__main__":
     export_s3.main()
     load.main([])
     scale.main([])
+    scale_out.main([])
     web.main([])

@@ -28,6 +28,7 @@ TIER_OF_FILE = {
     "test_concurrency.py": "crash",
     "test_load.py": "crash",
     "test_processes.py": "crash",
+    "test_scale_out.py": "crash",
 }
 TIER_OF_FOLDER = {
     "unit": "unit",

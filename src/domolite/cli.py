@@ -57,10 +57,14 @@ def serve(**flags: Any) -> None:
     import uvicorn
 
     from domolite.app import create_app
-    from domolite.auth.bootstrap import bootstrap_if_empty, open_server_catalog
+    from domolite.auth.bootstrap import bootstrap_if_empty, check_shared_keys, open_server_catalog
     from domolite.server import logs
 
     settings = _settings(**flags)
+    try:
+        check_shared_keys(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     logs.configure(settings.log_level, settings.log_format)
     catalog = open_server_catalog(settings)
     first = bootstrap_if_empty(catalog, settings)

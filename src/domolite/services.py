@@ -10,7 +10,7 @@ from datetime import timedelta
 from domolite.access.policies import Policies
 from domolite.access.sharing import Sharing
 from domolite.audit.log import AuditLog
-from domolite.auth.bootstrap import open_server_catalog, signing_keys
+from domolite.auth.bootstrap import check_shared_keys, open_server_catalog, signing_keys
 from domolite.auth.devtokens import AccessTokens
 from domolite.auth.directory import Directory
 from domolite.auth.secretbox import open_box
@@ -38,6 +38,8 @@ from domolite.server.liveness import Liveness
 from domolite.settings import Settings
 from domolite.storage.lake import Lake
 from domolite.storage.readiness import Readiness
+from domolite.storage.s3 import LakeObjects, lake_bucket
+from domolite.storage.staging import BucketStaging
 
 log = logging.getLogger("domolite")
 
@@ -106,6 +108,8 @@ def build_instance(
 
 
 def build_services(settings: Settings) -> Services:
+    check_shared_keys(settings)
+    bucket = lake_bucket(settings)
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     catalog = open_server_catalog(settings)
@@ -124,6 +128,7 @@ def build_services(settings: Settings) -> Services:
         unload_threads=settings.resolved_export_duckdb_threads,
         write_wait_s=settings.lake_write_wait_s,
         alone=lambda: liveness.survey().others_started() is None,
+        bucket=bucket,
     )
     limits = Limits.of(settings)
     policies = Policies(catalog, audit)
@@ -139,7 +144,8 @@ def build_services(settings: Settings) -> Services:
         slots=settings.query_slots,
     )
     datasets = DataSets(catalog, lake, limits, audit, door)
-    ingest = Ingest(catalog, lake, settings.staging_dir, limits, process_id=liveness.id, audit=audit)
+    staging = BucketStaging(LakeObjects(bucket)) if bucket else None
+    ingest = Ingest(catalog, lake, settings.staging_dir, limits, process_id=liveness.id, audit=audit, staging=staging)
     datasets.on_executions_removed(ingest.forget_executions)
     tokens = TokenService(catalog, settings.token_lifetime_s, signing_keys(settings))
     exports = Exports(catalog, door, settings, process_id=liveness.id, audit=audit)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +21,27 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="Port `serve` binds to.")
     catalog_url: str | None = Field(
         None, description="SQLAlchemy URL of the metadata catalog; default sqlite under the data dir."
+    )
+    lake_url: str | None = Field(
+        None,
+        description=(
+            "Where the lake's Parquet files and the staged parts live: s3://bucket/prefix (any S3-compatible "
+            "store); default the folder <data dir>/lake."
+        ),
+    )
+    lake_s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of an S3-compatible store holding the lake (http://host:port); default AWS S3."
+    )
+    lake_s3_region: str = Field("us-east-1", description="Region of the lake's bucket.")
+    lake_s3_url_style: Literal["vhost", "path"] = Field(
+        "vhost", description="`vhost` (bucket.host/key) or `path` (host/bucket/key, for most S3-compatible stores)."
+    )
+    lake_s3_access_key: SecretStr | None = Field(
+        None, description="Access key id for the lake's bucket; unset: the usual AWS chain (environment, files, role)."
+    )
+    lake_s3_secret_key: SecretStr | None = Field(None, description="Secret access key for the lake's bucket.")
+    lake_s3_session_token: SecretStr | None = Field(
+        None, description="Session token for temporary credentials to the lake's bucket."
     )
     admin_password: SecretStr | None = Field(
         None, description="Password of the bootstrap admin user; a random one is printed when unset."
@@ -135,6 +157,25 @@ class Settings(BaseSettings):
     audit_retention_s: float = Field(
         365 * 86400.0, gt=0, description="How long audit log events are kept, in seconds (default 365 days)."
     )
+
+    @field_validator("lake_url")
+    @classmethod
+    def _lake_url_is_s3(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme != "s3" or not parts.netloc:
+            raise ValueError(f"lake_url must be s3://bucket/prefix, not {value!r}")
+        return value.strip().rstrip("/")
+
+    @property
+    def lake_in_s3(self) -> bool:
+        return self.lake_url is not None
+
+    @property
+    def shared_lake(self) -> bool:
+        """Whether processes on other machines can share this lake: it is in S3 and the catalog in PostgreSQL."""
+        return self.lake_in_s3 and self.resolved_catalog_url.startswith("postgresql")
 
     @property
     def resolved_export_duckdb_threads(self) -> int:

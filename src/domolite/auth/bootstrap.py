@@ -19,6 +19,30 @@ def signing_keys(settings: Settings) -> SigningKeys:
     return SigningKeys(configured, settings.signing_key_file, settings.longest_token_lifetime_s)
 
 
+def check_shared_keys(settings: Settings) -> None:
+    """Processes that share a lake in S3 and a PostgreSQL catalog share no data dir, so the keys that would be
+    made in one (token signing keys, the account key) must be given to each by the settings.
+
+    Raises:
+        ValueError: a key setting is missing (names it).
+    """
+    if not settings.shared_lake:
+        return
+    missing = [
+        name
+        for name, value in (
+            ("DOMOLITE_SIGNING_KEYS", settings.signing_keys),
+            ("DOMOLITE_ACCOUNT_KEY", settings.account_key),
+        )
+        if value is None
+    ]
+    if missing:
+        raise ValueError(
+            f"the lake is in S3 and the catalog in PostgreSQL, so server processes share no data dir: set "
+            f"{' and '.join(missing)} to the same value for every process (docs/configuration.md)"
+        )
+
+
 def open_server_catalog(settings: Settings) -> Catalog:
     """The catalog, migrated; a token signing key an older version kept in it moves to the signing keys."""
     return open_catalog(settings.resolved_catalog_url, legacy_signing_key_sink=signing_keys(settings).adopt_legacy)

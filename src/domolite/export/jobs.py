@@ -24,7 +24,6 @@ from domolite.catalog.exports import ExportCatalog
 from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, S3Refused, ShuttingDown
 from domolite.export.codecs import CONTENT_TYPES, EXTENSIONS
 from domolite.export.csvsplit import CsvSplitter
-from domolite.export.s3 import S3, MultipartUpload
 from domolite.models.access import Capability
 from domolite.models.audit import Action, ObjectType
 from domolite.models.exports import (
@@ -48,6 +47,7 @@ from domolite.query.unload import remove_leftovers
 from domolite.server import metrics
 from domolite.server.cancel import Cancel, Cancelled
 from domolite.settings import Settings
+from domolite.storage.s3 import S3, MultipartUpload
 
 log = logging.getLogger("domolite.export")
 

@@ -74,7 +74,7 @@ _READ_TYPES: dict[DomoType, str] = {DomoType.LONG: "BIGINT", DomoType.DOUBLE: "D
 
 
 def source_sql(
-    files: Sequence[Path], columns: Sequence[Column], *, typed: bool = False, max_record_bytes: int = 4 * 2**20
+    files: Sequence[Path | str], columns: Sequence[Column], *, typed: bool = False, max_record_bytes: int = 4 * 2**20
 ) -> str:
     """SELECT the typed rows of header-less CSV files, in the given order, named as the schema names them.
 

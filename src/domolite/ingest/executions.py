@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,11 +24,13 @@ from domolite.models.limits import Limits
 from domolite.models.records import DataSet, Execution, ExecutionState, Principal, Stream, UpdateMethod
 from domolite.server import metrics
 from domolite.server.scratch import private_dir, remove_gone
+from domolite.storage.staging import FolderStaging, Staging
 from domolite.storage.tables import LoadFailed, LoadResult, Tables
 
 log = logging.getLogger("domolite.ingest")
 
 IMPORT_KIND = "import"
+DIAGNOSE_KIND = "diagnose"  # local copies of parts kept in the bucket, read to name a commit's bad value
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,10 @@ class Ingest:
         *,
         process_id: str,
         audit: AuditLog,
+        staging: Staging | None = None,
     ) -> None:
+        """Parts are kept in `staging` (default: a folder under `staging_dir`); bodies are received, and
+        imports kept, in `staging_dir` (local scratch)."""
         self.catalog = catalog
         self.audit = audit
         self.process_id = process_id
@@ -65,26 +71,27 @@ class Ingest:
         self.lake = lake
         self.staging_dir = staging_dir
         self.limits = limits
+        self.staging = staging or FolderStaging(staging_dir)
         # Bodies are received here and moved into their execution's folder only once complete and checked,
         # in the catalog transaction that records them (so a commit or abort never races a half-moved part).
         self.incoming_dir = staging_dir / "incoming"
         staging_dir.mkdir(parents=True, exist_ok=True)
 
-    # -- paths ------------------------------------------------------------------------------------------------
-    def _execution_dir(self, execution_id: int) -> Path:
-        return self.staging_dir / f"execution-{execution_id}"
-
-    def _part_path(self, execution_id: int, part_no: int) -> Path:
-        return self._execution_dir(execution_id) / f"part-{part_no:012d}.csv"
-
+    # -- staged parts -----------------------------------------------------------------------------------------
     def _discard(self, execution_id: int) -> None:
         self.catalog.delete_parts(execution_id)
-        shutil.rmtree(self._execution_dir(execution_id), ignore_errors=True)
+        self._forget(execution_id)
+
+    def _forget(self, execution_id: int) -> None:
+        try:
+            self.staging.discard(execution_id)
+        except DomoError as exc:  # the object store failed: the next start removes them (remove_ended_parts)
+            log.warning("the staged parts of execution %s stay for now: %s", execution_id, exc.message)
 
     def forget_executions(self, execution_ids: Sequence[int]) -> None:
         """Remove the staged parts of executions the catalog no longer has (their DataSet or stream was deleted)."""
         for execution_id in execution_ids:
-            shutil.rmtree(self._execution_dir(execution_id), ignore_errors=True)
+            self._forget(execution_id)
 
     def on_landed(self, hook: LandingHook) -> None:
         """Have `hook` record what it keeps about every commit that reaches the lake (see LandingHook)."""
@@ -140,15 +147,10 @@ class Ingest:
         return await anyio.to_thread.run_sync(self._active_or_done, stream_id, execution_id)
 
     def _place_part(self, stream_id: int, execution_id: int, part_no: int, received: Path, size: int) -> None:
-        """Move a received part into its execution and record it, in one catalog transaction that first checks
+        """Keep a received part in the staging area and record it, in one catalog transaction that first checks
         that the execution is still ACTIVE (a commit or abort takes the same row, so it waits or wins)."""
-        dest = self._part_path(execution_id, part_no)
-
-        def place() -> None:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(received, dest)
-
-        self.catalog.record_part(stream_id, execution_id, part_no, size, place)
+        with self.staging.placing(received, execution_id, part_no, self.process_id) as place:
+            self.catalog.record_part(stream_id, execution_id, part_no, size, place)
 
     def _active_or_done(self, stream_id: int, execution_id: int) -> Execution:
         """The execution, as it is now (a part was recorded while it was ACTIVE; a commit may have begun since)."""
@@ -210,14 +212,14 @@ class Ingest:
         by: Principal | None,
     ) -> tuple[Execution, int]:
         execution = self.catalog.advance_execution(execution, ExecutionState.COMMITTING, owner=self.process_id)
-        numbered = [(n, self._part_path(execution.id, n)) for n, size in self.catalog.part_numbers(execution.id)]
+        numbered = self.catalog.part_numbers(execution.id)
         method = method or execution.update_method
-        size = sum(p.stat().st_size for _, p in numbered if p.exists())
+        size = sum(part_size for _, part_size in numbered)
         info: dict[str, object] = {"execution": execution.id, "method": method.value, "bytes": size}
         if partition is not None:
             info["partition"] = partition
         try:
-            result = self._load(dataset, numbered, method, stream.key_columns, info, partition=partition)
+            result = self._load(dataset, execution.id, numbered, method, stream.key_columns, info, partition=partition)
         except ShuttingDown:
             raise  # left COMMITTING, with its parts: the next start settles it by whether its snapshot landed
         except Busy:
@@ -301,7 +303,7 @@ class Ingest:
     def apply_import(self, dataset: DataSet, path: Path, method: UpdateMethod, by: Principal | None = None) -> None:
         try:
             info: dict[str, object] = {"import": path.parent.name, "method": method.value, "bytes": path.stat().st_size}
-            result = self._load(dataset, [(0, path)], method, (), info)
+            result = self._load(dataset, None, [(0, path.stat().st_size)], method, (), info, path=path)
             with self.catalog.tx() as conn:
                 self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id, conn)
                 what = f"{method.value} of {result.rows_loaded} rows by import"
@@ -313,15 +315,23 @@ class Ingest:
     def _load(
         self,
         dataset: DataSet,
-        numbered: Sequence[tuple[int, Path]],
+        execution_id: int | None,
+        numbered: Sequence[tuple[int, int]],
         method: UpdateMethod,
         key_columns: Sequence[str],
         commit_info: dict[str, object],
         *,
         partition: str | None = None,
+        path: Path | None = None,
     ) -> _Loaded:
+        """Load the parts (part number, bytes) of an execution, or the one file at `path` (an import)."""
         check_loadable(dataset)
-        files = [p for _, p in numbered if p.stat().st_size > 0]
+        nonempty = [n for n, size in numbered if size > 0]
+
+        if path is not None or execution_id is None:
+            files = [str(path)] if path is not None and nonempty else []
+        else:
+            files = [self.staging.location(execution_id, n) for n in nonempty]
 
         def load(typed: bool) -> LoadResult:
             return self.lake.load(
@@ -339,11 +349,25 @@ class Ingest:
             except LoadFailed:
                 result = load(typed=False)  # the full rules (`""` in a number or date column is NULL)
         except LoadFailed as exc:
-            problem = diagnose([(n, p) for n, p in numbered if p.stat().st_size > 0], dataset.columns)
+            problem = self._diagnose(execution_id, nonempty, path, dataset)
             log.info("load of %s failed: %s", dataset.id, exc.detail.splitlines()[0] if exc.detail else exc)
             raise InvalidCsv(problem or _first_line(exc.detail)) from None
         metrics.committed(result.rows_loaded)
         return _Loaded(result.row_count, result.rows_loaded, result.snapshot_id)
+
+    def _diagnose(
+        self, execution_id: int | None, part_nos: Sequence[int], path: Path | None, dataset: DataSet
+    ) -> str | None:
+        """The first bad value of the parts, read in Python (from local copies when they are in the bucket)."""
+        if path is not None or execution_id is None:
+            return diagnose([(0, path)] if path is not None else [], dataset.columns)
+        scratch = private_dir(self.staging_dir, DIAGNOSE_KIND, self.process_id)
+        try:
+            with ExitStack() as stack:
+                copies = [(n, stack.enter_context(self.staging.readable(execution_id, n, scratch))) for n in part_nos]
+                return diagnose(copies, dataset.columns)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     # -- recovery ---------------------------------------------------------------------------------------------
     def recover(self, is_gone: Callable[[str | None], bool]) -> None:
@@ -357,6 +381,11 @@ class Ingest:
             except ExecutionNotActive:
                 continue  # another process settled it first
         remove_gone(self.staging_dir, IMPORT_KIND, is_gone)
+        remove_gone(self.staging_dir, DIAGNOSE_KIND, is_gone)
+        try:
+            self.staging.remove_gone_incoming(is_gone)
+        except DomoError as exc:
+            log.warning("the incoming parts of gone processes stay for now: %s", exc.message)
         for path in self.incoming_dir.glob("*.tmp"):  # parts a gone process was receiving
             owner, sep, _rest = path.name.partition("-")
             if is_gone(owner if sep and owner else None):
@@ -365,14 +394,10 @@ class Ingest:
     def remove_ended_parts(self) -> None:
         """Remove the parts of executions that have ended (committed, failed, aborted) or no longer exist:
         what a process that stopped mid-way left behind (run at start)."""
-        for path in self.staging_dir.glob("execution-*"):
-            try:
-                execution_id = int(path.name.removeprefix("execution-"))
-            except ValueError:
-                continue
+        for execution_id in self.staging.staged_executions():
             state = self.catalog.execution_state(execution_id)
             if state is None or state in (ExecutionState.SUCCESS, ExecutionState.ERROR, ExecutionState.ABORTED):
-                shutil.rmtree(path, ignore_errors=True)
+                self._forget(execution_id)
 
     def _settle(self, execution: Execution) -> None:
         snapshot = self.lake.committed_snapshot("execution", execution.id)

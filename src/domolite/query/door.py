@@ -34,7 +34,6 @@ from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
 from domolite.query.unload import ParquetFiles, csv_chunks
 from domolite.server.cancel import Cancel, Cancelled
 from domolite.server.scratch import remove_gone, remove_strays
-from domolite.storage import duck
 from domolite.storage.lake import LAKE, Lake, lake_busy
 from domolite.storage.sqltext import ident, literal
 
@@ -132,13 +131,11 @@ class Door:
         self.scratch_dir = scratch_dir
         self.pdp_filter = pdp_filter
         scratch_dir.mkdir(parents=True, exist_ok=True)
-        self._sandbox = duck.connect(
-            ["ducklake", *lake.meta_extensions], lake.extension_dir, threads=threads, memory_limit=memory_limit
-        )
+        self._sandbox = lake.instance(threads, memory_limit)
         self._sandbox.execute(
             f"ATTACH {literal(lake.source)} AS {LAKE} (DATA_PATH {literal(lake.data_path)}, READ_ONLY)"
         )
-        allowed = literal(str(lake.lake_dir) + "/")
+        allowed = literal(lake.readable_root)
         self._sandbox.execute(f"SET allowed_directories = [{allowed}]")
         self._sandbox.execute("SET enable_external_access = false")
         self._sandbox.execute("SET lock_configuration = true")

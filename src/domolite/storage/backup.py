@@ -163,8 +163,17 @@ def _link_or_copy(source: Path, dest: Path) -> None:
         shutil.copy2(source, dest)
 
 
+def _refuse_lake_in_s3(settings: Settings) -> None:
+    if settings.lake_url is not None:
+        raise BackupError(
+            "the lake is in S3 (DOMOLITE_LAKE_URL): back up its bucket and the catalog's database instead "
+            "(docs/deploy.md)"
+        )
+
+
 def backup(settings: Settings, dest: Path) -> dict[str, object]:
     """Write a backup of the data dir of `settings` into `dest` (new or empty). Returns its manifest."""
+    _refuse_lake_in_s3(settings)
     if _on_postgres(settings):
         return _backup_postgres(settings, dest)
     catalog = _catalog_file(settings)
@@ -186,6 +195,7 @@ def backup(settings: Settings, dest: Path) -> dict[str, object]:
 
 def restore(settings: Settings, source: Path) -> dict[str, object]:
     """Put the backup in `source` into the data dir of `settings`, which must hold no catalog or lake."""
+    _refuse_lake_in_s3(settings)
     manifest_file = source / MANIFEST
     if not manifest_file.exists():
         raise BackupError(f"{source} is not a domolite backup (no {MANIFEST})")

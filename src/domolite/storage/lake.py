@@ -25,6 +25,7 @@ from domolite.errors import Busy, DomoError, InvalidField, ShuttingDown
 from domolite.models.records import Column
 from domolite.server.cancel import Cancel, Cancelled
 from domolite.storage import duck
+from domolite.storage.s3 import LakeBucket
 from domolite.storage.sqltext import SQL_TYPES, ident, is_wide_decimal, literal, text_sql
 from domolite.storage.tables import INTERNAL_PREFIX, LoadFailed, LoadResult, Snapshot
 
@@ -171,29 +172,50 @@ class Lake:
         unload_threads: int | None = None,
         write_wait_s: float = 60.0,
         alone: Callable[[], bool] | None = None,
+        bucket: LakeBucket | None = None,
     ) -> None:
         """`alone` says whether this is the only process using the lake (then a failed load's files, which no
-        one else can be writing alongside, are removed at once)."""
+        one else can be writing alongside, are removed at once). With `bucket`, the Parquet files live in S3
+        under `<prefix>/lake/` (DuckDB's httpfs, with a secret made on every instance that reads the lake);
+        `lake_dir` then holds only the SQLite metadata file, when the catalog is SQLite."""
         self._alone = alone
         lake_dir.mkdir(parents=True, exist_ok=True)
-        (lake_dir / "data").mkdir(exist_ok=True)
         self.lake_dir = lake_dir
         self.extension_dir = extension_dir
+        self.bucket = bucket
         self.source, self.meta_extensions = lake_source(catalog_url, lake_dir)
         if self.meta_extensions == ["sqlite"]:
             use_wal(metadata_file(lake_dir))
-        self.data_path = str(lake_dir / "data") + "/"
-        self._con = duck.connect(
-            ["ducklake", *self.meta_extensions], extension_dir, threads=threads, memory_limit=memory_limit
-        )
+        if bucket is None:
+            (lake_dir / "data").mkdir(exist_ok=True)
+            self.data_path = str(lake_dir / "data") + "/"
+            # What user SQL's instance may read: the lake's folder.
+            self.readable_root = str(lake_dir) + "/"
+        else:
+            self.data_path = self.readable_root = bucket.url_of("lake") + "/"
+        self._memory_limit = memory_limit
+        self._con = self.instance(threads, memory_limit)
         self._attach()
         self._write_lock = threading.RLock()
         self.write_wait_s = write_wait_s
         self._closing = Cancel()  # cancelled by close(): interrupts every statement still running
-        self._memory_limit = memory_limit
         self._unload_threads = unload_threads
         self._unload_con: duckdb.DuckDBPyConnection | None = None
         self._unload_lock = threading.Lock()
+
+    def instance(self, threads: int | None, memory_limit: str) -> duckdb.DuckDBPyConnection:
+        """A new DuckDB instance that can attach this lake: DuckLake and the metadata's extension loaded and,
+        for a lake in S3, httpfs with the secret of the lake's bucket (its credentials resolved now, from the
+        settings or the AWS chain)."""
+        extensions = ["ducklake", *self.meta_extensions, *(["httpfs"] if self.bucket else [])]
+        con = duck.connect(extensions, self.extension_dir, threads=threads, memory_limit=memory_limit)
+        if self.bucket is not None:
+            try:
+                con.execute(self.bucket.with_credentials().duckdb_secret_sql("lake_bucket"))
+            except BaseException:
+                con.close()
+                raise
+        return con
 
     def _attach(self) -> None:
         """Attach the lake. The first attach of a new lake creates its metadata tables; when several processes
@@ -654,12 +676,7 @@ class Lake:
             if self._closing.cancelled:
                 raise ShuttingDown("the server is stopping")
             if self._unload_con is None:
-                con = duck.connect(
-                    ["ducklake", *self.meta_extensions],
-                    self.extension_dir,
-                    threads=self._unload_threads,
-                    memory_limit=self._memory_limit,
-                )
+                con = self.instance(self._unload_threads, self._memory_limit)
                 try:
                     con.execute(
                         f"ATTACH {literal(self.source)} AS {LAKE} (DATA_PATH {literal(self.data_path)}, READ_ONLY)"

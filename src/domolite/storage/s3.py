@@ -1,6 +1,7 @@
-"""The only module that talks to S3 (boto3). It checks the bucket, streams multipart uploads with a bounded
-number of parts in memory, aborts them, and turns every botocore error into `S3Refused` with an errorCode
-and a plain message that holds no secret.
+"""The only module that talks to S3 (boto3). For an export it checks the bucket, streams multipart uploads with
+a bounded number of parts in memory, aborts them, and turns every botocore error into `S3Refused` with an
+errorCode and a plain message that holds no secret. For a lake in S3 (`LakeBucket`) it keeps the staged parts of
+executions as objects, and gives DuckDB the secret it reads and writes the lake with.
 """
 
 from __future__ import annotations
@@ -8,9 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -22,11 +26,13 @@ from botocore.exceptions import (
     NoCredentialsError,
     ParamValidationError,
 )
+from pydantic import SecretStr
 
-from domolite.errors import S3Refused
+from domolite.errors import Busy, S3Refused
 from domolite.models.exports import ErrorCode, S3Credentials, S3Target
+from domolite.settings import Settings
 
-log = logging.getLogger("domolite.export.s3")
+log = logging.getLogger("domolite.s3")
 
 T = TypeVar("T")
 
@@ -347,3 +353,176 @@ def _mismatch(bucket: str, actual: str, wanted: str) -> S3Refused:
         ErrorCode.REGION_MISMATCH,
         f"bucket {bucket} is in {actual}, the request says {wanted}; cross-region exports are not supported",
     )
+
+
+# -- the lake's own bucket ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LakeBucket:
+    """Where a lake in S3 lives (`s3://bucket/prefix`), how to reach it, and the server's own credentials: the
+    settings' keys, or the usual AWS chain (environment, shared files, instance or task role) resolved by boto3
+    when they are unset. Holds the objects of the staging area (`<prefix>/staging/`); the lake's Parquet files
+    (`<prefix>/lake/`) are DuckDB's to write, with the secret `duckdb_secret_sql` makes."""
+
+    url: str
+    region: str
+    endpoint_url: str | None = None
+    path_style: bool = False
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+    @property
+    def bucket(self) -> str:
+        return urlsplit(self.url).netloc
+
+    @property
+    def prefix(self) -> str:
+        """The key prefix, without slashes at its ends ('' for the bucket's root)."""
+        return urlsplit(self.url).path.strip("/")
+
+    def key(self, *names: str) -> str:
+        return "/".join(p for p in (self.prefix, *names) if p)
+
+    def url_of(self, *names: str) -> str:
+        return f"s3://{self.bucket}/{self.key(*names)}"
+
+    def with_credentials(self) -> LakeBucket:
+        """This bucket with credentials filled from the AWS chain when the settings gave none (None stays when
+        the chain has none either: S3 then refuses, and the first use says so)."""
+        if self.access_key:
+            return self
+        found = boto3.session.Session().get_credentials()
+        if found is None:
+            return self
+        frozen = found.get_frozen_credentials()
+        return LakeBucket(
+            self.url,
+            self.region,
+            self.endpoint_url,
+            self.path_style,
+            frozen.access_key,
+            frozen.secret_key,
+            frozen.token,
+        )
+
+    def duckdb_secret_sql(self, name: str) -> str:
+        """CREATE SECRET for DuckDB's httpfs, scoped to this bucket and prefix."""
+
+        def quoted(value: str) -> str:
+            return "'" + value.replace("'", "''") + "'"
+
+        options = [f"TYPE s3, REGION {quoted(self.region)}", f"SCOPE {quoted(self.url_of())}"]
+        if self.access_key:
+            options.append(f"KEY_ID {quoted(self.access_key)}, SECRET {quoted(self.secret_key or '')}")
+        if self.session_token:
+            options.append(f"SESSION_TOKEN {quoted(self.session_token)}")
+        if self.endpoint_url:
+            parts = urlsplit(self.endpoint_url)
+            endpoint = parts.netloc or parts.path
+            options.append(f"ENDPOINT {quoted(endpoint)}, USE_SSL {'false' if parts.scheme == 'http' else 'true'}")
+        options.append(f"URL_STYLE {quoted('path' if self.path_style else 'vhost')}")
+        return f"CREATE OR REPLACE SECRET {name} ({', '.join(options)})"
+
+
+def lake_bucket(settings: Settings) -> LakeBucket | None:
+    """The lake's bucket, when `lake_url` puts the lake in S3."""
+    if settings.lake_url is None:
+        return None
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return LakeBucket(
+        settings.lake_url,
+        settings.lake_s3_region,
+        settings.lake_s3_endpoint_url,
+        settings.lake_s3_url_style == "path",
+        secret(settings.lake_s3_access_key),
+        secret(settings.lake_s3_secret_key),
+        secret(settings.lake_s3_session_token),
+    )
+
+
+class LakeObjects:
+    """The staging area of a lake in S3: whole files put and copied under `<prefix>/staging/`, listed and
+    deleted. Every failure is a `Busy` (503, retryable): nothing a request asked was changed. Without keys in
+    the settings, the client takes the AWS chain itself (and so renews temporary credentials)."""
+
+    def __init__(self, bucket: LakeBucket) -> None:
+        self.bucket = bucket
+        config = Config(
+            region_name=bucket.region,
+            signature_version="s3v4",
+            s3={"addressing_style": "path" if bucket.path_style else "auto"},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+            max_pool_connections=16,
+        )
+        with _SESSION_LOCK:
+            self._client = _session().client(
+                "s3",
+                region_name=bucket.region,
+                endpoint_url=bucket.endpoint_url,
+                aws_access_key_id=bucket.access_key,
+                aws_secret_access_key=bucket.secret_key,
+                aws_session_token=bucket.session_token,
+                config=config,
+            )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _call(self, action: str, fn: Callable[..., T], **kwargs: Any) -> T:
+        try:
+            return fn(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            detail = exc.response.get("Error", {}).get("Code", "?") if isinstance(exc, ClientError) else "unreachable"
+            log.warning("the lake's bucket refused %s: %s", action, type(exc).__name__)
+            raise Busy(f"the lake's object store failed while {action} ({detail}); nothing was changed", 2) from None
+
+    def put_file(self, path: Path, key: str) -> None:
+        """Upload a file whole (multipart when large, by boto3's transfer manager)."""
+        self._call(f"storing {key}", self._client.upload_file, Filename=str(path), Bucket=self.bucket.bucket, Key=key)
+
+    def put_bytes(self, data: bytes, key: str) -> None:
+        self._call(f"storing {key}", self._client.put_object, Bucket=self.bucket.bucket, Key=key, Body=data)
+
+    def get_file(self, key: str, path: Path) -> None:
+        self._call(f"reading {key}", self._client.download_file, Bucket=self.bucket.bucket, Key=key, Filename=str(path))
+
+    def copy(self, source: str, key: str) -> None:
+        """Copy an object within the bucket (S3 copies it; nothing passes through this process)."""
+        self._call(
+            f"placing {key}",
+            self._client.copy,
+            CopySource={"Bucket": self.bucket.bucket, "Key": source},
+            Bucket=self.bucket.bucket,
+            Key=key,
+        )
+
+    def delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": k} for k in keys[start : start + 1000]]
+            self._call(
+                "deleting staged parts",
+                self._client.delete_objects,
+                Bucket=self.bucket.bucket,
+                Delete={"Objects": batch, "Quiet": True},
+            )
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        """Every key under `prefix`."""
+        token: str | None = None
+        while True:
+            args: dict[str, Any] = {"Bucket": self.bucket.bucket, "Prefix": prefix}
+            if token:
+                args["ContinuationToken"] = token
+            page = self._call("listing staged parts", self._client.list_objects_v2, **args)
+            for item in page.get("Contents", []):
+                yield str(item["Key"])
+            if not page.get("IsTruncated"):
+                return
+            token = str(page["NextContinuationToken"])
