@@ -101,4 +101,3 @@ def fuzz(strategy: Any, examples: int, srv: Server, problems: list[str]) -> None
             check(case, srv, problems)
 
         run()
-
