@@ -1,5 +1,5 @@
 """The service container: every service of a server process, built once from the settings (`build_services`).
-The API reaches the services through it; `Instance` groups those behind the instance product API (/api/...)."""
+The API and the Data Center reach each service through it (one typed dependency per service, api/deps.py)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,13 @@ class Services:
     tokens: TokenService
     datasets: DataSets
     streams: Streams
-    instance: Instance
+    product: ProductCatalog
+    sessions: SessionService
+    uploads: Uploads
+    versions: Versions
+    queries: Queries
+    datacenter: DataCenter
+    connectors: Connectors
     directory: Directory
     sharing: Sharing
     policies: Policies
@@ -65,44 +71,6 @@ class Services:
     audit: AuditLog
     guard: LoginGuard
     readiness: Readiness
-
-
-@dataclass
-class Instance:
-    product: ProductCatalog
-    sessions: SessionService
-    uploads: Uploads
-    versions: Versions
-    queries: Queries
-    datacenter: DataCenter
-    connectors: Connectors
-
-
-def build_instance(
-    settings: Settings,
-    catalog: Catalog,
-    lake: Lake,
-    door: Door,
-    ingest: Ingest,
-    datasets: DataSets,
-    runs: ConnectorRuns,
-    unload: UnloadRunner,
-    accounts: Accounts,
-    tokens: TokenService,
-    *,
-    process_id: str,
-) -> Instance:
-    product = ProductCatalog(catalog.engine)
-    versions = Versions(lake, product, datasets, process_id=process_id)
-    return Instance(
-        product=product,
-        sessions=SessionService(catalog, tokens, settings.session_lifetime_s),
-        uploads=Uploads(catalog, product, lake, ingest, datasets, settings.partition_limit),
-        versions=versions,
-        queries=Queries(door, datasets, versions),
-        datacenter=DataCenter(catalog, product, lake, datasets),
-        connectors=Connectors(catalog, product, datasets, ingest, runs, unload, accounts),
-    )
 
 
 def build_services(settings: Settings) -> Services:
@@ -146,7 +114,9 @@ def build_services(settings: Settings) -> Services:
     account_key = settings.account_key.get_secret_value() if settings.account_key else None
     accounts = Accounts(catalog, open_box(account_key, settings.account_key_file), audit)
     unload = UnloadRunner(catalog, tokens, accounts, exports)
-    runs = ConnectorRuns(catalog, ProductCatalog(catalog.engine), ingest, unload, settings, process_id=liveness.id)
+    product = ProductCatalog(catalog.engine)
+    runs = ConnectorRuns(catalog, product, ingest, unload, settings, process_id=liveness.id)
+    versions = Versions(lake, product, datasets, process_id=liveness.id)
     return Services(
         settings=settings,
         limits=limits,
@@ -157,9 +127,13 @@ def build_services(settings: Settings) -> Services:
         tokens=tokens,
         datasets=datasets,
         streams=Streams(catalog, datasets),
-        instance=build_instance(
-            settings, catalog, lake, door, ingest, datasets, runs, unload, accounts, tokens, process_id=liveness.id
-        ),
+        product=product,
+        sessions=SessionService(catalog, tokens, settings.session_lifetime_s),
+        uploads=Uploads(catalog, product, lake, ingest, datasets, settings.partition_limit),
+        versions=versions,
+        queries=Queries(door, datasets, versions),
+        datacenter=DataCenter(catalog, product, lake, datasets),
+        connectors=Connectors(catalog, product, datasets, ingest, runs, unload, accounts),
         directory=Directory(catalog, audit),
         sharing=Sharing(catalog, audit),
         policies=policies,

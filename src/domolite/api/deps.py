@@ -40,7 +40,7 @@ def _principal(request: Request) -> Principal:
         return guard.attempt("developer token", token_id, address, lambda: services.tokens.verify_dev_token(dev))
     session = (request.headers.get("x-domo-authentication") or "").strip()
     if session:
-        return guard.attempt("session", None, address, lambda: services.instance.sessions.verify(session))
+        return guard.attempt("session", None, address, lambda: services.sessions.verify(session))
     header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() == "bearer" and token.strip():

@@ -99,7 +99,7 @@ def schedule_label(found: ConnectorStream) -> str:
 
 @router.get("/connectors")
 def connectors(request: Request, principal: UserDep, services: ServicesDep) -> Response:
-    found = [c for c in services.instance.connectors.list(principal, limit=500, offset=0) if c.connector]
+    found = [c for c in services.connectors.list(principal, limit=500, offset=0) if c.connector]
     return page(request, "connectors.html", connectors=found, schedule_label=schedule_label)
 
 
@@ -176,7 +176,7 @@ def create_connector(request: Request, principal: UserDep, services: ServicesDep
         schedule=body.schedule(),
         retry_count=body.schedule_retry_count,
     )
-    found = services.instance.connectors.create(
+    found = services.connectors.create(
         principal,
         spec,
         name=body.data_source.name or "",
@@ -188,11 +188,10 @@ def create_connector(request: Request, principal: UserDep, services: ServicesDep
 
 @router.get("/connectors/{stream_id}")
 def connector(request: Request, stream_id: int, principal: UserDep, services: ServicesDep) -> Response:
-    found = services.instance.connectors.get(principal, stream_id)
+    found = services.connectors.get(principal, stream_id)
     hidden = services.datasets.counts_hidden(principal, found.dataset)
     runs = [
-        history_out(r.execution, stream_id, r.info, hidden)
-        for r in services.instance.connectors.history(principal, stream_id)
+        history_out(r.execution, stream_id, r.info, hidden) for r in services.connectors.history(principal, stream_id)
     ]
     config = {str(c.get("name")): c.get("value") for c in (found.connector.configuration if found.connector else [])}
     return page(request, "connector.html", found=found, runs=runs, config=config, schedule=schedule_label(found))
@@ -200,5 +199,5 @@ def connector(request: Request, stream_id: int, principal: UserDep, services: Se
 
 @router.post("/connectors/{stream_id}/run")
 async def run_connector(stream_id: int, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
-    run = await run_in_threadpool(services.instance.connectors.run, principal, stream_id)
+    run = await run_in_threadpool(services.connectors.run, principal, stream_id)
     return redirect(f"/connectors/{stream_id}", notice=f"Run {run.execution.id} started.")

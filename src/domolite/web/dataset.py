@@ -85,7 +85,7 @@ def data(
         sql += f" ORDER BY {quote_ident(sort)} {'DESC' if dir == 'desc' else 'ASC'}"
     else:
         sort = ""
-    _dataset, result = services.instance.queries.run(
+    _dataset, result = services.queries.run(
         principal, dataset.id, sql, limit=PREVIEW_ROWS + 1, offset=(number - 1) * PREVIEW_ROWS, version=at
     )
     return _tab(
@@ -108,7 +108,7 @@ def data(
 @router.get("/datasources/{dataset_id}/details/history")
 def history(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
     dataset = services.datasets.get(principal, dataset_id)
-    versions = list(reversed(services.instance.versions.of(dataset)))
+    versions = list(reversed(services.versions.of(dataset)))
     hidden = services.datasets.counts_hidden(principal, dataset)
     return _tab(request, services, principal, dataset, "history", versions=versions, hidden=hidden)
 
@@ -116,7 +116,7 @@ def history(request: Request, dataset_id: str, principal: UserDep, services: Ser
 @router.get("/datasources/{dataset_id}/details/partitions")
 def partitions(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
     dataset = services.datasets.get(principal, dataset_id)
-    found = services.instance.uploads.partitions(principal, dataset.id, include_deleted=False, descending=True)
+    found = services.uploads.partitions(principal, dataset.id, include_deleted=False, descending=True)
     return _tab(request, services, principal, dataset, "partitions", partitions=found)
 
 

@@ -36,7 +36,7 @@ SQL_SHOWN_ROWS = 1000
 def sign_in_page(request: Request, services: ServicesDep, next: str = "/") -> Response:
     if session_token(request):
         try:
-            services.instance.sessions.verify(session_token(request))
+            services.sessions.verify(session_token(request))
             return redirect(safe_next(next))
         except DomoError:
             pass
@@ -48,7 +48,7 @@ def sign_in(request: Request, services: ServicesDep, form: FormDep) -> Response:
     email = form.get("email", "").strip()
     password = form.get("password", "")
     next_path = safe_next(form.get("next"))
-    sessions = services.instance.sessions
+    sessions = services.sessions
 
     def log_in() -> tuple[User, str]:
         found = sessions.login(email, password)
@@ -133,7 +133,7 @@ async def run_sql(request: Request, principal: UserDep, services: ServicesDep, f
     result: dict[str, Any] | None = None
     error = ""
     try:
-        _dataset, found = await run_in_threadpool(services.instance.queries.run, principal, dataset_id, sql)
+        _dataset, found = await run_in_threadpool(services.queries.run, principal, dataset_id, sql)
         result = {"columns": found.columns, "rows": found.rows[:SQL_SHOWN_ROWS], "total": len(found.rows)}
     except DomoError as exc:
         error = exc.message
@@ -153,7 +153,7 @@ async def run_sql(request: Request, principal: UserDep, services: ServicesDep, f
 
 def _sql_csv(services: ServicesDep, principal: Any, dataset_id: str, sql: str) -> Response:
     """The whole result of the SQL (up to the query row cap) as a CSV file, through the same door as the API."""
-    dataset, found = services.instance.queries.run(principal, dataset_id, sql)
+    dataset, found = services.queries.run(principal, dataset_id, sql)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(found.columns)

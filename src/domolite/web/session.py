@@ -49,7 +49,7 @@ def signed_in(request: Request) -> Principal:
         raise SignInNeeded(where)
     try:
         principal = services.guard.attempt(
-            "session", None, client_address(request), lambda: services.instance.sessions.verify(token)
+            "session", None, client_address(request), lambda: services.sessions.verify(token)
         )
     except Unauthorized:
         raise SignInNeeded(where) from None

@@ -19,7 +19,7 @@ TYPES = ["STRING", "LONG", "DOUBLE", "DECIMAL", "DATE", "DATETIME"]
 
 @router.get("/upload")
 def upload_page(request: Request, principal: UserDep, services: ServicesDep, dataset: str = "") -> Response:
-    token = services.instance.sessions.issue(principal.user, SCRIPT_TOKEN_LIFETIME_S)
+    token = services.sessions.issue(principal.user, SCRIPT_TOKEN_LIFETIME_S)
     return page(
         request,
         "upload.html",

@@ -40,7 +40,7 @@ def datasource_view(services: Services, principal: Principal, dataset: DataSet) 
     owner = services.datasets.owner(dataset)
     stream = services.streams.of_dataset(dataset)
     stream_id = stream.id if stream else None
-    connector = stream_id is not None and services.instance.connectors.attached(stream_id)
+    connector = stream_id is not None and services.connectors.attached(stream_id)
     return datasource_out(
         dataset, owner, stream_id=stream_id, connector=connector, permissions=access_level(principal, dataset)
     )
@@ -56,7 +56,7 @@ async def login(request: Request, services: ServicesDep) -> JSON:
         raise InvalidField("method", f"unsupported method {body.method!r}; use password")
 
     def log_in() -> tuple[User, str]:
-        found = services.instance.sessions.login(body.email_address, body.password)
+        found = services.sessions.login(body.email_address, body.password)
         if found is None:
             raise Unauthorized("wrong e-mail or password")
         return found
@@ -101,7 +101,7 @@ async def execute(
     started = time.monotonic()
     dataset, result = await until_hung_up(
         request,
-        lambda cancel: services.instance.queries.run(
+        lambda cancel: services.queries.run(
             principal,
             dataset_id,
             body.sql,
@@ -140,7 +140,7 @@ async def create_datasource(request: Request, principal: PrincipalDep, services:
     columns: tuple[Column, ...] = tuple(c.column for c in _columns(body.schema_))
 
     def run() -> dict[str, Any]:
-        dataset, _stream = services.instance.datacenter.create(
+        dataset, _stream = services.datacenter.create(
             principal,
             name=body.data_source_name,
             description=body.data_source_description or body.description,
@@ -183,7 +183,7 @@ def get_schema(
 async def alter_schema(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     body = await parse_body(request, SchemaIn)
     columns = _columns(body)
-    schema_id = await run_in_threadpool(services.instance.datacenter.alter_schema, principal, dataset_id, columns)
+    schema_id = await run_in_threadpool(services.datacenter.alter_schema, principal, dataset_id, columns)
     return JSON({"schemaId": schema_id})
 
 
@@ -200,9 +200,7 @@ async def set_tags(dataset_id: str, request: Request, principal: PrincipalDep, s
         data = []
     if not isinstance(data, list) or not all(isinstance(t, str | int | float) for t in data):
         raise BadRequest("the body must be a JSON array of tag strings")
-    dataset = await run_in_threadpool(
-        services.instance.datacenter.set_tags, principal, dataset_id, [str(t) for t in data]
-    )
+    dataset = await run_in_threadpool(services.datacenter.set_tags, principal, dataset_id, [str(t) for t in data])
     return JSON({"dataSourceId": dataset.id, "tags": list(dataset.tags)})
 
 
@@ -216,7 +214,7 @@ async def set_properties(dataset_id: str, request: Request, principal: Principal
         data = {}
     if not isinstance(data, dict):
         raise BadRequest('the body must be a JSON object such as {"dataProviderType": "..."}')
-    dataset = await run_in_threadpool(services.instance.datacenter.set_properties, principal, dataset_id, data)
+    dataset = await run_in_threadpool(services.datacenter.set_properties, principal, dataset_id, data)
     return JSON(datasource_view(services, principal, dataset))
 
 
@@ -238,5 +236,5 @@ def download_csv(
     includeHeader: str | None = None,
     dataVersion: str | None = None,
 ) -> Response:
-    select_sql = services.instance.queries.export_sql(principal, dataset_id, optional_int(dataVersion, "dataVersion"))
+    select_sql = services.queries.export_sql(principal, dataset_id, optional_int(dataVersion, "dataVersion"))
     return PipedCSV(services.door.csv_stream(select_sql, header=flag(includeHeader)))

@@ -32,7 +32,7 @@ async def search(request: Request, principal: PrincipalDep, services: ServicesDe
         filters.append(SearchFilter(field=f.field, kind=f.filter_type.lower(), value=str(value), negate=f.not_))
 
     def run() -> dict[str, object]:
-        found, total = services.instance.datacenter.search(
+        found, total = services.datacenter.search(
             principal, text=body.query, filters=filters, count=body.count, offset=body.offset
         )
         owners: dict[int, User | None] = {}

@@ -52,7 +52,7 @@ async def create_stream(request: Request, principal: PrincipalDep, services: Ser
     method = UpdateMethod.parse(body.update_method) if body.update_method else UpdateMethod.REPLACE
 
     def run() -> dict[str, object]:
-        found = services.instance.connectors.create(
+        found = services.connectors.create(
             principal,
             spec,
             name=body.data_source.name or "",
@@ -74,13 +74,13 @@ def list_streams(
 ) -> JSON:
     size = optional_int(limit, "limit")
     start = optional_int(offset, "offset") or optional_int(offet, "offet") or 0
-    found = services.instance.connectors.list(principal, limit=size if size is not None else 500, offset=start)
+    found = services.connectors.list(principal, limit=size if size is not None else 500, offset=start)
     return JSON([view(services, principal, f) for f in found])
 
 
 @router.get("/api/data/v1/streams/{stream_id}")
 def get_stream(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(view(services, principal, services.instance.connectors.get(principal, stream_id)))
+    return JSON(view(services, principal, services.connectors.get(principal, stream_id)))
 
 
 @router.put("/api/data/v1/streams/{stream_id}", openapi_extra=body_model(StreamIn))
@@ -90,7 +90,7 @@ async def update_stream(stream_id: IdPath, request: Request, principal: Principa
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
 
     def run() -> dict[str, object]:
-        connectors = services.instance.connectors
+        connectors = services.connectors
         current = connectors.get(principal, stream_id)
         fallback = current.connector.provider_key if current.connector else current.dataset.data_provider_type
         spec = _spec(body, fallback) if raw.strip() else None
@@ -110,7 +110,7 @@ async def update_stream(stream_id: IdPath, request: Request, principal: Principa
 @router.post("/api/data/v1/streams/{stream_id}/executions")
 def run_stream(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     # The body ({"action": "MANUAL"} or none) names the only kind of run a client can start.
-    run = services.instance.connectors.run(principal, stream_id)
+    run = services.connectors.run(principal, stream_id)
     return JSON(execution_out(run.execution, stream_id, run.info))
 
 
@@ -124,7 +124,7 @@ def list_runs(
 ) -> JSON:
     size = optional_int(limit, "limit")
     start = optional_int(offset, "offset") or 0
-    runs = services.instance.connectors.history(principal, stream_id)
+    runs = services.connectors.history(principal, stream_id)
     hidden = _counts_hidden(services, principal, stream_id)
     page = runs[start : start + size] if size is not None else runs[start:]
     return JSON([execution_out(r.execution, stream_id, r.info, hidden) for r in page])
@@ -133,12 +133,12 @@ def list_runs(
 @router.get("/api/data/v1/streams/{stream_id}/executions/{execution_id}")
 def get_run(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
     key = services.streams.execution_key(stream_id, execution_id)
-    run = services.instance.connectors.execution(principal, stream_id, key)
+    run = services.connectors.execution(principal, stream_id, key)
     return JSON(execution_out(run.execution, stream_id, run.info, _counts_hidden(services, principal, stream_id)))
 
 
 @router.get("/api/data/v1/streams/{stream_id}/history/aggregate")
 def stream_history(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    runs = services.instance.connectors.history(principal, stream_id)
+    runs = services.connectors.history(principal, stream_id)
     hidden = _counts_hidden(services, principal, stream_id)
     return JSON([history_out(r.execution, stream_id, r.info, hidden) for r in runs])

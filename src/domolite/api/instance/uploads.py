@@ -49,12 +49,10 @@ async def open_upload(
     body = await parse_body(request, UploadIn)
     if body.values is not None:
         return JSON(
-            commit_out(
-                await services.instance.uploads.append_row(principal, dataset_id, body.values, body.delimiter), True
-            )
+            commit_out(await services.uploads.append_row(principal, dataset_id, body.values, body.delimiter), True)
         )
     upload = await run_in_threadpool(
-        services.instance.uploads.open, principal, dataset_id, body.action, dataTag or restateDataTag
+        services.uploads.open, principal, dataset_id, body.action, dataTag or restateDataTag
     )
     return JSON(
         {
@@ -74,7 +72,7 @@ async def upload_part(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> JSON:
-    uploads = services.instance.uploads
+    uploads = services.uploads
     upload = await run_in_threadpool(uploads.upload_for_edit, principal, dataset_id, upload_id)
     execution = await uploads.receive_part(upload, part_no, body_chunks(request), gzip=is_gzip(request))
     return JSON({"dataSourceId": dataset_id, "uploadId": upload.id, "partId": part_no, "parts": execution.parts})
@@ -86,7 +84,7 @@ async def commit_upload(
 ) -> JSON:
     body = await parse_body(request, CommitIn)
     done = await run_in_threadpool(
-        services.instance.uploads.commit,
+        services.uploads.commit,
         principal,
         dataset_id,
         upload_id,
@@ -122,7 +120,7 @@ def data_versions(
     limit: str | None = None,
     offset: str | None = None,
 ) -> JSON:
-    versions = list(reversed(services.instance.versions.of_id(principal, dataset_id)))  # newest first
+    versions = list(reversed(services.versions.of_id(principal, dataset_id)))  # newest first
     hidden = services.datasets.counts_hidden(principal, dataset_id)
     start = optional_int(offset, "offset") or 0
     size = optional_int(limit, "limit")
@@ -144,7 +142,7 @@ async def hydrate(
     if body.version_window.type.upper() != "EXPRESSION":
         raise InvalidField("versionWindow.type", f"unsupported type {body.version_window.type!r}; use EXPRESSION")
     found = await run_in_threadpool(
-        services.instance.versions.hydrate, principal, body.data_source_id, body.version_window.expression
+        services.versions.hydrate, principal, body.data_source_id, body.version_window.expression
     )
     start, size = max(offset or 0, 0), max(limit if limit is not None else 500, 0)
     page = found[start : start + size]
@@ -157,7 +155,7 @@ async def hydrate(
 
 @router.get(PARTITIONS + "/partition")
 def partitions(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    found = services.instance.uploads.partitions(principal, dataset_id, include_deleted=True)
+    found = services.uploads.partitions(principal, dataset_id, include_deleted=True)
     return JSON([{"partitionId": p.tag, "dataId": p.data_id} for p in found])
 
 
@@ -191,7 +189,7 @@ async def list_partitions(dataset_id: str, request: Request, principal: Principa
             low = _moment(f.filter_values.min, f"paginationFields[{i}].filterValues.MIN")
             high = _moment(f.filter_values.max, f"paginationFields[{i}].filterValues.MAX")
     found = await run_in_threadpool(
-        lambda: services.instance.uploads.partitions(
+        lambda: services.uploads.partitions(
             principal,
             dataset_id,
             include_deleted=False,
@@ -208,13 +206,13 @@ async def list_partitions(dataset_id: str, request: Request, principal: Principa
 
 @router.delete(PARTITIONS + "/tag/{tag}/data")
 def delete_partition_data(dataset_id: str, tag: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    p = services.instance.uploads.delete_partition_data(principal, dataset_id, tag)
+    p = services.uploads.delete_partition_data(principal, dataset_id, tag)
     return JSON({"dataSourceId": dataset_id, "partitionId": p.tag, "dataId": p.data_id, "deleted": p.deleted})
 
 
 @router.delete(PARTITIONS + "/partition/{tag}")
 def remove_partition(dataset_id: str, tag: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    services.instance.uploads.remove_partition(principal, dataset_id, tag)
+    services.uploads.remove_partition(principal, dataset_id, tag)
     return JSON({"dataSourceId": dataset_id, "partitionId": tag, "removed": True})
 
 
@@ -224,14 +222,14 @@ def remove_partition(dataset_id: str, tag: str, principal: PrincipalDep, service
 @router.post("/api/data/v3/datasources/{dataset_id}/indexes", openapi_extra=body_model(IndexIn))
 async def index(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
     await parse_body(request, IndexIn)  # dataIds: every committed version is already queryable
-    return JSON(index_out(await run_in_threadpool(services.instance.versions.index, principal, dataset_id)))
+    return JSON(index_out(await run_in_threadpool(services.versions.index, principal, dataset_id)))
 
 
 @router.get("/api/data/v3/datasources/{dataset_id}/indexes/{index_id}/statuses")
 def index_status(dataset_id: str, index_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(index_out(services.instance.versions.index_status(principal, dataset_id, index_id)))
+    return JSON(index_out(services.versions.index_status(principal, dataset_id, index_id)))
 
 
 @router.post(PARTITIONS)
 def index_now(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(index_out(services.instance.versions.index(principal, dataset_id)))
+    return JSON(index_out(services.versions.index(principal, dataset_id)))
