@@ -106,7 +106,8 @@ def build_services(settings: Settings) -> Services:
         owner=liveness.id,
         slots=settings.query_slots,
     )
-    datasets = DataSets(catalog, lake, limits, audit, door)
+    product = ProductCatalog(catalog.engine)
+    datasets = DataSets(catalog, lake, limits, audit, door, product)
     ingest = Ingest(catalog, lake, settings.staging_dir, limits, process_id=liveness.id, audit=audit)
     datasets.on_executions_removed(ingest.forget_executions)
     tokens = TokenService(catalog, settings.token_lifetime_s, signing_keys(settings))
@@ -114,7 +115,6 @@ def build_services(settings: Settings) -> Services:
     account_key = settings.account_key.get_secret_value() if settings.account_key else None
     accounts = Accounts(catalog, open_box(account_key, settings.account_key_file), audit)
     unload = UnloadRunner(catalog, tokens, accounts, exports)
-    product = ProductCatalog(catalog.engine)
     runs = ConnectorRuns(catalog, product, ingest, unload, settings, process_id=liveness.id)
     versions = Versions(lake, product, datasets, process_id=liveness.id)
     return Services(
@@ -126,7 +126,7 @@ def build_services(settings: Settings) -> Services:
         ingest=ingest,
         tokens=tokens,
         datasets=datasets,
-        streams=Streams(catalog, datasets),
+        streams=Streams(catalog, datasets, ingest),
         product=product,
         sessions=SessionService(catalog, tokens, settings.session_lifetime_s),
         uploads=Uploads(catalog, product, lake, ingest, datasets, settings.partition_limit),

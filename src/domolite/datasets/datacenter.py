@@ -34,21 +34,6 @@ class SearchFilter:
     negate: bool = False
 
 
-def access_level(principal: Principal, dataset: DataSet) -> str:
-    """Domo's permissions string for the caller on the DataSet."""
-    for check, level in (
-        (permissions.require_delete, "READ_WRITE_DELETE_SHARE_ADMIN"),
-        (permissions.require_edit, "READ_WRITE_SHARE"),
-        (permissions.require_read, "READ"),
-    ):
-        try:
-            check(principal, dataset)
-        except Forbidden:
-            continue
-        return level
-    return "NONE"
-
-
 class DataCenter:
     def __init__(self, catalog: Catalog, product: ProductCatalog, lake: Tables, datasets: DataSets) -> None:
         self.catalog = catalog

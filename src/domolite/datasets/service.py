@@ -7,14 +7,15 @@ import logging
 import unicodedata
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from domolite.access import permissions
 from domolite.audit.log import AuditLog
 from domolite.catalog import Catalog
 from domolite.catalog.clock import utcnow
-from domolite.errors import InvalidField, UserNotFound
+from domolite.catalog.product import ProductCatalog
+from domolite.errors import Forbidden, InvalidField, UserNotFound
 from domolite.models.audit import Action, AuditEvent, ObjectType
 from domolite.models.limits import Limits
 from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod, User, keep_hidden
@@ -58,9 +59,52 @@ class RowView(Protocol):
     def filters_rows(self, dataset: DataSet, principal: Principal) -> bool: ...
 
 
+@dataclass(frozen=True)
+class Owned:
+    """A DataSet as a caller sees it (the count of the rows they may read, under PDP) and its owner (None when
+    that user was deleted): what the public API shows of a DataSet."""
+
+    dataset: DataSet
+    owner: User | None
+
+
+@dataclass(frozen=True)
+class DataSource(Owned):
+    """What the instance API shows of a DataSet: `Owned`, its stream, whether a connector feeds it, and the
+    caller's access level in Domo's words."""
+
+    stream_id: int | None
+    connector: bool
+    permissions: str
+
+
+def access_level(principal: Principal, dataset: DataSet) -> str:
+    """Domo's permissions string for the caller on the DataSet."""
+    for check, level in (
+        (permissions.require_delete, "READ_WRITE_DELETE_SHARE_ADMIN"),
+        (permissions.require_edit, "READ_WRITE_SHARE"),
+        (permissions.require_read, "READ"),
+    ):
+        try:
+            check(principal, dataset)
+        except Forbidden:
+            continue
+        return level
+    return "NONE"
+
+
 class DataSets:
-    def __init__(self, catalog: Catalog, lake: Tables, limits: Limits, audit: AuditLog, rows: RowView) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        lake: Tables,
+        limits: Limits,
+        audit: AuditLog,
+        rows: RowView,
+        product: ProductCatalog,
+    ) -> None:
         self.catalog = catalog
+        self.product = product
         self.lake = lake
         self.limits = limits
         self.audit = audit
@@ -86,6 +130,26 @@ class DataSets:
         rows they may read (a PDP-filtered user sees how many rows are theirs, never the total)."""
         count = self.rows.row_count(dataset, principal)
         return dataset if count == dataset.row_count else replace(dataset, row_count=count)
+
+    def view(self, principal: Principal, dataset: DataSet, owners: dict[int, User | None] | None = None) -> Owned:
+        """The DataSet as the principal sees it, with its owner (`owners` caches owners across one list)."""
+        seen = self.seen_by(principal, dataset)
+        cache = owners if owners is not None else {}
+        if seen.owner_id not in cache:
+            cache[seen.owner_id] = self.owner(seen)
+        return Owned(seen, cache[seen.owner_id])
+
+    def views(self, principal: Principal, datasets: Sequence[DataSet]) -> builtins.list[Owned]:
+        owners: dict[int, User | None] = {}
+        return [self.view(principal, d, owners) for d in datasets]
+
+    def datasource(self, principal: Principal, dataset: DataSet) -> DataSource:
+        """The DataSet as the principal sees it in the instance API (see `DataSource`)."""
+        seen = self.seen_by(principal, dataset)
+        streams = self.catalog.list_streams(limit=1, offset=0, dataset_ids=[seen.id])
+        stream_id = streams[0].id if streams else None
+        connector = stream_id is not None and self.product.get_connector(stream_id) is not None
+        return DataSource(seen, self.owner(seen), stream_id, connector, access_level(principal, seen))
 
     def counts_hidden(self, principal: Principal, dataset: DataSet | str) -> bool:
         """Whether the principal is kept from the row counts of the DataSet's loads (data versions, partitions,
