@@ -97,7 +97,7 @@ def build_services(settings: Settings) -> Services:
     policies = Policies(catalog, audit)
     door = Door(
         lake,
-        pdp_filter=policies.row_filter,  # PDP on every read path
+        policies=policies,  # PDP on every read path
         timeout_s=settings.query_timeout_s,
         max_rows=settings.query_max_rows,
         scratch_dir=settings.staging_dir / "exports",
