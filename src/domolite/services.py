@@ -24,7 +24,6 @@ from domolite.connectors.accounts import Accounts
 from domolite.connectors.scheduler import ConnectorRuns
 from domolite.connectors.streams import Connectors
 from domolite.connectors.writeback import UnloadRunner
-from domolite.datasets.datacenter import DataCenter
 from domolite.datasets.service import DataSets
 from domolite.datasets.versions import Versions
 from domolite.export.jobs import Exports
@@ -58,7 +57,6 @@ class Services:
     uploads: Uploads
     versions: Versions
     queries: Queries
-    datacenter: DataCenter
     connectors: Connectors
     directory: Directory
     sharing: Sharing
@@ -132,7 +130,6 @@ def build_services(settings: Settings) -> Services:
         uploads=Uploads(catalog, product, lake, ingest, datasets, settings.partition_limit),
         versions=versions,
         queries=Queries(door, datasets, versions),
-        datacenter=DataCenter(catalog, product, lake, datasets),
         connectors=Connectors(catalog, product, datasets, ingest, runs, unload, accounts),
         directory=Directory(catalog, audit),
         sharing=Sharing(catalog, audit),

@@ -124,3 +124,17 @@ def test_a_handler_names_only_the_services_it_calls() -> None:
                 if annotation in SERVICE_DEPENDENCIES and arg.arg not in used:
                     unused.append(f"{name}:{handler.name}({arg.arg}: {annotation})")
     assert unused == []
+
+
+def test_a_dataset_is_deleted_in_one_place() -> None:
+    """One service per noun: every API deletes a DataSet through DataSets.delete, the only caller of the catalog's
+    transactional delete."""
+    callers = [
+        f"{rel(path)}:{node.lineno}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if "catalog" not in path.relative_to(PACKAGE).parts
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "delete_dataset"
+    ]
+    assert len(callers) == 1 and callers[0].startswith("datasets/service.py:")
+    assert not (PACKAGE / "datasets" / "datacenter.py").exists()

@@ -19,7 +19,6 @@ from domolite.auth.throttle import LoginGuard
 from domolite.auth.tokens import TokenService
 from domolite.connectors.accounts import Accounts
 from domolite.connectors.streams import Connectors
-from domolite.datasets.datacenter import DataCenter
 from domolite.datasets.service import DataSets
 from domolite.datasets.versions import Versions
 from domolite.errors import Unauthorized
@@ -92,10 +91,6 @@ async def _audit(request: Request) -> AuditLog:
 
 async def _connectors(request: Request) -> Connectors:
     return get_services(request).connectors
-
-
-async def _datacenter(request: Request) -> DataCenter:
-    return get_services(request).datacenter
 
 
 async def _datasets(request: Request) -> DataSets:
@@ -177,7 +172,6 @@ AccessTokensDep = Annotated[AccessTokens, Depends(_access_tokens)]
 AccountsDep = Annotated[Accounts, Depends(_accounts)]
 AuditDep = Annotated[AuditLog, Depends(_audit)]
 ConnectorsDep = Annotated[Connectors, Depends(_connectors)]
-DataCenterDep = Annotated[DataCenter, Depends(_datacenter)]
 DataSetsDep = Annotated[DataSets, Depends(_datasets)]
 DirectoryDep = Annotated[Directory, Depends(_directory)]
 DoorDep = Annotated[Door, Depends(_door)]

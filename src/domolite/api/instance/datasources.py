@@ -11,7 +11,6 @@ from starlette.responses import Response
 
 from domolite.api.body import JsonDep, body_of, flag, optional_int
 from domolite.api.deps import (
-    DataCenterDep,
     DataSetsDep,
     DoorDep,
     GuardDep,
@@ -35,8 +34,7 @@ from domolite.api.lifetime import request_cancel, until_hung_up
 from domolite.api.openapi import answers_csv, body_model, body_schema
 from domolite.api.responses import JSON, JSONWithRows, PipedCSV
 from domolite.api.routing import Router
-from domolite.datasets.datacenter import SchemaColumn
-from domolite.datasets.service import DataSets
+from domolite.datasets.service import DataSets, SchemaColumn
 from domolite.errors import BadRequest, InvalidField, Unauthorized
 from domolite.models.records import Column, DataSet, Principal, User
 
@@ -150,23 +148,19 @@ def _columns(schema: SchemaIn) -> list[SchemaColumn]:
 def create_datasource(
     principal: PrincipalDep,
     body: Annotated[CreateIn, body_of(CreateIn)],
-    datacenter: DataCenterDep,
     datasets: DataSetsDep,
 ) -> JSON:
     columns: tuple[Column, ...] = tuple(c.column for c in _columns(body.schema_))
 
-    def run() -> dict[str, Any]:
-        dataset, _stream = datacenter.create(
-            principal,
-            name=body.data_source_name,
-            description=body.data_source_description or body.description,
-            columns=columns,
-            provider=body.user_defined_type,
-        )
-        view = datasource_view(datasets, principal, dataset)
-        return {"dataSource": {"dataSourceId": dataset.id, **view}, "schema": schema_out(dataset)}
-
-    return JSON(run())
+    dataset, _stream = datasets.create(
+        principal,
+        name=body.data_source_name,
+        description=body.data_source_description or body.description,
+        columns=columns,
+        data_provider_type=body.user_defined_type or "api",
+    )
+    view = datasource_view(datasets, principal, dataset)
+    return JSON({"dataSource": {"dataSourceId": dataset.id, **view}, "schema": schema_out(dataset)})
 
 
 @router.delete("/api/data/v3/datasources/{dataset_id}")
@@ -197,10 +191,10 @@ def get_schema(
 
 @router.post("/api/data/v2/datasources/{dataset_id}/schemas", openapi_extra=body_model(SchemaIn))
 def alter_schema(
-    dataset_id: str, principal: PrincipalDep, body: Annotated[SchemaIn, body_of(SchemaIn)], datacenter: DataCenterDep
+    dataset_id: str, principal: PrincipalDep, body: Annotated[SchemaIn, body_of(SchemaIn)], datasets: DataSetsDep
 ) -> JSON:
     columns = _columns(body)
-    schema_id = datacenter.alter_schema(principal, dataset_id, columns)
+    schema_id = datasets.alter_schema(principal, dataset_id, columns)
     return JSON({"schemaId": schema_id})
 
 
@@ -211,12 +205,12 @@ def alter_schema(
     "/api/data/ui/v3/datasources/{dataset_id}/tags",
     openapi_extra=body_schema({"type": "array", "items": {"type": "string"}}),
 )
-def set_tags(dataset_id: str, principal: PrincipalDep, data: JsonDep, datacenter: DataCenterDep) -> JSON:
+def set_tags(dataset_id: str, principal: PrincipalDep, data: JsonDep, datasets: DataSetsDep) -> JSON:
     if data is None:
         data = []
     if not isinstance(data, list) or not all(isinstance(t, str | int | float) for t in data):
         raise BadRequest("the body must be a JSON array of tag strings")
-    dataset = datacenter.set_tags(principal, dataset_id, [str(t) for t in data])
+    dataset = datasets.set_tags(principal, dataset_id, [str(t) for t in data])
     return JSON({"dataSourceId": dataset.id, "tags": list(dataset.tags)})
 
 
@@ -228,14 +222,13 @@ def set_properties(
     dataset_id: str,
     principal: PrincipalDep,
     data: JsonDep,
-    datacenter: DataCenterDep,
     datasets: DataSetsDep,
 ) -> JSON:
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise BadRequest('the body must be a JSON object such as {"dataProviderType": "..."}')
-    dataset = datacenter.set_properties(principal, dataset_id, data)
+    dataset = datasets.set_properties(principal, dataset_id, data)
     return JSON(datasource_view(datasets, principal, dataset))
 
 

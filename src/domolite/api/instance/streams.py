@@ -55,17 +55,14 @@ def create_stream(
     spec = _spec(body, None)
     method = UpdateMethod.parse(body.update_method) if body.update_method else UpdateMethod.REPLACE
 
-    def run() -> dict[str, object]:
-        found = connectors.create(
-            principal,
-            spec,
-            name=body.data_source.name or "",
-            description=body.data_source.description or "",
-            update_method=method,
-        )
-        return view(datasets, principal, found)
-
-    return JSON(run())
+    found = connectors.create(
+        principal,
+        spec,
+        name=body.data_source.name or "",
+        description=body.data_source.description or "",
+        update_method=method,
+    )
+    return JSON(view(datasets, principal, found))
 
 
 @router.get("/api/data/v1/streams")
@@ -100,21 +97,18 @@ def update_stream(
     raw = raw
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
 
-    def run() -> dict[str, object]:
-        current = connectors.get(principal, stream_id)
-        fallback = current.connector.provider_key if current.connector else current.dataset.data_provider_type
-        spec = _spec(body, fallback) if raw.strip() else None
-        found = connectors.update(
-            principal,
-            stream_id,
-            spec,
-            name=body.data_source.name,
-            description=body.data_source.description,
-            update_method=method,
-        )
-        return view(datasets, principal, found)
-
-    return JSON(run())
+    current = connectors.get(principal, stream_id)
+    fallback = current.connector.provider_key if current.connector else current.dataset.data_provider_type
+    spec = _spec(body, fallback) if raw.strip() else None
+    found = connectors.update(
+        principal,
+        stream_id,
+        spec,
+        name=body.data_source.name,
+        description=body.data_source.description,
+        update_method=method,
+    )
+    return JSON(view(datasets, principal, found))
 
 
 @router.post("/api/data/v1/streams/{stream_id}/executions")

@@ -104,11 +104,8 @@ def create_execution(
 ) -> JSON:
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
 
-    def run() -> dict[str, object]:
-        stream, _dataset = streams.get_for_edit(principal, stream_id)
-        return execution_out(ingest.open_execution(stream, method))
-
-    return JSON(run(), status_code=201)
+    stream, _dataset = streams.get_for_edit(principal, stream_id)
+    return JSON(execution_out(ingest.open_execution(stream, method)), status_code=201)
 
 
 @router.get("/v1/streams/{stream_id}/executions")
