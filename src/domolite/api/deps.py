@@ -28,7 +28,6 @@ from domolite.ingest.streams import Streams
 from domolite.ingest.uploads import Uploads
 from domolite.models.limits import Limits
 from domolite.models.records import Principal
-from domolite.query.door import Door
 from domolite.query.service import Queries
 from domolite.services import Services
 from domolite.settings import Settings
@@ -101,10 +100,6 @@ async def _directory(request: Request) -> Directory:
     return get_services(request).directory
 
 
-async def _door(request: Request) -> Door:
-    return get_services(request).door
-
-
 async def _exports(request: Request) -> Exports:
     return get_services(request).exports
 
@@ -174,7 +169,6 @@ AuditDep = Annotated[AuditLog, Depends(_audit)]
 ConnectorsDep = Annotated[Connectors, Depends(_connectors)]
 DataSetsDep = Annotated[DataSets, Depends(_datasets)]
 DirectoryDep = Annotated[Directory, Depends(_directory)]
-DoorDep = Annotated[Door, Depends(_door)]
 ExportsDep = Annotated[Exports, Depends(_exports)]
 GuardDep = Annotated[LoginGuard, Depends(_guard)]
 IngestDep = Annotated[Ingest, Depends(_ingest)]

@@ -12,7 +12,6 @@ from starlette.responses import Response
 from domolite.api.body import JsonDep, body_of, flag, optional_int
 from domolite.api.deps import (
     DataSetsDep,
-    DoorDep,
     GuardDep,
     PrincipalDep,
     QueriesDep,
@@ -26,12 +25,12 @@ from domolite.api.instance.schemas import (
     SchemaIn,
     SqlIn,
     datasource_out,
-    query_out,
     schema_out,
     user_out,
 )
 from domolite.api.lifetime import request_cancel, until_hung_up
 from domolite.api.openapi import answers_csv, body_model, body_schema
+from domolite.api.public.schemas import query_out
 from domolite.api.responses import JSON, JSONWithRows, PipedCSV
 from domolite.api.routing import Router
 from domolite.datasets.service import DataSets, SchemaColumn
@@ -118,7 +117,7 @@ async def execute(
         ),
         request_cancel(request, settings.query_timeout_s),
     )
-    head, tail = query_out(dataset, result, int((time.monotonic() - started) * 1000))
+    head, tail = query_out(dataset, result, duration_ms=int((time.monotonic() - started) * 1000))
     return JSONWithRows(head, result.rows_json, tail)
 
 
@@ -247,9 +246,8 @@ def download_csv(
     dataset_id: str,
     principal: PrincipalDep,
     queries: QueriesDep,
-    door: DoorDep,
     includeHeader: str | None = None,
     dataVersion: str | None = None,
 ) -> Response:
-    select_sql = queries.export_sql(principal, dataset_id, optional_int(dataVersion, "dataVersion"))
-    return PipedCSV(door.csv_stream(select_sql, header=flag(includeHeader)))
+    version = optional_int(dataVersion, "dataVersion")
+    return PipedCSV(queries.csv(principal, dataset_id, header=flag(includeHeader), version=version))

@@ -8,10 +8,10 @@ from fastapi import Request
 from starlette.responses import Response
 
 from domolite.api.body import body_chunks, body_of, flag, is_gzip
-from domolite.api.deps import DataSetsDep, DoorDep, PrincipalDep, SettingsDep, UploadsDep
+from domolite.api.deps import DataSetsDep, PrincipalDep, QueriesDep, SettingsDep, UploadsDep
 from domolite.api.lifetime import request_cancel, until_hung_up
 from domolite.api.openapi import answers_csv, body_csv, body_model
-from domolite.api.public.schemas import DataSetIn, DataSetUpdateIn, PageQuery, QueryIn, dataset_out
+from domolite.api.public.schemas import DataSetIn, DataSetUpdateIn, PageQuery, QueryIn, dataset_out, query_out
 from domolite.api.responses import JSON, JSONWithRows, PipedCSV, attachment
 from domolite.api.routing import Router
 from domolite.datasets.service import Owned
@@ -107,15 +107,12 @@ async def import_data(
 def export_data(
     dataset_id: str,
     principal: PrincipalDep,
-    datasets: DataSetsDep,
-    door: DoorDep,
+    queries: QueriesDep,
     includeHeader: str | None = None,
     fileName: str | None = None,
 ) -> PipedCSV:
     headers = {"Content-Disposition": attachment(fileName)} if fileName else {}
-    dataset = datasets.get(principal, dataset_id)
-    select_sql = door.source_sql(dataset, principal)  # permission and PDP decided before the first byte
-    return PipedCSV(door.csv_stream(select_sql, header=flag(includeHeader)), headers)
+    return PipedCSV(queries.csv(principal, dataset_id, header=flag(includeHeader)), headers)
 
 
 @router.post("/v1/datasets/query/execute/{dataset_id}", openapi_extra=body_model(QueryIn))
@@ -124,23 +121,12 @@ async def query_dataset(
     request: Request,
     principal: PrincipalDep,
     body: Annotated[QueryIn, body_of(QueryIn)],
-    datasets: DataSetsDep,
-    door: DoorDep,
+    queries: QueriesDep,
     settings: SettingsDep,
 ) -> JSONWithRows:
-
     def run(cancel: Cancel) -> JSONWithRows:
-        dataset = datasets.get(principal, dataset_id)
-        result = door.query(dataset, principal, body.sql, cancel=cancel)
-        head = {
-            "datasource": dataset.id,
-            "columns": result.columns,
-            "metadata": [
-                {"type": t.value, "dataSourceId": dataset.id, "maxLength": -1, "minLength": -1, "periodIndex": 0}
-                for t in result.types
-            ],
-        }
-        tail = {"numRows": result.row_count, "numColumns": len(result.columns), "fromcache": False}
+        dataset, result = queries.select(principal, dataset_id, body.sql, cancel=cancel)
+        head, tail = query_out(dataset, result)
         return JSONWithRows(head, result.rows_json, tail)
 
     return await until_hung_up(request, run, request_cancel(request, settings.query_timeout_s))
