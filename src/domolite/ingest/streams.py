@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import anyio
 
@@ -75,17 +75,18 @@ class Streams:
         part_no: int,
         chunks: AsyncIterator[bytes],
         *,
-        gzip: bool,
+        gzip: Callable[[], bool],
     ) -> Execution:
         """A part of the stream's execution `number`: the caller may edit the DataSet (checked on a worker thread
-        before the body is read), then the part is stored (see Ingest.receive_part)."""
+        before the body is read), then the part is stored (see Ingest.receive_part). `gzip` says whether the body
+        is gzip; it is asked after the checks (it may refuse the body's encoding)."""
 
         def key() -> int:
             self.get_for_edit(principal, stream_id)
             return self.execution_key(stream_id, number)
 
         execution_id = await anyio.to_thread.run_sync(key)
-        return await self.ingest.receive_part(stream_id, execution_id, part_no, chunks, gzip=gzip)
+        return await self.ingest.receive_part(stream_id, execution_id, part_no, chunks, gzip=gzip())
 
     def get_for_edit(self, principal: Principal, stream_id: int) -> tuple[Stream, DataSet]:
         stream = self.catalog.get_stream(stream_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -193,12 +193,13 @@ class Uploads:
         part_no: int,
         chunks: AsyncIterator[bytes],
         *,
-        gzip: bool,
+        gzip: Callable[[], bool],
     ) -> tuple[Upload, Execution]:
         """Stage 2 as the API asks it: the caller may edit the DataSet and the upload is its (checked on a
-        worker thread before the body is read), then the part is stored (see `receive_part`)."""
+        worker thread before the body is read), then the part is stored (see `receive_part`). `gzip` says
+        whether the body is gzip; it is asked after the checks (it may refuse the body's encoding)."""
         upload = await anyio.to_thread.run_sync(self.upload_for_edit, principal, dataset_id, upload_id)
-        return upload, await self.receive_part(upload, part_no, chunks, gzip=gzip)
+        return upload, await self.receive_part(upload, part_no, chunks, gzip=gzip())
 
     async def import_csv(
         self,
@@ -206,13 +207,13 @@ class Uploads:
         dataset_id: str,
         chunks: AsyncIterator[bytes],
         *,
-        gzip: bool,
+        gzip: Callable[[], bool],
         method: UpdateMethod,
     ) -> None:
         """A one-shot CSV import (PUT /v1/datasets/{id}/data): the caller may edit the DataSet (checked before the
         body is read), the body is received whole, then loaded as one data version (on a worker thread)."""
         dataset = await anyio.to_thread.run_sync(self.datasets.get_for_edit, principal, dataset_id)
-        path = await self.ingest.receive_import(dataset, chunks, gzip=gzip)
+        path = await self.ingest.receive_import(dataset, chunks, gzip=gzip())
         await anyio.to_thread.run_sync(self.ingest.apply_import, dataset, path, method, principal)
 
     def upload_for_edit(self, principal: Principal, dataset_id: str, upload_id: int) -> Upload:

@@ -68,7 +68,7 @@ async def upload_part(
     principal: PrincipalDep,
     uploads: UploadsDep,
 ) -> JSON:
-    chunks, gzip = body_chunks(request), is_gzip(request)
+    chunks, gzip = body_chunks(request), lambda: is_gzip(request)
     upload, execution = await uploads.receive_part_of(principal, dataset_id, upload_id, part_no, chunks, gzip=gzip)
     return JSON({"dataSourceId": dataset_id, "uploadId": upload.id, "partId": part_no, "parts": execution.parts})
 

@@ -99,7 +99,8 @@ async def import_data(
     updateMethod: str = "REPLACE",
 ) -> Response:
     method = UpdateMethod.parse(updateMethod)
-    await uploads.import_csv(principal, dataset_id, body_chunks(request), gzip=is_gzip(request), method=method)
+    chunks, gzip = body_chunks(request), lambda: is_gzip(request)
+    await uploads.import_csv(principal, dataset_id, chunks, gzip=gzip, method=method)
     return Response(status_code=204)
 
 

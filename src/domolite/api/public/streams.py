@@ -150,7 +150,7 @@ async def upload_part(
     principal: PrincipalDep,
     streams: StreamsDep,
 ) -> JSON:
-    chunks, gzip = body_chunks(request), is_gzip(request)
+    chunks, gzip = body_chunks(request), lambda: is_gzip(request)
     execution = await streams.receive_part(principal, stream_id, execution_id, part_no, chunks, gzip=gzip)
     return JSON(execution_out(execution))
 
