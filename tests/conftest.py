@@ -20,6 +20,7 @@ from tests.serverproc import Server
 # unless named.
 TIER_OF_FILE = {
     "test_internal_errors.py": "api",
+    "test_lifespan.py": "api",
     "test_migrations.py": "postgres",
     "test_pydomo.py": "clients",
     "test_domolibrary.py": "clients",

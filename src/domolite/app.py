@@ -38,14 +38,14 @@ def create_app(settings: Settings) -> FastAPI:
     def recover(is_gone: IsGone) -> None:
         services.ingest.recover(is_gone)
         services.exports.recover(is_gone)
-        services.instance.versions.recover(is_gone)
+        services.versions.recover(is_gone)
         services.door.recover(is_gone)
 
     services.liveness.register()
     services.liveness.settle(recover)  # what server processes that are gone left running
     services.ingest.remove_ended_parts()
     remove_orphans(services)
-    services.instance.uploads.settle_partition_deletions()
+    services.uploads.settle_partition_deletions()
     services.datasets.reconcile_row_counts()
     services.accounts.check_key()
 

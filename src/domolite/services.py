@@ -1,5 +1,5 @@
 """The service container: every service of a server process, built once from the settings (`build_services`).
-The API reaches the services through it; `Instance` groups those behind the instance product API (/api/...)."""
+The API and the Data Center reach each service through it (one typed dependency per service, api/deps.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from domolite.connectors.accounts import Accounts
 from domolite.connectors.scheduler import ConnectorRuns
 from domolite.connectors.streams import Connectors
 from domolite.connectors.writeback import UnloadRunner
-from domolite.datasets.datacenter import DataCenter
 from domolite.datasets.service import DataSets
 from domolite.datasets.versions import Versions
 from domolite.export.jobs import Exports
@@ -55,7 +54,12 @@ class Services:
     tokens: TokenService
     datasets: DataSets
     streams: Streams
-    instance: Instance
+    product: ProductCatalog
+    sessions: SessionService
+    uploads: Uploads
+    versions: Versions
+    queries: Queries
+    connectors: Connectors
     directory: Directory
     sharing: Sharing
     policies: Policies
@@ -67,44 +71,6 @@ class Services:
     audit: AuditLog
     guard: LoginGuard
     readiness: Readiness
-
-
-@dataclass
-class Instance:
-    product: ProductCatalog
-    sessions: SessionService
-    uploads: Uploads
-    versions: Versions
-    queries: Queries
-    datacenter: DataCenter
-    connectors: Connectors
-
-
-def build_instance(
-    settings: Settings,
-    catalog: Catalog,
-    lake: Lake,
-    door: Door,
-    ingest: Ingest,
-    datasets: DataSets,
-    runs: ConnectorRuns,
-    unload: UnloadRunner,
-    accounts: Accounts,
-    tokens: TokenService,
-    *,
-    process_id: str,
-) -> Instance:
-    product = ProductCatalog(catalog.engine)
-    versions = Versions(lake, product, datasets, process_id=process_id)
-    return Instance(
-        product=product,
-        sessions=SessionService(catalog, tokens, settings.session_lifetime_s),
-        uploads=Uploads(catalog, product, lake, ingest, datasets, settings.partition_limit),
-        versions=versions,
-        queries=Queries(door, datasets, versions),
-        datacenter=DataCenter(catalog, product, lake, datasets),
-        connectors=Connectors(catalog, product, datasets, ingest, runs, unload, accounts),
-    )
 
 
 def build_services(settings: Settings) -> Services:
@@ -134,7 +100,7 @@ def build_services(settings: Settings) -> Services:
     policies = Policies(catalog, audit)
     door = Door(
         lake,
-        pdp_filter=policies.row_filter,  # PDP on every read path
+        policies=policies,  # PDP on every read path
         timeout_s=settings.query_timeout_s,
         max_rows=settings.query_max_rows,
         scratch_dir=settings.staging_dir / "exports",
@@ -143,7 +109,8 @@ def build_services(settings: Settings) -> Services:
         owner=liveness.id,
         slots=settings.query_slots,
     )
-    datasets = DataSets(catalog, lake, limits, audit, door)
+    product = ProductCatalog(catalog.engine)
+    datasets = DataSets(catalog, lake, limits, audit, door, product)
     staging = BucketStaging(LakeObjects(bucket)) if bucket else None
     ingest = Ingest(catalog, lake, settings.staging_dir, limits, process_id=liveness.id, audit=audit, staging=staging)
     datasets.on_executions_removed(ingest.forget_executions)
@@ -152,7 +119,8 @@ def build_services(settings: Settings) -> Services:
     account_key = settings.account_key.get_secret_value() if settings.account_key else None
     accounts = Accounts(catalog, open_box(account_key, settings.account_key_file), audit)
     unload = UnloadRunner(catalog, tokens, accounts, exports)
-    runs = ConnectorRuns(catalog, ProductCatalog(catalog.engine), ingest, unload, settings, process_id=liveness.id)
+    runs = ConnectorRuns(catalog, product, ingest, unload, settings, process_id=liveness.id)
+    versions = Versions(lake, product, datasets, process_id=liveness.id)
     return Services(
         settings=settings,
         limits=limits,
@@ -162,10 +130,13 @@ def build_services(settings: Settings) -> Services:
         ingest=ingest,
         tokens=tokens,
         datasets=datasets,
-        streams=Streams(catalog, datasets),
-        instance=build_instance(
-            settings, catalog, lake, door, ingest, datasets, runs, unload, accounts, tokens, process_id=liveness.id
-        ),
+        streams=Streams(catalog, datasets, ingest),
+        product=product,
+        sessions=SessionService(catalog, tokens, settings.session_lifetime_s),
+        uploads=Uploads(catalog, product, lake, ingest, datasets, settings.partition_limit),
+        versions=versions,
+        queries=Queries(door, datasets, versions),
+        connectors=Connectors(catalog, product, datasets, ingest, runs, unload, accounts),
         directory=Directory(catalog, audit),
         sharing=Sharing(catalog, audit),
         policies=policies,

@@ -210,3 +210,21 @@ def test_decimal_edge_values_load_exactly_through_stream_parts(api: httpx.Client
     r = api.put(f"/v1/streams/{sid}/executions/{bad}/commit")
     assert_domo_error(r, 400, "part 1, line 1, column 'v'")
     assert export_csv(api, ds) == text
+
+
+def test_what_is_written_to_is_found_before_the_body_s_encoding_is_judged(api: httpx.Client) -> None:
+    """An unknown stream or DataSet is answered as such before a Content-Encoding domolite cannot read is
+    refused; once the target is found, that encoding is refused (415), for parts, upload parts and imports."""
+    brotli = {"Content-Encoding": "br"}
+    missing = "00000000-0000-0000-0000-000000000000"
+    r = api.put("/v1/streams/999999999/executions/1/part/1", content=b"1,a\n", headers=brotli)
+    assert_domo_error(r, 404, "Stream 999999999 not found")
+    r = api.put(f"/api/data/v3/datasources/{missing}/uploads/1/parts/1", content=b"1,a\n", headers=brotli)
+    assert_domo_error(r, 404, f"DataSet {missing} not found")
+    assert_domo_error(api.put(f"/v1/datasets/{missing}/data", content=b"1,a\n", headers=brotli), 404, missing)
+    stream = create_stream(api)
+    sid, dataset_id = stream["id"], stream["dataSet"]["id"]
+    eid = api.post(f"/v1/streams/{sid}/executions", json={}).json()["id"]
+    r = api.put(f"/v1/streams/{sid}/executions/{eid}/part/1", content=b"1,a\n", headers=brotli)
+    assert_domo_error(r, 415, "Content-Encoding br")
+    assert_domo_error(api.put(f"/v1/datasets/{dataset_id}/data", content=b"1,a\n", headers=brotli), 415, "br")

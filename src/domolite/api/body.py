@@ -4,13 +4,14 @@ stops before its Content-Length, a JSON body over the limit, and an encoding dom
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
+from domolite.api.deps import get_services
 from domolite.api.errors import validation_message
 from domolite.errors import BadRequest, BodyEndedEarly, InvalidField, UnsupportedMediaType
 from domolite.models.limits import Limits
@@ -22,8 +23,7 @@ _IDENTITY = frozenset({"", "identity"})
 
 
 def _limits(request: Request) -> Limits:
-    limits: Limits = request.app.state.services.limits
-    return limits
+    return get_services(request).limits
 
 
 def declared_length(request: Request) -> int | None:
@@ -121,6 +121,20 @@ async def parse_body(request: Request, model: type[M], *, default: Any = None) -
         return model.model_validate(data, context={"limits": _limits(request)})
     except ValidationError as exc:
         raise BadRequest(validation_message(list(exc.errors()))) from None
+
+
+def body_of(model: type[M], *, default: Any = None) -> Any:
+    """A dependency: the JSON body validated as `model` (see `parse_body`), read before the handler runs, so
+    that the handler is a plain function (FastAPI runs it on a worker thread)."""
+
+    async def read(request: Request) -> M:
+        return await parse_body(request, model, default=default)
+
+    return Depends(read)
+
+
+JsonDep = Annotated[Any, Depends(json_body)]  # the JSON body, or None when empty (see json_body)
+RawBodyDep = Annotated[bytes, Depends(small_body)]  # a small body's bytes (see small_body)
 
 
 def flag(value: str | None, default: bool = False) -> bool:

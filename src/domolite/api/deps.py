@@ -1,14 +1,36 @@
-"""Request dependencies: the app's services and the calling principal."""
+"""Request dependencies: one typed dependency per service, and the calling principal.
+
+A handler names the services it calls (`datasets: DataSetsDep`), never the container: no handler can reach the
+catalog or the lake (tests/unit/test_layout.py checks that)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 
+from domolite.access.policies import Policies
+from domolite.access.sharing import Sharing
+from domolite.audit.log import AuditLog
+from domolite.auth.devtokens import AccessTokens
+from domolite.auth.directory import Directory
+from domolite.auth.sessions import SessionService
+from domolite.auth.throttle import LoginGuard
+from domolite.auth.tokens import TokenService
+from domolite.connectors.accounts import Accounts
+from domolite.connectors.streams import Connectors
+from domolite.datasets.service import DataSets
+from domolite.datasets.versions import Versions
 from domolite.errors import Unauthorized
+from domolite.export.jobs import Exports
+from domolite.ingest.executions import Ingest
+from domolite.ingest.streams import Streams
+from domolite.ingest.uploads import Uploads
+from domolite.models.limits import Limits
 from domolite.models.records import Principal
+from domolite.query.service import Queries
 from domolite.services import Services
+from domolite.settings import Settings
 
 
 def get_services(request: Request) -> Services:
@@ -40,7 +62,7 @@ def _principal(request: Request) -> Principal:
         return guard.attempt("developer token", token_id, address, lambda: services.tokens.verify_dev_token(dev))
     session = (request.headers.get("x-domo-authentication") or "").strip()
     if session:
-        return guard.attempt("session", None, address, lambda: services.instance.sessions.verify(session))
+        return guard.attempt("session", None, address, lambda: services.sessions.verify(session))
     header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() == "bearer" and token.strip():
@@ -48,5 +70,116 @@ def _principal(request: Request) -> Principal:
     raise Unauthorized("Full authentication is required to access this resource")
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+# -- one dependency per service (async: a lookup, no worker thread) ----------------------------------------
+
+
+async def _access_tokens(request: Request) -> AccessTokens:
+    return get_services(request).access_tokens
+
+
+async def _accounts(request: Request) -> Accounts:
+    return get_services(request).accounts
+
+
+async def _audit(request: Request) -> AuditLog:
+    return get_services(request).audit
+
+
+async def _connectors(request: Request) -> Connectors:
+    return get_services(request).connectors
+
+
+async def _datasets(request: Request) -> DataSets:
+    return get_services(request).datasets
+
+
+async def _directory(request: Request) -> Directory:
+    return get_services(request).directory
+
+
+async def _exports(request: Request) -> Exports:
+    return get_services(request).exports
+
+
+async def _guard(request: Request) -> LoginGuard:
+    return get_services(request).guard
+
+
+async def _ingest(request: Request) -> Ingest:
+    return get_services(request).ingest
+
+
+async def _limits(request: Request) -> Limits:
+    return get_services(request).limits
+
+
+async def _policies(request: Request) -> Policies:
+    return get_services(request).policies
+
+
+async def _queries(request: Request) -> Queries:
+    return get_services(request).queries
+
+
+class Readiness(Protocol):
+    """What /ready asks (storage/readiness.py, which the API may not import): each of the catalog and the
+    lake, "ok" or why not."""
+
+    def check(self) -> dict[str, str]: ...
+
+
+async def _readiness(request: Request) -> Readiness:
+    return get_services(request).readiness
+
+
+async def _sessions(request: Request) -> SessionService:
+    return get_services(request).sessions
+
+
+async def _settings(request: Request) -> Settings:
+    return get_services(request).settings
+
+
+async def _sharing(request: Request) -> Sharing:
+    return get_services(request).sharing
+
+
+async def _streams(request: Request) -> Streams:
+    return get_services(request).streams
+
+
+async def _tokens(request: Request) -> TokenService:
+    return get_services(request).tokens
+
+
+async def _uploads(request: Request) -> Uploads:
+    return get_services(request).uploads
+
+
+async def _versions(request: Request) -> Versions:
+    return get_services(request).versions
+
+
+AccessTokensDep = Annotated[AccessTokens, Depends(_access_tokens)]
+AccountsDep = Annotated[Accounts, Depends(_accounts)]
+AuditDep = Annotated[AuditLog, Depends(_audit)]
+ConnectorsDep = Annotated[Connectors, Depends(_connectors)]
+DataSetsDep = Annotated[DataSets, Depends(_datasets)]
+DirectoryDep = Annotated[Directory, Depends(_directory)]
+ExportsDep = Annotated[Exports, Depends(_exports)]
+GuardDep = Annotated[LoginGuard, Depends(_guard)]
+IngestDep = Annotated[Ingest, Depends(_ingest)]
+LimitsDep = Annotated[Limits, Depends(_limits)]
+PoliciesDep = Annotated[Policies, Depends(_policies)]
+QueriesDep = Annotated[Queries, Depends(_queries)]
+ReadinessDep = Annotated[Readiness, Depends(_readiness)]
+SessionsDep = Annotated[SessionService, Depends(_sessions)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+SharingDep = Annotated[Sharing, Depends(_sharing)]
+StreamsDep = Annotated[Streams, Depends(_streams)]
+TokensDep = Annotated[TokenService, Depends(_tokens)]
+UploadsDep = Annotated[Uploads, Depends(_uploads)]
+VersionsDep = Annotated[Versions, Depends(_versions)]

@@ -13,7 +13,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from domolite.api.deps import ServicesDep
+from domolite.api.deps import ReadinessDep
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.server import metrics
@@ -51,8 +51,7 @@ def health() -> JSON:
         503: _json(_READY, "The catalog or the lake does not answer (within 5 s)."),
     },
 )
-async def ready(services: ServicesDep) -> JSON:
-    readiness = services.readiness
+async def ready(readiness: ReadinessDep) -> JSON:
     checks = {"catalog": "no answer in time", "lake": "no answer in time"}
     with anyio.move_on_after(READY_WAIT_S):
         checks = await anyio.to_thread.run_sync(readiness.check, abandon_on_cancel=True)

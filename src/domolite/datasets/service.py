@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import builtins
+import fnmatch
 import logging
 import unicodedata
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from domolite.access import permissions
 from domolite.audit.log import AuditLog
 from domolite.catalog import Catalog
 from domolite.catalog.clock import utcnow
-from domolite.errors import InvalidField, UserNotFound
+from domolite.catalog.product import ProductCatalog
+from domolite.errors import Forbidden, InvalidField, UserNotFound
 from domolite.models.audit import Action, AuditEvent, ObjectType
 from domolite.models.limits import Limits
-from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod, User, keep_hidden
+from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod, User, keep_hidden, shape
 from domolite.storage.tables import INTERNAL_PREFIX, Tables
 
 log = logging.getLogger("domolite.datasets")
@@ -50,6 +52,22 @@ def check_columns(columns: Sequence[Column], limits: Limits, where: str = "schem
         seen.add(key)
 
 
+@dataclass(frozen=True)
+class SchemaColumn:
+    """A column of a schema change: `source` is the column it was (Domo's `id`), when that differs."""
+
+    column: Column
+    source: str | None
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    field: str
+    kind: str  # wildcard | term
+    value: str
+    negate: bool = False
+
+
 class RowView(Protocol):
     """What the door says about the rows a principal may read (row policies applied)."""
 
@@ -58,9 +76,52 @@ class RowView(Protocol):
     def filters_rows(self, dataset: DataSet, principal: Principal) -> bool: ...
 
 
+@dataclass(frozen=True)
+class Owned:
+    """A DataSet as a caller sees it (the count of the rows they may read, under PDP) and its owner (None when
+    that user was deleted): what the public API shows of a DataSet."""
+
+    dataset: DataSet
+    owner: User | None
+
+
+@dataclass(frozen=True)
+class DataSource(Owned):
+    """What the instance API shows of a DataSet: `Owned`, its stream, whether a connector feeds it, and the
+    caller's access level in Domo's words."""
+
+    stream_id: int | None
+    connector: bool
+    permissions: str
+
+
+def access_level(principal: Principal, dataset: DataSet) -> str:
+    """Domo's permissions string for the caller on the DataSet."""
+    for check, level in (
+        (permissions.require_delete, "READ_WRITE_DELETE_SHARE_ADMIN"),
+        (permissions.require_edit, "READ_WRITE_SHARE"),
+        (permissions.require_read, "READ"),
+    ):
+        try:
+            check(principal, dataset)
+        except Forbidden:
+            continue
+        return level
+    return "NONE"
+
+
 class DataSets:
-    def __init__(self, catalog: Catalog, lake: Tables, limits: Limits, audit: AuditLog, rows: RowView) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        lake: Tables,
+        limits: Limits,
+        audit: AuditLog,
+        rows: RowView,
+        product: ProductCatalog,
+    ) -> None:
         self.catalog = catalog
+        self.product = product
         self.lake = lake
         self.limits = limits
         self.audit = audit
@@ -86,6 +147,26 @@ class DataSets:
         rows they may read (a PDP-filtered user sees how many rows are theirs, never the total)."""
         count = self.rows.row_count(dataset, principal)
         return dataset if count == dataset.row_count else replace(dataset, row_count=count)
+
+    def view(self, principal: Principal, dataset: DataSet, owners: dict[int, User | None] | None = None) -> Owned:
+        """The DataSet as the principal sees it, with its owner (`owners` caches owners across one list)."""
+        seen = self.seen_by(principal, dataset)
+        cache = owners if owners is not None else {}
+        if seen.owner_id not in cache:
+            cache[seen.owner_id] = self.owner(seen)
+        return Owned(seen, cache[seen.owner_id])
+
+    def views(self, principal: Principal, datasets: Sequence[DataSet]) -> builtins.list[Owned]:
+        owners: dict[int, User | None] = {}
+        return [self.view(principal, d, owners) for d in datasets]
+
+    def datasource(self, principal: Principal, dataset: DataSet) -> DataSource:
+        """The DataSet as the principal sees it in the instance API (see `DataSource`)."""
+        seen = self.seen_by(principal, dataset)
+        streams = self.catalog.list_streams(limit=1, offset=0, dataset_ids=[seen.id])
+        stream_id = streams[0].id if streams else None
+        connector = stream_id is not None and self.product.get_connector(stream_id) is not None
+        return DataSource(seen, self.owner(seen), stream_id, connector, access_level(principal, seen))
 
     def counts_hidden(self, principal: Principal, dataset: DataSet | str) -> bool:
         """Whether the principal is kept from the row counts of the DataSet's loads (data versions, partitions,
@@ -249,6 +330,87 @@ class DataSets:
             log.exception("removing the lake table of deleted DataSet %s failed", dataset_id)
         self.executions_removed(removed)
 
+    # -- schema ----------------------------------------------------------------------------------------------
+    def alter_schema(self, principal: Principal, dataset_id: str, columns: Sequence[SchemaColumn]) -> int:
+        """Make `columns` the schema, keeping the rows of kept columns (added columns are NULL). Returns the
+        schema id (the lake snapshot of the change).
+
+        Raises:
+            InvalidField: a bad schema, or a retype the data cannot take
+                (names the column and a failing value).
+        """
+        dataset = self.get_for_edit(principal, dataset_id)
+        new = tuple(c.column for c in columns)
+        check_columns(new, self.limits, "columns")
+        old_names = {c.name.lower() for c in dataset.columns}
+        new_names = {c.name.lower() for c in new}
+        renamed: dict[str, str] = {}
+        for i, c in enumerate(columns):
+            if c.source is None or c.source.lower() == c.column.name.lower():
+                continue
+            if c.source.lower() in old_names and c.column.name.lower() not in old_names:
+                if c.source.lower() in new_names:
+                    raise InvalidField(f"columns[{i}].id", f"{c.source!r} is renamed and also kept")
+                renamed[c.column.name] = c.source
+        if new != dataset.columns:
+            if shape(new) != shape(dataset.columns) or renamed:
+                self.lake.evolve(dataset.table, dataset.columns, new, renamed)
+            updated = self.catalog.update_dataset(dataset.id, columns=new)
+            change = schema_change(dataset.columns, new)
+            if renamed:
+                change += "; renamed " + ", ".join(f"{old} to {name}" for name, old in renamed.items())
+            self.record(principal, Action.SCHEMA_CHANGED, updated, change)
+        return self.lake.latest_snapshot()
+
+    # -- metadata --------------------------------------------------------------------------------------------
+    def set_tags(self, principal: Principal, dataset_id: str, tags: Sequence[str]) -> DataSet:
+        self.get_for_edit(principal, dataset_id)
+        unique = list(dict.fromkeys(str(t) for t in tags))
+        return self.catalog.update_dataset(dataset_id, tags=unique)
+
+    def set_properties(self, principal: Principal, dataset_id: str, properties: dict[str, Any]) -> DataSet:
+        """`dataProviderType` changes the provider type; other keys are kept in the DataSet's properties."""
+        dataset = self.get_for_edit(principal, dataset_id)
+        changes: dict[str, Any] = {}
+        provider = properties.get("dataProviderType")
+        if provider is not None:
+            if not str(provider).strip():
+                raise InvalidField("dataProviderType", "must not be empty")
+            problem = self.limits.too_long(str(provider), "provider")
+            if problem is not None:
+                raise InvalidField("dataProviderType", problem)
+            changes["data_provider_type"] = str(provider)
+        rest = {k: v for k, v in properties.items() if k != "dataProviderType"}
+        if rest:
+            changes["properties"] = {**dataset.properties, **rest}
+        if not changes:
+            return dataset
+        return self.catalog.update_dataset(dataset_id, **changes)
+
+    # -- search ----------------------------------------------------------------------------------------------
+    def search(
+        self, principal: Principal, *, text: str, filters: Sequence[SearchFilter], count: int, offset: int
+    ) -> tuple[builtins.list[DataSet], int]:
+        """DataSets the caller may read that match every filter, by name; one page and the total."""
+        permissions.require_scope(principal, "data")
+        checks = [_filter_check(f) for f in filters]
+        words = text.strip().lower() if text.strip() not in ("", "*") else ""
+        found: builtins.list[DataSet] = []
+        start = 0
+        while batch := self.catalog.list_datasets(limit=500, offset=start, sort="name"):
+            start += len(batch)
+            for dataset in batch:
+                if words and words not in dataset.name.lower():
+                    continue
+                if not all(check(dataset) for check in checks):
+                    continue
+                try:
+                    permissions.require_read(principal, dataset)
+                except Forbidden:
+                    continue
+                found.append(dataset)
+        return found[offset : offset + count], len(found)
+
     def reconcile_row_counts(self) -> None:
         """Bring cached row counts in line with the lake (after a crash between a lake commit and the catalog)."""
         version = self.lake.latest_snapshot()
@@ -282,3 +444,35 @@ def visible_to(principal: Principal) -> tuple[int, Collection[str]] | None:
     if principal.is_admin:
         return None
     return principal.user.id, list(principal.grants)
+
+
+_FIELDS: dict[str, Callable[[DataSet], str | list[str]]] = {
+    "name_sort": lambda d: d.name,
+    "name": lambda d: d.name,
+    "dataprovidername_facet": lambda d: d.data_provider_type,
+    "dataprovidertype": lambda d: d.data_provider_type,
+    "ownedbyid": lambda d: str(d.owner_id),
+    "owned_by_id": lambda d: str(d.owner_id),
+    "databaseid": lambda d: d.id,
+    "tags": lambda d: list(d.tags),
+}
+
+
+def _filter_check(f: SearchFilter) -> Callable[[DataSet], bool]:
+    getter = _FIELDS.get(f.field.lower())
+    if getter is None:
+        raise InvalidField("filters.field", f"unsupported field {f.field!r}; use {', '.join(sorted(_FIELDS))}")
+    if f.kind not in ("wildcard", "term"):
+        raise InvalidField("filters.filterType", f"unsupported filterType {f.kind!r}; use wildcard or term")
+
+    def matches(value: str) -> bool:
+        if f.kind == "wildcard":
+            return fnmatch.fnmatchcase(value.lower(), f.value.lower())
+        return value.lower() == f.value.lower()
+
+    def check(dataset: DataSet) -> bool:
+        got = getter(dataset)
+        hit = any(matches(v) for v in got) if isinstance(got, list) else matches(got)
+        return hit != f.negate
+
+    return check

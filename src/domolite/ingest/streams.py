@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import anyio
 
 from domolite.access import permissions
 from domolite.catalog import Catalog
 from domolite.datasets.service import DataSets
 from domolite.errors import InvalidField
+from domolite.ingest.executions import Ingest
 from domolite.models.access import Capability
 from domolite.models.audit import Action, ObjectType
 from domolite.models.records import Column, DataSet, Execution, Principal, Stream, UpdateMethod
@@ -18,9 +21,10 @@ _TERM_SPLIT = re.compile(r",(?=dataSource\.)")
 
 
 class Streams:
-    def __init__(self, catalog: Catalog, datasets: DataSets) -> None:
+    def __init__(self, catalog: Catalog, datasets: DataSets, ingest: Ingest) -> None:
         self.catalog = catalog
         self.datasets = datasets
+        self.ingest = ingest
 
     def create(
         self,
@@ -62,6 +66,27 @@ class Streams:
     def execution_key(self, stream_id: int, number: int) -> int:
         """The catalog's key of the stream's execution `number` (each stream numbers its own executions)."""
         return self.catalog.execution_key(stream_id, number)
+
+    async def receive_part(
+        self,
+        principal: Principal,
+        stream_id: int,
+        number: int,
+        part_no: int,
+        chunks: AsyncIterator[bytes],
+        *,
+        gzip: Callable[[], bool],
+    ) -> Execution:
+        """A part of the stream's execution `number`: the caller may edit the DataSet (checked on a worker thread
+        before the body is read), then the part is stored (see Ingest.receive_part). `gzip` says whether the body
+        is gzip; it is asked after the checks (it may refuse the body's encoding)."""
+
+        def key() -> int:
+            self.get_for_edit(principal, stream_id)
+            return self.execution_key(stream_id, number)
+
+        execution_id = await anyio.to_thread.run_sync(key)
+        return await self.ingest.receive_part(stream_id, execution_id, part_no, chunks, gzip=gzip())
 
     def get_for_edit(self, principal: Principal, stream_id: int) -> tuple[Stream, DataSet]:
         stream = self.catalog.get_stream(stream_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -145,6 +145,21 @@ class Uploads:
         execution = self.ingest.open_execution(stream, method if method is not UpdateMethod.UPSERT else None)
         return self.product.add_upload(execution.id, dataset.id, stream.id, tag)
 
+    async def begin(
+        self,
+        principal: Principal,
+        dataset_id: str,
+        action: str | None,
+        data_tag: str | None,
+        values: str | None = None,
+        delimiter: str | None = None,
+    ) -> Upload | Committed:
+        """Stage 1 as the API asks it: an upload opened (`open`, on a worker thread), or with `values` the
+        append-row upload, committed at once (`append_row`)."""
+        if values is not None:
+            return await self.append_row(principal, dataset_id, values, delimiter)
+        return await anyio.to_thread.run_sync(self.open, principal, dataset_id, action, data_tag)
+
     async def append_row(self, principal: Principal, dataset_id: str, values: str, delimiter: str | None) -> Committed:
         """The append-row upload: `values` become one row appended to the DataSet, as one upload committed at
         once (one data version). Nothing is added when the values do not fit the schema."""
@@ -169,6 +184,37 @@ class Uploads:
         self, upload: Upload, part_no: int, chunks: AsyncIterator[bytes], *, gzip: bool
     ) -> Execution:
         return await self.ingest.receive_part(upload.stream_id, upload.id, part_no, chunks, gzip=gzip)
+
+    async def receive_part_of(
+        self,
+        principal: Principal,
+        dataset_id: str,
+        upload_id: int,
+        part_no: int,
+        chunks: AsyncIterator[bytes],
+        *,
+        gzip: Callable[[], bool],
+    ) -> tuple[Upload, Execution]:
+        """Stage 2 as the API asks it: the caller may edit the DataSet and the upload is its (checked on a
+        worker thread before the body is read), then the part is stored (see `receive_part`). `gzip` says
+        whether the body is gzip; it is asked after the checks (it may refuse the body's encoding)."""
+        upload = await anyio.to_thread.run_sync(self.upload_for_edit, principal, dataset_id, upload_id)
+        return upload, await self.receive_part(upload, part_no, chunks, gzip=gzip())
+
+    async def import_csv(
+        self,
+        principal: Principal,
+        dataset_id: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        gzip: Callable[[], bool],
+        method: UpdateMethod,
+    ) -> None:
+        """A one-shot CSV import (PUT /v1/datasets/{id}/data): the caller may edit the DataSet (checked before the
+        body is read), the body is received whole, then loaded as one data version (on a worker thread)."""
+        dataset = await anyio.to_thread.run_sync(self.datasets.get_for_edit, principal, dataset_id)
+        path = await self.ingest.receive_import(dataset, chunks, gzip=gzip())
+        await anyio.to_thread.run_sync(self.ingest.apply_import, dataset, path, method, principal)
 
     def upload_for_edit(self, principal: Principal, dataset_id: str, upload_id: int) -> Upload:
         self.datasets.get_for_edit(principal, dataset_id)

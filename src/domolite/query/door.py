@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -37,7 +37,14 @@ from domolite.server.scratch import remove_gone, remove_strays
 from domolite.storage.lake import LAKE, Lake, lake_busy
 from domolite.storage.sqltext import ident, literal
 
-PdpFilter = Callable[[DataSet, Principal], str | None]
+
+class RowPolicies(Protocol):
+    """PDP as the door asks it (access/policies.py's `Policies`)."""
+
+    def row_filter(self, dataset: DataSet, principal: Principal) -> str | None:
+        """The WHERE clause of the rows of `dataset` the principal may read, or None for every row."""
+        ...
+
 
 _TIME_UP = "the query's time limit passed"
 
@@ -113,7 +120,7 @@ class Door:
         timeout_s: float,
         max_rows: int,
         scratch_dir: Path,
-        pdp_filter: PdpFilter | None = None,
+        policies: RowPolicies | None = None,
         memory_limit: str = "1GB",
         threads: int | None = None,
         owner: str = "",
@@ -129,7 +136,7 @@ class Door:
         self.timeout_s = timeout_s
         self.max_rows = max_rows
         self.scratch_dir = scratch_dir
-        self.pdp_filter = pdp_filter
+        self.policies = policies
         scratch_dir.mkdir(parents=True, exist_ok=True)
         self._sandbox = lake.instance(threads, memory_limit)
         self._sandbox.execute(
@@ -182,9 +189,9 @@ class Door:
         return self._source(dataset, principal, version, also=span)[0]
 
     def _row_filter(self, dataset: DataSet, principal: Principal) -> str | None:
-        row_filter = self.pdp_filter(dataset, principal) if self.pdp_filter else None
+        row_filter = self.policies.row_filter(dataset, principal) if self.policies else None
         if row_filter is None and dataset.pdp_enabled and not permissions.bypasses_pdp(principal, dataset):
-            row_filter = "FALSE"  # PDP is on but no policy hook is plugged in: fail closed
+            row_filter = "FALSE"  # PDP is on but no policies are plugged in: fail closed
         return row_filter
 
     def _source(

@@ -1,4 +1,5 @@
-"""SQL queries of the instance API: client paging and time travel on top of the one door."""
+"""The one query service: SQL over a DataSet (with the instance API's client paging, time travel and PDP preview)
+and the CSV of a DataSet, each through the one door."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from domolite.datasets.versions import Versions
 from domolite.errors import InvalidField, NotFound
 from domolite.models.records import DataSet, Principal
 from domolite.query.door import Door, QueryResult
+from domolite.query.fifo import FifoReader
 from domolite.query.sql import paged
 from domolite.server.cancel import Cancel
 
@@ -50,6 +52,13 @@ class Queries:
         preview = None if preview_policies is None else self._preview(principal, dataset, preview_policies)
         return dataset, self.door.query(dataset, principal, paged(sql, limit, offset), at, cancel, preview)
 
+    def select(
+        self, principal: Principal, dataset_id: str, sql: str, *, cancel: Cancel | None = None
+    ) -> tuple[DataSet, QueryResult]:
+        """The public API's query: the SQL as it is (no paging), over the DataSet as it is now."""
+        dataset = self.datasets.get(principal, dataset_id)
+        return dataset, self.door.query(dataset, principal, sql, cancel=cancel)
+
     def _preview(self, principal: Principal, dataset: DataSet, policy_ids: Sequence[int]) -> str:
         permissions.require_manage(principal, dataset)
         policies = []
@@ -61,7 +70,9 @@ class Queries:
                 raise InvalidField(where, f"DataSet {dataset.id} has no policy (filter group) {policy_id}") from None
         return preview_filter(dataset.columns, policies)
 
-    def export_sql(self, principal: Principal, dataset_id: str, version: int | None) -> str:
-        """The trusted SELECT of a CSV export, at data version `version` when given."""
+    def csv(self, principal: Principal, dataset_id: str, *, header: bool, version: int | None = None) -> FifoReader:
+        """The CSV download of the DataSet (every row the caller may read), at data version `version` when given.
+        Read permission and PDP are decided here, before the first byte."""
         dataset = self.datasets.get(principal, dataset_id)
-        return self.door.source_sql(dataset, principal, self.versions.check_version(dataset, version))
+        select_sql = self.door.source_sql(dataset, principal, self.versions.check_version(dataset, version))
+        return self.door.csv_stream(select_sql, header=header)

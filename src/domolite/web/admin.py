@@ -5,12 +5,15 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.responses import Response
 
+from domolite.api.deps import AccessTokensDep, DirectoryDep
 from domolite.api.public.access_schemas import access_token_out
+from domolite.auth.devtokens import AccessTokens
+from domolite.auth.directory import Directory
 from domolite.errors import InvalidField
-from domolite.models.records import Role
+from domolite.models.records import Principal, Role
 from domolite.web.render import page, redirect
 from domolite.web.routing import web_router
-from domolite.web.session import FormDep, ServicesDep, UserDep, form_list
+from domolite.web.session import FormDep, UserDep, form_list
 
 router = web_router()
 ROLES = [r.value for r in Role]
@@ -23,11 +26,13 @@ def _number(form: dict[str, str], name: str) -> int:
     return int(value)
 
 
-def _admin_page(request: Request, principal: UserDep, services: ServicesDep, new_token: str = "") -> Response:
-    users = services.directory.list_users(principal, limit=500, offset=0) if principal.is_admin else []
-    groups = services.directory.list_groups(principal, limit=500, offset=0)
-    members = {g.id: services.directory.members(principal, g.id, limit=500, offset=0) for g in groups}
-    tokens = [access_token_out(t) for t in services.access_tokens.list(principal)]
+def _admin_page(
+    request: Request, principal: Principal, directory: Directory, access_tokens: AccessTokens, new_token: str = ""
+) -> Response:
+    users = directory.list_users(principal, limit=500, offset=0) if principal.is_admin else []
+    groups = directory.list_groups(principal, limit=500, offset=0)
+    members = {g.id: directory.members(principal, g.id, limit=500, offset=0) for g in groups}
+    tokens = [access_token_out(t) for t in access_tokens.list(principal)]
     return page(
         request,
         "admin.html",
@@ -43,13 +48,13 @@ def _admin_page(request: Request, principal: UserDep, services: ServicesDep, new
 
 
 @router.get("/admin")
-def admin(request: Request, principal: UserDep, services: ServicesDep) -> Response:
-    return _admin_page(request, principal, services)
+def admin(request: Request, principal: UserDep, directory: DirectoryDep, access_tokens: AccessTokensDep) -> Response:
+    return _admin_page(request, principal, directory, access_tokens)
 
 
 @router.post("/admin/users")
-def create_user(principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
-    user, _created = services.directory.create_user(
+def create_user(principal: UserDep, directory: DirectoryDep, form: FormDep) -> Response:
+    user, _created = directory.create_user(
         principal,
         email=form.get("email", ""),
         name=form.get("name", ""),
@@ -60,14 +65,14 @@ def create_user(principal: UserDep, services: ServicesDep, form: FormDep) -> Res
 
 
 @router.post("/admin/users/delete")
-def delete_user(principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
-    services.directory.delete_user(principal, _number(form, "user"))
+def delete_user(principal: UserDep, directory: DirectoryDep, form: FormDep) -> Response:
+    directory.delete_user(principal, _number(form, "user"))
     return redirect("/admin", notice="User deleted.")
 
 
 @router.post("/admin/groups")
-def create_group(request: Request, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
-    group = services.directory.create_group(
+def create_group(request: Request, principal: UserDep, directory: DirectoryDep, form: FormDep) -> Response:
+    group = directory.create_group(
         principal,
         name=form.get("name", ""),
         description=form.get("description", ""),
@@ -78,19 +83,21 @@ def create_group(request: Request, principal: UserDep, services: ServicesDep, fo
 
 
 @router.post("/admin/groups/delete")
-def delete_group(principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
-    services.directory.delete_group(principal, _number(form, "group"))
+def delete_group(principal: UserDep, directory: DirectoryDep, form: FormDep) -> Response:
+    directory.delete_group(principal, _number(form, "group"))
     return redirect("/admin", notice="Group deleted.")
 
 
 @router.post("/admin/tokens")
-def create_token(request: Request, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
-    _row, token = services.access_tokens.create(principal, form.get("name", "").strip() or "developer token", None)
+def create_token(
+    request: Request, principal: UserDep, access_tokens: AccessTokensDep, form: FormDep, directory: DirectoryDep
+) -> Response:
+    _row, token = access_tokens.create(principal, form.get("name", "").strip() or "developer token", None)
     # Shown once, in this answer (never in a redirect, a cookie or a log).
-    return _admin_page(request, principal, services, new_token=token)
+    return _admin_page(request, principal, directory, access_tokens, new_token=token)
 
 
 @router.post("/admin/tokens/revoke")
-def revoke_token(principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
-    services.access_tokens.revoke(principal, form.get("token", ""))
+def revoke_token(principal: UserDep, access_tokens: AccessTokensDep, form: FormDep) -> Response:
+    access_tokens.revoke(principal, form.get("token", ""))
     return redirect("/admin", notice="Developer token revoked.")

@@ -8,9 +8,9 @@ import json
 from typing import Any
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from domolite.api.deps import AccountsDep, ConnectorsDep, DataSetsDep
 from domolite.api.instance.schemas import StreamIn, history_out
 from domolite.connectors.accounts import S3_UNLOAD_WRITEBACK, AccountSpec
 from domolite.connectors.streams import ConnectorSpec, ConnectorStream
@@ -18,7 +18,7 @@ from domolite.errors import InvalidField
 from domolite.models.records import Principal, UpdateMethod
 from domolite.web.render import page, redirect
 from domolite.web.routing import web_router
-from domolite.web.session import FormDep, ServicesDep, UserDep
+from domolite.web.session import FormDep, UserDep
 
 router = web_router()
 PROVIDER = S3_UNLOAD_WRITEBACK.key
@@ -56,28 +56,28 @@ def _account_spec(form: dict[str, str], *, editing: bool) -> AccountSpec:
 
 
 @router.get("/accounts")
-def accounts(request: Request, principal: UserDep, services: ServicesDep, edit: str = "") -> Response:
-    found = services.accounts.list(principal, limit=500, offset=0)
+def accounts(request: Request, principal: UserDep, accounts: AccountsDep, edit: str = "") -> Response:
+    found = accounts.list(principal, limit=500, offset=0)
     editing = next((a for a in found if str(a.id) == edit), None)
     return page(request, "accounts.html", accounts=found, editing=editing, credentials=CREDENTIALS, regions=REGIONS)
 
 
 @router.post("/accounts")
-def save_account(principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+def save_account(principal: UserDep, accounts: AccountsDep, form: FormDep) -> Response:
     account_id = form.get("account", "")
     if account_id.isdigit():
-        account = services.accounts.update(principal, int(account_id), _account_spec(form, editing=True))
+        account = accounts.update(principal, int(account_id), _account_spec(form, editing=True))
         return redirect("/accounts", notice=f"Account {account.display_name!r} saved.")
-    account = services.accounts.create(principal, _account_spec(form, editing=False))
+    account = accounts.create(principal, _account_spec(form, editing=False))
     return redirect("/accounts", notice=f"Account {account.display_name!r} created.")
 
 
 @router.post("/accounts/delete")
-def delete_account(principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+def delete_account(principal: UserDep, accounts: AccountsDep, form: FormDep) -> Response:
     account_id = form.get("account", "")
     if not account_id.isdigit():
         raise InvalidField("account", "choose an account")
-    services.accounts.delete(principal, int(account_id))
+    accounts.delete(principal, int(account_id))
     return redirect("/accounts", notice="Account deleted.")
 
 
@@ -98,17 +98,17 @@ def schedule_label(found: ConnectorStream) -> str:
 
 
 @router.get("/connectors")
-def connectors(request: Request, principal: UserDep, services: ServicesDep) -> Response:
-    found = [c for c in services.instance.connectors.list(principal, limit=500, offset=0) if c.connector]
+def connectors(request: Request, principal: UserDep, connectors: ConnectorsDep) -> Response:
+    found = [c for c in connectors.list(principal, limit=500, offset=0) if c.connector]
     return page(request, "connectors.html", connectors=found, schedule_label=schedule_label)
 
 
 @router.get("/connectors/new")
-def new_connector(request: Request, principal: UserDep, services: ServicesDep) -> Response:
+def new_connector(request: Request, principal: UserDep, accounts: AccountsDep) -> Response:
     return page(
         request,
         "connector_form.html",
-        accounts=[a for a in services.accounts.list(principal, limit=500, offset=0) if a.provider_key == PROVIDER],
+        accounts=[a for a in accounts.list(principal, limit=500, offset=0) if a.provider_key == PROVIDER],
         credentials=CREDENTIALS,
         regions=REGIONS,
         schedule_types=SCHEDULE_TYPES,
@@ -130,7 +130,7 @@ def _schedule(form: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def _connector_account(principal: Principal, services: ServicesDep, form: dict[str, str]) -> int:
+def _connector_account(principal: Principal, accounts: AccountsDep, form: dict[str, str]) -> int:
     """The Credentials pane: an account from the Accounts tab, or new credentials (kept as a new account)."""
     chosen = form.get("account", "")
     if chosen.isdigit():
@@ -142,11 +142,13 @@ def _connector_account(principal: Principal, services: ServicesDep, form: dict[s
             provider_key=PROVIDER,
             configuration=spec.configuration,
         )
-    return services.accounts.create(principal, spec).id
+    return accounts.create(principal, spec).id
 
 
 @router.post("/connectors/new")
-def create_connector(request: Request, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+def create_connector(
+    request: Request, principal: UserDep, connectors: ConnectorsDep, form: FormDep, accounts: AccountsDep
+) -> Response:
     config = {
         "inputDataSetId": form.get("inputDataSetId", "").strip(),
         "path": form.get("path", "").strip(),
@@ -167,7 +169,7 @@ def create_connector(request: Request, principal: UserDep, services: ServicesDep
             "updateMethod": form.get("updateMethod", "APPEND"),
         }
     )  # the API's request model: the same limits on names, retries and schedule
-    account_id = _connector_account(principal, services, form)
+    account_id = _connector_account(principal, accounts, form)
     spec = ConnectorSpec(
         provider_key=PROVIDER,
         transport=body.transport.model_dump(),
@@ -176,7 +178,7 @@ def create_connector(request: Request, principal: UserDep, services: ServicesDep
         schedule=body.schedule(),
         retry_count=body.schedule_retry_count,
     )
-    found = services.instance.connectors.create(
+    found = connectors.create(
         principal,
         spec,
         name=body.data_source.name or "",
@@ -187,18 +189,17 @@ def create_connector(request: Request, principal: UserDep, services: ServicesDep
 
 
 @router.get("/connectors/{stream_id}")
-def connector(request: Request, stream_id: int, principal: UserDep, services: ServicesDep) -> Response:
-    found = services.instance.connectors.get(principal, stream_id)
-    hidden = services.datasets.counts_hidden(principal, found.dataset)
-    runs = [
-        history_out(r.execution, stream_id, r.info, hidden)
-        for r in services.instance.connectors.history(principal, stream_id)
-    ]
+def connector(
+    request: Request, stream_id: int, principal: UserDep, connectors: ConnectorsDep, datasets: DataSetsDep
+) -> Response:
+    found = connectors.get(principal, stream_id)
+    hidden = datasets.counts_hidden(principal, found.dataset)
+    runs = [history_out(r.execution, stream_id, r.info, hidden) for r in connectors.history(principal, stream_id)]
     config = {str(c.get("name")): c.get("value") for c in (found.connector.configuration if found.connector else [])}
     return page(request, "connector.html", found=found, runs=runs, config=config, schedule=schedule_label(found))
 
 
 @router.post("/connectors/{stream_id}/run")
-async def run_connector(stream_id: int, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
-    run = await run_in_threadpool(services.instance.connectors.run, principal, stream_id)
+def run_connector(stream_id: int, principal: UserDep, connectors: ConnectorsDep, form: FormDep) -> Response:
+    run = connectors.run(principal, stream_id)
     return redirect(f"/connectors/{stream_id}", notice=f"Run {run.execution.id} started.")

@@ -6,18 +6,30 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Query, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from domolite.access.policies import FilterSpec, PolicySpec
+from domolite.api.deps import (
+    DataSetsDep,
+    DirectoryDep,
+    ExportsDep,
+    PoliciesDep,
+    QueriesDep,
+    SharingDep,
+    StreamsDep,
+    UploadsDep,
+    VersionsDep,
+)
 from domolite.api.instance.export_schemas import ExportIn, export_out
 from domolite.api.public.datasets import dataset_view
+from domolite.auth.directory import Directory
+from domolite.datasets.service import DataSets
 from domolite.errors import InvalidField
 from domolite.models.access import AccessLevel, FilterOperator, GranteeType
 from domolite.models.records import DataSet, Principal
 from domolite.web.render import page, redirect
 from domolite.web.routing import web_router
-from domolite.web.session import FormDep, ServicesDep, UserDep, form_list
+from domolite.web.session import FormDep, UserDep, form_list
 
 router = web_router()
 PREVIEW_ROWS = 50
@@ -44,12 +56,12 @@ def quote_ident(name: str) -> str:
 
 
 def _tab(
-    request: Request, services: ServicesDep, principal: Principal, dataset: DataSet, tab: str, **ctx: Any
+    request: Request, datasets: DataSets, principal: Principal, dataset: DataSet, tab: str, **ctx: Any
 ) -> Response:
     return page(
         request,
         f"dataset_{tab}.html",
-        dataset=dataset_view(services, principal, dataset),
+        dataset=dataset_view(datasets.view(principal, dataset)),
         tab=tab,
         tabs=TABS,
         base=base(dataset.id),
@@ -58,11 +70,13 @@ def _tab(
 
 
 @router.get("/datasources/{dataset_id}/details/overview")
-def overview(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
-    dataset = services.datasets.get(principal, dataset_id)
-    streams = services.streams.search(principal, f"dataSource.id:{dataset.id}")
-    stream = streams[0][0] if streams else None
-    return _tab(request, services, principal, dataset, "overview", stream=stream, schema=dataset.columns)
+def overview(
+    request: Request, dataset_id: str, principal: UserDep, datasets: DataSetsDep, streams: StreamsDep
+) -> Response:
+    dataset = datasets.get(principal, dataset_id)
+    found = streams.search(principal, f"dataSource.id:{dataset.id}")
+    stream = found[0][0] if found else None
+    return _tab(request, datasets, principal, dataset, "overview", stream=stream, schema=dataset.columns)
 
 
 @router.get("/datasources/{dataset_id}/details/data")
@@ -70,13 +84,14 @@ def data(
     request: Request,
     dataset_id: str,
     principal: UserDep,
-    services: ServicesDep,
+    datasets: DataSetsDep,
+    queries: QueriesDep,
     sort: str = "",
     dir: str = "asc",
     page_no: str = Query("1", alias="page"),
     version: str = "",
 ) -> Response:
-    dataset = services.datasets.get(principal, dataset_id)
+    dataset = datasets.get(principal, dataset_id)
     names = [c.name for c in dataset.columns]
     number = max(int(page_no), 1) if page_no.isdigit() else 1
     at = int(version) if version.isdigit() else None
@@ -85,12 +100,12 @@ def data(
         sql += f" ORDER BY {quote_ident(sort)} {'DESC' if dir == 'desc' else 'ASC'}"
     else:
         sort = ""
-    _dataset, result = services.instance.queries.run(
+    _dataset, result = queries.run(
         principal, dataset.id, sql, limit=PREVIEW_ROWS + 1, offset=(number - 1) * PREVIEW_ROWS, version=at
     )
     return _tab(
         request,
-        services,
+        datasets,
         principal,
         dataset,
         "data",
@@ -106,36 +121,47 @@ def data(
 
 
 @router.get("/datasources/{dataset_id}/details/history")
-def history(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
-    dataset = services.datasets.get(principal, dataset_id)
-    versions = list(reversed(services.instance.versions.of(dataset)))
-    hidden = services.datasets.counts_hidden(principal, dataset)
-    return _tab(request, services, principal, dataset, "history", versions=versions, hidden=hidden)
+def history(
+    request: Request, dataset_id: str, principal: UserDep, datasets: DataSetsDep, versions: VersionsDep
+) -> Response:
+    dataset = datasets.get(principal, dataset_id)
+    found = list(reversed(versions.of(dataset)))
+    hidden = datasets.counts_hidden(principal, dataset)
+    return _tab(request, datasets, principal, dataset, "history", versions=found, hidden=hidden)
 
 
 @router.get("/datasources/{dataset_id}/details/partitions")
-def partitions(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
-    dataset = services.datasets.get(principal, dataset_id)
-    found = services.instance.uploads.partitions(principal, dataset.id, include_deleted=False, descending=True)
-    return _tab(request, services, principal, dataset, "partitions", partitions=found)
+def partitions(
+    request: Request, dataset_id: str, principal: UserDep, datasets: DataSetsDep, uploads: UploadsDep
+) -> Response:
+    dataset = datasets.get(principal, dataset_id)
+    found = uploads.partitions(principal, dataset.id, include_deleted=False, descending=True)
+    return _tab(request, datasets, principal, dataset, "partitions", partitions=found)
 
 
 # -- permissions -----------------------------------------------------------------------------------------------
 
 
-def _people(services: ServicesDep, principal: Principal) -> tuple[list[Any], list[Any]]:
-    users = [u for u, _created in services.directory.list_users(principal, limit=500, offset=0)]
-    groups = services.directory.list_groups(principal, limit=500, offset=0)
+def _people(directory: Directory, principal: Principal) -> tuple[list[Any], list[Any]]:
+    users = [u for u, _created in directory.list_users(principal, limit=500, offset=0)]
+    groups = directory.list_groups(principal, limit=500, offset=0)
     return users, groups
 
 
 @router.get("/datasources/{dataset_id}/details/permissions")
-def permissions(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
-    dataset = services.datasets.get(principal, dataset_id)
-    entries = services.sharing.access_list(principal, dataset.id)
-    users, groups = _people(services, principal)
+def permissions(
+    request: Request,
+    dataset_id: str,
+    principal: UserDep,
+    datasets: DataSetsDep,
+    sharing: SharingDep,
+    directory: DirectoryDep,
+) -> Response:
+    dataset = datasets.get(principal, dataset_id)
+    entries = sharing.access_list(principal, dataset.id)
+    users, groups = _people(directory, principal)
     return _tab(
-        request, services, principal, dataset, "permissions", entries=entries, users=users, groups=groups, levels=LEVELS
+        request, datasets, principal, dataset, "permissions", entries=entries, users=users, groups=groups, levels=LEVELS
     )
 
 
@@ -147,17 +173,17 @@ def _grantee(value: str) -> tuple[GranteeType, int]:
 
 
 @router.post("/datasources/{dataset_id}/share")
-def share(dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+def share(dataset_id: str, principal: UserDep, sharing: SharingDep, form: FormDep) -> Response:
     kind, grantee_id = _grantee(form.get("grantee", ""))
     level = AccessLevel.parse(form.get("level", "READ"))
-    services.sharing.share(principal, dataset_id, [(kind, grantee_id, level)])
+    sharing.share(principal, dataset_id, [(kind, grantee_id, level)])
     return redirect(f"{base(dataset_id)}/permissions", notice=f"Shared at {level.value}.")
 
 
 @router.post("/datasources/{dataset_id}/revoke")
-def revoke(dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+def revoke(dataset_id: str, principal: UserDep, sharing: SharingDep, form: FormDep) -> Response:
     kind, grantee_id = _grantee(form.get("grantee", ""))
-    services.sharing.revoke(principal, dataset_id, [(kind, grantee_id)])
+    sharing.revoke(principal, dataset_id, [(kind, grantee_id)])
     return redirect(f"{base(dataset_id)}/permissions", notice="Access revoked.")
 
 
@@ -165,18 +191,26 @@ def revoke(dataset_id: str, principal: UserDep, services: ServicesDep, form: For
 
 
 @router.get("/datasources/{dataset_id}/details/pdp")
-def pdp(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep, edit: str = "") -> Response:
-    dataset = services.datasets.get(principal, dataset_id)
-    policies = services.policies.list(principal, dataset.id)
-    editing = next((p for p in policies if str(p.id) == edit and not p.is_open), None)
-    users, groups = _people(services, principal)
+def pdp(
+    request: Request,
+    dataset_id: str,
+    principal: UserDep,
+    datasets: DataSetsDep,
+    policies: PoliciesDep,
+    directory: DirectoryDep,
+    edit: str = "",
+) -> Response:
+    dataset = datasets.get(principal, dataset_id)
+    found = policies.list(principal, dataset.id)
+    editing = next((p for p in found if str(p.id) == edit and not p.is_open), None)
+    users, groups = _people(directory, principal)
     return _tab(
         request,
-        services,
+        datasets,
         principal,
         dataset,
         "pdp",
-        policies=policies,
+        policies=found,
         editing=editing,
         users=users,
         groups=groups,
@@ -205,30 +239,30 @@ def _policy_spec(request: Request, form: dict[str, str]) -> PolicySpec:
 
 @router.post("/datasources/{dataset_id}/pdp")
 def save_policy(
-    request: Request, dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep
+    request: Request, dataset_id: str, principal: UserDep, policies: PoliciesDep, form: FormDep
 ) -> Response:
     spec = _policy_spec(request, form)
     policy_id = form.get("policy", "")
     if policy_id.isdigit():
-        services.policies.update(principal, dataset_id, int(policy_id), spec)
+        policies.update(principal, dataset_id, int(policy_id), spec)
         return redirect(f"{base(dataset_id)}/pdp", notice=f"Policy {spec.name!r} saved.")
-    services.policies.create(principal, dataset_id, spec)
+    policies.create(principal, dataset_id, spec)
     return redirect(f"{base(dataset_id)}/pdp", notice=f"Policy {spec.name!r} created.")
 
 
 @router.post("/datasources/{dataset_id}/pdp/delete")
-def delete_policy(dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+def delete_policy(dataset_id: str, principal: UserDep, policies: PoliciesDep, form: FormDep) -> Response:
     policy_id = form.get("policy", "")
     if not policy_id.isdigit():
         raise InvalidField("policy", "choose a policy")
-    services.policies.delete(principal, dataset_id, int(policy_id))
+    policies.delete(principal, dataset_id, int(policy_id))
     return redirect(f"{base(dataset_id)}/pdp", notice="Policy deleted.")
 
 
 @router.post("/datasources/{dataset_id}/pdp/enabled")
-def set_pdp(dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+def set_pdp(dataset_id: str, principal: UserDep, policies: PoliciesDep, form: FormDep) -> Response:
     enabled = form.get("enabled") == "true"
-    services.policies.set_enabled(principal, dataset_id, enabled)
+    policies.set_enabled(principal, dataset_id, enabled)
     return redirect(f"{base(dataset_id)}/pdp", notice="PDP is on." if enabled else "PDP is off.")
 
 
@@ -236,15 +270,17 @@ def set_pdp(dataset_id: str, principal: UserDep, services: ServicesDep, form: Fo
 
 
 @router.get("/datasources/{dataset_id}/details/export")
-def export(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
-    dataset = services.datasets.get(principal, dataset_id)
-    jobs = [export_out(job, detail=True) for job in services.exports.for_dataset(principal, dataset.id)]
+def export(
+    request: Request, dataset_id: str, principal: UserDep, datasets: DataSetsDep, exports: ExportsDep
+) -> Response:
+    dataset = datasets.get(principal, dataset_id)
+    jobs = [export_out(job, detail=True) for job in exports.for_dataset(principal, dataset.id)]
     jobs.reverse()
-    return _tab(request, services, principal, dataset, "export", jobs=jobs)
+    return _tab(request, datasets, principal, dataset, "export", jobs=jobs)
 
 
 @router.post("/datasources/{dataset_id}/export")
-async def start_export(dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+def start_export(dataset_id: str, principal: UserDep, exports: ExportsDep, form: FormDep) -> Response:
     body: dict[str, Any] = {
         "awsAccessKey": form.get("awsAccessKey"),
         "awsAccessSecret": form.get("awsAccessSecret"),
@@ -258,7 +294,7 @@ async def start_export(dataset_id: str, principal: UserDep, services: ServicesDe
         "queryRequest": {"includeBOM": form.get("includeBOM") == "on", "query": {}},
     }
     request = ExportIn.model_validate(body).to_domain()  # the API's own parsing, field names and errors
-    job = await run_in_threadpool(services.exports.start, principal, dataset_id, request)
+    job = exports.start(principal, dataset_id, request)
     return redirect(f"{base(dataset_id)}/export", notice=f"Export {job.id} started.")
 
 
@@ -266,15 +302,15 @@ async def start_export(dataset_id: str, principal: UserDep, services: ServicesDe
 
 
 @router.get("/datasources/{dataset_id}/details/delete")
-def delete_page(request: Request, dataset_id: str, principal: UserDep, services: ServicesDep) -> Response:
-    dataset = services.datasets.get(principal, dataset_id)
-    return _tab(request, services, principal, dataset, "delete")
+def delete_page(request: Request, dataset_id: str, principal: UserDep, datasets: DataSetsDep) -> Response:
+    dataset = datasets.get(principal, dataset_id)
+    return _tab(request, datasets, principal, dataset, "delete")
 
 
 @router.post("/datasources/{dataset_id}/delete")
-def delete(dataset_id: str, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
-    dataset = services.datasets.get(principal, dataset_id)
+def delete(dataset_id: str, principal: UserDep, datasets: DataSetsDep, form: FormDep) -> Response:
+    dataset = datasets.get(principal, dataset_id)
     if form.get("confirm_name", "").strip() != dataset.name.strip():
         raise InvalidField("confirm_name", "type the DataSet's name exactly to delete it")
-    services.datasets.delete(principal, dataset_id)
+    datasets.delete(principal, dataset_id)
     return redirect("/", notice=f"DataSet {dataset.name!r} deleted.")

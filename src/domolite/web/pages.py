@@ -7,18 +7,18 @@ import io
 from typing import Any
 
 from fastapi import Query, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from domolite.api.deps import client_address
+from domolite.api.deps import DataSetsDep, GuardDep, QueriesDep, SessionsDep, client_address
 from domolite.api.public.datasets import dataset_view
+from domolite.datasets.service import DataSets
 from domolite.errors import DomoError, Unauthorized
 from domolite.models.records import User
+from domolite.query.service import Queries
 from domolite.web.render import page, redirect
 from domolite.web.routing import web_router
 from domolite.web.session import (
     FormDep,
-    ServicesDep,
     UserDep,
     clear_session,
     safe_next,
@@ -33,10 +33,10 @@ SQL_SHOWN_ROWS = 1000
 
 
 @router.get("/signin")
-def sign_in_page(request: Request, services: ServicesDep, next: str = "/") -> Response:
+def sign_in_page(request: Request, sessions: SessionsDep, next: str = "/") -> Response:
     if session_token(request):
         try:
-            services.instance.sessions.verify(session_token(request))
+            sessions.verify(session_token(request))
             return redirect(safe_next(next))
         except DomoError:
             pass
@@ -44,11 +44,10 @@ def sign_in_page(request: Request, services: ServicesDep, next: str = "/") -> Re
 
 
 @router.post("/signin")
-def sign_in(request: Request, services: ServicesDep, form: FormDep) -> Response:
+def sign_in(request: Request, sessions: SessionsDep, guard: GuardDep, form: FormDep) -> Response:
     email = form.get("email", "").strip()
     password = form.get("password", "")
     next_path = safe_next(form.get("next"))
-    sessions = services.instance.sessions
 
     def log_in() -> tuple[User, str]:
         found = sessions.login(email, password)
@@ -57,7 +56,7 @@ def sign_in(request: Request, services: ServicesDep, form: FormDep) -> Response:
         return found
 
     try:  # the same throttle and the same session as POST /api/content/v2/authentication
-        _user, token = services.guard.attempt("session login", email.lower(), client_address(request), log_in)
+        _user, token = guard.attempt("session login", email.lower(), client_address(request), log_in)
     except Unauthorized:
         return page(request, "signin.html", status=401, next=next_path, email=email, failed="Wrong e-mail or password.")
     response = redirect(next_path)
@@ -76,7 +75,7 @@ def sign_out(form: FormDep) -> Response:
 def datasets_list(
     request: Request,
     principal: UserDep,
-    services: ServicesDep,
+    datasets: DataSetsDep,
     q: str = "",
     sort: str = "name",
     page_no: str = Query("1", alias="page"),
@@ -85,15 +84,14 @@ def datasets_list(
     field = SORTS.get(key, "name")
     descending = sort.startswith("-")
     number = max(int(page_no), 1) if page_no.isdigit() else 1
-    found = services.datasets.list(
+    found = datasets.list(
         principal,
         limit=PAGE_SIZE + 1,
         offset=(number - 1) * PAGE_SIZE,
         name_like=q.strip(),
         sort=("-" if descending else "") + field,
     )
-    owners: dict[int, User | None] = {}
-    rows = [dataset_view(services, principal, d, owners) for d in found[:PAGE_SIZE]]
+    rows = [dataset_view(v) for v in datasets.views(principal, found[:PAGE_SIZE])]
     return page(
         request,
         "datasets.html",
@@ -106,18 +104,18 @@ def datasets_list(
     )
 
 
-def dataset_choices(services: ServicesDep, principal: Any) -> list[dict[str, str]]:
+def dataset_choices(datasets: DataSets, principal: Any) -> list[dict[str, str]]:
     """The DataSets the user may read, by name, for pickers (the first 500)."""
-    found = services.datasets.list(principal, limit=500, offset=0, name_like="", sort="name")
+    found = datasets.list(principal, limit=500, offset=0, name_like="", sort="name")
     return [{"id": d.id, "name": d.name} for d in found]
 
 
 @router.get("/sql")
-def sql_page(request: Request, principal: UserDep, services: ServicesDep, dataset: str = "") -> Response:
+def sql_page(request: Request, principal: UserDep, datasets: DataSetsDep, dataset: str = "") -> Response:
     return page(
         request,
         "sql.html",
-        choices=dataset_choices(services, principal),
+        choices=dataset_choices(datasets, principal),
         chosen=dataset,
         sql="SELECT * FROM table LIMIT 100",
         result=None,
@@ -126,18 +124,20 @@ def sql_page(request: Request, principal: UserDep, services: ServicesDep, datase
 
 
 @router.post("/sql")
-async def run_sql(request: Request, principal: UserDep, services: ServicesDep, form: FormDep) -> Response:
+def run_sql(
+    request: Request, principal: UserDep, queries: QueriesDep, form: FormDep, datasets: DataSetsDep
+) -> Response:
     dataset_id, sql = form.get("dataset", ""), form.get("sql", "")
     if form.get("download"):
-        return await run_in_threadpool(_sql_csv, services, principal, dataset_id, sql)
+        return _sql_csv(queries, principal, dataset_id, sql)
     result: dict[str, Any] | None = None
     error = ""
     try:
-        _dataset, found = await run_in_threadpool(services.instance.queries.run, principal, dataset_id, sql)
+        _dataset, found = queries.run(principal, dataset_id, sql)
         result = {"columns": found.columns, "rows": found.rows[:SQL_SHOWN_ROWS], "total": len(found.rows)}
     except DomoError as exc:
         error = exc.message
-    choices = await run_in_threadpool(dataset_choices, services, principal)
+    choices = dataset_choices(datasets, principal)
     return page(
         request,
         "sql.html",
@@ -151,9 +151,9 @@ async def run_sql(request: Request, principal: UserDep, services: ServicesDep, f
     )
 
 
-def _sql_csv(services: ServicesDep, principal: Any, dataset_id: str, sql: str) -> Response:
+def _sql_csv(queries: Queries, principal: Any, dataset_id: str, sql: str) -> Response:
     """The whole result of the SQL (up to the query row cap) as a CSV file, through the same door as the API."""
-    dataset, found = services.instance.queries.run(principal, dataset_id, sql)
+    dataset, found = queries.run(principal, dataset_id, sql)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(found.columns)

@@ -16,10 +16,9 @@ from urllib.parse import parse_qsl, quote
 from fastapi import Depends, Request
 from starlette.responses import Response
 
-from domolite.api.deps import client_address, get_services
+from domolite.api.deps import GuardDep, SessionsDep, client_address
 from domolite.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 from domolite.models.records import Principal
-from domolite.services import Services
 
 SESSION_COOKIE = "domolite_session"
 CSRF_COOKIE = "domolite_csrf"
@@ -40,17 +39,14 @@ def session_token(request: Request) -> str:
     return request.cookies.get(SESSION_COOKIE, "").strip()
 
 
-def signed_in(request: Request) -> Principal:
+def signed_in(request: Request, guard: GuardDep, sessions: SessionsDep) -> Principal:
     """The signed-in user's principal, built as the API builds a session's (same throttle, same checks)."""
-    services = get_services(request)
     token = session_token(request)
     where = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if not token:
         raise SignInNeeded(where)
     try:
-        principal = services.guard.attempt(
-            "session", None, client_address(request), lambda: services.instance.sessions.verify(token)
-        )
+        principal = guard.attempt("session", None, client_address(request), lambda: sessions.verify(token))
     except Unauthorized:
         raise SignInNeeded(where) from None
     request.state.web_user = principal.user
@@ -144,4 +140,3 @@ def safe_next(value: str | None) -> str:
 
 UserDep = Annotated[Principal, Depends(signed_in)]
 FormDep = Annotated[dict[str, str], Depends(read_form)]
-ServicesDep = Annotated[Services, Depends(get_services)]

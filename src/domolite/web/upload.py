@@ -7,10 +7,11 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.responses import Response
 
+from domolite.api.deps import DataSetsDep, SessionsDep
 from domolite.web.pages import dataset_choices
 from domolite.web.render import page
 from domolite.web.routing import web_router
-from domolite.web.session import ServicesDep, UserDep
+from domolite.web.session import UserDep
 
 router = web_router()
 SCRIPT_TOKEN_LIFETIME_S = 3600
@@ -18,13 +19,15 @@ TYPES = ["STRING", "LONG", "DOUBLE", "DECIMAL", "DATE", "DATETIME"]
 
 
 @router.get("/upload")
-def upload_page(request: Request, principal: UserDep, services: ServicesDep, dataset: str = "") -> Response:
-    token = services.instance.sessions.issue(principal.user, SCRIPT_TOKEN_LIFETIME_S)
+def upload_page(
+    request: Request, principal: UserDep, sessions: SessionsDep, datasets: DataSetsDep, dataset: str = ""
+) -> Response:
+    token = sessions.issue(principal.user, SCRIPT_TOKEN_LIFETIME_S)
     return page(
         request,
         "upload.html",
         api_token=token,
-        choices=dataset_choices(services, principal),
+        choices=dataset_choices(datasets, principal),
         chosen=dataset,
         types=TYPES,
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from starlette.concurrency import run_in_threadpool
+from typing import Annotated
+
 from starlette.responses import Response
 
-from domolite.api.body import parse_body
-from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.body import body_of
+from domolite.api.deps import AccountsDep, PrincipalDep
 from domolite.api.instance.account_schemas import AccountIn, PublicAccountIn, account_out, public_account_out
 from domolite.api.openapi import body_model
 from domolite.api.public.datasets import page
@@ -22,62 +22,71 @@ PUBLIC = "/v1/accounts"
 
 # -- instance form ------------------------------------------------------------------------------------------
 @router.post(BASE, openapi_extra=body_model(AccountIn))
-async def create_account(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    spec = (await parse_body(request, AccountIn)).to_spec()
-    return JSON(account_out(await run_in_threadpool(services.accounts.create, principal, spec)))
+def create_account(
+    principal: PrincipalDep, body: Annotated[AccountIn, body_of(AccountIn)], accounts: AccountsDep
+) -> JSON:
+    spec = (body).to_spec()
+    return JSON(account_out(accounts.create(principal, spec)))
 
 
 @router.get(BASE)
 def list_accounts(
-    principal: PrincipalDep, services: ServicesDep, limit: PageQuery = None, offset: PageQuery = None
+    principal: PrincipalDep, accounts: AccountsDep, limit: PageQuery = None, offset: PageQuery = None
 ) -> JSON:
     size, start = page(limit, offset, default=500, maximum=500)
-    return JSON([account_out(a) for a in services.accounts.list(principal, limit=size, offset=start)])
+    return JSON([account_out(a) for a in accounts.list(principal, limit=size, offset=start)])
 
 
 @router.get(BASE + "/{account_id}")
-def get_account(account_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(account_out(services.accounts.get(principal, account_id)))
+def get_account(account_id: IdPath, principal: PrincipalDep, accounts: AccountsDep) -> JSON:
+    return JSON(account_out(accounts.get(principal, account_id)))
 
 
 @router.put(BASE + "/{account_id}", openapi_extra=body_model(AccountIn))
 @router.patch(BASE + "/{account_id}", openapi_extra=body_model(AccountIn))
-async def update_account(account_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    spec = (await parse_body(request, AccountIn)).to_spec()
-    return JSON(account_out(await run_in_threadpool(services.accounts.update, principal, account_id, spec)))
+def update_account(
+    account_id: IdPath, principal: PrincipalDep, body: Annotated[AccountIn, body_of(AccountIn)], accounts: AccountsDep
+) -> JSON:
+    spec = (body).to_spec()
+    return JSON(account_out(accounts.update(principal, account_id, spec)))
 
 
 @router.delete(BASE + "/{account_id}", status_code=204)
 @router.delete(PUBLIC + "/{account_id}", status_code=204)
-def delete_account(account_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
-    services.accounts.delete(principal, account_id)
+def delete_account(account_id: IdPath, principal: PrincipalDep, accounts: AccountsDep) -> Response:
+    accounts.delete(principal, account_id)
     return Response(status_code=204)
 
 
 # -- public form (pydomo's accounts_*) ----------------------------------------------------------------------
 @router.post(PUBLIC, openapi_extra=body_model(PublicAccountIn))
-async def create_public_account(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    spec = (await parse_body(request, PublicAccountIn)).to_spec()
-    return JSON(public_account_out(await run_in_threadpool(services.accounts.create, principal, spec)))
+def create_public_account(
+    principal: PrincipalDep, body: Annotated[PublicAccountIn, body_of(PublicAccountIn)], accounts: AccountsDep
+) -> JSON:
+    spec = (body).to_spec()
+    return JSON(public_account_out(accounts.create(principal, spec)))
 
 
 @router.get(PUBLIC)
 def list_public_accounts(
-    principal: PrincipalDep, services: ServicesDep, limit: PageQuery = None, offset: PageQuery = None
+    principal: PrincipalDep, accounts: AccountsDep, limit: PageQuery = None, offset: PageQuery = None
 ) -> JSON:
     size, start = page(limit, offset)
-    return JSON([public_account_out(a) for a in services.accounts.list(principal, limit=size, offset=start)])
+    return JSON([public_account_out(a) for a in accounts.list(principal, limit=size, offset=start)])
 
 
 @router.get(PUBLIC + "/{account_id}")
-def get_public_account(account_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(public_account_out(services.accounts.get(principal, account_id)))
+def get_public_account(account_id: IdPath, principal: PrincipalDep, accounts: AccountsDep) -> JSON:
+    return JSON(public_account_out(accounts.get(principal, account_id)))
 
 
 @router.patch(PUBLIC + "/{account_id}", openapi_extra=body_model(PublicAccountIn))
-async def update_public_account(
-    account_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep
+def update_public_account(
+    account_id: IdPath,
+    principal: PrincipalDep,
+    body: Annotated[PublicAccountIn, body_of(PublicAccountIn)],
+    accounts: AccountsDep,
 ) -> JSON:
-    spec = (await parse_body(request, PublicAccountIn)).to_spec()
-    updated = await run_in_threadpool(services.accounts.update, principal, account_id, spec)
+    spec = (body).to_spec()
+    updated = accounts.update(principal, account_id, spec)
     return JSON(public_account_out(updated), status_code=202)  # pydomo's accounts_update expects 202

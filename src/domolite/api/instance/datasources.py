@@ -4,45 +4,51 @@ cards, and the CSV of a DataSet (now or at a data version)."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from domolite.api.body import flag, json_body, optional_int, parse_body
-from domolite.api.deps import PrincipalDep, ServicesDep, client_address
+from domolite.api.body import JsonDep, body_of, flag, optional_int
+from domolite.api.deps import (
+    DataSetsDep,
+    GuardDep,
+    PrincipalDep,
+    QueriesDep,
+    SessionsDep,
+    SettingsDep,
+    client_address,
+)
 from domolite.api.instance.schemas import (
     CreateIn,
     LoginIn,
     SchemaIn,
     SqlIn,
     datasource_out,
-    query_out,
     schema_out,
     user_out,
 )
 from domolite.api.lifetime import request_cancel, until_hung_up
 from domolite.api.openapi import answers_csv, body_model, body_schema
+from domolite.api.public.schemas import query_out
 from domolite.api.responses import JSON, JSONWithRows, PipedCSV
 from domolite.api.routing import Router
-from domolite.datasets.datacenter import SchemaColumn, access_level
+from domolite.datasets.service import DataSets, SchemaColumn
 from domolite.errors import BadRequest, InvalidField, Unauthorized
 from domolite.models.records import Column, DataSet, Principal, User
-from domolite.services import Services
 
 router = Router()
 
 
-def datasource_view(services: Services, principal: Principal, dataset: DataSet) -> dict[str, Any]:
-    """The instance form of a DataSet as the caller sees it (the row count of their rows, under PDP)."""
-    dataset = services.datasets.seen_by(principal, dataset)
-    owner = services.datasets.owner(dataset)
-    stream = services.streams.of_dataset(dataset)
-    stream_id = stream.id if stream else None
-    connector = stream_id is not None and services.instance.connectors.attached(stream_id)
+def datasource_view(datasets: DataSets, principal: Principal, dataset: DataSet) -> dict[str, Any]:
+    """The instance form of a DataSet as the caller sees it (see DataSets.datasource)."""
+    found = datasets.datasource(principal, dataset)
     return datasource_out(
-        dataset, owner, stream_id=stream_id, connector=connector, permissions=access_level(principal, dataset)
+        found.dataset,
+        found.owner,
+        stream_id=found.stream_id,
+        connector=found.connector,
+        permissions=found.permissions,
     )
 
 
@@ -50,22 +56,19 @@ def datasource_view(services: Services, principal: Principal, dataset: DataSet) 
 
 
 @router.post("/api/content/v2/authentication", openapi_extra=body_model(LoginIn))
-async def login(request: Request, services: ServicesDep) -> JSON:
-    body = await parse_body(request, LoginIn)
+def login(request: Request, body: Annotated[LoginIn, body_of(LoginIn)], sessions: SessionsDep, guard: GuardDep) -> JSON:
     if body.method.lower() != "password":
         raise InvalidField("method", f"unsupported method {body.method!r}; use password")
 
     def log_in() -> tuple[User, str]:
-        found = services.instance.sessions.login(body.email_address, body.password)
+        found = sessions.login(body.email_address, body.password)
         if found is None:
             raise Unauthorized("wrong e-mail or password")
         return found
 
     email = body.email_address.strip().lower()
     try:
-        user, token = await run_in_threadpool(
-            services.guard.attempt, "session login", email, client_address(request), log_in
-        )
+        user, token = guard.attempt("session login", email, client_address(request), log_in)
     except Unauthorized:  # Domo answers bad credentials with 200 and a reason
         return JSON({"success": False, "reason": "INVALID_CREDENTIALS"})
     return JSON(
@@ -91,17 +94,18 @@ async def execute(
     dataset_id: str,
     request: Request,
     principal: PrincipalDep,
-    services: ServicesDep,
+    body: Annotated[SqlIn, body_of(SqlIn)],
+    queries: QueriesDep,
+    settings: SettingsDep,
     offset: str | None = None,
     limit: str | None = None,
     dataVersion: str | None = None,
 ) -> JSONWithRows:
-    body = await parse_body(request, SqlIn)
     version = optional_int(dataVersion, "dataVersion")
     started = time.monotonic()
     dataset, result = await until_hung_up(
         request,
-        lambda cancel: services.instance.queries.run(
+        lambda cancel: queries.run(
             principal,
             dataset_id,
             body.sql,
@@ -111,9 +115,9 @@ async def execute(
             cancel=cancel,
             preview_policies=body.preview_policies(),
         ),
-        request_cancel(request, services.settings.query_timeout_s),
+        request_cancel(request, settings.query_timeout_s),
     )
-    head, tail = query_out(dataset, result, int((time.monotonic() - started) * 1000))
+    head, tail = query_out(dataset, result, duration_ms=int((time.monotonic() - started) * 1000))
     return JSONWithRows(head, result.rows_json, tail)
 
 
@@ -121,9 +125,14 @@ async def execute(
 
 
 @router.get("/api/data/v3/datasources/{dataset_id}")
-def get_datasource(dataset_id: str, principal: PrincipalDep, services: ServicesDep, part: str = "") -> JSON:
+def get_datasource(
+    dataset_id: str,
+    principal: PrincipalDep,
+    datasets: DataSetsDep,
+    part: str = "",
+) -> JSON:
     del part  # every part is always included (see docs/choices.md)
-    return JSON(datasource_view(services, principal, services.datasets.get(principal, dataset_id)))
+    return JSON(datasource_view(datasets, principal, datasets.get(principal, dataset_id)))
 
 
 def _columns(schema: SchemaIn) -> list[SchemaColumn]:
@@ -135,34 +144,34 @@ def _columns(schema: SchemaIn) -> list[SchemaColumn]:
 
 
 @router.post("/api/data/v2/datasources", openapi_extra=body_model(CreateIn))
-async def create_datasource(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    body = await parse_body(request, CreateIn)
+def create_datasource(
+    principal: PrincipalDep,
+    body: Annotated[CreateIn, body_of(CreateIn)],
+    datasets: DataSetsDep,
+) -> JSON:
     columns: tuple[Column, ...] = tuple(c.column for c in _columns(body.schema_))
 
-    def run() -> dict[str, Any]:
-        dataset, _stream = services.instance.datacenter.create(
-            principal,
-            name=body.data_source_name,
-            description=body.data_source_description or body.description,
-            columns=columns,
-            provider=body.user_defined_type,
-        )
-        view = datasource_view(services, principal, dataset)
-        return {"dataSource": {"dataSourceId": dataset.id, **view}, "schema": schema_out(dataset)}
-
-    return JSON(await run_in_threadpool(run))
+    dataset, _stream = datasets.create(
+        principal,
+        name=body.data_source_name,
+        description=body.data_source_description or body.description,
+        columns=columns,
+        data_provider_type=body.user_defined_type or "api",
+    )
+    view = datasource_view(datasets, principal, dataset)
+    return JSON({"dataSource": {"dataSourceId": dataset.id, **view}, "schema": schema_out(dataset)})
 
 
 @router.delete("/api/data/v3/datasources/{dataset_id}")
 def delete_datasource(
     dataset_id: str,
     principal: PrincipalDep,
-    services: ServicesDep,
+    datasets: DataSetsDep,
     deleteMethod: str = "hard",
 ) -> JSON:
     if deleteMethod.lower() not in ("hard", "soft"):
         raise InvalidField("deleteMethod", f"unknown delete method {deleteMethod!r}; use hard or soft")
-    services.datasets.delete(principal, dataset_id)
+    datasets.delete(principal, dataset_id)
     return JSON({"dataSourceId": dataset_id, "deleted": True})
 
 
@@ -173,17 +182,18 @@ def delete_datasource(
 def get_schema(
     dataset_id: str,
     principal: PrincipalDep,
-    services: ServicesDep,
+    datasets: DataSetsDep,
     includeHidden: str = "false",
 ) -> JSON:
-    return JSON(schema_out(services.datasets.get(principal, dataset_id), flag(includeHidden)))
+    return JSON(schema_out(datasets.get(principal, dataset_id), flag(includeHidden)))
 
 
 @router.post("/api/data/v2/datasources/{dataset_id}/schemas", openapi_extra=body_model(SchemaIn))
-async def alter_schema(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    body = await parse_body(request, SchemaIn)
+def alter_schema(
+    dataset_id: str, principal: PrincipalDep, body: Annotated[SchemaIn, body_of(SchemaIn)], datasets: DataSetsDep
+) -> JSON:
     columns = _columns(body)
-    schema_id = await run_in_threadpool(services.instance.datacenter.alter_schema, principal, dataset_id, columns)
+    schema_id = datasets.alter_schema(principal, dataset_id, columns)
     return JSON({"schemaId": schema_id})
 
 
@@ -194,15 +204,12 @@ async def alter_schema(dataset_id: str, request: Request, principal: PrincipalDe
     "/api/data/ui/v3/datasources/{dataset_id}/tags",
     openapi_extra=body_schema({"type": "array", "items": {"type": "string"}}),
 )
-async def set_tags(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    data = await json_body(request)
+def set_tags(dataset_id: str, principal: PrincipalDep, data: JsonDep, datasets: DataSetsDep) -> JSON:
     if data is None:
         data = []
     if not isinstance(data, list) or not all(isinstance(t, str | int | float) for t in data):
         raise BadRequest("the body must be a JSON array of tag strings")
-    dataset = await run_in_threadpool(
-        services.instance.datacenter.set_tags, principal, dataset_id, [str(t) for t in data]
-    )
+    dataset = datasets.set_tags(principal, dataset_id, [str(t) for t in data])
     return JSON({"dataSourceId": dataset.id, "tags": list(dataset.tags)})
 
 
@@ -210,20 +217,24 @@ async def set_tags(dataset_id: str, request: Request, principal: PrincipalDep, s
     "/api/data/v3/datasources/{dataset_id}/properties",
     openapi_extra=body_schema({"type": "object", "properties": {"dataProviderType": {"type": "string"}}}),
 )
-async def set_properties(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    data = await json_body(request)
+def set_properties(
+    dataset_id: str,
+    principal: PrincipalDep,
+    data: JsonDep,
+    datasets: DataSetsDep,
+) -> JSON:
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise BadRequest('the body must be a JSON object such as {"dataProviderType": "..."}')
-    dataset = await run_in_threadpool(services.instance.datacenter.set_properties, principal, dataset_id, data)
-    return JSON(datasource_view(services, principal, dataset))
+    dataset = datasets.set_properties(principal, dataset_id, data)
+    return JSON(datasource_view(datasets, principal, dataset))
 
 
 @router.get("/api/content/v1/datasources/{dataset_id}/cards")
-def cards(dataset_id: str, principal: PrincipalDep, services: ServicesDep, drill: str = "true") -> JSON:
+def cards(dataset_id: str, principal: PrincipalDep, datasets: DataSetsDep, drill: str = "true") -> JSON:
     del drill
-    services.datasets.get(principal, dataset_id)
+    datasets.get(principal, dataset_id)
     return JSON([])  # domolite has no cards
 
 
@@ -234,9 +245,9 @@ def cards(dataset_id: str, principal: PrincipalDep, services: ServicesDep, drill
 def download_csv(
     dataset_id: str,
     principal: PrincipalDep,
-    services: ServicesDep,
+    queries: QueriesDep,
     includeHeader: str | None = None,
     dataVersion: str | None = None,
 ) -> Response:
-    select_sql = services.instance.queries.export_sql(principal, dataset_id, optional_int(dataVersion, "dataVersion"))
-    return PipedCSV(services.door.csv_stream(select_sql, header=flag(includeHeader)))
+    version = optional_int(dataVersion, "dataVersion")
+    return PipedCSV(queries.csv(principal, dataset_id, header=flag(includeHeader), version=version))

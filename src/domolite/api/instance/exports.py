@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from starlette.concurrency import run_in_threadpool
+from typing import Annotated
 
-from domolite.api.body import parse_body
-from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.body import body_of
+from domolite.api.deps import ExportsDep, PrincipalDep
 from domolite.api.instance.export_schemas import ExportIn, export_out
 from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
@@ -16,17 +15,18 @@ router = Router()
 
 
 @router.post("/api/query/v1/export/{dataset_id}", openapi_extra=body_model(ExportIn))
-async def start_export(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    body = await parse_body(request, ExportIn)
-    job = await run_in_threadpool(lambda: services.exports.start(principal, dataset_id, body.to_domain()))
+def start_export(
+    dataset_id: str, principal: PrincipalDep, body: Annotated[ExportIn, body_of(ExportIn)], exports: ExportsDep
+) -> JSON:
+    job = exports.start(principal, dataset_id, body.to_domain())
     return JSON(export_out(job))
 
 
 @router.get("/api/query/v1/export/{dataset_id}")
-def list_exports(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON([export_out(job) for job in services.exports.for_dataset(principal, dataset_id)])
+def list_exports(dataset_id: str, principal: PrincipalDep, exports: ExportsDep) -> JSON:
+    return JSON([export_out(job) for job in exports.for_dataset(principal, dataset_id)])
 
 
 @router.get("/api/query/v1/export/{dataset_id}/{export_id}")
-def get_export(dataset_id: str, export_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(export_out(services.exports.get(principal, dataset_id, export_id), detail=True))
+def get_export(dataset_id: str, export_id: str, principal: PrincipalDep, exports: ExportsDep) -> JSON:
+    return JSON(export_out(exports.get(principal, dataset_id, export_id), detail=True))

@@ -18,7 +18,6 @@ from domolite.connectors.writeback import PROVIDER_KEY
 from domolite.datasets.versions import DataVersion
 from domolite.errors import InvalidField
 from domolite.models.records import Column, DataSet, DomoType, Execution, IndexRequest, Partition, RunInfo, User
-from domolite.query.door import QueryResult
 
 
 class Lenient(BaseModel):
@@ -278,33 +277,6 @@ def schema_out(dataset: DataSet, include_hidden: bool = False) -> dict[str, Any]
         ],
         "dataSourceId": dataset.id,
     }
-
-
-def query_out(dataset: DataSet, result: QueryResult, duration_ms: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The members of a query answer before its rows and after them (see `JSONWithRows`)."""
-    head = {
-        "datasource": dataset.id,
-        "columns": result.columns,
-        "metadata": [
-            {
-                "type": t.value,
-                "dataSourceId": dataset.id,
-                "maxLength": -1,
-                "minLength": -1,
-                "periodIndex": 0,
-                "aggregated": False,
-                "analytic": False,
-            }
-            for t in result.types
-        ],
-    }
-    tail = {
-        "numRows": result.row_count,
-        "numColumns": len(result.columns),
-        "fromcache": False,
-        "duration": str(duration_ms),
-    }
-    return head, tail
 
 
 def data_version_out(v: DataVersion, hide_rows: bool = False) -> dict[str, Any]:

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from starlette.concurrency import run_in_threadpool
+from typing import Annotated
 
-from domolite.api.body import parse_body
-from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.body import body_of
+from domolite.api.deps import DataSetsDep, PrincipalDep
 from domolite.api.instance.schemas import SearchIn, search_object_out
 from domolite.api.openapi import body_model
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
-from domolite.datasets.datacenter import SearchFilter
+from domolite.datasets.service import SearchFilter
 from domolite.errors import InvalidField
-from domolite.models.records import User
 
 router = Router()
 
 
 @router.post("/api/search/v1/query", openapi_extra=body_model(SearchIn))
-async def search(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    body = await parse_body(request, SearchIn)
+def search(
+    principal: PrincipalDep,
+    body: Annotated[SearchIn, body_of(SearchIn)],
+    datasets: DataSetsDep,
+) -> JSON:
     entities = {e.upper() for e in body.entities}
     if entities - {"DATASET", "DATASOURCE"}:
         raise InvalidField("entities", f"only DATASET can be searched, not {sorted(entities - {'DATASET'})}")
@@ -31,21 +32,12 @@ async def search(request: Request, principal: PrincipalDep, services: ServicesDe
             raise InvalidField(f"filters[{i}]", "a filter needs a query or a value")
         filters.append(SearchFilter(field=f.field, kind=f.filter_type.lower(), value=str(value), negate=f.not_))
 
-    def run() -> dict[str, object]:
-        found, total = services.instance.datacenter.search(
-            principal, text=body.query, filters=filters, count=body.count, offset=body.offset
-        )
-        owners: dict[int, User | None] = {}
-        for d in found:
-            if d.owner_id not in owners:
-                owners[d.owner_id] = services.datasets.owner(d)
-        return {
-            "searchObjects": [
-                search_object_out(services.datasets.seen_by(principal, d), owners[d.owner_id]) for d in found
-            ],
+    found, total = datasets.search(principal, text=body.query, filters=filters, count=body.count, offset=body.offset)
+    return JSON(
+        {
+            "searchObjects": [search_object_out(v.dataset, v.owner) for v in datasets.views(principal, found)],
             "totalResultCount": total,
             "count": len(found),
             "offset": body.offset,
         }
-
-    return JSON(await run_in_threadpool(run))
+    )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from pydantic import TypeAdapter, ValidationError
-from starlette.concurrency import run_in_threadpool
+from typing import Annotated
 
-from domolite.api.body import json_body, parse_body
-from domolite.api.deps import PrincipalDep, ServicesDep
+from pydantic import TypeAdapter, ValidationError
+
+from domolite.api.body import JsonDep, body_of
+from domolite.api.deps import PrincipalDep, SharingDep
 from domolite.api.errors import validation_message
 from domolite.api.openapi import body_model, body_schema
 from domolite.api.public.access_schemas import GranteeIn, ShareIn
@@ -22,8 +22,8 @@ BASE = "/api/data/v3/datasources/{dataset_id}"
 
 
 @router.get(BASE + "/permissions")
-def access_list(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    entries = services.sharing.access_list(principal, dataset_id)
+def access_list(dataset_id: str, principal: PrincipalDep, sharing: SharingDep) -> JSON:
+    entries = sharing.access_list(principal, dataset_id)
     listed = [
         {"type": e.grantee_type.value, "id": str(e.grantee_id), "accessLevel": e.level.value, "name": e.name}
         for e in entries
@@ -38,8 +38,9 @@ def access_list(dataset_id: str, principal: PrincipalDep, services: ServicesDep)
 
 
 @router.post(BASE + "/share", openapi_extra=body_model(ShareIn))
-async def share(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    body = await parse_body(request, ShareIn)
+def share(
+    dataset_id: str, principal: PrincipalDep, body: Annotated[ShareIn, body_of(ShareIn)], sharing: SharingDep
+) -> JSON:
     grants = [
         (
             GranteeType.parse(p.type, f"permissions[{i}].type"),
@@ -48,21 +49,21 @@ async def share(dataset_id: str, request: Request, principal: PrincipalDep, serv
         )
         for i, p in enumerate(body.permissions)
     ]
-    await run_in_threadpool(services.sharing.share, principal, dataset_id, grants)
+    sharing.share(principal, dataset_id, grants)
     return JSON({})
 
 
 @router.delete(BASE + "/permissions/{grantee_type}/{grantee_id}")
 def revoke(
-    dataset_id: str, grantee_type: str, grantee_id: IdPath, principal: PrincipalDep, services: ServicesDep
+    dataset_id: str, grantee_type: str, grantee_id: IdPath, principal: PrincipalDep, sharing: SharingDep
 ) -> JSON:
-    services.sharing.revoke(principal, dataset_id, [(GranteeType.parse(grantee_type), grantee_id)])
+    sharing.revoke(principal, dataset_id, [(GranteeType.parse(grantee_type), grantee_id)])
     return JSON({})
 
 
 @router.delete(BASE + "/USERS/{user_id}")
-def remove_user(dataset_id: str, user_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    services.sharing.revoke(principal, dataset_id, [(GranteeType.USER, user_id)])
+def remove_user(dataset_id: str, user_id: IdPath, principal: PrincipalDep, sharing: SharingDep) -> JSON:
+    sharing.revoke(principal, dataset_id, [(GranteeType.USER, user_id)])
     return JSON({})
 
 
@@ -84,8 +85,7 @@ _grantees = TypeAdapter(list[GranteeIn])
         required=True,
     ),
 )
-async def remove_users(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    data = await json_body(request)
+def remove_users(dataset_id: str, principal: PrincipalDep, data: JsonDep, sharing: SharingDep) -> JSON:
     if not isinstance(data, list) or not data:
         raise BadRequest("the body must be a non-empty array of {id, type}")
     try:
@@ -93,5 +93,5 @@ async def remove_users(dataset_id: str, request: Request, principal: PrincipalDe
     except ValidationError as exc:
         raise BadRequest(validation_message(list(exc.errors()))) from None
     grantees = [(GranteeType.parse(g.type, f"[{i}].type"), g.id) for i, g in enumerate(items)]
-    await run_in_threadpool(services.sharing.revoke, principal, dataset_id, grantees)
+    sharing.revoke(principal, dataset_id, grantees)
     return JSON({})

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from starlette.concurrency import run_in_threadpool
+from typing import Annotated
 
-from domolite.api.body import optional_int, parse_body, small_body
-from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.body import RawBodyDep, body_of, optional_int
+from domolite.api.deps import ConnectorsDep, DataSetsDep, PrincipalDep, StreamsDep
 from domolite.api.instance.datasources import datasource_view
 from domolite.api.instance.schemas import StreamIn, execution_out, history_out, stream_out
 from domolite.api.openapi import body_model
@@ -14,21 +13,22 @@ from domolite.api.public.schemas import IdPath
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.connectors.streams import ConnectorSpec, ConnectorStream
+from domolite.datasets.service import DataSets
 from domolite.errors import InvalidField
+from domolite.ingest.streams import Streams
 from domolite.models.records import Principal, UpdateMethod
-from domolite.services import Services
 
 router = Router()
 
 
-def view(services: Services, principal: Principal, found: ConnectorStream) -> dict[str, object]:
-    return stream_out(found, datasource_view(services, principal, found.dataset))
+def view(datasets: DataSets, principal: Principal, found: ConnectorStream) -> dict[str, object]:
+    return stream_out(found, datasource_view(datasets, principal, found.dataset))
 
 
-def _counts_hidden(services: Services, principal: Principal, stream_id: int) -> bool:
+def _counts_hidden(streams: Streams, datasets: DataSets, principal: Principal, stream_id: int) -> bool:
     """Whether the caller is PDP-filtered on the stream's DataSet, and so sees no row counts of its runs."""
-    _stream, dataset = services.streams.get(principal, stream_id)
-    return services.datasets.counts_hidden(principal, dataset)
+    _stream, dataset = streams.get(principal, stream_id)
+    return datasets.counts_hidden(principal, dataset)
 
 
 def _spec(body: StreamIn, fallback_key: str | None) -> ConnectorSpec:
@@ -46,71 +46,75 @@ def _spec(body: StreamIn, fallback_key: str | None) -> ConnectorSpec:
 
 
 @router.post("/api/data/v1/streams", openapi_extra=body_model(StreamIn))
-async def create_stream(request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    body = await parse_body(request, StreamIn)
+def create_stream(
+    principal: PrincipalDep,
+    body: Annotated[StreamIn, body_of(StreamIn)],
+    connectors: ConnectorsDep,
+    datasets: DataSetsDep,
+) -> JSON:
     spec = _spec(body, None)
     method = UpdateMethod.parse(body.update_method) if body.update_method else UpdateMethod.REPLACE
 
-    def run() -> dict[str, object]:
-        found = services.instance.connectors.create(
-            principal,
-            spec,
-            name=body.data_source.name or "",
-            description=body.data_source.description or "",
-            update_method=method,
-        )
-        return view(services, principal, found)
-
-    return JSON(await run_in_threadpool(run))
+    found = connectors.create(
+        principal,
+        spec,
+        name=body.data_source.name or "",
+        description=body.data_source.description or "",
+        update_method=method,
+    )
+    return JSON(view(datasets, principal, found))
 
 
 @router.get("/api/data/v1/streams")
 def list_streams(
     principal: PrincipalDep,
-    services: ServicesDep,
+    connectors: ConnectorsDep,
+    datasets: DataSetsDep,
     limit: str | None = None,
     offset: str | None = None,
     offet: str | None = None,  # domolibrary's spelling
 ) -> JSON:
     size = optional_int(limit, "limit")
     start = optional_int(offset, "offset") or optional_int(offet, "offet") or 0
-    found = services.instance.connectors.list(principal, limit=size if size is not None else 500, offset=start)
-    return JSON([view(services, principal, f) for f in found])
+    found = connectors.list(principal, limit=size if size is not None else 500, offset=start)
+    return JSON([view(datasets, principal, f) for f in found])
 
 
 @router.get("/api/data/v1/streams/{stream_id}")
-def get_stream(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(view(services, principal, services.instance.connectors.get(principal, stream_id)))
+def get_stream(stream_id: IdPath, principal: PrincipalDep, connectors: ConnectorsDep, datasets: DataSetsDep) -> JSON:
+    return JSON(view(datasets, principal, connectors.get(principal, stream_id)))
 
 
 @router.put("/api/data/v1/streams/{stream_id}", openapi_extra=body_model(StreamIn))
-async def update_stream(stream_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    body = await parse_body(request, StreamIn)
-    raw = await small_body(request)
+def update_stream(
+    stream_id: IdPath,
+    principal: PrincipalDep,
+    body: Annotated[StreamIn, body_of(StreamIn)],
+    raw: RawBodyDep,
+    connectors: ConnectorsDep,
+    datasets: DataSetsDep,
+) -> JSON:
+    raw = raw
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
 
-    def run() -> dict[str, object]:
-        connectors = services.instance.connectors
-        current = connectors.get(principal, stream_id)
-        fallback = current.connector.provider_key if current.connector else current.dataset.data_provider_type
-        spec = _spec(body, fallback) if raw.strip() else None
-        found = connectors.update(
-            principal,
-            stream_id,
-            spec,
-            name=body.data_source.name,
-            description=body.data_source.description,
-            update_method=method,
-        )
-        return view(services, principal, found)
-
-    return JSON(await run_in_threadpool(run))
+    current = connectors.get(principal, stream_id)
+    fallback = current.connector.provider_key if current.connector else current.dataset.data_provider_type
+    spec = _spec(body, fallback) if raw.strip() else None
+    found = connectors.update(
+        principal,
+        stream_id,
+        spec,
+        name=body.data_source.name,
+        description=body.data_source.description,
+        update_method=method,
+    )
+    return JSON(view(datasets, principal, found))
 
 
 @router.post("/api/data/v1/streams/{stream_id}/executions")
-def run_stream(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
+def run_stream(stream_id: IdPath, principal: PrincipalDep, connectors: ConnectorsDep) -> JSON:
     # The body ({"action": "MANUAL"} or none) names the only kind of run a client can start.
-    run = services.instance.connectors.run(principal, stream_id)
+    run = connectors.run(principal, stream_id)
     return JSON(execution_out(run.execution, stream_id, run.info))
 
 
@@ -118,27 +122,40 @@ def run_stream(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep
 def list_runs(
     stream_id: IdPath,
     principal: PrincipalDep,
-    services: ServicesDep,
+    connectors: ConnectorsDep,
+    streams: StreamsDep,
+    datasets: DataSetsDep,
     limit: str | None = None,
     offset: str | None = None,
 ) -> JSON:
     size = optional_int(limit, "limit")
     start = optional_int(offset, "offset") or 0
-    runs = services.instance.connectors.history(principal, stream_id)
-    hidden = _counts_hidden(services, principal, stream_id)
+    runs = connectors.history(principal, stream_id)
+    hidden = _counts_hidden(streams, datasets, principal, stream_id)
     page = runs[start : start + size] if size is not None else runs[start:]
     return JSON([execution_out(r.execution, stream_id, r.info, hidden) for r in page])
 
 
 @router.get("/api/data/v1/streams/{stream_id}/executions/{execution_id}")
-def get_run(stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    key = services.streams.execution_key(stream_id, execution_id)
-    run = services.instance.connectors.execution(principal, stream_id, key)
-    return JSON(execution_out(run.execution, stream_id, run.info, _counts_hidden(services, principal, stream_id)))
+def get_run(
+    stream_id: IdPath,
+    execution_id: IdPath,
+    principal: PrincipalDep,
+    streams: StreamsDep,
+    connectors: ConnectorsDep,
+    datasets: DataSetsDep,
+) -> JSON:
+    key = streams.execution_key(stream_id, execution_id)
+    run = connectors.execution(principal, stream_id, key)
+    return JSON(
+        execution_out(run.execution, stream_id, run.info, _counts_hidden(streams, datasets, principal, stream_id))
+    )
 
 
 @router.get("/api/data/v1/streams/{stream_id}/history/aggregate")
-def stream_history(stream_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    runs = services.instance.connectors.history(principal, stream_id)
-    hidden = _counts_hidden(services, principal, stream_id)
+def stream_history(
+    stream_id: IdPath, principal: PrincipalDep, connectors: ConnectorsDep, streams: StreamsDep, datasets: DataSetsDep
+) -> JSON:
+    runs = connectors.history(principal, stream_id)
+    hidden = _counts_hidden(streams, datasets, principal, stream_id)
     return JSON([history_out(r.execution, stream_id, r.info, hidden) for r in runs])

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 
-from domolite.api.body import body_chunks, is_gzip, optional_int, parse_body
-from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.body import body_chunks, body_of, is_gzip, optional_int
+from domolite.api.deps import DataSetsDep, PrincipalDep, UploadsDep, VersionsDep
 from domolite.api.instance.schemas import (
     CommitIn,
     HydrateIn,
@@ -40,22 +39,17 @@ PARTITIONS = "/api/query/v1/datasources/{dataset_id}"
 @router.post(UPLOADS, openapi_extra=body_model(UploadIn))
 async def open_upload(
     dataset_id: str,
-    request: Request,
     principal: PrincipalDep,
-    services: ServicesDep,
+    body: Annotated[UploadIn, body_of(UploadIn)],
+    uploads: UploadsDep,
     dataTag: str | None = None,
     restateDataTag: str | None = None,
 ) -> JSON:
-    body = await parse_body(request, UploadIn)
-    if body.values is not None:
-        return JSON(
-            commit_out(
-                await services.instance.uploads.append_row(principal, dataset_id, body.values, body.delimiter), True
-            )
-        )
-    upload = await run_in_threadpool(
-        services.instance.uploads.open, principal, dataset_id, body.action, dataTag or restateDataTag
+    upload = await uploads.begin(
+        principal, dataset_id, body.action, dataTag or restateDataTag, body.values, body.delimiter
     )
+    if isinstance(upload, Committed):  # the append-row upload
+        return JSON(commit_out(upload, True))
     return JSON(
         {
             "dataSourceId": upload.dataset_id,
@@ -72,27 +66,22 @@ async def upload_part(
     part_no: IdPath,
     request: Request,
     principal: PrincipalDep,
-    services: ServicesDep,
+    uploads: UploadsDep,
 ) -> JSON:
-    uploads = services.instance.uploads
-    upload = await run_in_threadpool(uploads.upload_for_edit, principal, dataset_id, upload_id)
-    execution = await uploads.receive_part(upload, part_no, body_chunks(request), gzip=is_gzip(request))
+    chunks, gzip = body_chunks(request), lambda: is_gzip(request)
+    upload, execution = await uploads.receive_part_of(principal, dataset_id, upload_id, part_no, chunks, gzip=gzip)
     return JSON({"dataSourceId": dataset_id, "uploadId": upload.id, "partId": part_no, "parts": execution.parts})
 
 
 @router.put(UPLOADS + "/{upload_id}/commit", openapi_extra=body_model(CommitIn))
-async def commit_upload(
-    dataset_id: str, upload_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep
+def commit_upload(
+    dataset_id: str,
+    upload_id: IdPath,
+    principal: PrincipalDep,
+    body: Annotated[CommitIn, body_of(CommitIn)],
+    uploads: UploadsDep,
 ) -> JSON:
-    body = await parse_body(request, CommitIn)
-    done = await run_in_threadpool(
-        services.instance.uploads.commit,
-        principal,
-        dataset_id,
-        upload_id,
-        body.action,
-        body.data_tag or body.restate_data_tag,
-    )
+    done = uploads.commit(principal, dataset_id, upload_id, body.action, body.data_tag or body.restate_data_tag)
     return JSON(commit_out(done, body.wants_index()))
 
 
@@ -118,37 +107,36 @@ def commit_out(done: Committed, index: bool) -> dict[str, Any]:
 def data_versions(
     dataset_id: str,
     principal: PrincipalDep,
-    services: ServicesDep,
+    versions: VersionsDep,
+    datasets: DataSetsDep,
     limit: str | None = None,
     offset: str | None = None,
 ) -> JSON:
-    versions = list(reversed(services.instance.versions.of_id(principal, dataset_id)))  # newest first
-    hidden = services.datasets.counts_hidden(principal, dataset_id)
+    found = list(reversed(versions.of_id(principal, dataset_id)))  # newest first
+    hidden = datasets.counts_hidden(principal, dataset_id)
     start = optional_int(offset, "offset") or 0
     size = optional_int(limit, "limit")
-    page = versions[start : start + size if size is not None else None]
+    page = found[start : start + size if size is not None else None]
     return JSON([data_version_out(v, hidden) for v in page])
 
 
 @router.post("/api/dataprocessing/v2/dataflows/data-version-hydrate", openapi_extra=body_model(HydrateIn))
-async def hydrate(
-    request: Request,
+def hydrate(
     principal: PrincipalDep,
-    services: ServicesDep,
+    body: Annotated[HydrateIn, body_of(HydrateIn)],
+    versions: VersionsDep,
+    datasets: DataSetsDep,
     engine: str = "MAGIC",
     limit: PageQuery = 500,
     offset: PageQuery = 0,
 ) -> JSON:
     del engine
-    body = await parse_body(request, HydrateIn)
     if body.version_window.type.upper() != "EXPRESSION":
         raise InvalidField("versionWindow.type", f"unsupported type {body.version_window.type!r}; use EXPRESSION")
-    found = await run_in_threadpool(
-        services.instance.versions.hydrate, principal, body.data_source_id, body.version_window.expression
-    )
+    found = versions.hydrate(principal, body.data_source_id, body.version_window.expression)
     start, size = max(offset or 0, 0), max(limit if limit is not None else 500, 0)
     page = found[start : start + size]
-    hidden = services.datasets.counts_hidden(principal, body.data_source_id)
+    hidden = datasets.counts_hidden(principal, body.data_source_id)
     return JSON([data_version_out(v, hidden) for v in page])
 
 
@@ -156,8 +144,8 @@ async def hydrate(
 
 
 @router.get(PARTITIONS + "/partition")
-def partitions(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    found = services.instance.uploads.partitions(principal, dataset_id, include_deleted=True)
+def partitions(dataset_id: str, principal: PrincipalDep, uploads: UploadsDep) -> JSON:
+    found = uploads.partitions(principal, dataset_id, include_deleted=True)
     return JSON([{"partitionId": p.tag, "dataId": p.data_id} for p in found])
 
 
@@ -175,8 +163,13 @@ def _moment(value: Any, where: str) -> datetime | None:
 
 
 @router.post(PARTITIONS + "/partition/list", openapi_extra=body_model(PartitionListIn))
-async def list_partitions(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    body = await parse_body(request, PartitionListIn)
+def list_partitions(
+    dataset_id: str,
+    principal: PrincipalDep,
+    body: Annotated[PartitionListIn, body_of(PartitionListIn)],
+    uploads: UploadsDep,
+    datasets: DataSetsDep,
+) -> JSON:
     descending = False
     low = high = None
     for i, f in enumerate(body.pagination_fields):
@@ -190,31 +183,29 @@ async def list_partitions(dataset_id: str, request: Request, principal: Principa
         if f.filter_values is not None:
             low = _moment(f.filter_values.min, f"paginationFields[{i}].filterValues.MIN")
             high = _moment(f.filter_values.max, f"paginationFields[{i}].filterValues.MAX")
-    found = await run_in_threadpool(
-        lambda: services.instance.uploads.partitions(
-            principal,
-            dataset_id,
-            include_deleted=False,
-            descending=descending,
-            completed_min=low,
-            completed_max=high,
-            limit=body.limit,
-            offset=body.offset,
-        )
+    found = uploads.partitions(
+        principal,
+        dataset_id,
+        include_deleted=False,
+        descending=descending,
+        completed_min=low,
+        completed_max=high,
+        limit=body.limit,
+        offset=body.offset,
     )
-    hidden = services.datasets.counts_hidden(principal, dataset_id)
+    hidden = datasets.counts_hidden(principal, dataset_id)
     return JSON([partition_out(p, hidden) for p in found])
 
 
 @router.delete(PARTITIONS + "/tag/{tag}/data")
-def delete_partition_data(dataset_id: str, tag: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    p = services.instance.uploads.delete_partition_data(principal, dataset_id, tag)
+def delete_partition_data(dataset_id: str, tag: str, principal: PrincipalDep, uploads: UploadsDep) -> JSON:
+    p = uploads.delete_partition_data(principal, dataset_id, tag)
     return JSON({"dataSourceId": dataset_id, "partitionId": p.tag, "dataId": p.data_id, "deleted": p.deleted})
 
 
 @router.delete(PARTITIONS + "/partition/{tag}")
-def remove_partition(dataset_id: str, tag: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    services.instance.uploads.remove_partition(principal, dataset_id, tag)
+def remove_partition(dataset_id: str, tag: str, principal: PrincipalDep, uploads: UploadsDep) -> JSON:
+    uploads.remove_partition(principal, dataset_id, tag)
     return JSON({"dataSourceId": dataset_id, "partitionId": tag, "removed": True})
 
 
@@ -222,16 +213,18 @@ def remove_partition(dataset_id: str, tag: str, principal: PrincipalDep, service
 
 
 @router.post("/api/data/v3/datasources/{dataset_id}/indexes", openapi_extra=body_model(IndexIn))
-async def index(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    await parse_body(request, IndexIn)  # dataIds: every committed version is already queryable
-    return JSON(index_out(await run_in_threadpool(services.instance.versions.index, principal, dataset_id)))
+def index(
+    dataset_id: str, principal: PrincipalDep, body: Annotated[IndexIn, body_of(IndexIn)], versions: VersionsDep
+) -> JSON:
+    del body  # dataIds: every committed version is already queryable
+    return JSON(index_out(versions.index(principal, dataset_id)))
 
 
 @router.get("/api/data/v3/datasources/{dataset_id}/indexes/{index_id}/statuses")
-def index_status(dataset_id: str, index_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(index_out(services.instance.versions.index_status(principal, dataset_id, index_id)))
+def index_status(dataset_id: str, index_id: IdPath, principal: PrincipalDep, versions: VersionsDep) -> JSON:
+    return JSON(index_out(versions.index_status(principal, dataset_id, index_id)))
 
 
 @router.post(PARTITIONS)
-def index_now(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(index_out(services.instance.versions.index(principal, dataset_id)))
+def index_now(dataset_id: str, principal: PrincipalDep, versions: VersionsDep) -> JSON:
+    return JSON(index_out(versions.index(principal, dataset_id)))

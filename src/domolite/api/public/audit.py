@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from domolite.api.body import optional_int
-from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.deps import AuditDep, PrincipalDep
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.errors import InvalidField
@@ -62,7 +62,7 @@ def event_out(e: AuditEvent) -> dict[str, Any]:
 @router.get("/api/audit/v1/user-audits")
 def activity_log(
     principal: PrincipalDep,
-    services: ServicesDep,
+    audit: AuditDep,
     user: str | None = None,
     start: str | None = None,
     end: str | None = None,
@@ -86,5 +86,5 @@ def activity_log(
         object_types=_members(ObjectType, objectType, "objectType", "object type"),
         object_id=objectId or None,
     )
-    events = services.audit.read(principal, query, limit=size or 50, offset=skip)
+    events = audit.read(principal, query, limit=size or 50, offset=skip)
     return JSON([event_out(e) for e in events])

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Annotated
 from urllib.parse import parse_qsl
 
-from fastapi import Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import Depends, Request
 
 from domolite.api.body import small_body
-from domolite.api.deps import ServicesDep, client_address
+from domolite.api.deps import GuardDep, TokensDep, client_address
 from domolite.api.openapi import body_form
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
@@ -36,12 +36,19 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 _TOKEN_FORM = {"grant_type": {"type": "string", "enum": ["client_credentials"]}, "scope": {"type": "string"}}
 
 
-@router.get("/oauth/token", operation_id="token_get")
-@router.post("/oauth/token", operation_id="token_post", openapi_extra=body_form(_TOKEN_FORM))
-async def token(request: Request, services: ServicesDep) -> JSON:
+async def _token_params(request: Request) -> dict[str, str]:
+    """The query's parameters, and a form body's over them."""
     params = dict(request.query_params)
     if request.method == "POST" and "form-urlencoded" in request.headers.get("content-type", ""):
         params.update(parse_qsl((await small_body(request)).decode("utf-8", "replace")))
+    return params
+
+
+@router.get("/oauth/token", operation_id="token_get")
+@router.post("/oauth/token", operation_id="token_post", openapi_extra=body_form(_TOKEN_FORM))
+def token(
+    request: Request, params: Annotated[dict[str, str], Depends(_token_params)], tokens: TokensDep, guard: GuardDep
+) -> JSON:
     if params.get("grant_type", "client_credentials") != "client_credentials":
         raise BadRequest(f"unsupported grant_type {params.get('grant_type')!r}; use client_credentials")
     credentials = _basic_credentials(request)
@@ -49,10 +56,10 @@ async def token(request: Request, services: ServicesDep) -> JSON:
     def grant_token() -> Grant:
         if credentials is None:
             raise Unauthorized("Client credentials are required (HTTP Basic client_id:client_secret)")
-        return services.tokens.grant(credentials[0], credentials[1], params.get("scope"))
+        return tokens.grant(credentials[0], credentials[1], params.get("scope"))
 
     subject = credentials[0] if credentials else None
-    grant = await run_in_threadpool(services.guard.attempt, "oauth", subject, client_address(request), grant_token)
+    grant = guard.attempt("oauth", subject, client_address(request), grant_token)
     return JSON(
         {
             "access_token": grant.access_token,

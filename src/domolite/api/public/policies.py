@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from starlette.concurrency import run_in_threadpool
+from typing import Annotated
+
 from starlette.responses import Response
 
-from domolite.api.body import parse_body
-from domolite.api.deps import PrincipalDep, ServicesDep
+from domolite.api.body import body_of
+from domolite.api.deps import PoliciesDep, PrincipalDep
 from domolite.api.openapi import body_model
 from domolite.api.public.access_schemas import (
     FilterGroupIn,
@@ -29,81 +29,91 @@ PRODUCT = "/api/query/v1/data-control/{dataset_id}"
 
 # -- /v1 ----------------------------------------------------------------------------------------------------
 @router.get(V1)
-def list_policies(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON([policy_out(p) for p in services.policies.list(principal, dataset_id)])
+def list_policies(dataset_id: str, principal: PrincipalDep, policies: PoliciesDep) -> JSON:
+    return JSON([policy_out(p) for p in policies.list(principal, dataset_id)])
 
 
 @router.post(V1, status_code=201, openapi_extra=body_model(PolicyIn))
-async def create_policy(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    body = await parse_body(request, PolicyIn)
-    policy = await run_in_threadpool(services.policies.create, principal, dataset_id, body.spec())
+def create_policy(
+    dataset_id: str, principal: PrincipalDep, body: Annotated[PolicyIn, body_of(PolicyIn)], policies: PoliciesDep
+) -> JSON:
+    policy = policies.create(principal, dataset_id, body.spec())
     return JSON(policy_out(policy), status_code=201)
 
 
 @router.get(V1 + "/{policy_id}")
-def get_policy(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(policy_out(services.policies.get(principal, dataset_id, policy_id)))
+def get_policy(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, policies: PoliciesDep) -> JSON:
+    return JSON(policy_out(policies.get(principal, dataset_id, policy_id)))
 
 
 @router.put(V1 + "/{policy_id}", openapi_extra=body_model(PolicyIn))
-async def update_policy(
-    dataset_id: str, policy_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep
+def update_policy(
+    dataset_id: str,
+    policy_id: IdPath,
+    principal: PrincipalDep,
+    body: Annotated[PolicyIn, body_of(PolicyIn)],
+    policies: PoliciesDep,
 ) -> JSON:
-    body = await parse_body(request, PolicyIn)
-    policy = await run_in_threadpool(services.policies.update, principal, dataset_id, policy_id, body.spec())
+    policy = policies.update(principal, dataset_id, policy_id, body.spec())
     return JSON(policy_out(policy))
 
 
 @router.delete(V1 + "/{policy_id}", status_code=204)
-def delete_policy(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
-    services.policies.delete(principal, dataset_id, policy_id)
+def delete_policy(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, policies: PoliciesDep) -> Response:
+    policies.delete(principal, dataset_id, policy_id)
     return Response(status_code=204)
 
 
 # -- product form -------------------------------------------------------------------------------------------
 @router.get(PRODUCT + "/filter-groups")
-def list_filter_groups(dataset_id: str, principal: PrincipalDep, services: ServicesDep, options: str = "") -> JSON:
+def list_filter_groups(dataset_id: str, principal: PrincipalDep, policies: PoliciesDep, options: str = "") -> JSON:
     del options  # load_associations, load_filters, include_open_policy: all always included
-    policies = services.policies.list(principal, dataset_id)
-    return JSON([filter_group_out(p, i) for i, p in enumerate(policies)])
+    found = policies.list(principal, dataset_id)
+    return JSON([filter_group_out(p, i) for i, p in enumerate(found)])
 
 
 @router.post(PRODUCT + "/filter-groups", openapi_extra=body_model(FilterGroupIn))
-async def create_filter_group(
-    dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
+def create_filter_group(
+    dataset_id: str,
+    principal: PrincipalDep,
+    body: Annotated[FilterGroupIn, body_of(FilterGroupIn)],
+    policies: PoliciesDep,
 ) -> JSON:
-    body = await parse_body(request, FilterGroupIn)
-    policy = await run_in_threadpool(services.policies.create, principal, dataset_id, body.spec())
+    policy = policies.create(principal, dataset_id, body.spec())
     return JSON(filter_group_out(policy, 0))
 
 
 @router.get(PRODUCT + "/filter-groups/{policy_id}")
-def get_filter_group(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(filter_group_out(services.policies.get(principal, dataset_id, policy_id), 0))
+def get_filter_group(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, policies: PoliciesDep) -> JSON:
+    return JSON(filter_group_out(policies.get(principal, dataset_id, policy_id), 0))
 
 
 @router.put(PRODUCT + "/filter-groups/{policy_id}", openapi_extra=body_model(FilterGroupIn))
-async def update_filter_group(
-    dataset_id: str, policy_id: IdPath, request: Request, principal: PrincipalDep, services: ServicesDep
+def update_filter_group(
+    dataset_id: str,
+    policy_id: IdPath,
+    principal: PrincipalDep,
+    body: Annotated[FilterGroupIn, body_of(FilterGroupIn)],
+    policies: PoliciesDep,
 ) -> JSON:
-    body = await parse_body(request, FilterGroupIn)
-    policy = await run_in_threadpool(services.policies.update, principal, dataset_id, policy_id, body.spec())
+    policy = policies.update(principal, dataset_id, policy_id, body.spec())
     return JSON(filter_group_out(policy, 0))
 
 
 @router.delete(PRODUCT + "/filter-groups/{policy_id}")
-def delete_filter_group(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    services.policies.delete(principal, dataset_id, policy_id)
+def delete_filter_group(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, policies: PoliciesDep) -> JSON:
+    policies.delete(principal, dataset_id, policy_id)
     return JSON({})
 
 
 @router.get(PRODUCT)
-def get_pdp_switch(dataset_id: str, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    return JSON(pdp_switch_out(services.policies.enabled(principal, dataset_id)))
+def get_pdp_switch(dataset_id: str, principal: PrincipalDep, policies: PoliciesDep) -> JSON:
+    return JSON(pdp_switch_out(policies.enabled(principal, dataset_id)))
 
 
 @router.put(PRODUCT, openapi_extra=body_model(PdpSwitchIn))
-async def set_pdp_switch(dataset_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> JSON:
-    body = await parse_body(request, PdpSwitchIn)
-    dataset = await run_in_threadpool(services.policies.set_enabled, principal, dataset_id, body.enabled)
+def set_pdp_switch(
+    dataset_id: str, principal: PrincipalDep, body: Annotated[PdpSwitchIn, body_of(PdpSwitchIn)], policies: PoliciesDep
+) -> JSON:
+    dataset = policies.set_enabled(principal, dataset_id, body.enabled)
     return JSON(pdp_switch_out(dataset.pdp_enabled))

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from domolite.models.limits import Limits
 from domolite.models.records import Column, DataSet, DomoType, Execution, Stream, User
+from domolite.query.door import QueryResult
 
 INT64_MAX = 2**63 - 1
 
@@ -171,3 +172,29 @@ def execution_out(execution: Execution, hide_rows: bool = False) -> dict[str, An
     if execution.message:
         out["errors"] = [{"message": execution.message}]
     return out
+
+
+def query_out(
+    dataset: DataSet, result: QueryResult, *, duration_ms: int | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The one shape of a query answer, as the members before its rows and after them (see `JSONWithRows`): the
+    public API's (POST /v1/datasets/query/execute), or with `duration_ms` the instance API's, which also flags
+    each column as neither aggregated nor analytic and says how long the query took."""
+    instance = duration_ms is not None
+    metadata = []
+    for t in result.types:
+        column: dict[str, Any] = {
+            "type": t.value,
+            "dataSourceId": dataset.id,
+            "maxLength": -1,
+            "minLength": -1,
+            "periodIndex": 0,
+        }
+        if instance:
+            column.update(aggregated=False, analytic=False)
+        metadata.append(column)
+    head = {"datasource": dataset.id, "columns": result.columns, "metadata": metadata}
+    tail: dict[str, Any] = {"numRows": result.row_count, "numColumns": len(result.columns), "fromcache": False}
+    if instance:
+        tail["duration"] = str(duration_ms)
+    return head, tail
