@@ -3,6 +3,7 @@ embedded SQLite catalog, then a PostgreSQL one), and the PostgreSQL server itsel
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,14 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         return None
     wanted = Expression.compile(expression)
     return None if any(wanted.evaluate(lambda name, f=f, **_: name in marks_of_file(f)) for f in files) else True
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (what `./dev test` passes): a worker per core, but none for the unit tier alone, which runs
+    faster in one process than it takes to start and feed two."""
+    if config.option.markexpr.strip() == "unit":
+        return 0
+    return os.cpu_count() or 1
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -85,7 +85,8 @@ def test_token_scope_outside_the_client_is_refused(server: Server) -> None:
 
 
 def test_tokens_survive_a_restart_and_a_key_rotation_and_expire_on_time(tmp_path: Path) -> None:
-    srv = Server(data_dir=tmp_path / "data", env={"DOMOLITE_TOKEN_LIFETIME_S": "30"}).start()
+    # Tokens live a minute: long enough to outlast a restart on a busy machine, short enough to wait out.
+    srv = Server(data_dir=tmp_path / "data", env={"DOMOLITE_TOKEN_LIFETIME_S": "60"}).start()
 
     def status(token: str) -> int:
         return httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {token}"}).status_code
