@@ -244,6 +244,7 @@ class Catalog:
             data_provider_type=row.data_provider_type,
             tags=tuple(json.loads(row.tags)),
             properties=json.loads(row.properties),
+            data_version=None if row.data_version is None else int(row.data_version),
         )
 
     @staticmethod
