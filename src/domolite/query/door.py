@@ -32,6 +32,7 @@ from domolite.query.jsonrows import chunks_of, chunks_of_rows, json_sql, rows_of
 from domolite.query.mistakes import missing_column
 from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
 from domolite.query.unload import ParquetFiles, csv_chunks
+from domolite.server.alarms import ALARMS
 from domolite.server.cancel import Cancel, Cancelled
 from domolite.server.scratch import remove_gone, remove_strays
 from domolite.storage import duck
@@ -334,8 +335,7 @@ class Door:
         if limit_s <= 0:
             raise Busy(f"the server was too busy to start the query within its {self.timeout_s:g} s limit", 2)
         timed = Cancel(parent=cancel)
-        timer = threading.Timer(limit_s, timed.cancel, args=(_TIME_UP,))
-        timer.start()
+        alarm = ALARMS.set(limit_s, lambda: timed.cancel(_TIME_UP))
         try:
             with self.lake.cursor(timed, self._sandbox) as cur:
                 try:
@@ -375,7 +375,7 @@ class Door:
                 raise InvalidSql(NESTED_TOO_DEEPLY) from None
             raise InvalidSql(_duck_message(exc, redact_values=filtered), detail=str(exc)) from None
         finally:
-            timer.cancel()
+            alarm.cancel()
             timed.close()
         if count > self.max_rows:
             raise BadRequest(f"the query returns more than {self.max_rows} rows; add a LIMIT or a WHERE to narrow it")
