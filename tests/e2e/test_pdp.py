@@ -358,3 +358,49 @@ def test_a_filtered_user_sees_no_row_counts_of_loads(server: Server, api: httpx.
 
     assert counts(owner.http) == {"rows": 7, "execution": 1, "run": 1, "versions": [(1, 7), (6, 6)]}
     assert counts(alice.http) == {"rows": 3, "execution": None, "run": None, "versions": [(None, None)] * 2}
+
+
+def test_a_filtered_users_row_count_follows_each_load_and_policy_change(server: Server, api: httpx.Client) -> None:
+    """The count of a filtered user's rows is remembered per data version and policy: never a stale one."""
+    owner = make_person(server, api, "Privileged", "counter")
+    reader = make_person(server, api, "Participant", "counted")
+    ds = make_dataset(owner.http, COLUMNS, "counted", csv=CSV)["id"]
+    share(owner.http, ds, "USER", reader.id, "READ")
+    made = owner.http.post(
+        f"/v1/datasets/{ds}/policies",
+        json={
+            "name": "East",
+            "filters": [{"column": "region", "values": ["East"], "operator": "EQUALS"}],
+            "users": [reader.id],
+        },
+    )
+    assert made.status_code == 201, made.text
+    assert owner.http.put(f"/v1/datasets/{ds}", json={"pdpEnabled": True}).status_code == 200
+
+    def rows() -> int:
+        return int(reader.http.get(f"/v1/datasets/{ds}").json()["rows"])
+
+    assert rows() == rows() == 2
+    appended = owner.http.put(
+        f"/v1/datasets/{ds}/data?updateMethod=APPEND",
+        content=b"7,East,1.0,2024-07-01\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    assert appended.status_code == 204, appended.text
+    assert rows() == 3
+    same_size = "".join(f"{i},East,1.0,2024-01-01\n" for i in range(7))  # as many rows as before, more of them East
+    replaced = owner.http.put(
+        f"/v1/datasets/{ds}/data", content=same_size.encode(), headers={"Content-Type": "text/csv"}
+    )
+    assert replaced.status_code == 204, replaced.text
+    assert rows() == 7
+    changed = owner.http.put(
+        f"/v1/datasets/{ds}/policies/{made.json()['id']}",
+        json={
+            "name": "West",
+            "filters": [{"column": "region", "values": ["West"], "operator": "EQUALS"}],
+            "users": [reader.id],
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    assert rows() == 0

@@ -95,6 +95,10 @@ def test_a_server_keeps_datasets_streams_and_versions_in_postgresql(
             assert sorted_rows(api, ds) == ["1,one", "2,two", "3,three"]
             assert rows_at(api, ds, first_version) == ["1,one", "2,two"]
             assert api.get(f"/v1/datasets/{pydomo_ds}").json()["rows"] == 2
+            for sort in ("owner", "-columnCount"):  # the Data Center's sorts, in PostgreSQL's SQL
+                listed = api.get("/v1/datasets", params={"sort": sort})
+                assert listed.status_code == 200, listed.text
+                assert [d["name"] for d in listed.json()] == ["made by pydomo on postgresql", "streamed"]
             # Small commits are inlined in the metadata database; an index request writes them out as Parquet.
             indexed = api.post(f"/api/data/v3/datasources/{ds}/indexes", json={})
             assert indexed.status_code == 200, indexed.text

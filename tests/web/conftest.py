@@ -60,3 +60,12 @@ def admin_page(browser: Browser, dc_server: Server) -> Iterator[Page]:
     sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     yield page
     context.close()
+
+
+def web_session(server: Server, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> httpx.Client:
+    """A plain HTTP client signed in to the Data Center (its CSRF token is the `domolite_csrf` cookie)."""
+    web = httpx.Client(base_url=server.url, timeout=60)
+    web.get("/signin")
+    signed = web.post("/signin", data={"csrf": web.cookies["domolite_csrf"], "email": email, "password": password})
+    assert signed.status_code == 303 and "domolite_session" in web.cookies, signed.text
+    return web

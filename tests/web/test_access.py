@@ -95,7 +95,11 @@ def test_share_with_a_user_whose_view_honours_pdp(
     expect(versions.first).to_contain_text("APPEND")
     versions.nth(1).get_by_role("link").click()
     expect(page.get_by_role("status")).to_contain_text("as the DataSet was then")
-    expect(page.get_by_role("table", name="Data preview").locator("tbody tr")).to_have_count(3)
+    then = page.get_by_role("table", name="Data preview").locator("tbody tr")
+    expect(then).to_have_count(3)
+    page.get_by_role("link", name="amount").click()  # sorted, still at that version
+    expect(page.get_by_role("status")).to_contain_text("as the DataSet was then")
+    expect(then).to_have_text([re.compile(r"^east\s*1$"), re.compile(r"^west\s*2$"), re.compile(r"^east\s*3$")])
     page.get_by_role("link", name="Back to the current data").click()
     expect(page.get_by_role("table", name="Data preview").locator("tbody tr")).to_have_count(5)
 

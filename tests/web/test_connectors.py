@@ -3,6 +3,8 @@ server and the run in the history with the objects in the bucket; and Export to 
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 
@@ -91,8 +93,50 @@ def test_writeback_connector_from_its_panes_runs_against_s3(
     assert data, keys
     body = s3.get_object(Bucket=bucket, Key=data[0])["Body"].read().decode()
     assert body.count("\n") >= 25 and "east" in body
+
+    # edit it through the same panes: what it has now is shown (never a secret), and the change is the API's
+    stream_id = int(re.search(r"/connectors/(\d+)", page.url).group(1))  # type: ignore[union-attr]
+    page.get_by_role("link", name="Edit connector").click()
+    expect(page.locator("legend")).to_have_text(PANES)
+    expect(page.get_by_label("Account").locator("option:checked")).to_have_text(f"S3 {tag}")
+    expect(page.get_by_label("Input DataSet ID")).to_have_value(input_id)
+    expect(page.get_by_label("Path")).to_have_value(f"unload/{tag}")
+    expect(page.get_by_label("Select the Data Type for Date Column(s) to be parsed")).to_have_value("DATETIME")
+    expect(page.get_by_label("Update", exact=True)).to_have_value("DAY")
+    expect(page.get_by_label("At (time of day")).to_have_value("02:00")
+    expect(page.get_by_label("Retries when a run fails")).to_have_value("2")
+    expect(page.get_by_label("DataSet name")).to_have_value(f"Unload metrics {tag}")
+    for secret_field in ("Domo Client Secret", "Access Key", "Secret Key"):
+        expect(page.get_by_label(secret_field)).to_have_value("")
+    html = page.content()
+    for secret in (dc_server.client_secret, KEYS["awsAccessSecret"], KEYS["awsAccessKey"]):
+        assert secret not in html
+    page.get_by_label("Path").fill(f"unload/{tag}/v2")
+    page.get_by_label("Update", exact=True).select_option("HOUR")
+    page.get_by_label("Every N").fill("6")
+    page.get_by_label("Retries when a run fails").fill("1")
+    page.get_by_label("DataSet name").fill(f"Unload metrics {tag} v2")
+    page.get_by_label("Description").fill("edited in the Data Center")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status")).to_have_text("Connector saved.")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Unload metrics {tag} v2")
+    expect(page.locator(".facts")).to_contain_text("HOUR every 6, 1 retries")
+    expect(page.locator(".facts")).to_contain_text(f"unload/{tag}/v2")
+    stream = dc_api.get(f"/api/data/v1/streams/{stream_id}").json()
+    assert {c["name"]: c["value"] for c in stream["configuration"]}["path"] == f"unload/{tag}/v2"
+    assert json.loads(stream["advancedScheduleJson"])["type"] == "HOUR"
+    assert stream["scheduleRetryCount"] == 1
+    assert dc_api.get(f"/v1/datasets/{stream['dataSource']['id']}").json()["description"] == "edited in the Data Center"
+    # the edited connector runs with its new Path
+    page.get_by_role("button", name="Run now").click()
+    expect(page.get_by_role("status")).to_contain_text("started.")
+    expect(page.get_by_role("table", name="Run history").locator("tbody tr")).to_have_count(2)
+    reload_until(page, ".run-state", "SUCCESS")
+    moved = s3.list_objects_v2(Bucket=bucket, Prefix=f"unload/{tag}/v2/").get("Contents", [])
+    assert [o["Key"] for o in moved if o["Key"].endswith(".csv")], moved
+
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Connectors").click()
-    expect(page.get_by_role("table", name="Connectors")).to_contain_text(f"Unload metrics {tag}")
+    expect(page.get_by_role("table", name="Connectors")).to_contain_text(f"Unload metrics {tag} v2")
 
     # Export to S3 from the DataSet's page: status and objects
     page.goto(f"/datasources/{input_id}/details/export")

@@ -13,6 +13,13 @@ from playwright.sync_api import Page, expect
 from tests.serverproc import Server
 
 ROWS = 100_000
+# Keeps every text the percent shows, in order, from before the upload starts.
+SEEN_PERCENTS = """() => {
+  window.seenPercents = [];
+  const percent = document.getElementById("upload-percent");
+  new MutationObserver(() => window.seenPercents.push(percent.textContent)).observe(
+    percent, {childList: true, characterData: true, subtree: true});
+}"""
 
 
 def test_upload_a_100k_row_csv_through_the_stream_api(
@@ -42,13 +49,24 @@ def test_upload_a_100k_row_csv_through_the_stream_api(
 
     parts: list[str] = []
     page.on("request", lambda r: parts.append(r.url) if "/part/" in r.url and r.method == "PUT" else None)
+    page.evaluate(SEEN_PERCENTS)
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#upload-percent")).to_have_text("100%", timeout=120_000)
     expect(page.get_by_role("status")).to_contain_text("SUCCESS")
     assert len(parts) >= 4 and all(re.search(r"/v1/streams/\d+/executions/\d+/part/\d+$", u) for u in parts)
+    seen = [int(p.rstrip("%")) for p in page.evaluate("window.seenPercents")]
+    assert seen == sorted(seen) and seen[-1] == 100, seen  # the bar only moves forward, and ends full
+    assert any(0 < p < 100 for p in seen), seen  # and it moved part by part on the way
+    assert page.locator("#upload-progress").evaluate("bar => bar.value") == 100
 
     page.get_by_role("link", name="See the rows").click()
-    expect(page.get_by_role("table", name="Data preview").locator("tbody tr")).to_have_count(50)
+    preview = page.get_by_role("table", name="Data preview")
+    expect(preview.locator("tbody tr")).to_have_count(50)
+    expect(page.get_by_text("Rows 1 to 50 of 100,000.")).to_be_visible()
+    page.get_by_role("link", name="order_id").click()
+    page.get_by_role("link", name="order_id ▲").click()  # descending: the last rows of the file first
+    expect(preview.locator("tbody tr").first).to_have_text(re.compile(r"^99999\s*customer 89\s*499.25\s*2026-04-12$"))
+    expect(preview.locator("tbody tr").nth(1)).to_have_text(re.compile(r"^99998\s*customer 88\s*498.25\s*2026-03-11$"))
     found = dc_api.get("/v1/datasets", params={"nameLike": name}).json()
     assert [d["rows"] for d in found] == [ROWS]
     dataset_id = found[0]["id"]

@@ -11,7 +11,21 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, or_, select, text, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    cast,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
@@ -230,6 +244,7 @@ class Catalog:
             data_provider_type=row.data_provider_type,
             tags=tuple(json.loads(row.tags)),
             properties=json.loads(row.properties),
+            data_version=None if row.data_version is None else int(row.data_version),
         )
 
     @staticmethod
@@ -275,7 +290,9 @@ class Catalog:
         owner_id: int | None = None,
         visible_to: tuple[int, Collection[str]] | None = None,
     ) -> list[DataSet]:
-        """`visible_to=(user_id, shared_ids)` keeps only the DataSets the user owns or that are shared."""
+        """`visible_to=(user_id, shared_ids)` keeps only the DataSets the user owns or that are shared. `sort` is a
+        key below, with a `-` before it for descending; `owner` sorts by the owner's name, `columncount` by the
+        number of columns."""
         q = select(t.datasets)
         if visible_to is not None:
             q = q.where(or_(t.datasets.c.owner_id == visible_to[0], t.datasets.c.id.in_(list(visible_to[1]))))
@@ -283,15 +300,20 @@ class Catalog:
             q = q.where(func.lower(t.datasets.c.name).contains(name_like.lower(), autoescape=True))
         if owner_id is not None:
             q = q.where(t.datasets.c.owner_id == owner_id)
-        key = (sort or "").lstrip("-+")
+        key = (sort or "").lstrip("-+").lower()
         descending = (sort or "").startswith("-")
-        column = {
+        column: Any = {
             "name": t.datasets.c.name,
             "lastupdated": t.datasets.c.updated_at,
             "lasttouched": t.datasets.c.updated_at,
             "created": t.datasets.c.created_at,
             "rowcount": t.datasets.c.row_count,
-        }.get(key.lower())
+        }.get(key)
+        if key == "owner":
+            q = q.select_from(t.datasets.outerjoin(t.users, t.users.c.id == t.datasets.c.owner_id))
+            column = func.lower(t.users.c.name)
+        elif key == "columncount":
+            column = self._column_count()
         if column is not None:
             q = q.order_by(column.desc() if descending else column.asc(), t.datasets.c.created_at, t.datasets.c.id)
         else:
@@ -299,6 +321,13 @@ class Catalog:
         q = q.limit(limit).offset(offset)
         with self.tx() as c:
             return [self._dataset(r) for r in c.execute(q)]
+
+    def _column_count(self) -> Any:
+        """The number of columns of a DataSet, from its columns' JSON array (PostgreSQL needs it typed as JSON)."""
+        columns: Any = t.datasets.c.columns
+        if self.engine.dialect.name == "postgresql":
+            columns = cast(columns, JSON)
+        return func.json_array_length(columns)
 
     def all_dataset_ids(self) -> list[str]:
         with self.tx() as c:

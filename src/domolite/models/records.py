@@ -145,6 +145,7 @@ class DataSet:
     data_provider_type: str = "api"
     tags: tuple[str, ...] = ()
     properties: dict[str, Any] = field(default_factory=dict)
+    data_version: int | None = None  # the lake snapshot `row_count` was counted at (None before the first load)
 
 
 @dataclass(frozen=True)

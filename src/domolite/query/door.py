@@ -32,6 +32,7 @@ from domolite.query.jsonrows import chunks_of, chunks_of_rows, json_sql, rows_of
 from domolite.query.mistakes import missing_column
 from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
 from domolite.query.unload import ParquetFiles, csv_chunks
+from domolite.server.alarms import ALARMS
 from domolite.server.cancel import Cancel, Cancelled
 from domolite.server.scratch import remove_gone, remove_strays
 from domolite.storage.lake import LAKE, Lake, lake_busy
@@ -79,6 +80,7 @@ class _Plan:
 _rewrite = functools.lru_cache(maxsize=1024)(rewrite)
 
 _PLANS = 1024  # rewritten queries whose plan is kept (least recently used go first)
+_COUNTS = 4096  # PDP-filtered row counts kept (see Door.row_count)
 
 
 def domo_type(duck_type: Any) -> DomoType:
@@ -147,7 +149,8 @@ class Door:
         self._sandbox.execute("SET enable_external_access = false")
         self._sandbox.execute("SET lock_configuration = true")
         self._plans: OrderedDict[Hashable, _Plan] = OrderedDict()
-        self._plans_lock = threading.Lock()
+        self._plans_lock = threading.Lock()  # guards the plans and the counts
+        self._counts: OrderedDict[Hashable, int] = OrderedDict()
 
     def stop(self) -> None:
         """Close every download still running (their DuckDB work stops)."""
@@ -220,11 +223,36 @@ class Door:
     def row_count(self, dataset: DataSet, principal: Principal) -> int:
         """How many rows of the DataSet the principal may read: the cached count when no row policy filters the
         principal, else a count of the rows the policies leave them (what a PDP-filtered user sees as the row
-        count, see docs/choices.md)."""
+        count, see docs/choices.md).
+
+        A filtered count is counted once per data version, schema and row filter, and then remembered: every
+        page of a PDP-filtered user shows it, and counting is a scan of the whole DataSet. The catalog's record
+        of the DataSet names its data version (every load moves it), so a load, a schema change or a change of
+        the user's policies is counted afresh."""
         permissions.require_read(principal, dataset)
-        if not self.filters_rows(dataset, principal):
+        row_filter = self._row_filter(dataset, principal)
+        if row_filter in (None, "TRUE"):
             return dataset.row_count
-        return int(self.query(dataset, principal, "SELECT COUNT(*) FROM table").rows[0][0])
+        schema = tuple((c.name, c.type) for c in dataset.columns)
+        key: Hashable = (
+            dataset.id,
+            dataset.data_version,
+            dataset.row_count,
+            dataset.data_updated_at,
+            schema,
+            row_filter,
+        )
+        with self._plans_lock:
+            count = self._counts.get(key)
+            if count is not None:
+                self._counts.move_to_end(key)
+                return count
+        count = int(self.query(dataset, principal, "SELECT COUNT(*) FROM table").rows[0][0])
+        with self._plans_lock:
+            self._counts[key] = count
+            while len(self._counts) > _COUNTS:
+                self._counts.popitem(last=False)
+        return count
 
     # -- user SQL ---------------------------------------------------------------------------------------------
     def query(
@@ -311,8 +339,7 @@ class Door:
         if limit_s <= 0:
             raise Busy(f"the server was too busy to start the query within its {self.timeout_s:g} s limit", 2)
         timed = Cancel(parent=cancel)
-        timer = threading.Timer(limit_s, timed.cancel, args=(_TIME_UP,))
-        timer.start()
+        alarm = ALARMS.set(limit_s, lambda: timed.cancel(_TIME_UP))
         try:
             with self.lake.cursor(timed, self._sandbox) as cur:
                 try:
@@ -352,7 +379,7 @@ class Door:
                 raise InvalidSql(NESTED_TOO_DEEPLY) from None
             raise InvalidSql(_duck_message(exc, redact_values=filtered), detail=str(exc)) from None
         finally:
-            timer.cancel()
+            alarm.cancel()
             timed.close()
         if count > self.max_rows:
             raise BadRequest(f"the query returns more than {self.max_rows} rows; add a LIMIT or a WHERE to narrow it")

@@ -103,8 +103,32 @@ def connectors(request: Request, principal: UserDep, connectors: ConnectorsDep) 
     return page(request, "connectors.html", connectors=found, schedule_label=schedule_label)
 
 
-@router.get("/connectors/new")
-def new_connector(request: Request, principal: UserDep, accounts: AccountsDep) -> Response:
+# What the form shows before anything is typed (a new connector), by field name.
+FORM_DEFAULTS = {
+    "account": "",
+    "inputDataSetId": "",
+    "path": "",
+    "primaryKey": "",
+    "specificDay": "",
+    "dateColumn": "",
+    "dateParseOption": "AS_IS",
+    "scheduleType": "MANUAL",
+    "interval": "1",
+    "time": "02:00",
+    "dayOfWeek": "MONDAY",
+    "dayOfMonth": "1",
+    "timezone": "UTC",
+    "retryCount": "0",
+    "updateMethod": "APPEND",
+    "name": "",
+    "description": "",
+}
+DETAILS = ("inputDataSetId", "path", "primaryKey", "specificDay", "dateColumn", "dateParseOption")
+
+
+def _form_page(
+    request: Request, principal: Principal, accounts: AccountsDep, values: dict[str, str], editing: int | None
+) -> Response:
     return page(
         request,
         "connector_form.html",
@@ -113,7 +137,14 @@ def new_connector(request: Request, principal: UserDep, accounts: AccountsDep) -
         regions=REGIONS,
         schedule_types=SCHEDULE_TYPES,
         weekdays=WEEKDAYS,
+        values=values,
+        editing=editing,
     )
+
+
+@router.get("/connectors/new")
+def new_connector(request: Request, principal: UserDep, accounts: AccountsDep) -> Response:
+    return _form_page(request, principal, accounts, dict(FORM_DEFAULTS), None)
 
 
 def _schedule(form: dict[str, str]) -> dict[str, Any]:
@@ -145,20 +176,12 @@ def _connector_account(principal: Principal, accounts: AccountsDep, form: dict[s
     return accounts.create(principal, spec).id
 
 
-@router.post("/connectors/new")
-def create_connector(
-    request: Request, principal: UserDep, connectors: ConnectorsDep, form: FormDep, accounts: AccountsDep
-) -> Response:
-    config = {
-        "inputDataSetId": form.get("inputDataSetId", "").strip(),
-        "path": form.get("path", "").strip(),
-        "primaryKey": form.get("primaryKey", "").strip(),
-        "specificDay": form.get("specificDay", "").strip(),
-        "dateColumn": form.get("dateColumn", "").strip(),
-        "dateParseOption": form.get("dateParseOption", "AS_IS"),
-    }
+def _stream_body(form: dict[str, str]) -> StreamIn:
+    """The panes as the API's request model: the same limits on names, retries and schedule."""
+    config = {key: form.get(key, "").strip() for key in DETAILS}
+    config["dateParseOption"] = config["dateParseOption"] or "AS_IS"
     retries = form.get("retryCount", "0")
-    body = StreamIn.model_validate(
+    return StreamIn.model_validate(
         {
             "transport": {"type": "CONNECTOR", "description": "com.domo.connector.s3unloadwriteback", "version": "1"},
             "configuration": [{"name": k, "value": v} for k, v in config.items() if v != ""],
@@ -168,9 +191,11 @@ def create_connector(
             "scheduleRetryCount": int(retries) if retries.isdigit() else 0,
             "updateMethod": form.get("updateMethod", "APPEND"),
         }
-    )  # the API's request model: the same limits on names, retries and schedule
-    account_id = _connector_account(principal, accounts, form)
-    spec = ConnectorSpec(
+    )
+
+
+def _connector_spec(body: StreamIn, account_id: int) -> ConnectorSpec:
+    return ConnectorSpec(
         provider_key=PROVIDER,
         transport=body.transport.model_dump(),
         configuration=body.configuration,
@@ -178,6 +203,14 @@ def create_connector(
         schedule=body.schedule(),
         retry_count=body.schedule_retry_count,
     )
+
+
+@router.post("/connectors/new")
+def create_connector(
+    request: Request, principal: UserDep, connectors: ConnectorsDep, form: FormDep, accounts: AccountsDep
+) -> Response:
+    body = _stream_body(form)
+    spec = _connector_spec(body, _connector_account(principal, accounts, form))
     found = connectors.create(
         principal,
         spec,
@@ -186,6 +219,56 @@ def create_connector(
         update_method=UpdateMethod.parse(body.update_method or "APPEND"),
     )
     return redirect(f"/connectors/{found.stream.id}", notice="Connector created.")
+
+
+def _form_values(found: ConnectorStream) -> dict[str, str]:
+    """The form's fields as the connector has them now (secrets live in its account and are never shown)."""
+    values = dict(FORM_DEFAULTS)
+    connector = found.connector
+    if connector is not None:
+        for item in connector.configuration:
+            if str(item.get("name")) in DETAILS and item.get("value") is not None:
+                values[str(item["name"])] = str(item["value"])
+        try:
+            raw = json.loads(connector.schedule or "{}")
+        except ValueError:
+            raw = {}
+        if isinstance(raw, dict):
+            keys = {"type": "scheduleType", "interval": "interval", "time": "time", "dayOfWeek": "dayOfWeek"}
+            keys |= {"dayOfMonth": "dayOfMonth", "timezone": "timezone"}
+            values |= {field: str(raw[key]) for key, field in keys.items() if raw.get(key) is not None}
+    values["account"] = str(found.account.id) if found.account else ""
+    values["retryCount"] = str(found.schedule.retry_count if found.schedule else 0)
+    values["updateMethod"] = found.stream.update_method.value
+    values["name"], values["description"] = found.dataset.name, found.dataset.description or ""
+    return values
+
+
+@router.get("/connectors/{stream_id}/edit")
+def edit_connector(
+    request: Request, stream_id: int, principal: UserDep, connectors: ConnectorsDep, accounts: AccountsDep
+) -> Response:
+    found = connectors.get(principal, stream_id)
+    return _form_page(request, principal, accounts, _form_values(found), stream_id)
+
+
+@router.post("/connectors/{stream_id}/edit")
+def save_connector(
+    stream_id: int, principal: UserDep, connectors: ConnectorsDep, form: FormDep, accounts: AccountsDep
+) -> Response:
+    """The same update as PUT /api/data/v1/streams/{id}: the panes replace the connector's configuration,
+    account and schedule, and the DataSet's name, description and update method."""
+    body = _stream_body(form)
+    spec = _connector_spec(body, _connector_account(principal, accounts, form))
+    connectors.update(
+        principal,
+        stream_id,
+        spec,
+        name=body.data_source.name,
+        description=body.data_source.description,
+        update_method=UpdateMethod.parse(body.update_method or "APPEND"),
+    )
+    return redirect(f"/connectors/{stream_id}", notice="Connector saved.")
 
 
 @router.get("/connectors/{stream_id}")

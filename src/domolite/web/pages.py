@@ -28,7 +28,14 @@ from domolite.web.session import (
 
 router = web_router()
 PAGE_SIZE = 25
-SORTS = {"name": "name", "rows": "rowcount", "updated": "lastupdated", "created": "created"}
+SORTS = {
+    "name": "name",
+    "owner": "owner",
+    "rows": "rowcount",
+    "columns": "columncount",
+    "updated": "lastupdated",
+    "created": "created",
+}
 SQL_SHOWN_ROWS = 1000
 
 
