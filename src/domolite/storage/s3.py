@@ -67,6 +67,38 @@ def _session() -> boto3.session.Session:
     return _SESSIONS[0]
 
 
+def _client(
+    region: str | None,
+    endpoint_url: str | None,
+    path_style: bool,
+    keys: tuple[str | None, str | None, str | None],
+    *,
+    pool: int,
+) -> Any:
+    """A boto3 S3 client with the given keys (access key, secret, session token; all None: the AWS chain), bounded
+    retries and timeouts, and `pool` connections."""
+    config = Config(
+        region_name=region,
+        signature_version="s3v4",
+        s3={"addressing_style": "path" if path_style else "auto"},
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=60,
+        max_pool_connections=pool,
+    )
+    access_key, secret_key, session_token = keys
+    with _SESSION_LOCK:  # a Session is not thread-safe; the clients it makes are
+        return _session().client(
+            "s3",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            aws_session_token=session_token,
+            config=config,
+        )
+
+
 class S3:
     """One export's connection to its bucket, with the request's credentials (kept only by this object)."""
 
@@ -74,25 +106,13 @@ class S3:
         self.target = target
         self.part_bytes = part_bytes
         self._secrets = credentials.secrets()
-        config = Config(
-            region_name=target.region,
-            signature_version="s3v4",
-            s3={"addressing_style": "path" if target.path_style else "auto"},
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=60,
-            max_pool_connections=upload_threads + 4,
+        self._client = _client(
+            target.region,
+            target.endpoint_url,
+            target.path_style,
+            (credentials.access_key, credentials.secret_key, credentials.session_token),
+            pool=upload_threads + 4,
         )
-        with _SESSION_LOCK:  # a Session is not thread-safe; the clients it makes are
-            self._client = _session().client(
-                "s3",
-                region_name=target.region,
-                endpoint_url=target.endpoint_url,
-                aws_access_key_id=credentials.access_key,
-                aws_secret_access_key=credentials.secret_key,
-                aws_session_token=credentials.session_token,
-                config=config,
-            )
         self._pool = ThreadPoolExecutor(max_workers=upload_threads, thread_name_prefix="s3-part")
         self._in_flight = threading.BoundedSemaphore(upload_threads)
 
@@ -452,25 +472,13 @@ class LakeObjects:
 
     def __init__(self, bucket: LakeBucket) -> None:
         self.bucket = bucket
-        config = Config(
-            region_name=bucket.region,
-            signature_version="s3v4",
-            s3={"addressing_style": "path" if bucket.path_style else "auto"},
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=60,
-            max_pool_connections=16,
+        self._client = _client(
+            bucket.region,
+            bucket.endpoint_url,
+            bucket.path_style,
+            (bucket.access_key, bucket.secret_key, bucket.session_token),
+            pool=16,
         )
-        with _SESSION_LOCK:
-            self._client = _session().client(
-                "s3",
-                region_name=bucket.region,
-                endpoint_url=bucket.endpoint_url,
-                aws_access_key_id=bucket.access_key,
-                aws_secret_access_key=bucket.secret_key,
-                aws_session_token=bucket.session_token,
-                config=config,
-            )
 
     def close(self) -> None:
         self._client.close()
