@@ -42,6 +42,14 @@ def share(http: httpx.Client, dataset_id: str, kind: str, grantee: int, level: s
     )
 
 
+def equals_policy(http: httpx.Client, dataset_id: str, name: str, column: str, value: str, user: int) -> httpx.Response:
+    """A PDP policy for one user: only the rows whose `column` equals `value`."""
+    return http.post(
+        f"/v1/datasets/{dataset_id}/policies",
+        json={"name": name, "filters": [{"column": column, "values": [value], "operator": "EQUALS"}], "users": [user]},
+    )
+
+
 def query_rows(http: httpx.Client, dataset_id: str, sql: str) -> list[list[object]]:
     r = http.post(f"/v1/datasets/query/execute/{dataset_id}", json={"sql": sql})
     assert r.status_code == 200, r.text

@@ -10,7 +10,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.e2e.people import Person, make_person, query_rows, share
+from tests.e2e.people import Person, equals_policy, make_person, query_rows, share
 from tests.helpers import make_dataset
 from tests.serverproc import Server
 
@@ -366,14 +366,7 @@ def test_a_filtered_users_row_count_follows_each_load_and_policy_change(server: 
     reader = make_person(server, api, "Participant", "counted")
     ds = make_dataset(owner.http, COLUMNS, "counted", csv=CSV)["id"]
     share(owner.http, ds, "USER", reader.id, "READ")
-    made = owner.http.post(
-        f"/v1/datasets/{ds}/policies",
-        json={
-            "name": "East",
-            "filters": [{"column": "region", "values": ["East"], "operator": "EQUALS"}],
-            "users": [reader.id],
-        },
-    )
+    made = equals_policy(owner.http, ds, "East", "region", "East", reader.id)
     assert made.status_code == 201, made.text
     assert owner.http.put(f"/v1/datasets/{ds}", json={"pdpEnabled": True}).status_code == 200
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.people import make_person, share
+from tests.e2e.people import equals_policy, make_person, share
 from tests.export.conftest import body, parse_csv, read_object
 from tests.helpers import make_dataset, wait_export
 from tests.serverproc import Server
@@ -22,14 +22,7 @@ def test_a_pdp_user_exports_only_their_rows(
     west = make_person(server, api, "Participant", "westonly")
     ds = make_dataset(owner.http, [("Region", "STRING"), ("Sales", "LONG")], "pdp export", csv=CSV)["id"]
     assert share(owner.http, ds, "USER", west.id, "READ").status_code == 200
-    policy = owner.http.post(
-        f"/v1/datasets/{ds}/policies",
-        json={
-            "name": "West",
-            "filters": [{"column": "Region", "values": ["West"], "operator": "EQUALS"}],
-            "users": [west.id],
-        },
-    )
+    policy = equals_policy(owner.http, ds, "West", "Region", "West", west.id)
     assert policy.status_code == 201, policy.text
     assert owner.http.put(f"/v1/datasets/{ds}", json={"pdpEnabled": True}).status_code == 200
 
