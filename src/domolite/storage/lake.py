@@ -14,6 +14,7 @@ import re
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -518,6 +519,9 @@ class Lake:
         cur.execute(f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {ident(PARTITION_COLUMN)} VARCHAR")
         try:
             cur.execute("BEGIN TRANSACTION")
+            # The snapshot this transaction reads. When another process commits first, DuckLake's COMMIT does not
+            # fail but lands this snapshot after that one, so the count below may miss that one's rows.
+            base = self._newest_snapshot(cur)
             if key_columns:
                 cur.execute(f"CREATE TEMP TABLE staged AS {source_sql}")
                 match = " AND ".join(f"s.{ident(k)} IS NOT DISTINCT FROM {target}.{ident(k)}" for k in key_columns)
@@ -535,6 +539,8 @@ class Lake:
                     "table": table,
                     "rows": int(inserted[0]) if inserted else 0,
                     "rowCount": int(count[0]) if count else 0,
+                    "base": base,
+                    "load": uuid.uuid4().hex,  # finds this commit's snapshot among those of other processes
                 }
             )
             cur.execute(f"CALL {LAKE}.set_commit_message('domolite', {literal(info)}, extra_info => {literal(info)})")
@@ -550,12 +556,27 @@ class Lake:
                 cur.execute("DROP TABLE IF EXISTS staged")
             except duckdb.Error:
                 pass
-        snap = cur.execute(f"SELECT max(snapshot_id) FROM {LAKE}.snapshots()").fetchone()
-        return LoadResult(
-            row_count=int(count[0]) if count else 0,
-            rows_loaded=int(inserted[0]) if inserted else 0,
-            snapshot_id=int(snap[0]) if snap and snap[0] is not None else 0,
-        )
+        snap = cur.execute(
+            f"SELECT snapshot_id FROM {LAKE}.snapshots() WHERE snapshot_id > ? AND commit_extra_info = ?",
+            [base, info],
+        ).fetchone()
+        if snap is None:
+            raise RuntimeError("a committed load's snapshot is not in the lake")
+        snapshot_id = int(snap[0])
+        row_count = int(count[0]) if count else 0
+        if snapshot_id != base + 1:  # landed after another process's commit: count the rows at this snapshot
+            row_count = self._count_at(cur, target, snapshot_id)
+        return LoadResult(row_count=row_count, rows_loaded=int(inserted[0]) if inserted else 0, snapshot_id=snapshot_id)
+
+    @staticmethod
+    def _newest_snapshot(cur: duckdb.DuckDBPyConnection) -> int:
+        row = cur.execute(f"SELECT max(snapshot_id) FROM {LAKE}.snapshots()").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    @staticmethod
+    def _count_at(cur: duckdb.DuckDBPyConnection, target: str, version: int) -> int:
+        row = cur.execute(f"SELECT count(*) FROM {target} AT (VERSION => {int(version)})").fetchone()
+        return int(row[0]) if row else 0
 
     def _remove_failed_load_files(self, cur: duckdb.DuckDBPyConnection) -> None:
         """A load that failed part way may have written Parquet files DuckLake never listed. Under the write
@@ -621,7 +642,13 @@ class Lake:
 
     def snapshots(self, table: str) -> list[Snapshot]:
         """The loads committed to `table`, oldest first (schema changes and compactions are not loads)."""
-        return [s for s in self._loads() if s.info.get("table") == table]
+        out = [s for s in self._loads() if s.info.get("table") == table]
+        rebased = [s for s in out if isinstance(s.info.get("base"), int) and s.snapshot_id != s.info["base"] + 1]
+        if rebased:  # its commit info counted the rows it read, not the rows of the snapshot it landed as
+            with self.cursor() as cur:
+                for s in rebased:
+                    s.info["rowCount"] = self._count_at(cur, self.qualified(table), s.snapshot_id)
+        return out
 
     def latest_snapshot(self) -> int:
         with self.cursor() as cur:
