@@ -16,13 +16,9 @@ from tests.pg import Postgres, running_postgres
 from tests.serverproc import Server
 
 # The tiers (run one with `./dev test -m NAME`): each test file is in exactly one. Every file not named here is
-# in the tier of its folder: tests/unit/ is `unit`, tests/e2e/ `api`, tests/export/ `export`, tests/postgres/
-# `postgres`, tests/web/ `browser`, tests/client/ (the user CLI) `clients`. Files in tests/ itself are `unit`
-# unless named.
+# in the tier of its folder: tests/unit/ is `unit`, tests/app/ (the app in-process) and tests/e2e/ `api`,
+# tests/export/ `export`, tests/postgres/ `postgres`, tests/web/ `browser`, tests/client/ (the user CLI) `clients`.
 TIER_OF_FILE = {
-    "test_internal_errors.py": "api",
-    "test_lifespan.py": "api",
-    "test_migrations.py": "postgres",
     "test_pydomo.py": "clients",
     "test_domolibrary.py": "clients",
     "test_crash.py": "crash",
@@ -34,12 +30,12 @@ TIER_OF_FILE = {
 }
 TIER_OF_FOLDER = {
     "unit": "unit",
+    "app": "api",
     "e2e": "api",
     "export": "export",
     "postgres": "postgres",
     "web": "browser",
     "client": "clients",
-    "tests": "unit",
 }
 SERVER_FOLDERS = {"e2e", "export", "postgres", "web", "client"}
 
@@ -64,7 +60,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     names = set(re.findall(r"[\w:+\-.\[\]\\/]+", expression)) - {"and", "or", "not"}  # the markers it names
     if not names <= TIER_MARKS:
         return None  # a marker a test may set itself: collect and let -m decide
-    if collection_path.is_dir() and collection_path.name in TIER_OF_FOLDER and collection_path.name != "tests":
+    if collection_path.is_dir() and collection_path.name in TIER_OF_FOLDER:
         files = list(collection_path.glob("test_*.py"))  # a folder none of whose files is wanted: not even its conftest
     elif collection_path.name.startswith("test_") and collection_path.suffix == ".py":
         files = [collection_path]

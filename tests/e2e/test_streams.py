@@ -188,7 +188,7 @@ def test_parts_of_aborted_and_failed_executions_are_deleted(api: httpx.Client, s
 
 
 def test_decimal_edge_values_load_exactly_through_stream_parts(api: httpx.Client) -> None:
-    from tests.test_csvformat import DECIMAL_EDGES, exact
+    from tests.unit.test_csvformat import DECIMAL_EDGES, exact
 
     sid = api.post(
         "/v1/streams/",

@@ -20,7 +20,7 @@ from tests.export.conftest import parse_csv, read_object
 from tests.export.writeback import history, make_account, make_connector
 from tests.pg import Postgres
 from tests.serverproc import Server
-from tests.test_migrations import (
+from tests.postgres.test_migrations import (
     check_executions_are_numbered_per_stream_after_migrating,
     check_ids_never_reused_after_migrating,
     drift,

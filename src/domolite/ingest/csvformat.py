@@ -36,7 +36,7 @@ def _size_options(max_record_bytes: int) -> str:
 # 1. DECIMAL(18,9), for |value| < 10^9 (most values);
 # 2. plain digits with up to 18 before the point: the whole part as BIGINT plus the fraction as DECIMAL(18,9);
 # 3. anything else (more digits, exponent forms past 10^9, `1_000`): the full cast, which refuses bad values.
-# tests/test_csvformat.py compares the three against the full cast and against Python's exact decimals.
+# tests/unit/test_csvformat.py compares the three against the full cast and against Python's exact decimals.
 _DECIMAL_PLAIN = r"^\s*[+-]?\d{{1,18}}(\.\d*)?\s*$"
 _DECIMAL_SPLIT = (
     "CAST(abs(CAST(split_part({c}, '.', 1) AS BIGINT)) AS DECIMAL(38,9)) "
@@ -69,7 +69,7 @@ _CASTS: dict[DomoType, str] = {
 
 
 # Types the CSV reader parses itself in the typed form of `source_sql`: exactly as a cast of the text would
-# (tests/test_csvformat.py compares them), except that it refuses `""`, which the cast takes as NULL.
+# (tests/unit/test_csvformat.py compares them), except that it refuses `""`, which the cast takes as NULL.
 _READ_TYPES: dict[DomoType, str] = {DomoType.LONG: "BIGINT", DomoType.DOUBLE: "DOUBLE", DomoType.DATE: "DATE"}
 
 

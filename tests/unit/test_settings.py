@@ -14,7 +14,7 @@ from domolite.settings import Settings
 from domolite.storage import duck
 from domolite.storage.s3 import LakeBucket
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 
 def test_flags_beat_environment_which_beats_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
