@@ -19,12 +19,12 @@ from pydomo import Domo
 from tests.export.conftest import parse_csv, read_object
 from tests.export.writeback import history, make_account, make_connector
 from tests.pg import Postgres
-from tests.serverproc import Server
 from tests.postgres.test_migrations import (
     check_executions_are_numbered_per_stream_after_migrating,
     check_ids_never_reused_after_migrating,
     drift,
 )
+from tests.serverproc import Server
 
 SCHEMA = {"columns": [{"type": "LONG", "name": "id"}, {"type": "STRING", "name": "name"}]}
 FAST = {

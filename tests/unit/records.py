@@ -15,17 +15,24 @@ COLUMNS = (
 )
 
 
-def dataset(*, pdp: bool = True, owner_id: int = OWNER_ID) -> DataSet:
+def dataset(
+    *,
+    pdp: bool = True,
+    owner_id: int = OWNER_ID,
+    columns: tuple[Column, ...] = COLUMNS,
+    table: str = "ds_1",
+    row_count: int = 0,
+) -> DataSet:
     now = datetime(2026, 1, 1)
     return DataSet(
         id="ds-1",
         name="sales",
         description="",
         owner_id=owner_id,
-        columns=COLUMNS,
-        table="ds_1",
+        columns=columns,
+        table=table,
         pdp_enabled=pdp,
-        row_count=0,
+        row_count=row_count,
         created_at=now,
         updated_at=now,
         data_updated_at=None,

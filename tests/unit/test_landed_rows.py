@@ -7,9 +7,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from domolite.models.records import Column, DataSet, DomoType, Principal, Role, User
+from domolite.models.records import Column, DomoType, Principal, Role, User
 from domolite.query.door import Door
 from domolite.storage.lake import Lake
+from tests.unit import records
 
 ADMIN = Principal(user=User(id=1, email="admin@example.com", name="Admin", role=Role.ADMIN), scopes=frozenset({"data"}))
 COLUMNS = (Column("n", DomoType.LONG),)
@@ -42,19 +43,7 @@ def test_the_rows_a_span_of_commits_wrote(tmp_path: Path) -> None:
         lake.load("numbers", "SELECT 30 AS n", replace=False, commit_info={"test": 4})
         lake.compact("numbers")
         now = utcnow()
-        ds = DataSet(
-            id="d0000000-0000-0000-0000-000000000000",
-            name="numbers",
-            description="",
-            owner_id=1,
-            columns=COLUMNS,
-            table="numbers",
-            pdp_enabled=False,
-            row_count=7,
-            created_at=now,
-            updated_at=now,
-            data_updated_at=now,
-        )
+        ds = records.dataset(pdp=False, columns=COLUMNS, table="numbers", row_count=7)
 
         def landed(a: datetime, b: datetime) -> list[int]:
             sql = door.source_sql(ds, ADMIN, landed=(a, b))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
 
 import pytest
 
@@ -16,6 +15,7 @@ from domolite.models.records import Column, DataSet, DomoType, Principal, Role, 
 from domolite.query.door import Door
 from domolite.server.cancel import Cancel, Cancelled
 from domolite.storage.lake import Lake
+from tests.unit import records
 
 SLOW_SQL = "SELECT count(*) FROM table a, table b, table c, table d WHERE a.n + b.n + c.n + d.n = -1"
 ADMIN = Principal(user=User(id=1, email="admin@example.com", name="Admin", role=Role.ADMIN), scopes=frozenset({"data"}))
@@ -40,20 +40,7 @@ def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Door]:
 
 
 def dataset() -> DataSet:
-    now = datetime(2026, 1, 1)
-    return DataSet(
-        id="d0000000-0000-0000-0000-000000000000",
-        name="numbers",
-        description="",
-        owner_id=1,
-        columns=(Column("n", DomoType.LONG),),
-        table="numbers",
-        pdp_enabled=False,
-        row_count=2000,
-        created_at=now,
-        updated_at=now,
-        data_updated_at=now,
-    )
+    return records.dataset(pdp=False, columns=(Column("n", DomoType.LONG),), table="numbers", row_count=2000)
 
 
 def test_a_query_with_its_time_left_runs(door: Door) -> None:
