@@ -107,7 +107,7 @@ def _audit(catalog: Any, data_dir: Path | None, action: str, object_type: str, o
     from domolite.audit.log import AuditLog
     from domolite.models.audit import Action, ObjectType
 
-    audit = AuditLog(catalog.engine, _settings(data_dir=data_dir).audit_retention_s)
+    audit = AuditLog(catalog.audit, _settings(data_dir=data_dir).audit_retention_s)
     audit.record(audit.event(None, Action(action), ObjectType(object_type), object_id, comment=comment, via="cli"))
 
 
@@ -154,7 +154,7 @@ def clients_create(data_dir: Path | None, email: str, name: str, scope: str, as_
 
     catalog = _catalog(data_dir)
     try:
-        user, _ = catalog.find_user_by_email(email)
+        user, _ = catalog.users.find_by_email(email)
         client_id, secret = TokenService(catalog, 3600).create_client(user.id, name, tuple(sorted(parse_scopes(scope))))
     except DomoError as exc:
         _fail(exc.message)
@@ -180,7 +180,7 @@ def tokens_create(data_dir: Path | None, email: str, name: str, as_json: bool) -
 
     catalog = _catalog(data_dir)
     try:
-        user, _ = catalog.find_user_by_email(email)
+        user, _ = catalog.users.find_by_email(email)
         tokens = TokenService(catalog, 3600)
         token = tokens.create_dev_token(user.id, name)
     except DomoError as exc:

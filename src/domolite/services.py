@@ -18,8 +18,7 @@ from domolite.auth.sessions import SessionService
 from domolite.auth.throttle import LoginGuard
 from domolite.auth.tokens import TokenService
 from domolite.catalog import Catalog
-from domolite.catalog.processes import ProcessCatalog
-from domolite.catalog.product import ProductCatalog
+from domolite.catalog.product import ProductStore
 from domolite.connectors.accounts import Accounts
 from domolite.connectors.scheduler import ConnectorRuns
 from domolite.connectors.streams import Connectors
@@ -54,7 +53,7 @@ class Services:
     tokens: TokenService
     datasets: DataSets
     streams: Streams
-    product: ProductCatalog
+    product: ProductStore
     sessions: SessionService
     uploads: Uploads
     versions: Versions
@@ -79,9 +78,9 @@ def build_services(settings: Settings) -> Services:
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     catalog = open_server_catalog(settings)
-    audit = AuditLog(catalog.engine, settings.audit_retention_s)
+    audit = AuditLog(catalog.audit, settings.audit_retention_s)
     liveness = Liveness(
-        ProcessCatalog(catalog.engine),
+        catalog.processes,
         heartbeat_s=settings.process_heartbeat_s,
         dead_after_s=settings.process_dead_after_s,
     )
@@ -109,7 +108,7 @@ def build_services(settings: Settings) -> Services:
         owner=liveness.id,
         slots=settings.query_slots,
     )
-    product = ProductCatalog(catalog.engine)
+    product = catalog.product
     datasets = DataSets(catalog, lake, limits, audit, door, product)
     staging = BucketStaging(LakeObjects(bucket)) if bucket else None
     ingest = Ingest(catalog, lake, settings.staging_dir, limits, process_id=liveness.id, audit=audit, staging=staging)
@@ -152,7 +151,7 @@ def build_services(settings: Settings) -> Services:
             per_address=settings.auth_failures_per_address,
             window_s=settings.auth_failure_window_s,
         ),
-        readiness=Readiness(catalog.engine, lake),
+        readiness=Readiness(catalog.ping, lake),
     )
 
 

@@ -70,7 +70,7 @@ def server_accounts(server: Server, server_catalog: Catalog) -> Accounts:
 
 def principal_of(catalog: Catalog, user_id: int) -> Principal:
     """The user as a scheduled run sees them: no credential, so no scopes."""
-    return Principal(user=catalog.get_user(user_id), scopes=frozenset())
+    return Principal(user=catalog.users.get(user_id), scopes=frozenset())
 
 
 def test_create_get_list_update_delete(server: Server, api: httpx.Client) -> None:

@@ -143,8 +143,8 @@ def check_executions_are_numbered_per_stream_after_migrating(catalog_url: str) -
             run(catalog_url, f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     catalog = open_catalog(catalog_url)
     try:
-        assert catalog.create_execution(2, UpdateMethod.APPEND).number == 3
-        assert catalog.create_execution(1, UpdateMethod.APPEND).number == 4
+        assert catalog.streams.create_execution(2, UpdateMethod.APPEND).number == 3
+        assert catalog.streams.create_execution(1, UpdateMethod.APPEND).number == 4
     finally:
         catalog.close()
 

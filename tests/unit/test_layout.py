@@ -6,6 +6,7 @@ it must stay on the event loop for a reason named below."""
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -134,7 +135,36 @@ def test_a_dataset_is_deleted_in_one_place() -> None:
         for path in sorted(PACKAGE.rglob("*.py"))
         if "catalog" not in path.relative_to(PACKAGE).parts
         for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "delete_dataset"
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "delete"
+        and isinstance(node.func.value, ast.Attribute)
+        and node.func.value.attr == "datasets"
+        and isinstance(node.func.value.value, ast.Attribute)
+        and node.func.value.value.attr == "catalog"
     ]
     assert len(callers) == 1 and callers[0].startswith("datasets/service.py:")
     assert not (PACKAGE / "datasets" / "datacenter.py").exists()
+
+
+def test_the_catalog_is_one_engine_with_a_store_per_noun_and_one_transaction_style() -> None:
+    """Every store is a `Store` on the catalog's one engine, and the catalog holds each of them; no store opens a
+    transaction but through `Store.tx` (reads and writes alike). The backup's exported snapshot (snapshot.py) is
+    no store: it holds a REPEATABLE READ transaction of its own for pg_dump."""
+    from domolite.catalog import database, engine
+
+    stores = {
+        name: cls
+        for path in sorted((PACKAGE / "catalog").glob("*.py"))
+        for name, cls in vars(importlib.import_module(f"domolite.catalog.{path.stem}")).items()
+        if isinstance(cls, type) and name.endswith("Store") and cls is not engine.Store
+    }
+    assert len(stores) == 10, sorted(stores)
+    assert all(issubclass(cls, engine.Store) for cls in stores.values())
+    held = database.Catalog.__init__.__code__.co_names
+    assert {cls.__name__ for cls in stores.values()} <= set(held)
+    for path in sorted((PACKAGE / "catalog").glob("*.py")):
+        if path.name in ("database.py", "engine.py", "snapshot.py"):
+            continue
+        text = path.read_text()
+        assert "engine.begin(" not in text and "engine.connect(" not in text, rel(path)

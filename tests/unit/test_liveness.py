@@ -10,7 +10,6 @@ from pathlib import Path
 
 from domolite.catalog import open_catalog
 from domolite.catalog.processes import ProcessRow
-from domolite.catalog.product import ProductCatalog
 from domolite.datasets.versions import Versions
 from domolite.server.liveness import Survey
 
@@ -69,7 +68,7 @@ def test_the_same_pid_on_a_rebooted_host_is_judged_by_its_heartbeat() -> None:
 
 def test_only_index_requests_of_gone_processes_are_ended(tmp_path: Path) -> None:
     catalog = open_catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
-    product = ProductCatalog(catalog.engine)
+    product = catalog.product
     versions = Versions(None, product, None, process_id="me")  # type: ignore[arg-type]  # recover uses the catalog only
     running_here = product.open_index("ds-1", "me")
     running_elsewhere = product.open_index("ds-1", "alive")

@@ -47,8 +47,8 @@ def test_the_first_start_makes_a_private_key_file_and_the_catalog_holds_no_key(t
     settings = Settings(data_dir=tmp_path / "data")
     catalog = open_server_catalog(settings)
     tokens = TokenService(catalog, 60, signing_keys(settings))
-    user = catalog.create_user("a@example.com", "A", Role.ADMIN, None)
-    catalog.create_client("c1", hash_secret("s1"), "c", user.id, ("data",))
+    user = catalog.users.create("a@example.com", "A", Role.ADMIN, None)
+    catalog.users.create_client("c1", hash_secret("s1"), "c", user.id, ("data",))
     token = tokens.grant("c1", "s1", None).access_token
     assert tokens.verify_access_token(token).user.id == user.id
     key_file = settings.signing_key_file
@@ -68,7 +68,7 @@ def test_an_older_catalogs_key_moves_out_and_its_tokens_live_until_they_expire(t
     assert legacy.encode() in catalog_bytes(data_dir)
     settings = Settings(data_dir=data_dir, token_lifetime_s=60)
     catalog = open_server_catalog(settings)  # migrates to 0008
-    user = catalog.create_user("a@example.com", "A", Role.ADMIN, None)
+    user = catalog.users.create("a@example.com", "A", Role.ADMIN, None)
     catalog.close()
     # The catalog, read directly and as raw bytes, no longer holds the key; the key file does, retired.
     assert legacy.encode() not in catalog_bytes(data_dir)

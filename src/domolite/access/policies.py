@@ -50,7 +50,7 @@ class Policies:
         )
 
     def _dataset_to_manage(self, principal: Principal, dataset_id: str) -> DataSet:
-        dataset = self.catalog.get_dataset(dataset_id)
+        dataset = self.catalog.datasets.get(dataset_id)
         permissions.require_manage(principal, dataset)
         return dataset
 
@@ -120,7 +120,7 @@ class Policies:
         dataset = self._dataset_to_manage(principal, dataset_id)
         if dataset.pdp_enabled == enabled:
             return dataset
-        updated = self.catalog.update_dataset(dataset.id, pdp_enabled=enabled)
+        updated = self.catalog.datasets.update(dataset.id, pdp_enabled=enabled)
         self._record(principal, updated, f"PDP {'on' if enabled else 'off'}")
         return updated
 

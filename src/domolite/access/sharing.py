@@ -35,7 +35,7 @@ class Sharing:
         )
 
     def access_list(self, principal: Principal, dataset_id: str) -> list[AccessEntry]:
-        dataset = self.catalog.get_dataset(dataset_id)
+        dataset = self.catalog.datasets.get(dataset_id)
         permissions.require_read(principal, dataset)
         entries = [
             AccessEntry(
@@ -62,7 +62,7 @@ class Sharing:
         self, principal: Principal, dataset_id: str, grants: Sequence[tuple[GranteeType, int, AccessLevel]]
     ) -> None:
         """Give each grantee its level (replacing an earlier share). One may grant at most one's own level."""
-        dataset = self.catalog.get_dataset(dataset_id)
+        dataset = self.catalog.datasets.get(dataset_id)
         permissions.require_share(principal, dataset)
         ceiling = self._ceiling(principal, dataset)
         shares: list[Share] = []
@@ -83,7 +83,7 @@ class Sharing:
 
     def revoke(self, principal: Principal, dataset_id: str, grantees: Sequence[tuple[GranteeType, int]]) -> int:
         """Remove the shares of the grantees; returns how many were removed. The owner cannot be removed."""
-        dataset = self.catalog.get_dataset(dataset_id)
+        dataset = self.catalog.datasets.get(dataset_id)
         permissions.require_share(principal, dataset)
         ceiling = self._ceiling(principal, dataset)
         current = {(s.grantee_type, s.grantee_id): s.level for s in self.catalog.access.list_shares(dataset.id)}
@@ -117,7 +117,7 @@ class Sharing:
 
         try:
             if kind is GranteeType.USER:
-                return self.catalog.get_user(grantee_id).name
+                return self.catalog.users.get(grantee_id).name
             return self.catalog.access.get_group(grantee_id).name
         except NotFound:
             return ""

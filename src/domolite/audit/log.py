@@ -7,12 +7,10 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import Engine
-
 from domolite.audit import origin
-from domolite.catalog.audit import AuditCatalog
+from domolite.catalog.audit import AuditStore
 from domolite.catalog.clock import utcnow
-from domolite.catalog.store import CatalogWrite
+from domolite.catalog.engine import CatalogWrite
 from domolite.errors import Forbidden
 from domolite.models.audit import Action, AuditEvent, AuditQuery, ObjectType
 from domolite.models.records import Principal
@@ -33,8 +31,8 @@ def require_reader(principal: Principal) -> None:
 
 
 class AuditLog:
-    def __init__(self, engine: Engine, retention_s: float) -> None:
-        self.store = AuditCatalog(engine)
+    def __init__(self, store: AuditStore, retention_s: float) -> None:
+        self.store = store
         self.retention_s = retention_s
         self._pruned_at = float("-inf")
         self._lock = threading.Lock()

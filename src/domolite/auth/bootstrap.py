@@ -60,12 +60,12 @@ class Bootstrap:
 def bootstrap_if_empty(catalog: Catalog, settings: Settings) -> Bootstrap | None:
     """Create the admin, one client and one developer token when the catalog has no user yet. Of several
     processes starting together on an empty catalog, the one that makes the admin does it; None for the rest."""
-    if catalog.count_users() > 0:
+    if catalog.users.count() > 0:
         return None
     given = settings.admin_password.get_secret_value() if settings.admin_password else None
     password = given or random_secret(12)
     try:
-        admin = catalog.create_user(settings.admin_email, "Admin", Role.ADMIN, hash_secret(password))
+        admin = catalog.users.create(settings.admin_email, "Admin", Role.ADMIN, hash_secret(password))
     except Conflict:
         return None  # another process made the admin first
     tokens = TokenService(catalog, settings.token_lifetime_s)
@@ -77,4 +77,4 @@ def bootstrap_if_empty(catalog: Catalog, settings: Settings) -> Bootstrap | None
 def create_user(catalog: Catalog, email: str, name: str, role: str, password: str | None) -> User:
     if "@" not in email:
         raise InvalidField("email", f"{email!r} is not an e-mail address")
-    return catalog.create_user(email, name, Role.parse(role), hash_secret(password) if password else None)
+    return catalog.users.create(email, name, Role.parse(role), hash_secret(password) if password else None)

@@ -30,7 +30,7 @@ class AccessTokens:
         owner = owner_id if owner_id is not None else principal.user.id
         if owner != principal.user.id and not principal.is_admin:
             raise Forbidden("only an Admin may create a developer token for another user")
-        self.catalog.get_user(owner)
+        self.catalog.users.get(owner)
         token = self.tokens.create_dev_token(owner, name)
         token_id = self.tokens.dev_token_id(token)
         row = next(r for r in self.catalog.access.list_dev_tokens(owner) if r["id"] == token_id)

@@ -33,7 +33,7 @@ class Directory:
         permissions.require_user_admin(principal)
         if not name.strip():
             raise InvalidField("name", "a user needs a name")
-        user = self.catalog.create_user(
+        user = self.catalog.users.create(
             check_email(email), name.strip(), role, hash_secret(password) if password else None
         )
         self.audit.record(
@@ -43,7 +43,7 @@ class Directory:
 
     def get_user(self, principal: Principal, user_id: int) -> tuple[User, datetime]:
         permissions.require_directory_read(principal)
-        return self.catalog.get_user(user_id), self.catalog.access.user_created_at(user_id)
+        return self.catalog.users.get(user_id), self.catalog.access.user_created_at(user_id)
 
     def list_users(self, principal: Principal, *, limit: int, offset: int) -> list[tuple[User, datetime]]:
         permissions.require_directory_read(principal)
@@ -53,7 +53,7 @@ class Directory:
         self, principal: Principal, user_id: int, *, email: str | None, name: str | None, role: Role | None
     ) -> tuple[User, datetime]:
         permissions.require_user_admin(principal)
-        self.catalog.get_user(user_id)
+        self.catalog.users.get(user_id)
         if user_id == principal.user.id and role is not None and role is not Role.ADMIN:
             raise Conflict("an Admin cannot take away their own Admin role")
         if name is not None and not name.strip():
@@ -70,7 +70,7 @@ class Directory:
         permissions.require_user_admin(principal)
         if user_id == principal.user.id:
             raise Conflict("you cannot delete yourself")
-        user = self.catalog.get_user(user_id)
+        user = self.catalog.users.get(user_id)
         self.catalog.access.delete_user(user_id)
         self.audit.record(self.audit.event(principal, Action.DELETED, ObjectType.USER, user.id, user.email))
 
@@ -123,7 +123,7 @@ class Directory:
     def add_member(self, principal: Principal, group_id: int, user_id: int) -> None:
         permissions.require_group_admin(principal)
         self.catalog.access.get_group(group_id)
-        self.catalog.get_user(user_id)
+        self.catalog.users.get(user_id)
         self.catalog.access.add_member(group_id, user_id)
 
     def remove_member(self, principal: Principal, group_id: int, user_id: int) -> None:

@@ -26,7 +26,7 @@ class SessionService:
     def login(self, email: str, password: str) -> tuple[User, str] | None:
         """The user and a new session token, or None when the e-mail or the password is wrong."""
         try:
-            user, password_hash = self.catalog.find_user_by_email(email.strip())
+            user, password_hash = self.catalog.users.find_by_email(email.strip())
         except UserNotFound:
             return None
         if not password_hash or not verify_secret(password_hash, password):
@@ -55,7 +55,7 @@ class SessionService:
         if payload.get("typ") != SESSION_TYPE:
             raise Unauthorized("The session token is not valid")
         try:
-            user = self.catalog.get_user(int(payload["sub"]))
+            user = self.catalog.users.get(int(payload["sub"]))
         except (UserNotFound, ValueError):
             raise Unauthorized("The session's user no longer exists") from None
         return self.tokens.principal(user, KNOWN_SCOPES, None, via="session")

@@ -43,7 +43,7 @@ class TokenService:
 
     # -- OAuth client credentials -----------------------------------------------------------------------------
     def grant(self, client_id: str, client_secret: str, requested: str | None) -> Grant:
-        client = self.catalog.get_client(client_id)
+        client = self.catalog.users.get_client(client_id)
         if client is None or not verify_secret(client[0], client_secret):
             raise Unauthorized("Bad credentials")
         secret_hash, user_id, allowed = client
@@ -52,7 +52,7 @@ class TokenService:
         scopes = tuple(sorted(wanted & allowed))
         if not scopes:
             raise BadRequest(f"invalid_scope: none of {sorted(wanted)} is allowed for this client")
-        user = self.catalog.get_user(user_id)
+        user = self.catalog.users.get(user_id)
         now = int(time.time())
         jti = str(uuid.uuid4())
         payload = {
@@ -76,10 +76,10 @@ class TokenService:
         if payload.get("typ") == SESSION_TYPE:
             raise Unauthorized("The access token is not valid")  # a session token goes in x-domo-authentication
         try:
-            user = self.catalog.get_user(int(payload["sub"]))
+            user = self.catalog.users.get(int(payload["sub"]))
         except (UserNotFound, ValueError):
             raise Unauthorized("The access token's user no longer exists") from None
-        if payload.get("client_id") and self.catalog.get_client(str(payload["client_id"])) is None:
+        if payload.get("client_id") and self.catalog.users.get_client(str(payload["client_id"])) is None:
             raise Unauthorized("The access token's client no longer exists")
         scopes = frozenset(str(payload.get("scope", "")).split())
         return self.principal(user, scopes, payload.get("client_id"), via="oauth")
@@ -105,18 +105,18 @@ class TokenService:
         """A random token (256 bits of secret); only its SHA-256 is stored. The id inside it is public."""
         token_id = secrets.token_hex(8)
         token = f"{DEV_TOKEN_PREFIX}{token_id}{random_secret(32)}"
-        self.catalog.create_dev_token(token_id, hash_token(token), user_id, name)
+        self.catalog.users.create_dev_token(token_id, hash_token(token), user_id, name)
         return token
 
     def verify_dev_token(self, token: str) -> Principal:
         token_id = self.dev_token_id(token)
-        found = self.catalog.get_dev_token(token_id) if token_id else None
+        found = self.catalog.users.get_dev_token(token_id) if token_id else None
         if found is None or not token_matches(found[0], token):
             raise Unauthorized("The developer token is not valid")
         if found[2]:
             raise Unauthorized("The developer token has been revoked")
         try:
-            user = self.catalog.get_user(found[1])
+            user = self.catalog.users.get(found[1])
         except UserNotFound:
             raise Unauthorized("The developer token's user no longer exists") from None
         return self.principal(user, KNOWN_SCOPES, None, via="developer token", credential_id=token_id)
@@ -136,7 +136,7 @@ class TokenService:
         """
         if token is not None:
             token_id = self.dev_token_id(token.strip())
-            found = self.catalog.get_dev_token(token_id) if token_id else None
+            found = self.catalog.users.get_dev_token(token_id) if token_id else None
             if found is None or not token_matches(found[0], token.strip()):
                 raise NotFound("no such developer token")
         if not token_id or not self.catalog.access.revoke_dev_token(token_id):
@@ -150,7 +150,7 @@ class TokenService:
             raise BadRequest(f"unknown scope(s): {', '.join(sorted(unknown)) or '(none given)'}")
         client_id = str(uuid.uuid4())
         secret = random_secret(32)
-        self.catalog.create_client(client_id, hash_secret(secret), name, user_id, scopes)
+        self.catalog.users.create_client(client_id, hash_secret(secret), name, user_id, scopes)
         return client_id, secret
 
 

@@ -1,5 +1,5 @@
-"""The metadata catalog: users, clients, tokens, DataSets, streams and executions (SQLAlchemy Core)."""
+"""The metadata catalog (SQLAlchemy Core): one engine and a store per noun on it (`Catalog`)."""
 
-from domolite.catalog.store import Catalog, open_catalog
+from domolite.catalog.database import Catalog, open_catalog
 
 __all__ = ["Catalog", "open_catalog"]

@@ -8,11 +8,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
 from domolite.catalog.clock import utcnow
+from domolite.catalog.engine import Store
 from domolite.errors import Conflict, GroupNotFound, PolicyNotFound, UserNotFound
 from domolite.models.access import (
     AccessLevel,
@@ -31,18 +32,15 @@ def _user(row: Any) -> User:
     return User(id=int(row.id), email=row.email, name=row.name, role=Role(row.role))
 
 
-class AccessStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class AccessStore(Store):
     # -- users -----------------------------------------------------------------------------------------------
     def list_users(self, *, limit: int, offset: int) -> list[tuple[User, datetime]]:
         q = select(t.users).order_by(t.users.c.id).limit(limit).offset(offset)
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return [(_user(r), r.created_at) for r in c.execute(q)]
 
     def user_created_at(self, user_id: int) -> datetime:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             value = c.execute(select(t.users.c.created_at).where(t.users.c.id == user_id)).scalar()
         if value is None:
             raise UserNotFound(user_id)
@@ -52,7 +50,7 @@ class AccessStore:
         wanted = list(set(ids))
         if not wanted:
             return set()
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return {int(r[0]) for r in c.execute(select(t.users.c.id).where(t.users.c.id.in_(wanted)))}
 
     def update_user(self, user_id: int, *, email: str | None, name: str | None, role: Role | None) -> None:
@@ -66,7 +64,7 @@ class AccessStore:
         if not values:
             return
         try:
-            with self.engine.begin() as c:
+            with self.tx() as c:
                 if c.execute(update(t.users).where(t.users.c.id == user_id).values(**values)).rowcount == 0:
                     raise UserNotFound(user_id)
         except IntegrityError:
@@ -74,7 +72,7 @@ class AccessStore:
 
     def delete_user(self, user_id: int) -> None:
         """The user and everything that names them, in one transaction (ids may be reused by SQLite)."""
-        with self.engine.begin() as c:
+        with self.tx() as c:
             if c.execute(delete(t.users).where(t.users.c.id == user_id)).rowcount == 0:
                 raise UserNotFound(user_id)
             c.execute(delete(t.clients).where(t.clients.c.user_id == user_id))
@@ -116,7 +114,7 @@ class AccessStore:
 
     def create_group(self, name: str, description: str, active: bool, creator_id: int) -> Group:
         try:
-            with self.engine.begin() as c:
+            with self.tx() as c:
                 key = c.execute(
                     insert(t.groups).values(
                         name=name,
@@ -132,7 +130,7 @@ class AccessStore:
             raise Conflict(f"a group named {name!r} already exists") from None
 
     def get_group(self, group_id: int) -> Group:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             row = c.execute(select(t.groups).where(t.groups.c.id == group_id)).first()
             if row is None:
                 raise GroupNotFound(group_id)
@@ -142,12 +140,12 @@ class AccessStore:
         wanted = list(set(ids))
         if not wanted:
             return set()
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return {int(r[0]) for r in c.execute(select(t.groups.c.id).where(t.groups.c.id.in_(wanted)))}
 
     def list_groups(self, *, limit: int, offset: int) -> list[Group]:
         q = select(t.groups).order_by(t.groups.c.id).limit(limit).offset(offset)
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return [self._group(c, r) for r in c.execute(q).all()]
 
     def update_group(self, group_id: int, *, name: str | None, description: str | None, active: bool | None) -> Group:
@@ -159,7 +157,7 @@ class AccessStore:
         if active is not None:
             values["active"] = active
         try:
-            with self.engine.begin() as c:
+            with self.tx() as c:
                 if values:
                     if c.execute(update(t.groups).where(t.groups.c.id == group_id).values(**values)).rowcount == 0:
                         raise GroupNotFound(group_id)
@@ -168,7 +166,7 @@ class AccessStore:
         return self.get_group(group_id)
 
     def delete_group(self, group_id: int) -> None:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             if c.execute(delete(t.groups).where(t.groups.c.id == group_id)).rowcount == 0:
                 raise GroupNotFound(group_id)
             c.execute(delete(t.group_members).where(t.group_members.c.group_id == group_id))
@@ -181,7 +179,7 @@ class AccessStore:
             self._forget_in_policies(c, "group_ids", group_id)
 
     def add_member(self, group_id: int, user_id: int) -> None:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             exists = c.execute(
                 select(t.group_members.c.user_id).where(
                     t.group_members.c.group_id == group_id, t.group_members.c.user_id == user_id
@@ -191,7 +189,7 @@ class AccessStore:
                 c.execute(insert(t.group_members).values(group_id=group_id, user_id=user_id))
 
     def remove_member(self, group_id: int, user_id: int) -> None:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             c.execute(
                 delete(t.group_members).where(
                     t.group_members.c.group_id == group_id, t.group_members.c.user_id == user_id
@@ -206,7 +204,7 @@ class AccessStore:
             .limit(limit)
             .offset(offset)
         )
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return [int(r[0]) for r in c.execute(q)]
 
     def group_ids_of(self, user_id: int) -> frozenset[int]:
@@ -216,7 +214,7 @@ class AccessStore:
             .join(t.groups, t.groups.c.id == t.group_members.c.group_id)
             .where(t.group_members.c.user_id == user_id, t.groups.c.active.is_(True))
         )
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return frozenset(int(r[0]) for r in c.execute(q))
 
     # -- shares ----------------------------------------------------------------------------------------------
@@ -233,7 +231,7 @@ class AccessStore:
         p = t.dataset_permissions.c
         q = select(p.dataset_id, p.access_level).where(self._grantee_clause(user_id, group_ids))
         best: dict[str, AccessLevel] = {}
-        with self.engine.begin() as c:
+        with self.tx() as c:
             for dataset_id, level_text in c.execute(q):
                 level = AccessLevel(level_text)
                 if dataset_id not in best or level.rank > best[dataset_id].rank:
@@ -247,7 +245,7 @@ class AccessStore:
             .where(p.dataset_id == dataset_id)
             .order_by(p.grantee_type.desc(), p.grantee_id)
         )
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return [
                 Share(dataset_id, GranteeType(r.grantee_type), int(r.grantee_id), AccessLevel(r.access_level))
                 for r in c.execute(q)
@@ -256,7 +254,7 @@ class AccessStore:
     def put_shares(self, shares: Sequence[Share], granted_by: int) -> None:
         """Set each grantee's level (insert or replace), all in one transaction."""
         p = t.dataset_permissions.c
-        with self.engine.begin() as c:
+        with self.tx() as c:
             for share in shares:
                 where = (
                     p.dataset_id == share.dataset_id,
@@ -278,7 +276,7 @@ class AccessStore:
     def delete_shares(self, dataset_id: str, grantees: Sequence[tuple[GranteeType, int]]) -> int:
         p = t.dataset_permissions.c
         removed = 0
-        with self.engine.begin() as c:
+        with self.tx() as c:
             for kind, grantee_id in grantees:
                 removed += c.execute(
                     delete(t.dataset_permissions).where(
@@ -345,13 +343,13 @@ class AccessStore:
 
     def list_policies(self, dataset_id: str) -> list[Policy]:
         q = select(t.pdp_policies).where(t.pdp_policies.c.dataset_id == dataset_id).order_by(t.pdp_policies.c.id)
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return [self._policy(r) for r in c.execute(q)]
 
     def ensure_open_policy(self, dataset_id: str, name: str) -> None:
         """The open policy exists once per DataSet; made on first use, with no members."""
         p = t.pdp_policies.c
-        with self.engine.begin() as c:
+        with self.tx() as c:
             found = c.execute(
                 select(p.id).where(p.dataset_id == dataset_id, p.type == PolicyType.OPEN.value).limit(1)
             ).first()
@@ -361,7 +359,7 @@ class AccessStore:
 
     def get_policy(self, dataset_id: str, policy_id: int) -> Policy:
         p = t.pdp_policies.c
-        with self.engine.begin() as c:
+        with self.tx() as c:
             row = c.execute(select(t.pdp_policies).where(p.dataset_id == dataset_id, p.id == policy_id)).first()
         if row is None:
             raise PolicyNotFound(dataset_id, policy_id)
@@ -377,7 +375,7 @@ class AccessStore:
         groups: Sequence[int],
     ) -> Policy:
         values = self._policy_values(name, kind, filters, users, groups)
-        with self.engine.begin() as c:
+        with self.tx() as c:
             key = c.execute(
                 insert(t.pdp_policies).values(dataset_id=dataset_id, created_at=utcnow(), **values)
             ).inserted_primary_key
@@ -387,7 +385,7 @@ class AccessStore:
     def replace_policy(self, policy: Policy) -> Policy:
         values = self._policy_values(policy.name, policy.type, policy.filters, policy.user_ids, policy.group_ids)
         p = t.pdp_policies.c
-        with self.engine.begin() as c:
+        with self.tx() as c:
             n = c.execute(
                 update(t.pdp_policies).where(p.dataset_id == policy.dataset_id, p.id == policy.id).values(**values)
             ).rowcount
@@ -397,7 +395,7 @@ class AccessStore:
 
     def delete_policy(self, dataset_id: str, policy_id: int) -> None:
         p = t.pdp_policies.c
-        with self.engine.begin() as c:
+        with self.tx() as c:
             if c.execute(delete(t.pdp_policies).where(p.dataset_id == dataset_id, p.id == policy_id)).rowcount == 0:
                 raise PolicyNotFound(dataset_id, policy_id)
 
@@ -413,13 +411,13 @@ class AccessStore:
         ).order_by(t.dev_tokens.c.created_at, t.dev_tokens.c.id)
         if user_id is not None:
             q = q.where(t.dev_tokens.c.user_id == user_id)
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return [dict(r._mapping) for r in c.execute(q)]
 
     def revoke_dev_token(self, token_id: str) -> bool:
         """Mark the token revoked; False if there is no such token. Revoking twice is fine."""
         d = t.dev_tokens.c
-        with self.engine.begin() as c:
+        with self.tx() as c:
             if c.execute(select(d.id).where(d.id == token_id)).first() is None:
                 return False
             c.execute(update(t.dev_tokens).where(d.id == token_id, d.revoked_at.is_(None)).values(revoked_at=utcnow()))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from domolite.catalog import schema as t
 from domolite.catalog.clock import utcnow
+from domolite.catalog.engine import Store
 from domolite.errors import AccountNotFound, Conflict
 from domolite.models.records import Account
 
@@ -29,10 +30,7 @@ def _account(row: Any) -> Account:
     )
 
 
-class AccountCatalog:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class AccountStore(Store):
     def insert(
         self,
         *,
@@ -45,7 +43,7 @@ class AccountCatalog:
         valid: bool,
     ) -> Account:
         now = utcnow()
-        with self.engine.begin() as c:
+        with self.tx() as c:
             key = c.execute(
                 insert(t.accounts).values(
                     owner_id=owner_id,
@@ -64,7 +62,7 @@ class AccountCatalog:
         return self.get(int(key[0]))
 
     def get(self, account_id: int) -> Account:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             row = c.execute(select(t.accounts).where(t.accounts.c.id == account_id)).first()
         if row is None:
             raise AccountNotFound(account_id)
@@ -75,12 +73,12 @@ class AccountCatalog:
         q = select(t.accounts).order_by(t.accounts.c.id).limit(limit).offset(offset)
         if owner_id is not None:
             q = q.where(t.accounts.c.owner_id == owner_id)
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return [_account(r) for r in c.execute(q)]
 
     def encrypted_secrets(self) -> list[tuple[int, str]]:
         """Every account's id and secrets token."""
-        with self.engine.begin() as c:
+        with self.tx() as c:
             rows = c.execute(select(t.accounts.c.id, t.accounts.c.secrets_encrypted).order_by(t.accounts.c.id))
             return [(int(i), str(token)) for i, token in rows]
 
@@ -101,7 +99,7 @@ class AccountCatalog:
             Conflict: another writer changed the account since `before` was read.
             AccountNotFound: it was deleted meanwhile.
         """
-        with self.engine.begin() as c:
+        with self.tx() as c:
             n = c.execute(
                 update(t.accounts)
                 .where(t.accounts.c.id == before.id, t.accounts.c.secrets_encrypted == before.secrets_encrypted)
@@ -121,6 +119,6 @@ class AccountCatalog:
         return self.get(before.id)
 
     def delete(self, account_id: int) -> None:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             if c.execute(delete(t.accounts).where(t.accounts.c.id == account_id)).rowcount == 0:
                 raise AccountNotFound(account_id)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from domolite.catalog import schema as t
+from domolite.catalog.engine import Store
 from domolite.models.audit import Action, AuditEvent, AuditQuery, ObjectType
 
 _e = t.audit_events.c
@@ -35,10 +36,7 @@ def _clip(value: str | None, size: int) -> str | None:
     return None if value is None else value[:size]
 
 
-class AuditCatalog:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class AuditStore(Store):
     def insert(self, event: AuditEvent, conn: Connection | None = None) -> None:
         """Append one event (its id is given by the database), in `conn`'s transaction when there is one."""
         stmt = insert(t.audit_events).values(
@@ -58,7 +56,7 @@ class AuditCatalog:
         if conn is not None:
             conn.execute(stmt)
             return
-        with self.engine.begin() as c:
+        with self.tx() as c:
             c.execute(stmt)
 
     def page(self, query: AuditQuery, *, limit: int, offset: int) -> list[AuditEvent]:
@@ -77,7 +75,7 @@ class AuditCatalog:
         if query.object_id is not None:
             q = q.where(_e.object_id == query.object_id)
         q = q.order_by(_e.id.desc()).limit(limit).offset(offset)
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return [_event(r) for r in c.execute(q)]
 
     def failed_logins(
@@ -93,9 +91,9 @@ class AuditCatalog:
             q = q.where(_e.object_type == subject[0].value, _e.object_id == subject[1])
         if ip_address is not None:
             q = q.where(_e.ip_address == ip_address)
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return int(c.execute(q).scalar_one())
 
     def forget_before(self, cutoff: datetime) -> int:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return int(c.execute(delete(t.audit_events).where(_e.at < cutoff)).rowcount)

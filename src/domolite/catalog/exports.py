@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
 from domolite.catalog.clock import utcnow
+from domolite.catalog.engine import Store
 from domolite.errors import Conflict, ExportNotFound
 from domolite.models.exports import (
     ACTIVE_STATES,
     Compression,
+    ErrorCode,
     ExportFormat,
     ExportJob,
     ExportObject,
@@ -50,14 +52,11 @@ def _job(row: Any) -> ExportJob:
     )
 
 
-class ExportCatalog:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class ExportStore(Store):
     def insert(self, job: ExportJob) -> ExportJob | None:
         """Record a new queued job. None, and nothing inserted, when the DataSet already has an active one."""
         try:
-            with self.engine.begin() as c:
+            with self.tx() as c:
                 c.execute(
                     insert(t.exports).values(
                         id=job.id,
@@ -82,7 +81,7 @@ class ExportCatalog:
         return self.get(job.dataset_id, job.id)
 
     def get(self, dataset_id: str, export_id: str) -> ExportJob:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             row = c.execute(
                 select(t.exports).where(t.exports.c.id == export_id, t.exports.c.dataset_id == dataset_id)
             ).first()
@@ -96,11 +95,11 @@ class ExportCatalog:
             .where(t.exports.c.dataset_id == dataset_id)
             .order_by(t.exports.c.created_at, t.exports.c.id)
         )
-        with self.engine.begin() as c:
+        with self.tx() as c:
             return [_job(r) for r in c.execute(q)]
 
     def active(self, dataset_id: str) -> ExportJob | None:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             row = c.execute(select(t.exports).where(t.exports.c.active_dataset_id == dataset_id)).first()
         return _job(row) if row else None
 
@@ -115,12 +114,12 @@ class ExportCatalog:
             .order_by(t.exports.c.finished_at.desc())
             .limit(1)
         )
-        with self.engine.begin() as c:
+        with self.tx() as c:
             row = c.execute(q).first()
         return _job(row) if row else None
 
     def in_states(self, states: frozenset[ExportState]) -> list[ExportJob]:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             rows = c.execute(select(t.exports).where(t.exports.c.state.in_([s.value for s in states]))).all()
         return [_job(r) for r in rows]
 
@@ -157,7 +156,7 @@ class ExportCatalog:
             values["error_code"] = error_code
         if message is not None:
             values["message"] = message
-        with self.engine.begin() as c:
+        with self.tx() as c:
             n = c.execute(
                 update(t.exports).where(t.exports.c.id == job.id, t.exports.c.state == job.state.value).values(**values)
             ).rowcount
@@ -168,10 +167,29 @@ class ExportCatalog:
     def progress(self, job: ExportJob, rows: int, size: int, objects: tuple[ExportObject, ...]) -> bool:
         """Rows and bytes written so far, and the objects already complete, while the job runs. False when the
         job is no longer running (it was ended from outside: its DataSet was deleted)."""
-        with self.engine.begin() as c:
+        with self.tx() as c:
             n = c.execute(
                 update(t.exports)
                 .where(t.exports.c.id == job.id, t.exports.c.state == ExportState.EXPORTING.value)
                 .values(rows_written=rows, bytes_written=size, objects=_objects_json(objects))
             ).rowcount
         return n > 0
+
+
+def end_exports(c: Connection, dataset_id: str, message: str) -> None:
+    """The DataSet's queued or running exports end `error` with `message` (its deletion); the job running one
+    sees that and stops, writing no manifest and aborting its uploads."""
+    for state in ACTIVE_STATES:
+        check_export_transition(state, ExportState.ERROR)
+    x = t.exports.c
+    c.execute(
+        update(t.exports)
+        .where(x.dataset_id == dataset_id, x.state.in_([s.value for s in ACTIVE_STATES]))
+        .values(
+            state=ExportState.ERROR.value,
+            error_code=ErrorCode.DATASET_DELETED.value,
+            message=message,
+            finished_at=utcnow(),
+            active_dataset_id=None,
+        )
+    )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from domolite.catalog import schema as t
+from domolite.catalog.engine import Store
 
 
 @dataclass(frozen=True)
@@ -19,12 +20,9 @@ class ProcessRow:
     heartbeat_at: datetime
 
 
-class ProcessCatalog:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class ProcessStore(Store):
     def register(self, row: ProcessRow) -> None:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             c.execute(
                 insert(t.server_processes).values(
                     id=row.id, host=row.host, pid=row.pid, started_at=row.started_at, heartbeat_at=row.heartbeat_at
@@ -33,7 +31,7 @@ class ProcessCatalog:
 
     def beat(self, process_id: str, now: datetime) -> bool:
         """Renew a process's heartbeat; False when its row is gone (others took it for dead)."""
-        with self.engine.begin() as c:
+        with self.tx() as c:
             n = c.execute(
                 update(t.server_processes).where(t.server_processes.c.id == process_id).values(heartbeat_at=now)
             ).rowcount
@@ -41,10 +39,10 @@ class ProcessCatalog:
 
     def remove(self, process_ids: list[str]) -> None:
         if process_ids:
-            with self.engine.begin() as c:
+            with self.tx() as c:
                 c.execute(delete(t.server_processes).where(t.server_processes.c.id.in_(process_ids)))
 
     def all(self) -> list[ProcessRow]:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             rows = c.execute(select(t.server_processes)).all()
         return [ProcessRow(r.id, r.host, int(r.pid), r.started_at, r.heartbeat_at) for r in rows]

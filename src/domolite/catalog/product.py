@@ -6,26 +6,20 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from domolite.catalog import schema as t
 from domolite.catalog.clock import utcnow
-from domolite.catalog.store import CatalogWrite
+from domolite.catalog.engine import CatalogWrite, Store
 from domolite.errors import IndexNotFound, PartitionNotFound, UploadNotFound
 from domolite.models.records import Connector, IndexRequest, Partition, Upload
 
 
-class ProductCatalog:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def _tx(self) -> Any:
-        return self.engine.begin()
-
+class ProductStore(Store):
     # -- uploads ---------------------------------------------------------------------------------------------
     def add_upload(self, execution_id: int, dataset_id: str, stream_id: int, data_tag: str | None) -> Upload:
         now = utcnow()
-        with self._tx() as c:
+        with self.tx() as c:
             c.execute(
                 insert(t.uploads).values(
                     execution_id=execution_id,
@@ -38,7 +32,7 @@ class ProductCatalog:
         return Upload(execution_id, dataset_id, stream_id, data_tag, now)
 
     def get_upload(self, dataset_id: str, upload_id: int) -> Upload:
-        with self._tx() as c:
+        with self.tx() as c:
             row = c.execute(
                 select(t.uploads).where(t.uploads.c.execution_id == upload_id, t.uploads.c.dataset_id == dataset_id)
             ).first()
@@ -60,7 +54,7 @@ class ProductCatalog:
 
     def put_partition(self, dataset_id: str, tag: str, data_id: int, row_count: int, *, deleted: bool = False) -> None:
         """Record a partition's newest data version (or its deletion); one catalog transaction."""
-        with self._tx() as c:
+        with self.tx() as c:
             self.partition_write(dataset_id, tag, data_id, row_count, deleted=deleted)(c)
 
     @staticmethod
@@ -82,7 +76,7 @@ class ProductCatalog:
         return write
 
     def get_partition(self, dataset_id: str, tag: str) -> Partition:
-        with self._tx() as c:
+        with self.tx() as c:
             row = c.execute(
                 select(t.partitions).where(t.partitions.c.dataset_id == dataset_id, t.partitions.c.tag == tag)
             ).first()
@@ -98,7 +92,7 @@ class ProductCatalog:
         return True
 
     def count_partitions(self, dataset_id: str) -> int:
-        with self._tx() as c:
+        with self.tx() as c:
             return int(
                 c.execute(
                     select(func.count()).select_from(t.partitions).where(t.partitions.c.dataset_id == dataset_id)
@@ -128,11 +122,11 @@ class ProductCatalog:
         q = q.order_by(*order).offset(offset)
         if limit is not None:
             q = q.limit(limit)
-        with self._tx() as c:
+        with self.tx() as c:
             return [self._partition(r) for r in c.execute(q)]
 
     def remove_partition(self, dataset_id: str, tag: str) -> None:
-        with self._tx() as c:
+        with self.tx() as c:
             n = c.execute(
                 delete(t.partitions).where(t.partitions.c.dataset_id == dataset_id, t.partitions.c.tag == tag)
             ).rowcount
@@ -163,7 +157,7 @@ class ProductCatalog:
         )
 
     def open_index(self, dataset_id: str, owner: str) -> int:
-        with self._tx() as c:
+        with self.tx() as c:
             key = c.execute(
                 insert(t.index_requests).values(
                     dataset_id=dataset_id, status="RUNNING", files_merged=0, created_at=utcnow(), owner=owner
@@ -173,7 +167,7 @@ class ProductCatalog:
         return int(key[0])
 
     def close_index(self, index_id: int, status: str, files_merged: int, message: str | None) -> IndexRequest:
-        with self._tx() as c:
+        with self.tx() as c:
             c.execute(
                 update(t.index_requests)
                 .where(t.index_requests.c.id == index_id)
@@ -182,7 +176,7 @@ class ProductCatalog:
             return self._index(c.execute(select(t.index_requests).where(t.index_requests.c.id == index_id)).one())
 
     def get_index(self, dataset_id: str, index_id: int) -> IndexRequest:
-        with self._tx() as c:
+        with self.tx() as c:
             row = c.execute(
                 select(t.index_requests).where(
                     t.index_requests.c.id == index_id, t.index_requests.c.dataset_id == dataset_id
@@ -194,7 +188,7 @@ class ProductCatalog:
 
     def running_index_owners(self) -> list[tuple[int, str | None]]:
         """(id, owning process) of every index request still RUNNING."""
-        with self._tx() as c:
+        with self.tx() as c:
             rows = c.execute(
                 select(t.index_requests.c.id, t.index_requests.c.owner).where(t.index_requests.c.status == "RUNNING")
             ).all()
@@ -202,7 +196,7 @@ class ProductCatalog:
 
     def fail_index(self, index_id: int, message: str) -> None:
         """A RUNNING index request ends ERROR (its process is gone)."""
-        with self._tx() as c:
+        with self.tx() as c:
             c.execute(
                 update(t.index_requests)
                 .where(t.index_requests.c.id == index_id, t.index_requests.c.status == "RUNNING")
@@ -246,10 +240,10 @@ class ProductCatalog:
         if conn is not None:
             run(conn)
         else:
-            with self._tx() as c:
+            with self.tx() as c:
                 run(c)
 
     def get_connector(self, stream_id: int) -> Connector | None:
-        with self._tx() as c:
+        with self.tx() as c:
             row = c.execute(select(t.stream_connectors).where(t.stream_connectors.c.stream_id == stream_id)).first()
         return self._connector(row) if row is not None else None

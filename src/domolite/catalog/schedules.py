@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
+from domolite.catalog.engine import Store
 from domolite.models.records import RunInfo
 
 
@@ -53,20 +54,17 @@ def _run(row: Any) -> RunInfo:
     )
 
 
-class ScheduleCatalog:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class ScheduleStore(Store):
     # -- schedules ---------------------------------------------------------------------------------------------
     def get(self, stream_id: int) -> StreamSchedule | None:
-        with self.engine.connect() as c:
+        with self.tx() as c:
             row = c.execute(select(t.stream_schedules).where(t.stream_schedules.c.stream_id == stream_id)).first()
         return None if row is None else _schedule(row)
 
     def put(self, stream_id: int, *, retry_count: int, next_run_at: datetime | None) -> None:
         """Set the stream's schedule (a new next firing and retry count); a lease or pending retry stays."""
         values = {"retry_count": retry_count, "next_run_at": next_run_at}
-        with self.engine.begin() as c:
+        with self.tx() as c:
             done = c.execute(
                 update(t.stream_schedules).where(t.stream_schedules.c.stream_id == stream_id).values(**values)
             )
@@ -80,13 +78,13 @@ class ScheduleCatalog:
                     )
 
     def delete(self, stream_id: int) -> None:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             c.execute(t.stream_schedules.delete().where(t.stream_schedules.c.stream_id == stream_id))
 
     def due(self, now: datetime, limit: int = 100) -> list[int]:
         """Streams whose firing or retry time has come and whose lease is free, the longest waiting first."""
         s = t.stream_schedules.c
-        with self.engine.connect() as c:
+        with self.tx() as c:
             rows = c.execute(
                 select(s.stream_id).where(_due(now), _free(now)).order_by(s.next_run_at).limit(limit)
             ).all()
@@ -99,7 +97,7 @@ class ScheduleCatalog:
         conditions = [s.stream_id == stream_id, _free(now)]
         if due_only:
             conditions.append(_due(now))
-        with self.engine.begin() as c:
+        with self.tx() as c:
             taken = c.execute(
                 update(t.stream_schedules).where(*conditions).values(lease_owner=owner, lease_until=until)
             ).rowcount
@@ -107,7 +105,7 @@ class ScheduleCatalog:
 
     def renew(self, stream_id: int, owner: str, until: datetime) -> bool:
         s = t.stream_schedules.c
-        with self.engine.begin() as c:
+        with self.tx() as c:
             done = c.execute(
                 update(t.stream_schedules)
                 .where(s.stream_id == stream_id, s.lease_owner == owner)
@@ -126,7 +124,7 @@ class ScheduleCatalog:
     ) -> None:
         """End a run: free the lease and record the next firing and any retry, in one statement."""
         s = t.stream_schedules.c
-        with self.engine.begin() as c:
+        with self.tx() as c:
             c.execute(
                 update(t.stream_schedules)
                 .where(s.stream_id == stream_id, s.lease_owner == owner)
@@ -143,7 +141,7 @@ class ScheduleCatalog:
         """(stream id, execution id) of connector runs still ACTIVE or COMMITTING while their stream's lease is
         free: the process running them stopped (a live run holds the lease until its execution has ended)."""
         s, r, e = t.stream_schedules.c, t.connector_runs.c, t.executions.c
-        with self.engine.connect() as c:
+        with self.tx() as c:
             rows = c.execute(
                 select(r.stream_id, r.execution_id)
                 .join(t.executions, e.id == r.execution_id)
@@ -154,7 +152,7 @@ class ScheduleCatalog:
 
     # -- runs --------------------------------------------------------------------------------------------------
     def record_run(self, run: RunInfo) -> None:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             c.execute(
                 insert(t.connector_runs).values(
                     execution_id=run.execution_id,
@@ -167,7 +165,7 @@ class ScheduleCatalog:
             )
 
     def set_export(self, execution_id: int, export_id: str) -> None:
-        with self.engine.begin() as c:
+        with self.tx() as c:
             c.execute(
                 update(t.connector_runs)
                 .where(t.connector_runs.c.execution_id == execution_id)
@@ -175,7 +173,7 @@ class ScheduleCatalog:
             )
 
     def runs(self, stream_id: int) -> dict[int, RunInfo]:
-        with self.engine.connect() as c:
+        with self.tx() as c:
             rows = c.execute(select(t.connector_runs).where(t.connector_runs.c.stream_id == stream_id)).all()
         return {int(r.execution_id): _run(r) for r in rows}
 

@@ -17,7 +17,6 @@ from domolite.access import permissions
 from domolite.audit.log import AuditLog
 from domolite.auth.secretbox import SecretBox
 from domolite.catalog import Catalog
-from domolite.catalog.accounts import AccountCatalog
 from domolite.errors import AccountNotFound, InvalidField, SecretUnreadable
 from domolite.models.audit import Action, ObjectType
 from domolite.models.exports import check_bucket, check_endpoint_url, check_region
@@ -142,7 +141,7 @@ def _names(spec: AccountSpec, before: Account | None) -> tuple[str, str]:
 
 class Accounts:
     def __init__(self, catalog: Catalog, box: SecretBox, audit: AuditLog | None = None) -> None:
-        self.store = AccountCatalog(catalog.engine)
+        self.store = catalog.accounts
         self.box = box
         self.audit = audit
 

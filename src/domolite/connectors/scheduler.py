@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from domolite.catalog import Catalog
 from domolite.catalog.clock import utcnow
-from domolite.catalog.product import ProductCatalog
-from domolite.catalog.schedules import ScheduleCatalog, StreamSchedule
+from domolite.catalog.product import ProductStore
+from domolite.catalog.schedules import StreamSchedule
 from domolite.connectors.schedule import Schedule
 from domolite.connectors.schedule import parse as parse_schedule
 from domolite.connectors.writeback import DateParse, RunResult, UnloadRunner, metrics_csv
@@ -54,7 +54,7 @@ class ConnectorRuns:
     def __init__(
         self,
         catalog: Catalog,
-        product: ProductCatalog,
+        product: ProductStore,
         ingest: Ingest,
         unload: UnloadRunner,
         settings: Settings,
@@ -63,7 +63,7 @@ class ConnectorRuns:
     ) -> None:
         self.catalog = catalog
         self.product = product
-        self.schedules = ScheduleCatalog(catalog.engine)
+        self.schedules = catalog.schedules
         self.ingest = ingest
         self.unload = unload
         self.settings = settings
@@ -142,8 +142,8 @@ class ConnectorRuns:
     def _launch(self, stream_id: int, run_type: str, started_by: int | None) -> Execution:
         """With the lease held: open the execution and hand the run to a worker. Frees the lease on failure."""
         try:
-            stream = self.catalog.get_stream(stream_id)
-            self.catalog.get_dataset(stream.dataset_id)
+            stream = self.catalog.streams.get(stream_id)
+            self.catalog.datasets.get(stream.dataset_id)
             held = self.schedules.get(stream_id)
             now = utcnow()
             assert held is not None
@@ -169,11 +169,11 @@ class ConnectorRuns:
         caught mid-commit whose row reached the lake is left to the commit recovery (`Ingest.recover`), which
         settles it once its process is known to be gone."""
         for stream_id, execution_id in self.schedules.orphaned_runs(utcnow()):
-            execution = self.catalog.get_execution(stream_id, execution_id)
+            execution = self.catalog.streams.get_execution(stream_id, execution_id)
             if execution.state is ExecutionState.COMMITTING and self.ingest.lake.committed("execution", execution_id):
                 continue  # Ingest.recover settles it
             try:
-                self.catalog.advance_execution(
+                self.catalog.streams.advance_execution(
                     execution, ExecutionState.ERROR, message="the run was interrupted: the server running it stopped"
                 )
             except Conflict:
@@ -192,7 +192,7 @@ class ConnectorRuns:
 
         try:
             started = utcnow()
-            dataset = self.catalog.get_dataset(stream.dataset_id)
+            dataset = self.catalog.datasets.get(stream.dataset_id)
             connector = self.product.get_connector(stream.id)
             if connector is None:
                 result = RunResult(None, f"stream {stream.id} has no connector")
@@ -228,9 +228,9 @@ class ConnectorRuns:
 
     def _fail(self, stream_id: int, execution_id: int, message: str) -> None:
         try:
-            execution = self.catalog.get_execution(stream_id, execution_id)
+            execution = self.catalog.streams.get_execution(stream_id, execution_id)
             if execution.state is ExecutionState.ACTIVE:
-                self.catalog.advance_execution(execution, ExecutionState.ERROR, message=message)
+                self.catalog.streams.advance_execution(execution, ExecutionState.ERROR, message=message)
         except DomoError:
             pass
 

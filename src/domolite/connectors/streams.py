@@ -13,7 +13,7 @@ from typing import Any
 
 from domolite.access import permissions
 from domolite.catalog import Catalog
-from domolite.catalog.product import ProductCatalog
+from domolite.catalog.product import ProductStore
 from domolite.catalog.schedules import StreamSchedule
 from domolite.connectors.accounts import Accounts
 from domolite.connectors.schedule import parse as parse_schedule
@@ -76,7 +76,7 @@ class Connectors:
     def __init__(
         self,
         catalog: Catalog,
-        product: ProductCatalog,
+        product: ProductStore,
         datasets: DataSets,
         ingest: Ingest,
         runs: ConnectorRuns,
@@ -131,7 +131,7 @@ class Connectors:
         account = self.accounts.usable_by(principal, int(raw_account))
         if account.provider_key != PROVIDER_KEY:
             raise InvalidField("account.id", f"account {account.id} is for {account.provider_key}, not {PROVIDER_KEY}")
-        input_dataset = self.catalog.get_dataset(config.input_dataset_id)
+        input_dataset = self.catalog.datasets.get(config.input_dataset_id)
         if not owner_may_write_back(self.unload.owner_principal(owner_id), input_dataset):
             raise Forbidden(
                 f"the owner of a writeback DataSet must be an owner or co-owner of the input DataSet {input_dataset.id}"
@@ -145,7 +145,7 @@ class Connectors:
 
     def _executions(self, stream_id: int) -> list[Execution]:
         out: list[Execution] = []
-        while page := self.catalog.list_executions(stream_id, limit=500, offset=len(out)):
+        while page := self.catalog.streams.list_executions(stream_id, limit=500, offset=len(out)):
             out.extend(page)
         return out
 
@@ -194,7 +194,7 @@ class Connectors:
         )
 
     def get(self, principal: Principal, stream_id: int) -> ConnectorStream:
-        stream = self.catalog.get_stream(stream_id)
+        stream = self.catalog.streams.get(stream_id)
         return self._view(stream, self.datasets.get(principal, stream.dataset_id))
 
     def list(self, principal: Principal, *, limit: int, offset: int) -> list[ConnectorStream]:
@@ -202,8 +202,8 @@ class Connectors:
         permissions.require_scope(principal, "data")
         readable = self.datasets.readable_ids(principal)
         return [
-            self._view(s, self.catalog.get_dataset(s.dataset_id))
-            for s in self.catalog.list_streams(limit=limit, offset=offset, dataset_ids=readable)
+            self._view(s, self.catalog.datasets.get(s.dataset_id))
+            for s in self.catalog.streams.find(limit=limit, offset=offset, dataset_ids=readable)
         ]
 
     def update(
@@ -216,7 +216,7 @@ class Connectors:
         description: str | None,
         update_method: UpdateMethod | None,
     ) -> ConnectorStream:
-        stream = self.catalog.get_stream(stream_id)
+        stream = self.catalog.streams.get(stream_id)
         dataset = self.datasets.get_for_edit(principal, stream.dataset_id)
         if update_method is UpdateMethod.UPSERT and not stream.key_columns:
             raise InvalidField("updateMethod", "UPSERT needs key columns; use APPEND or REPLACE")
@@ -226,13 +226,13 @@ class Connectors:
         if name is not None or description is not None:
             dataset = self.datasets.update(principal, dataset.id, name=name or None, description=description)
         if update_method is not None:
-            stream = self.catalog.update_stream(stream_id, update_method, None)
+            stream = self.catalog.streams.update(stream_id, update_method, None)
         if spec is not None:
             old = self.product.get_connector(stream_id)
             created_by = old.created_by if old else principal.user.id
             self.product.put_connector(None, self._connector(stream_id, spec, created_by, principal.user.id))
             if spec.provider_key != dataset.data_provider_type:
-                dataset = self.datasets.catalog.update_dataset(dataset.id, data_provider_type=spec.provider_key)
+                dataset = self.datasets.catalog.datasets.update(dataset.id, data_provider_type=spec.provider_key)
             if writeback:
                 columns = metrics_columns(parse_config(spec.configuration).date_parse)
                 dataset = self.datasets.update(principal, dataset.id, columns=columns)
@@ -242,7 +242,7 @@ class Connectors:
     def run(self, principal: Principal, stream_id: int) -> Run:
         """A manual run: the writeback connector starts in the background (the execution is ACTIVE); a stream
         of any other provider ends ERROR at once, saying why. Raises Conflict while the stream is running."""
-        stream = self.catalog.get_stream(stream_id)
+        stream = self.catalog.streams.get(stream_id)
         self.datasets.get_for_edit(principal, stream.dataset_id)
         connector = self.product.get_connector(stream_id)
         if connector is not None and connector.provider_key == PROVIDER_KEY:
@@ -255,19 +255,19 @@ class Connectors:
             )
         else:
             message = f"domolite has no connector for the data provider {connector.provider_key!r} yet"
-        return Run(self.catalog.advance_execution(execution, ExecutionState.ERROR, message=message), None)
+        return Run(self.catalog.streams.advance_execution(execution, ExecutionState.ERROR, message=message), None)
 
     def history(self, principal: Principal, stream_id: int) -> Sequence[Run]:
         """The stream's runs, newest first."""
-        stream = self.catalog.get_stream(stream_id)
+        stream = self.catalog.streams.get(stream_id)
         self.datasets.get(principal, stream.dataset_id)
         infos = self.runs.runs(stream_id)
         return [Run(e, infos.get(e.id)) for e in reversed(self._executions(stream_id))]
 
     def execution(self, principal: Principal, stream_id: int, execution_id: int) -> Run:
-        stream = self.catalog.get_stream(stream_id)
+        stream = self.catalog.streams.get(stream_id)
         self.datasets.get(principal, stream.dataset_id)
-        execution = self.catalog.get_execution(stream_id, execution_id)
+        execution = self.catalog.streams.get_execution(stream_id, execution_id)
         return Run(execution, self.runs.runs(stream_id).get(execution_id))
 
 

@@ -219,7 +219,7 @@ class UnloadRunner:
 
     def owner_principal(self, user_id: int) -> Principal:
         return self.tokens.principal(
-            self.catalog.get_user(user_id), frozenset({permissions.DATA_SCOPE}), None, via="server"
+            self.catalog.users.get(user_id), frozenset({permissions.DATA_SCOPE}), None, via="server"
         )
 
     def _reader(self, account: AccountCredentials) -> Principal:
@@ -260,7 +260,7 @@ class UnloadRunner:
             if account_id is None:
                 raise InvalidField("account.id", "the stream needs an account with the S3 and Domo credentials")
             account = self.accounts.credentials(account_id)
-            input_dataset = self.catalog.get_dataset(config.input_dataset_id)
+            input_dataset = self.catalog.datasets.get(config.input_dataset_id)
             if not owner_may_write_back(self.owner_principal(writeback.owner_id), input_dataset):
                 raise Forbidden(
                     f"the owner of the writeback DataSet {writeback.id} is not an owner or co-owner "

@@ -15,7 +15,7 @@ from domolite.access import permissions
 from domolite.audit.log import AuditLog
 from domolite.catalog import Catalog
 from domolite.catalog.clock import utcnow
-from domolite.catalog.product import ProductCatalog
+from domolite.catalog.product import ProductStore
 from domolite.errors import Forbidden, InvalidField, UserNotFound
 from domolite.models.audit import Action, AuditEvent, ObjectType
 from domolite.models.limits import Limits
@@ -118,7 +118,7 @@ class DataSets:
         limits: Limits,
         audit: AuditLog,
         rows: RowView,
-        product: ProductCatalog,
+        product: ProductStore,
     ) -> None:
         self.catalog = catalog
         self.product = product
@@ -138,7 +138,7 @@ class DataSets:
     def owner(self, dataset: DataSet) -> User | None:
         """The DataSet's owner, or None when that user was deleted."""
         try:
-            return self.catalog.get_user(dataset.owner_id)
+            return self.catalog.users.get(dataset.owner_id)
         except UserNotFound:
             return None
 
@@ -163,7 +163,7 @@ class DataSets:
     def datasource(self, principal: Principal, dataset: DataSet) -> DataSource:
         """The DataSet as the principal sees it in the instance API (see `DataSource`)."""
         seen = self.seen_by(principal, dataset)
-        streams = self.catalog.list_streams(limit=1, offset=0, dataset_ids=[seen.id])
+        streams = self.catalog.streams.find(limit=1, offset=0, dataset_ids=[seen.id])
         stream_id = streams[0].id if streams else None
         connector = stream_id is not None and self.product.get_connector(stream_id) is not None
         return DataSource(seen, self.owner(seen), stream_id, connector, access_level(principal, seen))
@@ -171,7 +171,7 @@ class DataSets:
     def counts_hidden(self, principal: Principal, dataset: DataSet | str) -> bool:
         """Whether the principal is kept from the row counts of the DataSet's loads (data versions, partitions,
         executions): they describe rows a PDP-filtered user may not see, so such a user sees none."""
-        found = self.catalog.get_dataset(dataset) if isinstance(dataset, str) else dataset
+        found = self.catalog.datasets.get(dataset) if isinstance(dataset, str) else dataset
         return self.rows.filters_rows(found, principal)
 
     def event(self, principal: Principal | None, action: Action, dataset: DataSet, comment: str = "") -> AuditEvent:
@@ -212,7 +212,7 @@ class DataSets:
                 if key.lower() not in names:
                     raise InvalidField("keyColumnNames", f"{key!r} is not a column of the schema")
         if owner_id is not None:
-            self.catalog.get_user(owner_id)
+            self.catalog.users.get(owner_id)
         now = utcnow()
         dataset_id = str(uuid.uuid4())
         dataset = DataSet(
@@ -232,36 +232,36 @@ class DataSets:
         self.lake.create_table(dataset.table, dataset.columns)
         try:
             with self.catalog.tx() as conn:
-                self.catalog.insert_dataset(conn, dataset)
-                stream_id = self.catalog.insert_stream(conn, dataset.id, update_method, key_columns)
+                self.catalog.datasets.insert(conn, dataset)
+                stream_id = self.catalog.streams.insert(conn, dataset.id, update_method, key_columns)
                 self.audit.write(self.event(principal, Action.CREATED, dataset, f"{len(dataset.columns)} columns"))(
                     conn
                 )
         except BaseException:
             self.lake.drop_table(dataset.table)
             raise
-        return dataset, self.catalog.get_stream(stream_id)
+        return dataset, self.catalog.streams.get(stream_id)
 
     def get(self, principal: Principal, dataset_id: str) -> DataSet:
-        dataset = self.catalog.get_dataset(dataset_id)
+        dataset = self.catalog.datasets.get(dataset_id)
         permissions.require_read(principal, dataset)
         return dataset
 
     def get_for_edit(self, principal: Principal, dataset_id: str) -> DataSet:
-        dataset = self.catalog.get_dataset(dataset_id)
+        dataset = self.catalog.datasets.get(dataset_id)
         permissions.require_edit(principal, dataset)
         return dataset
 
     def list(self, principal: Principal, *, limit: int, offset: int, name_like: str, sort: str | None) -> list[DataSet]:
         permissions.require_scope(principal, "data")
-        return self.catalog.list_datasets(
+        return self.catalog.datasets.find(
             limit=limit, offset=offset, name_like=name_like, sort=sort, visible_to=visible_to(principal)
         )
 
     def visible(self, principal: Principal) -> builtins.list[DataSet]:
         """Every DataSet the principal owns or has a share of (every one for an Admin)."""
         found: builtins.list[DataSet] = []
-        while batch := self.catalog.list_datasets(limit=500, offset=len(found), visible_to=visible_to(principal)):
+        while batch := self.catalog.datasets.find(limit=500, offset=len(found), visible_to=visible_to(principal)):
             found.extend(batch)
         return found
 
@@ -281,7 +281,7 @@ class DataSets:
         owner_id: int | None = None,
     ) -> DataSet:
         """Partial update. A schema change keeps the rows: columns are matched by name, new ones are NULL."""
-        dataset = self.catalog.get_dataset(dataset_id)
+        dataset = self.catalog.datasets.get(dataset_id)
         permissions.require_edit(principal, dataset)
         if (pdp_enabled is not None and pdp_enabled != dataset.pdp_enabled) or (
             owner_id is not None and owner_id != dataset.owner_id
@@ -295,7 +295,7 @@ class DataSets:
         if pdp_enabled is not None:
             changes["pdp_enabled"] = pdp_enabled
         if owner_id is not None:
-            self.catalog.get_user(owner_id)
+            self.catalog.users.get(owner_id)
             changes["owner_id"] = owner_id
         if columns is not None:
             columns = keep_hidden(columns, dataset.columns)
@@ -305,7 +305,7 @@ class DataSets:
             changes["columns"] = tuple(columns)
         if not changes:
             return dataset
-        updated = self.catalog.update_dataset(dataset_id, **changes)
+        updated = self.catalog.datasets.update(dataset_id, **changes)
         if "columns" in changes:
             self.record(principal, Action.SCHEMA_CHANGED, updated, schema_change(dataset.columns, updated.columns))
         if "pdp_enabled" in changes and updated.pdp_enabled != dataset.pdp_enabled:
@@ -320,9 +320,9 @@ class DataSets:
         """The one delete of a DataSet, for every API: one catalog transaction removes it and everything
         attached (see Catalog.delete_dataset; its running exports end); once that is committed, its table and
         files leave the lake and its staged parts leave the staging area."""
-        dataset = self.catalog.get_dataset(dataset_id)
+        dataset = self.catalog.datasets.get(dataset_id)
         permissions.require_delete(principal, dataset)
-        removed = self.catalog.delete_dataset(dataset_id)
+        removed = self.catalog.datasets.delete(dataset_id)
         self.record(principal, Action.DELETED, dataset, f"{dataset.row_count} rows")
         try:
             self.lake.remove_table(dataset.table)
@@ -355,7 +355,7 @@ class DataSets:
         if new != dataset.columns:
             if shape(new) != shape(dataset.columns) or renamed:
                 self.lake.evolve(dataset.table, dataset.columns, new, renamed)
-            updated = self.catalog.update_dataset(dataset.id, columns=new)
+            updated = self.catalog.datasets.update(dataset.id, columns=new)
             change = schema_change(dataset.columns, new)
             if renamed:
                 change += "; renamed " + ", ".join(f"{old} to {name}" for name, old in renamed.items())
@@ -366,7 +366,7 @@ class DataSets:
     def set_tags(self, principal: Principal, dataset_id: str, tags: Sequence[str]) -> DataSet:
         self.get_for_edit(principal, dataset_id)
         unique = list(dict.fromkeys(str(t) for t in tags))
-        return self.catalog.update_dataset(dataset_id, tags=unique)
+        return self.catalog.datasets.update(dataset_id, tags=unique)
 
     def set_properties(self, principal: Principal, dataset_id: str, properties: dict[str, Any]) -> DataSet:
         """`dataProviderType` changes the provider type; other keys are kept in the DataSet's properties."""
@@ -385,7 +385,7 @@ class DataSets:
             changes["properties"] = {**dataset.properties, **rest}
         if not changes:
             return dataset
-        return self.catalog.update_dataset(dataset_id, **changes)
+        return self.catalog.datasets.update(dataset_id, **changes)
 
     # -- search ----------------------------------------------------------------------------------------------
     def search(
@@ -397,7 +397,7 @@ class DataSets:
         words = text.strip().lower() if text.strip() not in ("", "*") else ""
         found: builtins.list[DataSet] = []
         start = 0
-        while batch := self.catalog.list_datasets(limit=500, offset=start, sort="name"):
+        while batch := self.catalog.datasets.find(limit=500, offset=start, sort="name"):
             start += len(batch)
             for dataset in batch:
                 if words and words not in dataset.name.lower():
@@ -414,11 +414,11 @@ class DataSets:
     def reconcile_row_counts(self) -> None:
         """Bring cached row counts in line with the lake (after a crash between a lake commit and the catalog)."""
         version = self.lake.latest_snapshot()
-        for dataset_id in self.catalog.all_dataset_ids():
-            dataset = self.catalog.get_dataset(dataset_id)
+        for dataset_id in self.catalog.datasets.all_ids():
+            dataset = self.catalog.datasets.get(dataset_id)
             count = self.lake.row_count(dataset.table, version)
             if count != dataset.row_count:
-                self.catalog.record_data_change(dataset_id, count, version, touch=False)
+                self.catalog.datasets.record_data_change(dataset_id, count, version, touch=False)
 
 
 def schema_change(old: Sequence[Column], new: Sequence[Column]) -> str:

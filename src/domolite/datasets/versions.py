@@ -12,7 +12,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from domolite.catalog.product import ProductCatalog
+from domolite.catalog.product import ProductStore
 from domolite.datasets.service import DataSets
 from domolite.errors import DataVersionNotFound, DomoError, InvalidField
 from domolite.models.records import DataSet, IndexRequest, Principal
@@ -45,7 +45,7 @@ class DataVersion:
 
 
 class Versions:
-    def __init__(self, lake: Tables, product: ProductCatalog, datasets: DataSets, *, process_id: str) -> None:
+    def __init__(self, lake: Tables, product: ProductStore, datasets: DataSets, *, process_id: str) -> None:
         self.lake = lake
         self.product = product
         self.datasets = datasets

@@ -20,7 +20,6 @@ from domolite.access import permissions
 from domolite.audit.log import AuditLog
 from domolite.catalog import Catalog
 from domolite.catalog.clock import utcnow
-from domolite.catalog.exports import ExportCatalog
 from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, S3Refused, ShuttingDown
 from domolite.export.codecs import CONTENT_TYPES, EXTENSIONS
 from domolite.export.csvsplit import CsvSplitter
@@ -118,7 +117,7 @@ class Exports:
         self.catalog = catalog
         self.audit = audit
         self.process_id = process_id
-        self.jobs = ExportCatalog(catalog.engine)
+        self.jobs = catalog.exports
         self.door = door
         self.settings = settings
         self.scratch_dir = settings.staging_dir / "s3-exports"
@@ -149,7 +148,7 @@ class Exports:
 
     # -- reads -----------------------------------------------------------------------------------------------
     def _readable(self, principal: Principal, dataset_id: str) -> DataSet:
-        dataset = self.catalog.get_dataset(dataset_id)
+        dataset = self.catalog.datasets.get(dataset_id)
         try:
             permissions.require_read(principal, dataset)
         except Forbidden:

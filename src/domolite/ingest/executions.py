@@ -15,7 +15,7 @@ import anyio
 
 from domolite.audit.log import AuditLog
 from domolite.catalog import Catalog
-from domolite.catalog.store import CatalogWrite
+from domolite.catalog.engine import CatalogWrite
 from domolite.errors import Busy, CommitRunning, DomoError, ExecutionNotActive, InvalidCsv, InvalidPart, ShuttingDown
 from domolite.ingest.csvformat import diagnose, source_sql
 from domolite.ingest.parts import receive_body
@@ -79,7 +79,7 @@ class Ingest:
 
     # -- staged parts -----------------------------------------------------------------------------------------
     def _discard(self, execution_id: int) -> None:
-        self.catalog.delete_parts(execution_id)
+        self.catalog.streams.delete_parts(execution_id)
         self._forget(execution_id)
 
     def _forget(self, execution_id: int) -> None:
@@ -108,10 +108,10 @@ class Ingest:
 
     # -- executions -------------------------------------------------------------------------------------------
     def open_execution(self, stream: Stream, method: UpdateMethod | None) -> Execution:
-        return self.catalog.create_execution(stream.id, method or stream.update_method)
+        return self.catalog.streams.create_execution(stream.id, method or stream.update_method)
 
     def _active(self, stream_id: int, execution_id: int) -> Execution:
-        execution = self.catalog.get_execution(stream_id, execution_id)
+        execution = self.catalog.streams.get_execution(stream_id, execution_id)
         if execution.state is not ExecutionState.ACTIVE:
             raise ExecutionNotActive(stream_id, execution.number, execution.state.value)
         return execution
@@ -150,11 +150,11 @@ class Ingest:
         """Keep a received part in the staging area and record it, in one catalog transaction that first checks
         that the execution is still ACTIVE (a commit or abort takes the same row, so it waits or wins)."""
         with self.staging.placing(received, execution_id, part_no, self.process_id) as place:
-            self.catalog.record_part(stream_id, execution_id, part_no, size, place)
+            self.catalog.streams.record_part(stream_id, execution_id, part_no, size, place)
 
     def _active_or_done(self, stream_id: int, execution_id: int) -> Execution:
         """The execution, as it is now (a part was recorded while it was ACTIVE; a commit may have begun since)."""
-        return self.catalog.get_execution(stream_id, execution_id)
+        return self.catalog.streams.get_execution(stream_id, execution_id)
 
     def stage_part(self, stream_id: int, execution_id: int, part_no: int, data: bytes) -> None:
         """Store a part made by the server itself (a connector's row)."""
@@ -211,8 +211,8 @@ class Ingest:
         failure: str | None,
         by: Principal | None,
     ) -> tuple[Execution, int]:
-        execution = self.catalog.advance_execution(execution, ExecutionState.COMMITTING, owner=self.process_id)
-        numbered = self.catalog.part_numbers(execution.id)
+        execution = self.catalog.streams.advance_execution(execution, ExecutionState.COMMITTING, owner=self.process_id)
+        numbered = self.catalog.streams.part_numbers(execution.id)
         method = method or execution.update_method
         size = sum(part_size for _, part_size in numbered)
         info: dict[str, object] = {"execution": execution.id, "method": method.value, "bytes": size}
@@ -223,14 +223,14 @@ class Ingest:
         except ShuttingDown:
             raise  # left COMMITTING, with its parts: the next start settles it by whether its snapshot landed
         except Busy:
-            self.catalog.advance_execution(execution, ExecutionState.ACTIVE)  # nothing changed; parts kept
+            self.catalog.streams.advance_execution(execution, ExecutionState.ACTIVE)  # nothing changed; parts kept
             raise
         except BaseException as exc:
             message = exc.message if isinstance(exc, DomoError) else "the commit failed on an internal error"
-            self.catalog.advance_execution(execution, ExecutionState.ERROR, message=message)
+            self.catalog.streams.advance_execution(execution, ExecutionState.ERROR, message=message)
             self._discard(execution.id)
             raise
-        self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id)
+        self.catalog.datasets.record_data_change(dataset.id, result.row_count, result.snapshot_id)
         rows, size = reported or (result.rows_loaded, size)
         landed = Landed(dataset, result.snapshot_id, method, partition, result.rows_loaded)
         what = f"{method.value} of {result.rows_loaded} rows by execution {execution.number} of stream {stream.id}"
@@ -238,11 +238,11 @@ class Ingest:
             what += f" into partition {partition!r}"
         writes = self._landing_writes(landed, by, what)
         if failure is not None:
-            done = self.catalog.advance_execution(
+            done = self.catalog.streams.advance_execution(
                 execution, ExecutionState.ERROR, message=failure, rows=rows, size=size, also=writes, method=method
             )
         else:
-            done = self.catalog.advance_execution(
+            done = self.catalog.streams.advance_execution(
                 execution, ExecutionState.SUCCESS, rows=rows, size=size, also=writes, method=method
             )
         self._discard(execution.id)
@@ -250,7 +250,7 @@ class Ingest:
 
     def abort(self, stream_id: int, execution_id: int) -> Execution:
         execution = self._active(stream_id, execution_id)
-        done = self.catalog.advance_execution(execution, ExecutionState.ABORTED)
+        done = self.catalog.streams.advance_execution(execution, ExecutionState.ABORTED)
         self._discard(execution_id)
         return done
 
@@ -263,13 +263,13 @@ class Ingest:
         """
         offset = 0
         committing: list[int] = []
-        while page := self.catalog.list_executions(stream_id, limit=500, offset=offset):
+        while page := self.catalog.streams.list_executions(stream_id, limit=500, offset=offset):
             for execution in page:
                 if execution.state is ExecutionState.ACTIVE:
                     try:
                         self.abort(stream_id, execution.id)
                     except ExecutionNotActive:
-                        execution = self.catalog.get_execution(stream_id, execution.id)
+                        execution = self.catalog.streams.get_execution(stream_id, execution.id)
                 if execution.state is ExecutionState.COMMITTING:
                     committing.append(execution.number)
             offset += len(page)
@@ -305,7 +305,7 @@ class Ingest:
             info: dict[str, object] = {"import": path.parent.name, "method": method.value, "bytes": path.stat().st_size}
             result = self._load(dataset, None, [(0, path.stat().st_size)], method, (), info, path=path)
             with self.catalog.tx() as conn:
-                self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id, conn)
+                self.catalog.datasets.record_data_change(dataset.id, result.row_count, result.snapshot_id, conn)
                 what = f"{method.value} of {result.rows_loaded} rows by import"
                 self.audit.write(self._committed(dataset, by, result.snapshot_id, what))(conn)
         finally:
@@ -373,7 +373,7 @@ class Ingest:
     def recover(self, is_gone: Callable[[str | None], bool]) -> None:
         """Settle the executions a gone server process was committing (SUCCESS if their snapshot landed, else
         ERROR) and drop the imports it was receiving. What live processes are doing is left to them."""
-        for execution, owner in self.catalog.committing_executions():
+        for execution, owner in self.catalog.streams.committing_executions():
             if not is_gone(owner):
                 continue
             try:
@@ -395,17 +395,17 @@ class Ingest:
         """Remove the parts of executions that have ended (committed, failed, aborted) or no longer exist:
         what a process that stopped mid-way left behind (run at start)."""
         for execution_id in self.staging.staged_executions():
-            state = self.catalog.execution_state(execution_id)
+            state = self.catalog.streams.execution_state(execution_id)
             if state is None or state in (ExecutionState.SUCCESS, ExecutionState.ERROR, ExecutionState.ABORTED):
                 self._forget(execution_id)
 
     def _settle(self, execution: Execution) -> None:
         snapshot = self.lake.committed_snapshot("execution", execution.id)
         if snapshot is not None:
-            stream = self.catalog.get_stream(execution.stream_id)
-            dataset = self.catalog.get_dataset(stream.dataset_id)
+            stream = self.catalog.streams.get(execution.stream_id)
+            dataset = self.catalog.datasets.get(stream.dataset_id)
             version = snapshot.snapshot_id
-            self.catalog.record_data_change(dataset.id, self.lake.row_count(dataset.table, version), version)
+            self.catalog.datasets.record_data_change(dataset.id, self.lake.row_count(dataset.table, version), version)
             partition = snapshot.info.get("partition")
             tag = partition if isinstance(partition, str) else None
             try:
@@ -417,9 +417,9 @@ class Ingest:
             writes = self._landing_writes(
                 landed, None, f"execution {execution.number}, settled after its server stopped"
             )
-            self.catalog.advance_execution(execution, ExecutionState.SUCCESS, also=writes)
+            self.catalog.streams.advance_execution(execution, ExecutionState.SUCCESS, also=writes)
         else:
-            self.catalog.advance_execution(
+            self.catalog.streams.advance_execution(
                 execution, ExecutionState.ERROR, message="the commit was interrupted: its server process stopped"
             )
         self._discard(execution.id)

@@ -49,23 +49,23 @@ class Streams:
         return stream, dataset
 
     def get(self, principal: Principal, stream_id: int) -> tuple[Stream, DataSet]:
-        stream = self.catalog.get_stream(stream_id)
+        stream = self.catalog.streams.get(stream_id)
         return stream, self.datasets.get(principal, stream.dataset_id)
 
     def of_dataset(self, dataset: DataSet) -> Stream | None:
         """The DataSet's stream (every DataSet has at most one), or None."""
-        found = self.catalog.list_streams(limit=1, offset=0, dataset_ids=[dataset.id])
+        found = self.catalog.streams.find(limit=1, offset=0, dataset_ids=[dataset.id])
         return found[0] if found else None
 
     def executions(self, stream_id: int, *, limit: int, offset: int) -> builtins.list[Execution]:
-        return self.catalog.list_executions(stream_id, limit=limit, offset=offset)
+        return self.catalog.streams.list_executions(stream_id, limit=limit, offset=offset)
 
     def execution(self, stream_id: int, execution_id: int) -> Execution:
-        return self.catalog.get_execution(stream_id, execution_id)
+        return self.catalog.streams.get_execution(stream_id, execution_id)
 
     def execution_key(self, stream_id: int, number: int) -> int:
         """The catalog's key of the stream's execution `number` (each stream numbers its own executions)."""
-        return self.catalog.execution_key(stream_id, number)
+        return self.catalog.streams.execution_key(stream_id, number)
 
     async def receive_part(
         self,
@@ -89,14 +89,14 @@ class Streams:
         return await self.ingest.receive_part(stream_id, execution_id, part_no, chunks, gzip=gzip())
 
     def get_for_edit(self, principal: Principal, stream_id: int) -> tuple[Stream, DataSet]:
-        stream = self.catalog.get_stream(stream_id)
+        stream = self.catalog.streams.get(stream_id)
         return stream, self.datasets.get_for_edit(principal, stream.dataset_id)
 
     def list(self, principal: Principal, *, limit: int, offset: int) -> builtins.list[tuple[Stream, DataSet]]:
         permissions.require_scope(principal, "data")
         readable = self.datasets.readable_ids(principal)
-        streams = self.catalog.list_streams(limit=limit, offset=offset, dataset_ids=readable)
-        return [(s, self.catalog.get_dataset(s.dataset_id)) for s in streams]
+        streams = self.catalog.streams.find(limit=limit, offset=offset, dataset_ids=readable)
+        return [(s, self.catalog.datasets.get(s.dataset_id)) for s in streams]
 
     def search(self, principal: Principal, query: str) -> builtins.list[tuple[Stream, DataSet]]:
         """`dataSource.id:X`, `dataSource.name:X`, `dataSource.owner.id:X`, comma-joined and ANDed."""
@@ -110,7 +110,7 @@ class Streams:
         candidates: Sequence[DataSet]
         if "dataSource.id" in wanted:
             try:
-                candidates = [self.catalog.get_dataset(wanted["dataSource.id"])]
+                candidates = [self.catalog.datasets.get(wanted["dataSource.id"])]
             except Exception:
                 return []
         else:
@@ -123,7 +123,7 @@ class Streams:
                 continue
             if "dataSource.owner.id" in wanted and str(dataset.owner_id) != wanted["dataSource.owner.id"]:
                 continue
-            for stream in self.catalog.list_streams(limit=1000, offset=0, dataset_ids=[dataset.id]):
+            for stream in self.catalog.streams.find(limit=1000, offset=0, dataset_ids=[dataset.id]):
                 out.append((stream, dataset))
         return out
 
@@ -137,15 +137,15 @@ class Streams:
             names = {c.name.lower() for c in dataset.columns}
             if not keys or any(k.lower() not in names for k in keys):
                 raise InvalidField("keyColumnNames", "UPSERT needs key columns that are columns of the schema")
-        return self.catalog.update_stream(stream_id, method, key_columns), dataset
+        return self.catalog.streams.update(stream_id, method, key_columns), dataset
 
     def delete(self, principal: Principal, stream_id: int) -> None:
         """Deletes the stream with its executions (one catalog transaction); its DataSet stays. Deleting is the
         owner's, a co-owner's or an Admin's right (as deleting the DataSet is), not an editor's."""
-        stream = self.catalog.get_stream(stream_id)
-        dataset = self.catalog.get_dataset(stream.dataset_id)
+        stream = self.catalog.streams.get(stream_id)
+        dataset = self.catalog.datasets.get(stream.dataset_id)
         permissions.require_delete(principal, dataset)
-        self.datasets.executions_removed(self.catalog.delete_stream(stream_id))
+        self.datasets.executions_removed(self.catalog.streams.delete(stream_id))
         self.datasets.audit.record(
             self.datasets.audit.event(
                 principal, Action.DELETED, ObjectType.STREAM, stream_id, dataset.name, f"stream of DataSet {dataset.id}"

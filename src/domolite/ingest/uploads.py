@@ -18,8 +18,8 @@ import anyio
 
 from domolite.access import permissions
 from domolite.catalog import Catalog
-from domolite.catalog.product import ProductCatalog
-from domolite.catalog.store import CatalogWrite
+from domolite.catalog.engine import CatalogWrite
+from domolite.catalog.product import ProductStore
 from domolite.datasets.service import DataSets
 from domolite.errors import InvalidField, PartitionLimitReached, PartitionNotFound
 from domolite.ingest.csvformat import source_sql
@@ -94,7 +94,7 @@ class Uploads:
     def __init__(
         self,
         catalog: Catalog,
-        product: ProductCatalog,
+        product: ProductStore,
         lake: Tables,
         ingest: Ingest,
         datasets: DataSets,
@@ -121,12 +121,12 @@ class Uploads:
 
     # -- stage 1 ---------------------------------------------------------------------------------------------
     def _stream_of(self, dataset: DataSet) -> Stream:
-        found = self.catalog.list_streams(limit=1, offset=0, dataset_ids=[dataset.id])
+        found = self.catalog.streams.find(limit=1, offset=0, dataset_ids=[dataset.id])
         if found:
             return found[0]
         with self.catalog.tx() as conn:
-            stream_id = self.catalog.insert_stream(conn, dataset.id, UpdateMethod.REPLACE, ())
-        return self.catalog.get_stream(stream_id)
+            stream_id = self.catalog.streams.insert(conn, dataset.id, UpdateMethod.REPLACE, ())
+        return self.catalog.streams.get(stream_id)
 
     def _check_room(self, dataset: DataSet, tag: str) -> None:
         if self.product.has_partition(dataset.id, tag):
@@ -235,7 +235,7 @@ class Uploads:
         dataset = self.datasets.get_for_edit(principal, dataset_id)
         upload = self.product.get_upload(dataset_id, upload_id)
         tag = check_tag(data_tag) or upload.data_tag
-        execution = self.catalog.get_execution(upload.stream_id, upload.id)
+        execution = self.catalog.streams.get_execution(upload.stream_id, upload.id)
         if execution.state is ExecutionState.SUCCESS:
             return Committed(upload, execution, tag)
         method = UpdateMethod.parse(action, "action") if action else None
@@ -244,7 +244,7 @@ class Uploads:
         if tag is not None:
             self._check_room(dataset, tag)
             method = UpdateMethod.APPEND
-        stream = self.catalog.get_stream(upload.stream_id)
+        stream = self.catalog.streams.get(upload.stream_id)
         done, _version = self.ingest.commit_version(
             dataset, stream, upload.id, method=method, partition=tag, by=principal
         )
@@ -280,7 +280,7 @@ class Uploads:
         marked = self.lake.marked_snapshots("deletePartition")
         if not marked:
             return
-        by_table = {d.table: d.id for d in map(self.catalog.get_dataset, self.catalog.all_dataset_ids())}
+        by_table = {d.table: d.id for d in map(self.catalog.datasets.get, self.catalog.datasets.all_ids())}
         for snapshot in marked:
             tag, dataset_id = snapshot.info.get("deletePartition"), by_table.get(str(snapshot.info.get("table")))
             if not isinstance(tag, str) or dataset_id is None:
@@ -303,7 +303,7 @@ class Uploads:
             partition=tag,
             commit_info={"deletePartition": tag, "method": "DELETE"},
         )
-        self.catalog.record_data_change(dataset.id, result.row_count, result.snapshot_id)
+        self.catalog.datasets.record_data_change(dataset.id, result.row_count, result.snapshot_id)
         self.product.put_partition(dataset.id, tag, result.snapshot_id, 0, deleted=True)
         what = f"data version {result.snapshot_id}; the rows of partition {tag!r} deleted"
         self.datasets.record(principal, Action.DATA_COMMITTED, dataset, what)

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from domolite.catalog.clock import utcnow
-from domolite.catalog.processes import ProcessCatalog, ProcessRow
+from domolite.catalog.processes import ProcessRow, ProcessStore
 
 log = logging.getLogger("domolite.liveness")
 
@@ -87,7 +87,7 @@ class Survey:
 
 
 class Liveness:
-    def __init__(self, processes: ProcessCatalog, *, heartbeat_s: float, dead_after_s: float) -> None:
+    def __init__(self, processes: ProcessStore, *, heartbeat_s: float, dead_after_s: float) -> None:
         self.processes = processes
         self.id = uuid.uuid4().hex
         self.host = this_host()

@@ -5,25 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Engine, text
-
 from domolite.storage.lake import Lake
 
 log = logging.getLogger("domolite.ready")
 
 
 class Readiness:
-    def __init__(self, engine: Engine, lake: Lake) -> None:
-        self.engine = engine
+    def __init__(self, catalog_ping: Callable[[], None], lake: Lake) -> None:
+        """`catalog_ping` raises when the catalog does not answer."""
+        self._catalog = catalog_ping
         self.lake = lake
 
     def check(self) -> dict[str, str]:
         """Each dependency and `ok`, or what failed (the exception's kind only: no internals go out)."""
         return {"catalog": _probe(self._catalog, "catalog"), "lake": _probe(self._lake, "lake")}
-
-    def _catalog(self) -> None:
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1")).scalar_one()
 
     def _lake(self) -> None:
         self.lake.latest_snapshot()

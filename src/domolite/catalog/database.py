@@ -1,0 +1,114 @@
+"""The catalog's database: the one SQLAlchemy engine (SQLite by default, PostgreSQL by URL), its migrations, and a
+store per noun on it. The only package that talks SQLAlchemy is `catalog/`."""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, text
+
+from domolite.catalog.access import AccessStore
+from domolite.catalog.accounts import AccountStore
+from domolite.catalog.audit import AuditStore
+from domolite.catalog.datasets import DataSetStore
+from domolite.catalog.exports import ExportStore
+from domolite.catalog.processes import ProcessStore
+from domolite.catalog.product import ProductStore
+from domolite.catalog.schedules import ScheduleStore
+from domolite.catalog.streams import StreamStore
+from domolite.catalog.users import UserStore
+
+MIGRATION_LOCK = 0x646F6D6F  # a PostgreSQL advisory lock key of our own ("domo")
+
+
+# Called by migration 0008 with the token signing key earlier versions kept in the catalog, before it is dropped.
+LegacyKeySink = Callable[[str], None]
+
+
+def open_catalog(url: str, *, legacy_signing_key_sink: LegacyKeySink | None = None) -> Catalog:
+    """Connect to the catalog at `url` and bring its tables up to the newest migration (a token signing key
+    found in an older catalog goes to `legacy_signing_key_sink`, or is dropped when there is none)."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+    catalog = Catalog(engine)
+    catalog.migrate(legacy_signing_key_sink)
+    return catalog
+
+
+class Catalog:
+    """The catalog: one engine, a store per noun on it. A change that spans nouns runs in one `tx()`, each
+    store adding its part through the connection it is given (or a `CatalogWrite`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.users = UserStore(engine)
+        self.datasets = DataSetStore(engine)
+        self.streams = StreamStore(engine)
+        self.access = AccessStore(engine)
+        self.accounts = AccountStore(engine)
+        self.audit = AuditStore(engine)
+        self.exports = ExportStore(engine)
+        self.processes = ProcessStore(engine)
+        self.product = ProductStore(engine)
+        self.schedules = ScheduleStore(engine)
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+    def migrate(self, legacy_signing_key_sink: LegacyKeySink | None = None) -> None:
+        """Bring the tables up to the newest migration. Servers starting together on one catalog migrate one
+        after the other: under an advisory lock on PostgreSQL, under a lock file next to a SQLite file. When a
+        migration deleted a secret, a SQLite write-ahead log is then folded into the file, so it is gone from both."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        cfg.attributes["legacy_signing_key_sink"] = legacy_signing_key_sink
+        with self._sqlite_file_lock():
+            with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+            if self.engine.dialect.name == "sqlite" and cfg.attributes.get("deleted_secrets"):
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @contextmanager
+    def _sqlite_file_lock(self) -> Iterator[None]:
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrate-lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def ping(self) -> None:
+        """Ask the database a trivial query: raises when it does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1")).scalar_one()
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,87 @@
+"""Users, with their OAuth clients and developer tokens (who may call)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from domolite.catalog import schema as t
+from domolite.catalog.clock import utcnow
+from domolite.catalog.engine import Store
+from domolite.errors import Conflict, UserNotFound
+from domolite.models.records import Role, User
+
+
+class UserStore(Store):
+    # -- users ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _user(row: Any) -> User:
+        return User(id=int(row.id), email=row.email, name=row.name, role=Role(row.role))
+
+    def create(self, email: str, name: str, role: Role, password_hash: str | None) -> User:
+        try:
+            with self.tx() as c:
+                uid = c.execute(
+                    insert(t.users).values(
+                        email=email, name=name, role=role.value, password_hash=password_hash, created_at=utcnow()
+                    )
+                ).inserted_primary_key
+        except IntegrityError:
+            raise Conflict(f"a user with email {email} already exists") from None
+        assert uid is not None
+        return User(id=int(uid[0]), email=email, name=name, role=role)
+
+    def count(self) -> int:
+        with self.tx() as c:
+            return int(c.execute(select(func.count()).select_from(t.users)).scalar_one())
+
+    def get(self, user_id: int) -> User:
+        return self._user(self.first_or(select(t.users).where(t.users.c.id == user_id), UserNotFound(user_id)))
+
+    def find_by_email(self, email: str) -> tuple[User, str | None]:
+        with self.tx() as c:
+            row = c.execute(select(t.users).where(func.lower(t.users.c.email) == email.lower())).first()
+        if row is None:
+            raise UserNotFound(email)
+        return self._user(row), row.password_hash
+
+    # -- their OAuth clients and developer tokens -------------------------------------------------------------
+    def create_client(self, client_id: str, secret_hash: str, name: str, user_id: int, scopes: Sequence[str]) -> None:
+        with self.tx() as c:
+            c.execute(
+                insert(t.clients).values(
+                    client_id=client_id,
+                    secret_hash=secret_hash,
+                    name=name,
+                    user_id=user_id,
+                    scopes=" ".join(scopes),
+                    created_at=utcnow(),
+                )
+            )
+
+    def get_client(self, client_id: str) -> tuple[str, int, frozenset[str]] | None:
+        """Return (secret_hash, user_id, scopes) of a client, or None."""
+        with self.tx() as c:
+            row = c.execute(select(t.clients).where(t.clients.c.client_id == client_id)).first()
+        if row is None:
+            return None
+        return row.secret_hash, int(row.user_id), frozenset(row.scopes.split())
+
+    def create_dev_token(self, token_id: str, token_hash: str, user_id: int, name: str) -> None:
+        with self.tx() as c:
+            c.execute(
+                insert(t.dev_tokens).values(
+                    id=token_id, token_hash=token_hash, user_id=user_id, name=name, created_at=utcnow()
+                )
+            )
+
+    def get_dev_token(self, token_id: str) -> tuple[str, int, bool] | None:
+        """Return (token_hash, user_id, revoked) of a developer token, or None."""
+        with self.tx() as c:
+            row = c.execute(select(t.dev_tokens).where(t.dev_tokens.c.id == token_id)).first()
+        if row is None:
+            return None
+        return row.token_hash, int(row.user_id), row.revoked_at is not None
