@@ -15,40 +15,29 @@ from _pytest.mark.expression import Expression
 from tests.pg import Postgres, running_postgres
 from tests.serverproc import Server
 
-# The tiers (run one with `./dev test -m NAME`): each test file is in exactly one. Every file not named here is
-# in the tier of its folder: tests/unit/ is `unit`, tests/app/ (the app in-process) and tests/e2e/ `api`,
-# tests/export/ `export`, tests/postgres/ `postgres`, tests/web/ `browser`, tests/client/ (the user CLI) `clients`.
-TIER_OF_FILE = {
-    "test_pydomo.py": "clients",
-    "test_domolibrary.py": "clients",
-    "test_crash.py": "crash",
-    "test_stopping.py": "crash",
-    "test_concurrency.py": "crash",
-    "test_load.py": "crash",
-    "test_processes.py": "crash",
-    "test_scale_out.py": "crash",
-}
+# The tiers (run one with `./dev test -m NAME`): a test file is in the tier of its folder.
 TIER_OF_FOLDER = {
     "unit": "unit",
     "app": "api",
     "e2e": "api",
+    "client": "clients",
     "export": "export",
+    "crash": "crash",
     "postgres": "postgres",
     "web": "browser",
-    "client": "clients",
 }
-SERVER_FOLDERS = {"e2e", "export", "postgres", "web", "client"}
+SERVER_FOLDERS = {"e2e", "client", "export", "crash", "postgres", "web"}
 
 
 def marks_of_file(path: Path) -> set[str]:
     """The markers every test of the file at `path` gets: its tier, and `e2e` when it drives a server."""
-    marks = {TIER_OF_FILE.get(path.name) or TIER_OF_FOLDER[path.parent.name]}
+    marks = {TIER_OF_FOLDER[path.parent.name]}
     if path.parent.name in SERVER_FOLDERS:
         marks.add("e2e")
     return marks
 
 
-TIER_MARKS = set(TIER_OF_FOLDER.values()) | set(TIER_OF_FILE.values()) | {"e2e"}
+TIER_MARKS = set(TIER_OF_FOLDER.values()) | {"e2e"}
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
