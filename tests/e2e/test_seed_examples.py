@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_instance_api import JSON_HEADERS, STREAM_BODY, create, inst
 from tests.crash.test_stopping import big_parts, commit_in_background, open_execution, state_of
+from tests.e2e.test_instance_api import JSON_HEADERS, STREAM_BODY, create, inst
 from tests.e2e.traffic import new_stream
 from tests.helpers import assert_domo_error, until
 
