@@ -55,3 +55,4 @@ def test_the_wheel_installs_a_working_domolite_serve(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log.close()

@@ -5,35 +5,27 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Browser, expect
 
+from tests.helpers import make_dataset
 from tests.serverproc import ADMIN_PASSWORD, Server
 from tests.web.conftest import ADMIN_EMAIL, new_context, sign_in
 
 
-def make_dataset(api: httpx.Client, name: str, rows: list[tuple[str, int]]) -> str:
-    created = api.post(
-        "/v1/datasets",
-        json={
-            "name": name,
-            "schema": {"columns": [{"name": "region", "type": "STRING"}, {"name": "amount", "type": "LONG"}]},
-        },
-    )
-    assert created.status_code == 201, created.text
-    dataset_id = str(created.json()["id"])
-    body = "".join(f"{r},{a}\n" for r, a in rows)
-    loaded = api.put(f"/v1/datasets/{dataset_id}/data", content=body.encode(), headers={"Content-Type": "text/csv"})
-    assert loaded.status_code == 204, loaded.text
-    return dataset_id
+def sales(api: httpx.Client, name: str, rows: list[tuple[str, int]]) -> str:
+    """A DataSet of regions and amounts, with `rows` in it; its id."""
+    csv = "".join(f"{region},{amount}\n" for region, amount in rows)
+    return str(make_dataset(api, [("region", "STRING"), ("amount", "LONG")], name, csv=csv)["id"])
 
 
 def test_sign_in_find_preview_sql_and_download(browser: Browser, dc_server: Server, dc_api: httpx.Client) -> None:
     tag = uuid.uuid4().hex[:6]
     rows = [(("east", "west", "north")[i % 3], i) for i in range(120)]
-    make_dataset(dc_api, f"Sales {tag}", rows)
-    make_dataset(dc_api, f"Inventory {tag}", [("east", 1)])
+    sales(dc_api, f"Sales {tag}", rows)
+    sales(dc_api, f"Inventory {tag}", [("east", 1)])
 
     context = new_context(browser, dc_server, accept_downloads=True)
     page = context.new_page()
@@ -80,7 +72,7 @@ def test_sign_in_find_preview_sql_and_download(browser: Browser, dc_server: Serv
     expect(results.locator("tbody tr").first).to_have_text(re.compile(r"east\s*2340"))
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()
-    text = open(download.value.path(), encoding="utf-8").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text == "region,total\neast,2340\nnorth,2420\nwest,2380\n"
 
     # bad SQL is shown, not a crash
@@ -96,7 +88,7 @@ def test_sign_in_find_preview_sql_and_download(browser: Browser, dc_server: Serv
 
 
 def test_a_form_without_its_csrf_token_changes_nothing(dc_server: Server, dc_api: httpx.Client) -> None:
-    dataset_id = make_dataset(dc_api, f"Guarded {uuid.uuid4().hex[:6]}", [("east", 1)])
+    dataset_id = sales(dc_api, f"Guarded {uuid.uuid4().hex[:6]}", [("east", 1)])
     with httpx.Client(base_url=dc_server.url) as web:
         signin = web.get("/signin")
         token = re.search(r'name="csrf" value="([^"]+)"', signin.text).group(1)  # type: ignore[union-attr]
