@@ -457,6 +457,35 @@ def test_data_versions_are_snapshots_and_time_travel_reads_them(inst: httpx.Clie
     assert inst.post("/api/dataprocessing/v2/dataflows/data-version-hydrate", json=body).status_code == 400
 
 
+def test_time_travel_reads_a_version_from_before_a_schema_change_in_todays_schema(inst: httpx.Client) -> None:
+    """A data version from before a rename, a retype, a drop and an add reads in the DataSet's schema of today:
+    the renamed column under its new name, the retyped one cast, the added one empty, the dropped one gone."""
+    columns = [{"type": "STRING", "name": "Friend"}, {"type": "LONG", "name": "Age"}, {"type": "LONG", "name": "Gone"}]
+    ds = create(inst, "renamed since", columns)
+    assert upload(inst, ds, ["Ann,1,9\n"], action="REPLACE").status_code == 200
+    before = inst.get(f"/api/data/v3/datasources/{ds}/dataversions/details").json()[0]["dataId"]
+    changed = inst.post(
+        f"/api/data/v2/datasources/{ds}/schemas",
+        json={"columns": [{"id": "Friend", "name": "Name", "type": "STRING"}, {"name": "Age", "type": "DOUBLE"},
+                          {"name": "City", "type": "STRING"}]},
+    )  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    assert upload(inst, ds, ["Bob,2.5,Oslo\n"], action="REPLACE").status_code == 200
+
+    assert rows(inst, ds, dataVersion=before) == [["Ann", 1.0, None]]
+    assert rows(inst, ds, "SELECT Name, City FROM table", dataVersion=before) == [["Ann", None]]
+    old_name = inst.post(
+        f"/api/query/v1/execute/{ds}", params={"dataVersion": before}, json={"sql": "SELECT Friend FROM table"}
+    )
+    assert old_name.status_code == 400 and "no column 'Friend'" in old_name.json()["message"]
+    csv = inst.get(
+        f"/api/data/v2/datasources/{ds}/dataversions/latest", params={"includeHeader": "true", "dataVersion": before}
+    )
+    assert csv.status_code == 200 and csv.text.splitlines()[0] == "Name,Age,City"
+    assert csv.text.splitlines()[1].startswith("Ann,1")
+    assert rows(inst, ds) == [["Bob", 2.5, "Oslo"]]
+
+
 def test_index_compacts_and_reports_its_status(inst: httpx.Client) -> None:
     ds = people(inst, "index")
     for i in range(3):

@@ -208,7 +208,10 @@ class Door:
         """The SELECT and whether a row filter applies. `also` is one more condition of the door's own (which
         rows landed when), not the caller's."""
         permissions.require_read(principal, dataset)
-        cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
+        if version is None:
+            cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
+        else:  # the rows of then, in today's schema (the one PDP's policies and the caller's SQL name)
+            cols = ", ".join(self.lake.columns_at(dataset.table, version, dataset.columns)) or "NULL AS _empty"
         sql = f"SELECT {cols} FROM {self.lake.qualified(dataset.table, version)}"
         row_filter = self._row_filter(dataset, principal) if preview is None else preview
         conditions = [f"({c})" for c in (row_filter, also) if c is not None]

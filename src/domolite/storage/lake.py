@@ -400,6 +400,35 @@ class Lake:
             ).fetchone()
         return int(row[0]) if row else 0
 
+    def columns_at(self, table: str, version: int, columns: Sequence[Column]) -> list[str]:
+        """SELECT expressions that read today's `columns` from the table as it was at snapshot `version`, each
+        named as today: a column renamed since is read under its name then (DuckLake keeps its id through a
+        rename), one retyped since is cast to today's type (NULL where a value does not convert), and one added
+        since is NULL."""
+        meta = _metadata(LAKE)
+        with self.cursor() as cur:
+            rows = cur.execute(
+                "SELECT c.column_id, c.column_name, c.end_snapshot IS NULL, "
+                "c.begin_snapshot <= ? AND (c.end_snapshot IS NULL OR c.end_snapshot > ?) "
+                f"FROM {meta}.ducklake_column c JOIN {meta}.ducklake_table tb ON tb.table_id = c.table_id "
+                "WHERE tb.table_name = ? AND tb.end_snapshot IS NULL AND c.parent_column IS NULL",
+                [version, version, table],
+            ).fetchall()
+        id_now = {str(name): int(cid) for cid, name, now, _ in rows if now}
+        name_then = {int(cid): str(name) for cid, name, _, then in rows if then}
+        names_then = set(name_then.values())
+        out = []
+        for col in columns:
+            name, sql_type = ident(col.name), SQL_TYPES[col.type]
+            then = name_then.get(id_now.get(col.name, -1))
+            if then is not None:
+                out.append(name if then == col.name else f"{ident(then)} AS {name}")
+            elif col.name in names_then:
+                out.append(f"TRY_CAST({name} AS {sql_type}) AS {name}")
+            else:
+                out.append(f"CAST(NULL AS {sql_type}) AS {name}")
+        return out
+
     def qualified(self, table: str, version: int | None = None) -> str:
         at = f" AT (VERSION => {int(version)})" if version is not None else ""
         return f"{LAKE}.{ident(table)}{at}"
