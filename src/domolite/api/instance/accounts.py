@@ -80,7 +80,7 @@ def get_public_account(account_id: IdPath, principal: PrincipalDep, accounts: Ac
     return JSON(public_account_out(accounts.get(principal, account_id)))
 
 
-@router.patch(PUBLIC + "/{account_id}", openapi_extra=body_model(PublicAccountIn))
+@router.patch(PUBLIC + "/{account_id}", status_code=202, openapi_extra=body_model(PublicAccountIn))
 def update_public_account(
     account_id: IdPath,
     principal: PrincipalDep,
