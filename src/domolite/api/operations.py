@@ -62,7 +62,12 @@ async def ready(readiness: ReadinessDep) -> JSON:
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"description": "Prometheus text format.", "content": {metrics.CONTENT_TYPE: {}}}},
+    responses={
+        200: {
+            "description": "Prometheus text format.",
+            "content": {metrics.CONTENT_TYPE: {"schema": {"type": "string", "description": "Metrics, one a line."}}},
+        }
+    },
 )
 def prometheus() -> Response:
     return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)

@@ -241,7 +241,9 @@ def cards(dataset_id: str, principal: PrincipalDep, datasets: DataSetsDep, drill
 # -- CSV -----------------------------------------------------------------------------------------------------
 
 
-@router.get("/api/data/v2/datasources/{dataset_id}/dataversions/latest", openapi_extra=answers_csv())
+@router.get(
+    "/api/data/v2/datasources/{dataset_id}/dataversions/latest", response_class=Response, openapi_extra=answers_csv()
+)
 def download_csv(
     dataset_id: str,
     principal: PrincipalDep,

@@ -104,7 +104,7 @@ async def import_data(
     return Response(status_code=204)
 
 
-@router.get("/v1/datasets/{dataset_id}/data", openapi_extra=answers_csv())
+@router.get("/v1/datasets/{dataset_id}/data", response_class=Response, openapi_extra=answers_csv())
 def export_data(
     dataset_id: str,
     principal: PrincipalDep,
