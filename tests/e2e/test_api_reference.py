@@ -1,4 +1,4 @@
-"""The API reference: /openapi.json declares every operation's body, answer, tags and auth, the
+"""The API reference: /openapi.json declares every operation's body, answer, description, tags and auth, the
 declared answers are what the server sends, and Swagger UI at /docs renders from this server alone (a real
 Chromium, offline).
 
@@ -110,12 +110,13 @@ def vague_objects(spec: dict[str, Any], schema: Any, where: str = "", seen: set[
     return found
 
 
-def test_every_operation_has_tags_auth_a_success_status_and_its_answer(server: Server) -> None:
+def test_every_operation_has_a_description_tags_auth_a_success_status_and_its_answer(server: Server) -> None:
     spec = spec_of(server)
     ops = operations(spec)
     assert len(ops) >= 100
     for path, method, operation in ops:
         assert operation["tags"] and operation["security"], (method, path)
+        assert operation.get("description", "").strip(), f"{method.upper()} {path} has no description"
         success = [s for s in operation["responses"] if s.startswith("2")]
         assert len(success) == 1, (method, path, success)
         if success[0] != "204":
