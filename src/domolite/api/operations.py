@@ -41,6 +41,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 @router.get("/health", responses={200: _json(_STATUS, "The process is alive.")})
 def health() -> JSON:
+    """The process answers."""
     return JSON({"status": "ok"})
 
 
@@ -52,6 +53,7 @@ def health() -> JSON:
     },
 )
 async def ready(readiness: ReadinessDep) -> JSON:
+    """Whether the catalog and the lake answer (within 5 s): 200 when both do, 503 saying which does not."""
     checks = {"catalog": "no answer in time", "lake": "no answer in time"}
     with anyio.move_on_after(READY_WAIT_S):
         checks = await anyio.to_thread.run_sync(readiness.check, abandon_on_cancel=True)
@@ -62,9 +64,15 @@ async def ready(readiness: ReadinessDep) -> JSON:
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"description": "Prometheus text format.", "content": {metrics.CONTENT_TYPE: {}}}},
+    responses={
+        200: {
+            "description": "Prometheus text format.",
+            "content": {metrics.CONTENT_TYPE: {"schema": {"type": "string", "description": "Metrics, one a line."}}},
+        }
+    },
 )
 def prometheus() -> Response:
+    """The server's metrics in Prometheus text format."""
     return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
 
 

@@ -19,6 +19,7 @@ BASE = "/api/data/v1/accesstokens"
 
 @router.get(BASE)
 def list_tokens(principal: PrincipalDep, access_tokens: AccessTokensDep) -> JSON:
+    """The developer tokens (never the tokens themselves): the caller's own, or every user's for an Admin."""
     return JSON([access_token_out(t) for t in access_tokens.list(principal)])
 
 
@@ -26,11 +27,14 @@ def list_tokens(principal: PrincipalDep, access_tokens: AccessTokensDep) -> JSON
 def create_token(
     principal: PrincipalDep, body: Annotated[AccessTokenIn, body_of(AccessTokenIn)], access_tokens: AccessTokensDep
 ) -> JSON:
+    """Create a developer token for the caller (or, for an Admin, for `ownerId`); the token is in this
+    answer only. It is sent as X-DOMO-Developer-Token."""
     row, token = access_tokens.create(principal, body.name, body.owner_id)
     return JSON({**access_token_out(row), "token": token})
 
 
 @router.delete(BASE + "/{token_id}", status_code=204)
 def revoke_token(token_id: str, principal: PrincipalDep, access_tokens: AccessTokensDep) -> Response:
+    """Revoke a developer token: it authenticates no more."""
     access_tokens.revoke(principal, token_id)
     return Response(status_code=204)

@@ -57,6 +57,8 @@ def datasource_view(datasets: DataSets, principal: Principal, dataset: DataSet) 
 
 @router.post("/api/content/v2/authentication", openapi_extra=body_model(LoginIn))
 def login(request: Request, body: Annotated[LoginIn, body_of(LoginIn)], sessions: SessionsDep, guard: GuardDep) -> JSON:
+    """Sign in with an e-mail address and password; the session token authenticates as
+    X-DOMO-Authentication. Wrong credentials answer 200 with success false; repeated failures are throttled."""
     if body.method.lower() != "password":
         raise InvalidField("method", f"unsupported method {body.method!r}; use password")
 
@@ -83,6 +85,7 @@ def login(request: Request, body: Annotated[LoginIn, body_of(LoginIn)], sessions
 
 @router.get("/api/content/v2/users/me")
 def who_am_i(principal: PrincipalDep) -> JSON:
+    """The signed-in user: id, names, e-mail address and role."""
     return JSON(user_out(principal.user))
 
 
@@ -101,6 +104,9 @@ async def execute(
     limit: str | None = None,
     dataVersion: str | None = None,
 ) -> JSONWithRows:
+    """Run SQL against the DataSet (`FROM table`) as the caller may see it (PDP applies), at an earlier
+    data version with dataVersion, paged by limit and offset. A PDP preview (previewPdp, filterGroupIds) shows
+    the rows those policies show together, to one who may manage them."""
     version = optional_int(dataVersion, "dataVersion")
     started = time.monotonic()
     dataset, result = await until_hung_up(
@@ -131,6 +137,8 @@ def get_datasource(
     datasets: DataSetsDep,
     part: str = "",
 ) -> JSON:
+    """A DataSet in the instance API's form: provider, owner, row and column counts, times, tags,
+    properties, the stream that feeds it and the caller's permissions (every `part` is always included)."""
     del part  # every part is always included (see docs/choices.md)
     return JSON(datasource_view(datasets, principal, datasets.get(principal, dataset_id)))
 
@@ -149,6 +157,8 @@ def create_datasource(
     body: Annotated[CreateIn, body_of(CreateIn)],
     datasets: DataSetsDep,
 ) -> JSON:
+    """Create a DataSet (and the stream its uploads go through) with a name, a description, a provider
+    type and a schema; answers its metadata and its indexed schema."""
     columns: tuple[Column, ...] = tuple(c.column for c in _columns(body.schema_))
 
     dataset, _stream = datasets.create(
@@ -169,6 +179,8 @@ def delete_datasource(
     datasets: DataSetsDep,
     deleteMethod: str = "hard",
 ) -> JSON:
+    """Delete a DataSet with everything attached to it (its data, stream, shares, PDP policies);
+    deleteMethod hard or soft, both the same."""
     if deleteMethod.lower() not in ("hard", "soft"):
         raise InvalidField("deleteMethod", f"unknown delete method {deleteMethod!r}; use hard or soft")
     datasets.delete(principal, dataset_id)
@@ -185,6 +197,8 @@ def get_schema(
     datasets: DataSetsDep,
     includeHidden: str = "false",
 ) -> JSON:
+    """The DataSet's indexed schema: its columns, their types and places; hidden columns only with
+    includeHidden=true."""
     return JSON(schema_out(datasets.get(principal, dataset_id), flag(includeHidden)))
 
 
@@ -192,6 +206,8 @@ def get_schema(
 def alter_schema(
     dataset_id: str, principal: PrincipalDep, body: Annotated[SchemaIn, body_of(SchemaIn)], datasets: DataSetsDep
 ) -> JSON:
+    """Replace the DataSet's schema: kept columns keep their rows, new ones are null, and a column can be
+    hidden (visible false). Answers the id of the change."""
     columns = _columns(body)
     schema_id = datasets.alter_schema(principal, dataset_id, columns)
     return JSON({"schemaId": schema_id})
@@ -205,6 +221,7 @@ def alter_schema(
     openapi_extra=body_schema({"type": "array", "items": {"type": "string"}}),
 )
 def set_tags(dataset_id: str, principal: PrincipalDep, data: JsonDep, datasets: DataSetsDep) -> JSON:
+    """Replace the DataSet's tags with the array sent."""
     if data is None:
         data = []
     if not isinstance(data, list) or not all(isinstance(t, str | int | float) for t in data):
@@ -223,6 +240,8 @@ def set_properties(
     data: JsonDep,
     datasets: DataSetsDep,
 ) -> JSON:
+    """Set the DataSet's properties: dataProviderType changes its provider type; other keys are kept among
+    its properties."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -233,6 +252,7 @@ def set_properties(
 
 @router.get("/api/content/v1/datasources/{dataset_id}/cards")
 def cards(dataset_id: str, principal: PrincipalDep, datasets: DataSetsDep, drill: str = "true") -> JSON:
+    """The cards built on the DataSet: always none, as domolite has no cards."""
     del drill
     datasets.get(principal, dataset_id)
     return JSON([])  # domolite has no cards
@@ -241,7 +261,9 @@ def cards(dataset_id: str, principal: PrincipalDep, datasets: DataSetsDep, drill
 # -- CSV -----------------------------------------------------------------------------------------------------
 
 
-@router.get("/api/data/v2/datasources/{dataset_id}/dataversions/latest", openapi_extra=answers_csv())
+@router.get(
+    "/api/data/v2/datasources/{dataset_id}/dataversions/latest", response_class=Response, openapi_extra=answers_csv()
+)
 def download_csv(
     dataset_id: str,
     principal: PrincipalDep,
@@ -249,5 +271,7 @@ def download_csv(
     includeHeader: str | None = None,
     dataVersion: str | None = None,
 ) -> Response:
+    """The DataSet's rows as CSV, now or at an earlier data version (dataVersion), with a header line when
+    includeHeader=true. PDP filters the rows."""
     version = optional_int(dataVersion, "dataVersion")
     return PipedCSV(queries.csv(principal, dataset_id, header=flag(includeHeader), version=version))

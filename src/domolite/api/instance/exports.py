@@ -18,15 +18,19 @@ router = Router()
 def start_export(
     dataset_id: str, principal: PrincipalDep, body: Annotated[ExportIn, body_of(ExportIn)], exports: ExportsDep
 ) -> JSON:
+    """Export the DataSet (or a query of it) to S3 as CSV files and a manifest; the export runs in the
+    background. While one runs for the DataSet, starting another answers the running one."""
     job = exports.start(principal, dataset_id, body.to_domain())
     return JSON(export_out(job))
 
 
 @router.get("/api/query/v1/export/{dataset_id}")
 def list_exports(dataset_id: str, principal: PrincipalDep, exports: ExportsDep) -> JSON:
+    """The DataSet's exports, with their status."""
     return JSON([export_out(job) for job in exports.for_dataset(principal, dataset_id)])
 
 
 @router.get("/api/query/v1/export/{dataset_id}/{export_id}")
 def get_export(dataset_id: str, export_id: str, principal: PrincipalDep, exports: ExportsDep) -> JSON:
+    """One export's progress: status, rows and bytes written, the files and their row counts."""
     return JSON(export_out(exports.get(principal, dataset_id, export_id), detail=True))

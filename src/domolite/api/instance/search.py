@@ -22,6 +22,8 @@ def search(
     body: Annotated[SearchIn, body_of(SearchIn)],
     datasets: DataSetsDep,
 ) -> JSON:
+    """Search the DataSets the caller may read (Domo's Data Center search): by name, with term and
+    wildcard filters, a page at a time (count, offset), with the total."""
     entities = {e.upper() for e in body.entities}
     if entities - {"DATASET", "DATASOURCE"}:
         raise InvalidField("entities", f"only DATASET can be searched, not {sorted(entities - {'DATASET'})}")

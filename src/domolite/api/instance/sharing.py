@@ -23,6 +23,8 @@ BASE = "/api/data/v3/datasources/{dataset_id}"
 
 @router.get(BASE + "/permissions")
 def access_list(dataset_id: str, principal: PrincipalDep, sharing: SharingDep) -> JSON:
+    """Who has access to the DataSet: its owner, and each user and group it is shared with, at which
+    level; with the numbers of users and of groups."""
     entries = sharing.access_list(principal, dataset_id)
     listed = [
         {"type": e.grantee_type.value, "id": str(e.grantee_id), "accessLevel": e.level.value, "name": e.name}
@@ -41,6 +43,8 @@ def access_list(dataset_id: str, principal: PrincipalDep, sharing: SharingDep) -
 def share(
     dataset_id: str, principal: PrincipalDep, body: Annotated[ShareIn, body_of(ShareIn)], sharing: SharingDep
 ) -> JSON:
+    """Share the DataSet with users and groups, each at an access level (READ, CAN_SHARE, CAN_EDIT,
+    CO_OWNER). A caller may hand out no more than their own level."""
     grants = [
         (
             GranteeType.parse(p.type, f"permissions[{i}].type"),
@@ -57,12 +61,15 @@ def share(
 def revoke(
     dataset_id: str, grantee_type: str, grantee_id: IdPath, principal: PrincipalDep, sharing: SharingDep
 ) -> JSON:
+    """Take a user's or a group's access to the DataSet away (grantee type USER or GROUP). The owner's
+    access cannot be."""
     sharing.revoke(principal, dataset_id, [(GranteeType.parse(grantee_type), grantee_id)])
     return JSON({})
 
 
 @router.delete(BASE + "/USERS/{user_id}")
 def remove_user(dataset_id: str, user_id: IdPath, principal: PrincipalDep, sharing: SharingDep) -> JSON:
+    """Take a user's access to the DataSet away."""
     sharing.revoke(principal, dataset_id, [(GranteeType.USER, user_id)])
     return JSON({})
 
@@ -86,6 +93,7 @@ _grantees = TypeAdapter(list[GranteeIn])
     ),
 )
 def remove_users(dataset_id: str, principal: PrincipalDep, data: JsonDep, sharing: SharingDep) -> JSON:
+    """Take the access of several users and groups (`[{id, type}]`) to the DataSet away at once."""
     if not isinstance(data, list) or not data:
         raise BadRequest("the body must be a non-empty array of {id, type}")
     try:

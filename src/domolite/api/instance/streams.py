@@ -52,6 +52,8 @@ def create_stream(
     connectors: ConnectorsDep,
     datasets: DataSetsDep,
 ) -> JSON:
+    """Create a connector stream and its DataSet: transport, data provider, account, configuration, update
+    method and schedule (advancedScheduleJson), kept as sent."""
     spec = _spec(body, None)
     method = UpdateMethod.parse(body.update_method) if body.update_method else UpdateMethod.REPLACE
 
@@ -74,6 +76,8 @@ def list_streams(
     offset: str | None = None,
     offet: str | None = None,  # domolibrary's spelling
 ) -> JSON:
+    """The streams in their connector form, a page at a time (limit, by default 500; offset, also spelt
+    offet)."""
     size = optional_int(limit, "limit")
     start = optional_int(offset, "offset") or optional_int(offet, "offet") or 0
     found = connectors.list(principal, limit=size if size is not None else 500, offset=start)
@@ -82,6 +86,8 @@ def list_streams(
 
 @router.get("/api/data/v1/streams/{stream_id}")
 def get_stream(stream_id: IdPath, principal: PrincipalDep, connectors: ConnectorsDep, datasets: DataSetsDep) -> JSON:
+    """A stream in its connector form: transport, data provider, account, configuration, schedule, its
+    DataSet and its last runs."""
     return JSON(view(datasets, principal, connectors.get(principal, stream_id)))
 
 
@@ -94,6 +100,8 @@ def update_stream(
     connectors: ConnectorsDep,
     datasets: DataSetsDep,
 ) -> JSON:
+    """Change a connector stream: its connector (transport, provider, account, configuration, schedule)
+    when a body is sent, its DataSet's name and description, its update method."""
     raw = raw
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
 
@@ -113,6 +121,8 @@ def update_stream(
 
 @router.post("/api/data/v1/streams/{stream_id}/executions")
 def run_stream(stream_id: IdPath, principal: PrincipalDep, connectors: ConnectorsDep) -> JSON:
+    """Run the stream now (MANUAL): the S3 unload writeback connector starts in the background; a stream
+    of any other provider ends ERROR at once, saying why."""
     # The body ({"action": "MANUAL"} or none) names the only kind of run a client can start.
     run = connectors.run(principal, stream_id)
     return JSON(execution_out(run.execution, stream_id, run.info))
@@ -128,6 +138,7 @@ def list_runs(
     limit: str | None = None,
     offset: str | None = None,
 ) -> JSON:
+    """The stream's runs, newest first (limit, offset). A PDP-filtered caller sees no row counts."""
     size = optional_int(limit, "limit")
     start = optional_int(offset, "offset") or 0
     runs = connectors.history(principal, stream_id)
@@ -145,6 +156,7 @@ def get_run(
     connectors: ConnectorsDep,
     datasets: DataSetsDep,
 ) -> JSON:
+    """One run of the stream: its state, phase, run type, rows, bytes and error."""
     key = streams.execution_key(stream_id, execution_id)
     run = connectors.execution(principal, stream_id, key)
     return JSON(
@@ -156,6 +168,7 @@ def get_run(
 def stream_history(
     stream_id: IdPath, principal: PrincipalDep, connectors: ConnectorsDep, streams: StreamsDep, datasets: DataSetsDep
 ) -> JSON:
+    """The stream's run history, newest first: each run's state, rows, bytes, times and error."""
     runs = connectors.history(principal, stream_id)
     hidden = _counts_hidden(streams, datasets, principal, stream_id)
     return JSON([history_out(r.execution, stream_id, r.info, hidden) for r in runs])

@@ -45,6 +45,8 @@ async def open_upload(
     dataTag: str | None = None,
     restateDataTag: str | None = None,
 ) -> JSON:
+    """Open a three-stage upload into the DataSet, for a partition when dataTag is given. With `values`
+    (one row, split at `delimiter`), the row is appended and committed at once."""
     upload = await uploads.begin(
         principal, dataset_id, body.action, dataTag or restateDataTag, body.values, body.delimiter
     )
@@ -68,6 +70,8 @@ async def upload_part(
     principal: PrincipalDep,
     uploads: UploadsDep,
 ) -> JSON:
+    """Upload one part of the upload: header-less CSV rows (plain or gzip). Parts may come in any order;
+    re-sending a part number replaces it."""
     chunks, gzip = body_chunks(request), lambda: is_gzip(request)
     upload, execution = await uploads.receive_part_of(principal, dataset_id, upload_id, part_no, chunks, gzip=gzip)
     return JSON({"dataSourceId": dataset_id, "uploadId": upload.id, "partId": part_no, "parts": execution.parts})
@@ -81,6 +85,8 @@ def commit_upload(
     body: Annotated[CommitIn, body_of(CommitIn)],
     uploads: UploadsDep,
 ) -> JSON:
+    """Commit the upload: its parts become one data version (REPLACE or APPEND), or with a dataTag the
+    partition's rows, replacing what the partition held. Committing again answers the commit as it was."""
     done = uploads.commit(principal, dataset_id, upload_id, body.action, body.data_tag or body.restate_data_tag)
     return JSON(commit_out(done, body.wants_index()))
 
@@ -112,6 +118,8 @@ def data_versions(
     limit: str | None = None,
     offset: str | None = None,
 ) -> JSON:
+    """The DataSet's data versions, newest first (limit, offset): each one's rows, bytes, time, update
+    method and partition. A PDP-filtered caller sees no row counts."""
     found = list(reversed(versions.of_id(principal, dataset_id)))  # newest first
     hidden = datasets.counts_hidden(principal, dataset_id)
     start = optional_int(offset, "offset") or 0
@@ -130,6 +138,8 @@ def hydrate(
     limit: PageQuery = 500,
     offset: PageQuery = 0,
 ) -> JSON:
+    """The data versions of a DataSet that a version window's expression selects (over dataId, numRows,
+    rowCount, numBytes, recordedDate, dataTag, updateMethod), a page at a time."""
     del engine
     if body.version_window.type.upper() != "EXPRESSION":
         raise InvalidField("versionWindow.type", f"unsupported type {body.version_window.type!r}; use EXPRESSION")
@@ -145,6 +155,7 @@ def hydrate(
 
 @router.get(PARTITIONS + "/partition")
 def partitions(dataset_id: str, principal: PrincipalDep, uploads: UploadsDep) -> JSON:
+    """Every partition of the DataSet, emptied ones too: its tag and data version."""
     found = uploads.partitions(principal, dataset_id, include_deleted=True)
     return JSON([{"partitionId": p.tag, "dataId": p.data_id} for p in found])
 
@@ -170,6 +181,8 @@ def list_partitions(
     uploads: UploadsDep,
     datasets: DataSetsDep,
 ) -> JSON:
+    """The DataSet's partitions that hold data, by date completed (ASC or DESC, between MIN and MAX), a
+    page at a time: tag, data version, date completed and row count."""
     descending = False
     low = high = None
     for i, f in enumerate(body.pagination_fields):
@@ -199,12 +212,14 @@ def list_partitions(
 
 @router.delete(PARTITIONS + "/tag/{tag}/data")
 def delete_partition_data(dataset_id: str, tag: str, principal: PrincipalDep, uploads: UploadsDep) -> JSON:
+    """Empty a partition: its rows leave the DataSet, the partition stays (deleted)."""
     p = uploads.delete_partition_data(principal, dataset_id, tag)
     return JSON({"dataSourceId": dataset_id, "partitionId": p.tag, "dataId": p.data_id, "deleted": p.deleted})
 
 
 @router.delete(PARTITIONS + "/partition/{tag}")
 def remove_partition(dataset_id: str, tag: str, principal: PrincipalDep, uploads: UploadsDep) -> JSON:
+    """Forget a partition's tag; rows still carrying it stay (empty the partition first to remove them)."""
     uploads.remove_partition(principal, dataset_id, tag)
     return JSON({"dataSourceId": dataset_id, "partitionId": tag, "removed": True})
 
@@ -216,15 +231,19 @@ def remove_partition(dataset_id: str, tag: str, principal: PrincipalDep, uploads
 def index(
     dataset_id: str, principal: PrincipalDep, body: Annotated[IndexIn, body_of(IndexIn)], versions: VersionsDep
 ) -> JSON:
+    """Index the DataSet: its data files are merged (every committed version is queryable already).
+    Answers the index request and its status."""
     del body  # dataIds: every committed version is already queryable
     return JSON(index_out(versions.index(principal, dataset_id)))
 
 
 @router.get("/api/data/v3/datasources/{dataset_id}/indexes/{index_id}/statuses")
 def index_status(dataset_id: str, index_id: IdPath, principal: PrincipalDep, versions: VersionsDep) -> JSON:
+    """The status of an index request of the DataSet."""
     return JSON(index_out(versions.index_status(principal, dataset_id, index_id)))
 
 
 @router.post(PARTITIONS)
 def index_now(dataset_id: str, principal: PrincipalDep, versions: VersionsDep) -> JSON:
+    """Index the DataSet now (as POST .../indexes does)."""
     return JSON(index_out(versions.index(principal, dataset_id)))

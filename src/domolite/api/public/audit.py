@@ -72,6 +72,9 @@ def activity_log(
     objectType: str | None = None,
     objectId: str | None = None,
 ) -> JSON:
+    """The activity log for Admins, newest first, a page at a time (limit up to 1000, offset): who changed,
+    shared, deleted or exported what, when, how they came in and from where. Filtered by time (start, end in
+    milliseconds), user, actionType, objectType and objectId."""
     size = optional_int(limit, "limit")
     if size is not None and not 1 <= size <= MAX_LIMIT:
         raise InvalidField("limit", f"must be between 1 and {MAX_LIMIT}")

@@ -35,6 +35,8 @@ def page(limit: int | None, offset: int | None, default: int = 50, maximum: int 
 def create_dataset(
     principal: PrincipalDep, body: Annotated[DataSetIn, body_of(DataSetIn)], datasets: DataSetsDep
 ) -> JSON:
+    """Create a DataSet with its name, description, schema and owner (by default the caller); it is empty
+    until data is imported, and has a stream of its own."""
     dataset, _stream = datasets.create(
         principal,
         name=body.name,
@@ -55,6 +57,8 @@ def list_datasets(
     sort: str | None = None,
     nameLike: str = "",
 ) -> JSON:
+    """The DataSets the caller may read, a page at a time (limit at most 50, offset), sorted by `sort` and
+    narrowed to names containing `nameLike`."""
     size, start = page(limit, offset)
     found = datasets.list(principal, limit=size, offset=start, name_like=nameLike, sort=sort)
     return JSON([dataset_view(v) for v in datasets.views(principal, found)])
@@ -62,6 +66,8 @@ def list_datasets(
 
 @router.get("/v1/datasets/{dataset_id}")
 def get_dataset(dataset_id: str, principal: PrincipalDep, datasets: DataSetsDep) -> JSON:
+    """A DataSet's metadata: name, description, schema, owner, row and column counts, times and whether
+    PDP is on. A PDP-filtered caller's row count is that of the rows they may read."""
     return JSON(dataset_view(datasets.view(principal, datasets.get(principal, dataset_id))))
 
 
@@ -72,6 +78,8 @@ def update_dataset(
     body: Annotated[DataSetUpdateIn, body_of(DataSetUpdateIn)],
     datasets: DataSetsDep,
 ) -> JSON:
+    """Change a DataSet's name, description, schema, PDP switch or owner; what is left out stays. A new
+    schema keeps the rows of the columns it keeps."""
     dataset = datasets.update(
         principal,
         dataset_id,
@@ -86,6 +94,8 @@ def update_dataset(
 
 @router.delete("/v1/datasets/{dataset_id}", status_code=204)
 def delete_dataset(dataset_id: str, principal: PrincipalDep, datasets: DataSetsDep) -> Response:
+    """Delete a DataSet with everything attached to it: its data, stream and executions, shares and PDP
+    policies. Its owner's, a co-owner's or an Admin's right."""
     datasets.delete(principal, dataset_id)
     return Response(status_code=204)
 
@@ -98,13 +108,15 @@ async def import_data(
     uploads: UploadsDep,
     updateMethod: str = "REPLACE",
 ) -> Response:
+    """Import header-less CSV rows (plain, or gzip with Content-Encoding: gzip) as one data version that
+    replaces the DataSet's rows (updateMethod=REPLACE, the default) or is added to them (APPEND)."""
     method = UpdateMethod.parse(updateMethod)
     chunks, gzip = body_chunks(request), lambda: is_gzip(request)
     await uploads.import_csv(principal, dataset_id, chunks, gzip=gzip, method=method)
     return Response(status_code=204)
 
 
-@router.get("/v1/datasets/{dataset_id}/data", openapi_extra=answers_csv())
+@router.get("/v1/datasets/{dataset_id}/data", response_class=Response, openapi_extra=answers_csv())
 def export_data(
     dataset_id: str,
     principal: PrincipalDep,
@@ -112,6 +124,8 @@ def export_data(
     includeHeader: str | None = None,
     fileName: str | None = None,
 ) -> PipedCSV:
+    """The DataSet's rows as CSV, streamed as they are read; with includeHeader=true the first line names
+    the columns, and fileName makes it a download. PDP filters the rows."""
     headers = {"Content-Disposition": attachment(fileName)} if fileName else {}
     return PipedCSV(queries.csv(principal, dataset_id, header=flag(includeHeader)), headers)
 
@@ -125,6 +139,9 @@ async def query_dataset(
     queries: QueriesDep,
     settings: SettingsDep,
 ) -> JSONWithRows:
+    """Run SQL against the DataSet (`FROM table`): the columns, their types and the rows, as the caller
+    may see them (PDP applies). A query that outlasts the server's deadline is stopped."""
+
     def run(cancel: Cancel) -> JSONWithRows:
         dataset, result = queries.select(principal, dataset_id, body.sql, cancel=cancel)
         head, tail = query_out(dataset, result)

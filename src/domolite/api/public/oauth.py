@@ -49,6 +49,9 @@ async def _token_params(request: Request) -> dict[str, str]:
 def token(
     request: Request, params: Annotated[dict[str, str], Depends(_token_params)], tokens: TokensDep, guard: GuardDep
 ) -> JSON:
+    """An access token for an OAuth client: its id and secret in HTTP Basic, grant_type client_credentials
+    and the scopes (data, user, account, audit, ...) in the query or a form body. Wrong credentials count toward
+    the failed-login throttle."""
     if params.get("grant_type", "client_credentials") != "client_credentials":
         raise BadRequest(f"unsupported grant_type {params.get('grant_type')!r}; use client_credentials")
     credentials = _basic_credentials(request)

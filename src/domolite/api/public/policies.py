@@ -30,6 +30,8 @@ PRODUCT = "/api/query/v1/data-control/{dataset_id}"
 # -- /v1 ----------------------------------------------------------------------------------------------------
 @router.get(V1)
 def list_policies(dataset_id: str, principal: PrincipalDep, policies: PoliciesDep) -> JSON:
+    """The DataSet's PDP policies: each one's filters (column, operator, values) and the users and groups
+    it applies to; the open policy (All Rows) too."""
     return JSON([policy_out(p) for p in policies.list(principal, dataset_id)])
 
 
@@ -37,12 +39,15 @@ def list_policies(dataset_id: str, principal: PrincipalDep, policies: PoliciesDe
 def create_policy(
     dataset_id: str, principal: PrincipalDep, body: Annotated[PolicyIn, body_of(PolicyIn)], policies: PoliciesDep
 ) -> JSON:
+    """Create a PDP policy on the DataSet: its name, filters, users and groups. The rows a filtered user
+    sees are those of the policies that name them."""
     policy = policies.create(principal, dataset_id, body.spec())
     return JSON(policy_out(policy), status_code=201)
 
 
 @router.get(V1 + "/{policy_id}")
 def get_policy(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, policies: PoliciesDep) -> JSON:
+    """One PDP policy of the DataSet."""
     return JSON(policy_out(policies.get(principal, dataset_id, policy_id)))
 
 
@@ -54,12 +59,14 @@ def update_policy(
     body: Annotated[PolicyIn, body_of(PolicyIn)],
     policies: PoliciesDep,
 ) -> JSON:
+    """Change a PDP policy's name, filters, users or groups; what is left out stays."""
     policy = policies.update(principal, dataset_id, policy_id, body.spec())
     return JSON(policy_out(policy))
 
 
 @router.delete(V1 + "/{policy_id}", status_code=204)
 def delete_policy(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, policies: PoliciesDep) -> Response:
+    """Delete a PDP policy of the DataSet."""
     policies.delete(principal, dataset_id, policy_id)
     return Response(status_code=204)
 
@@ -67,6 +74,8 @@ def delete_policy(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, p
 # -- product form -------------------------------------------------------------------------------------------
 @router.get(PRODUCT + "/filter-groups")
 def list_filter_groups(dataset_id: str, principal: PrincipalDep, policies: PoliciesDep, options: str = "") -> JSON:
+    """The DataSet's PDP policies in the instance API's form (filter groups: parameters, userIds,
+    groupIds), in order; every option (associations, filters, the open policy) is always included."""
     del options  # load_associations, load_filters, include_open_policy: all always included
     found = policies.list(principal, dataset_id)
     return JSON([filter_group_out(p, i) for i, p in enumerate(found)])
@@ -79,12 +88,15 @@ def create_filter_group(
     body: Annotated[FilterGroupIn, body_of(FilterGroupIn)],
     policies: PoliciesDep,
 ) -> JSON:
+    """Create a PDP policy (filter group) on the DataSet: its name, parameters (column filters), userIds
+    and groupIds."""
     policy = policies.create(principal, dataset_id, body.spec())
     return JSON(filter_group_out(policy, 0))
 
 
 @router.get(PRODUCT + "/filter-groups/{policy_id}")
 def get_filter_group(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, policies: PoliciesDep) -> JSON:
+    """One PDP policy (filter group) of the DataSet."""
     return JSON(filter_group_out(policies.get(principal, dataset_id, policy_id), 0))
 
 
@@ -96,18 +108,21 @@ def update_filter_group(
     body: Annotated[FilterGroupIn, body_of(FilterGroupIn)],
     policies: PoliciesDep,
 ) -> JSON:
+    """Change a PDP policy (filter group); what is left out stays."""
     policy = policies.update(principal, dataset_id, policy_id, body.spec())
     return JSON(filter_group_out(policy, 0))
 
 
 @router.delete(PRODUCT + "/filter-groups/{policy_id}")
 def delete_filter_group(dataset_id: str, policy_id: IdPath, principal: PrincipalDep, policies: PoliciesDep) -> JSON:
+    """Delete a PDP policy (filter group) of the DataSet."""
     policies.delete(principal, dataset_id, policy_id)
     return JSON({})
 
 
 @router.get(PRODUCT)
 def get_pdp_switch(dataset_id: str, principal: PrincipalDep, policies: PoliciesDep) -> JSON:
+    """Whether PDP is enabled on the DataSet: when it is, its policies filter the rows people see."""
     return JSON(pdp_switch_out(policies.enabled(principal, dataset_id)))
 
 
@@ -115,5 +130,6 @@ def get_pdp_switch(dataset_id: str, principal: PrincipalDep, policies: PoliciesD
 def set_pdp_switch(
     dataset_id: str, principal: PrincipalDep, body: Annotated[PdpSwitchIn, body_of(PdpSwitchIn)], policies: PoliciesDep
 ) -> JSON:
+    """Turn PDP on or off for the DataSet."""
     dataset = policies.set_enabled(principal, dataset_id, body.enabled)
     return JSON(pdp_switch_out(dataset.pdp_enabled))

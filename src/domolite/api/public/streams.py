@@ -40,6 +40,8 @@ def create_stream(
     streams: StreamsDep,
     datasets: DataSetsDep,
 ) -> JSON:
+    """Create a stream and the DataSet it feeds (its name, schema and owner in `dataSet`), with the
+    stream's update method (REPLACE, APPEND or UPSERT on keyColumnNames)."""
     stream, dataset = streams.create(
         principal,
         name=body.data_set.name,
@@ -61,17 +63,21 @@ def list_streams(
     limit: PageQuery = None,
     offset: PageQuery = None,
 ) -> JSON:
+    """The streams of the DataSets the caller may read, a page at a time (limit at most 500, offset)."""
     size, start = page(limit, offset, default=50, maximum=500)
     return JSON([view(datasets, principal, s, d) for s, d in streams.list(principal, limit=size, offset=start)])
 
 
 @router.get("/v1/streams/search")
 def search_streams(principal: PrincipalDep, streams: StreamsDep, datasets: DataSetsDep, q: str = "") -> JSON:
+    """The streams whose DataSet matches `q`: dataSource.id:X, dataSource.name:X or
+    dataSource.owner.id:X, comma-joined, all of them holding."""
     return JSON([view(datasets, principal, s, d) for s, d in streams.search(principal, q)])
 
 
 @router.get("/v1/streams/{stream_id}")
 def get_stream(stream_id: IdPath, principal: PrincipalDep, streams: StreamsDep, datasets: DataSetsDep) -> JSON:
+    """A stream: its DataSet, update method, key columns and times."""
     return JSON(view(datasets, principal, *streams.get(principal, stream_id)))
 
 
@@ -83,6 +89,7 @@ def update_stream(
     streams: StreamsDep,
     datasets: DataSetsDep,
 ) -> JSON:
+    """Change a stream's update method and, for UPSERT, its key columns."""
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
     stream, dataset = streams.update(principal, stream_id, method, body.key_column_names)
     return JSON(view(datasets, principal, stream, dataset))
@@ -90,6 +97,7 @@ def update_stream(
 
 @router.delete("/v1/streams/{stream_id}", status_code=204)
 def delete_stream(stream_id: IdPath, principal: PrincipalDep, streams: StreamsDep) -> Response:
+    """Delete a stream with its executions; its DataSet and the data already committed stay."""
     streams.delete(principal, stream_id)
     return Response(status_code=204)
 
@@ -102,6 +110,8 @@ def create_execution(
     streams: StreamsDep,
     ingest: IngestDep,
 ) -> JSON:
+    """Open an execution of the stream (ACTIVE) to upload parts into; its update method is the stream's
+    unless the body names another."""
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
 
     stream, _dataset = streams.get_for_edit(principal, stream_id)
@@ -117,6 +127,7 @@ def list_executions(
     limit: PageQuery = None,
     offset: PageQuery = None,
 ) -> JSON:
+    """The stream's executions, a page at a time (limit at most 500, offset)."""
     _stream, dataset = streams.get(principal, stream_id)
     hidden = datasets.counts_hidden(principal, dataset)
     size, start = page(limit, offset, default=50, maximum=500)
@@ -126,6 +137,8 @@ def list_executions(
 
 @router.put("/v1/streams/{stream_id}/executions/abort", status_code=204)
 def abort_current(stream_id: IdPath, principal: PrincipalDep, streams: StreamsDep, ingest: IngestDep) -> Response:
+    """Abort every active execution of the stream (none is fine): their parts are dropped, nothing is
+    loaded. An execution already committing cannot be aborted."""
     streams.get_for_edit(principal, stream_id)
     ingest.abort_active(stream_id)
     return Response(status_code=204)
@@ -135,6 +148,8 @@ def abort_current(stream_id: IdPath, principal: PrincipalDep, streams: StreamsDe
 def get_execution(
     stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, streams: StreamsDep, datasets: DataSetsDep
 ) -> JSON:
+    """One execution of the stream: its state, update method, parts, rows and bytes, and its error if it
+    failed."""
     _stream, dataset = streams.get(principal, stream_id)
     hidden = datasets.counts_hidden(principal, dataset)
     key = streams.execution_key(stream_id, execution_id)
@@ -150,6 +165,8 @@ async def upload_part(
     principal: PrincipalDep,
     streams: StreamsDep,
 ) -> JSON:
+    """Upload one part of the execution: header-less CSV rows (plain or gzip). Parts may come in
+    parallel and in any order; sending a part number again replaces it."""
     chunks, gzip = body_chunks(request), lambda: is_gzip(request)
     execution = await streams.receive_part(principal, stream_id, execution_id, part_no, chunks, gzip=gzip)
     return JSON(execution_out(execution))
@@ -159,6 +176,8 @@ async def upload_part(
 def commit_execution(
     stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, streams: StreamsDep, ingest: IngestDep
 ) -> JSON:
+    """Commit the execution: its parts become one data version of the DataSet (REPLACE, APPEND or
+    UPSERT, as the execution says). The execution ends SUCCESS, or ERROR with the DataSet unchanged."""
     stream, dataset = streams.get_for_edit(principal, stream_id)
     key = streams.execution_key(stream_id, execution_id)
     return JSON(execution_out(ingest.commit(dataset, stream, key, by=principal)))
@@ -168,6 +187,7 @@ def commit_execution(
 def abort_execution(
     stream_id: IdPath, execution_id: IdPath, principal: PrincipalDep, streams: StreamsDep, ingest: IngestDep
 ) -> JSON:
+    """Abort the execution: its parts are dropped, nothing is loaded, and it ends ABORTED."""
     streams.get_for_edit(principal, stream_id)
     key = streams.execution_key(stream_id, execution_id)
     return JSON(execution_out(ingest.abort(stream_id, key)))
