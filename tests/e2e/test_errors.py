@@ -31,6 +31,17 @@ def test_bad_json_is_400(api: httpx.Client) -> None:
     assert_domo_error(r, 400, "not valid JSON")
 
 
+def test_a_request_wrong_in_body_and_path_is_told_of_its_body_first(api: httpx.Client) -> None:
+    """The body is read before the path's and query's values are checked (docs/choices.md): a request wrong in
+    both gets the body's 400; with a good body, the path's; with both good, the stream is looked up."""
+    bad_json = {"content": b"{not json", "headers": {"Content-Type": "application/json"}}
+    assert_domo_error(api.patch("/v1/streams/x", **bad_json), 400, "not valid JSON")
+    good = {"json": {"updateMethod": "APPEND"}}
+    assert_domo_error(api.patch("/v1/streams/x", **good), 400, "stream_id: Input should be a valid integer")
+    assert_domo_error(api.patch("/v1/streams/999999", **bad_json), 400, "not valid JSON")
+    assert_domo_error(api.patch("/v1/streams/999999", **good), 404, "Stream 999999 not found")
+
+
 def test_missing_field_is_400_naming_it(api: httpx.Client) -> None:
     assert_domo_error(api.post("/v1/datasets", json={"name": "x"}), 400, "schema: Field required")
 
