@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.browser import launch_chromium
 from tests.export.conftest import s3_url  # noqa: F401  (moto in server mode, for connectors and exports)
+from tests.helpers import make_dataset
 from tests.serverproc import ADMIN_PASSWORD, Server
 
 ADMIN_EMAIL = "admin@domolite.local"
@@ -69,3 +70,9 @@ def web_session(server: Server, email: str = ADMIN_EMAIL, password: str = ADMIN_
     signed = web.post("/signin", data={"csrf": web.cookies["domolite_csrf"], "email": email, "password": password})
     assert signed.status_code == 303 and "domolite_session" in web.cookies, signed.text
     return web
+
+
+def sales(api: httpx.Client, name: str, rows: list[tuple[str, int]]) -> str:
+    """A DataSet of regions and amounts, with `rows` in it; its id."""
+    csv = "".join(f"{region},{amount}\n" for region, amount in rows)
+    return str(make_dataset(api, [("region", "STRING"), ("amount", "LONG")], name, csv=csv)["id"])

@@ -14,8 +14,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.browser import launch_chromium
 from tests.serverproc import ADMIN_PASSWORD, Server
-from tests.web.conftest import ADMIN_EMAIL, sign_in
-from tests.web.test_datacenter import make_dataset
+from tests.web.conftest import ADMIN_EMAIL, sales, sign_in
 
 
 def main(out: Path) -> None:
@@ -25,9 +24,9 @@ def main(out: Path) -> None:
         try:
             with server.client() as api:
                 regions = ("east", "west", "north", "south")
-                first = make_dataset(api, "Sales by region", [(regions[i % 4], i * 7 % 101) for i in range(240)])
+                first = sales(api, "Sales by region", [(regions[i % 4], i * 7 % 101) for i in range(240)])
                 for name in ("Inventory", "Customers", "Web traffic", "Support tickets"):
-                    make_dataset(api, name, [(regions[i % 4], i) for i in range(12)])
+                    sales(api, name, [(regions[i % 4], i) for i in range(12)])
             with sync_playwright() as p:
                 browser = launch_chromium(p)
                 page = browser.new_page(base_url=server.url, viewport={"width": 1280, "height": 720})

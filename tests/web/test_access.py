@@ -11,8 +11,7 @@ import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from tests.serverproc import Server
-from tests.web.conftest import new_context, sign_in
-from tests.web.test_datacenter import make_dataset
+from tests.web.conftest import new_context, sales, sign_in
 
 
 def test_share_with_a_user_whose_view_honours_pdp(
@@ -42,7 +41,7 @@ def test_share_with_a_user_whose_view_honours_pdp(
 
     # a DataSet with two data versions: three rows, then two appended
     name = f"Regions {tag}"
-    dataset_id = make_dataset(dc_api, name, [("east", 1), ("west", 2), ("east", 3)])
+    dataset_id = sales(dc_api, name, [("east", 1), ("west", 2), ("east", 3)])
     more = dc_api.put(
         f"/v1/datasets/{dataset_id}/data?updateMethod=APPEND",
         content=b"west,4\neast,5\n",

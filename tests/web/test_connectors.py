@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.export.conftest import KEYS
 from tests.serverproc import Server
-from tests.web.test_datacenter import make_dataset
+from tests.web.conftest import sales
 
 PANES = ["Credentials", "Details", "Scheduling", "Name & Describe Your DataSet"]
 
@@ -44,7 +44,7 @@ def test_writeback_connector_from_its_panes_runs_against_s3(
     )
     bucket = f"unload-{tag}"
     s3.create_bucket(Bucket=bucket)
-    input_id = make_dataset(dc_api, f"Input {tag}", [("east", i) for i in range(25)])
+    input_id = sales(dc_api, f"Input {tag}", [("east", i) for i in range(25)])
 
     # Accounts: create; secrets are never shown back
     page.get_by_role("link", name="Accounts").click()

@@ -10,15 +10,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Browser, expect
 
-from tests.helpers import make_dataset
 from tests.serverproc import ADMIN_PASSWORD, Server
-from tests.web.conftest import ADMIN_EMAIL, new_context, sign_in
-
-
-def sales(api: httpx.Client, name: str, rows: list[tuple[str, int]]) -> str:
-    """A DataSet of regions and amounts, with `rows` in it; its id."""
-    csv = "".join(f"{region},{amount}\n" for region, amount in rows)
-    return str(make_dataset(api, [("region", "STRING"), ("amount", "LONG")], name, csv=csv)["id"])
+from tests.web.conftest import ADMIN_EMAIL, new_context, sales, sign_in
 
 
 def test_sign_in_find_preview_sql_and_download(browser: Browser, dc_server: Server, dc_api: httpx.Client) -> None:

@@ -15,8 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.export.writeback import make_account, make_connector
 from tests.serverproc import ADMIN_PASSWORD, Server
-from tests.web.conftest import ADMIN_EMAIL, new_context, sign_in
-from tests.web.test_datacenter import make_dataset
+from tests.web.conftest import ADMIN_EMAIL, new_context, sales, sign_in
 
 # What a focused element shows: its outline (the stylesheet's :focus-visible), and what it is called.
 FOCUSED = """() => {
@@ -66,7 +65,7 @@ class Place:
 def place(dc_server: Server, dc_api: httpx.Client, s3_url: str) -> Iterator[Place]:
     tag = uuid.uuid4().hex[:6]
     name = f"Keyboard sales {tag}"
-    dataset_id = make_dataset(dc_api, name, [(("east", "west")[i % 2], i) for i in range(60)])
+    dataset_id = sales(dc_api, name, [(("east", "west")[i % 2], i) for i in range(60)])
     account = make_account(dc_api, s3_url, f"kb-{tag}", dc_server.client_id, dc_server.client_secret)
     stream_id, _writeback = make_connector(dc_api, account, dataset_id, path=f"kb/{tag}")
     yield Place(dataset_id, name, stream_id)

@@ -589,10 +589,10 @@ class Lake:
             f"SELECT snapshot_id FROM {LAKE}.snapshots() WHERE snapshot_id > ? AND commit_extra_info = ?",
             [base, info],
         ).fetchone()
-        if snap is None:
-            raise RuntimeError("a committed load's snapshot is not in the lake")
-        snapshot_id = int(snap[0])
         row_count = int(count[0]) if count else 0
+        if snap is None:  # it changed nothing (no rows in, none out), so DuckLake made no snapshot of it
+            return LoadResult(row_count=row_count, rows_loaded=0, snapshot_id=base)
+        snapshot_id = int(snap[0])
         if snapshot_id != base + 1:  # landed after another process's commit: count the rows at this snapshot
             row_count = self._count_at(cur, target, snapshot_id)
         return LoadResult(row_count=row_count, rows_loaded=int(inserted[0]) if inserted else 0, snapshot_id=snapshot_id)
