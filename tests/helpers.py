@@ -1,4 +1,5 @@
-"""Small helpers shared by the HTTP tests."""
+"""Small helpers shared by the tests: HTTP calls and their checks, and a lake on disk for the tests without a
+server."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import re
 import time
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import sqlalchemy
+
+if TYPE_CHECKING:
+    from domolite.storage.lake import Lake
 
 ERROR_KEYS = {"status", "statusReason", "message", "toe"}
 
@@ -161,3 +166,17 @@ def metric(text: str, name: str, **labels: str) -> float:
     pattern = "^" + re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if wanted else "") + r" (\S+)$"
     found = re.search(pattern, text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
+
+
+def lake_in(root: Path, *, catalog_url: str | None = None, threads: int = 1) -> Lake:
+    """A `Lake` as a server process opens one, its files under `root`: on the embedded SQLite metadata, or on
+    the PostgreSQL catalog at `catalog_url` (each call a process of its own: its own DuckDB and writer lock)."""
+    from domolite.storage.lake import Lake
+
+    return Lake(
+        catalog_url=catalog_url or f"sqlite:///{root / 'catalog.sqlite'}",
+        lake_dir=root / "lake",
+        extension_dir=root / "extensions",
+        threads=threads,
+        memory_limit="500MB",
+    )

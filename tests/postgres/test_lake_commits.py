@@ -10,25 +10,15 @@ from pathlib import Path
 from domolite.models.records import Column, DomoType
 from domolite.storage.lake import Lake
 from domolite.storage.tables import LoadResult
+from tests.helpers import lake_in
 from tests.pg import Postgres
-
-
-def lake_of(catalog_url: str, tmp_path: Path) -> Lake:
-    """A Lake as a server process opens it: its own DuckDB instance and writer lock."""
-    return Lake(
-        catalog_url=catalog_url,
-        lake_dir=tmp_path / "lake",
-        extension_dir=tmp_path / "extensions",
-        threads=1,
-        memory_limit="500MB",
-    )
 
 
 def test_a_load_landing_after_another_process_commit_counts_the_rows_it_landed_with(
     postgres: Postgres, tmp_path: Path
 ) -> None:
     url = postgres.new_database()
-    first, second = lake_of(url, tmp_path), lake_of(url, tmp_path)
+    first, second = lake_in(tmp_path, catalog_url=url), lake_in(tmp_path, catalog_url=url)
     try:
         first.create_table("t", [Column("n", DomoType.LONG)])
         first.load("t", "SELECT range AS n FROM range(10)", replace=False, commit_info={})
@@ -65,7 +55,7 @@ def test_every_load_of_two_processes_appending_at_once_reports_its_own_snapshot(
     postgres: Postgres, tmp_path: Path
 ) -> None:
     url = postgres.new_database()
-    lakes = [lake_of(url, tmp_path), lake_of(url, tmp_path)]
+    lakes = [lake_in(tmp_path, catalog_url=url), lake_in(tmp_path, catalog_url=url)]
     try:
         lakes[0].create_table("t", [Column("n", DomoType.LONG)])
         results: list[LoadResult] = []

@@ -6,17 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from domolite.models.records import Column, DomoType
-from domolite.storage.lake import Lake
+from tests.helpers import lake_in
 
 
 def test_a_load_of_no_rows_reports_the_snapshot_it_read_and_makes_no_data_version(tmp_path: Path) -> None:
-    lake = Lake(
-        catalog_url=f"sqlite:///{tmp_path / 'catalog.sqlite'}",
-        lake_dir=tmp_path / "lake",
-        extension_dir=tmp_path / "extensions",
-        threads=1,
-        memory_limit="500MB",
-    )
+    lake = lake_in(tmp_path)
     try:
         lake.create_table("t", [Column("n", DomoType.LONG)])
         first = lake.load("t", "SELECT range AS n FROM range(3)", replace=False, commit_info={"k": 1})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from domolite.models.records import Column, DomoType, Principal, Role, User
 from domolite.query.door import Door
-from domolite.storage.lake import Lake
+from tests.helpers import lake_in
 from tests.unit import records
 
 ADMIN = Principal(user=User(id=1, email="admin@example.com", name="Admin", role=Role.ADMIN), scopes=frozenset({"data"}))
@@ -21,13 +21,7 @@ def utcnow() -> datetime:
 
 
 def test_the_rows_a_span_of_commits_wrote(tmp_path: Path) -> None:
-    lake = Lake(
-        catalog_url=f"sqlite:///{tmp_path / 'catalog.sqlite'}",
-        lake_dir=tmp_path / "lake",
-        extension_dir=tmp_path / "extensions",
-        threads=1,
-        memory_limit="500MB",
-    )
+    lake = lake_in(tmp_path)
     door = Door(lake, timeout_s=10.0, max_rows=100, scratch_dir=tmp_path / "scratch")
     try:
         lake.create_table("numbers", list(COLUMNS))

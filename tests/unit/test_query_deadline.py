@@ -14,7 +14,7 @@ from domolite.errors import Busy, QueryTimeout
 from domolite.models.records import Column, DataSet, DomoType, Principal, Role, User
 from domolite.query.door import Door
 from domolite.server.cancel import Cancel, Cancelled
-from domolite.storage.lake import Lake
+from tests.helpers import lake_in
 from tests.unit import records
 
 SLOW_SQL = "SELECT count(*) FROM table a, table b, table c, table d WHERE a.n + b.n + c.n + d.n = -1"
@@ -24,13 +24,7 @@ ADMIN = Principal(user=User(id=1, email="admin@example.com", name="Admin", role=
 @pytest.fixture(scope="module")
 def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Door]:
     root = tmp_path_factory.mktemp("lake")
-    lake = Lake(
-        catalog_url=f"sqlite:///{root / 'catalog.sqlite'}",
-        lake_dir=root / "lake",
-        extension_dir=root / "extensions",
-        threads=2,
-        memory_limit="500MB",
-    )
+    lake = lake_in(root, threads=2)
     door = Door(lake, timeout_s=2.0, max_rows=100, scratch_dir=root / "scratch")
     lake.create_table("numbers", [Column("n", DomoType.LONG)])
     lake.load("numbers", "SELECT range AS n FROM range(2000)", replace=True, commit_info={"test": 1})
