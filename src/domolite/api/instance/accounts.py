@@ -27,7 +27,7 @@ def create_account(
 ) -> JSON:
     """Create a connector account: its names, data provider type and configuration. Secret keys are
     stored encrypted and never returned."""
-    spec = (body).to_spec()
+    spec = body.to_spec()
     return JSON(account_out(accounts.create(principal, spec)))
 
 
@@ -54,7 +54,7 @@ def update_account(
 ) -> JSON:
     """Change a connector account's names, validity or configuration keys (PUT and PATCH alike); a key
     left out stays, an optional key sent as null is removed."""
-    spec = (body).to_spec()
+    spec = body.to_spec()
     return JSON(account_out(accounts.update(principal, account_id, spec)))
 
 
@@ -73,7 +73,7 @@ def create_public_account(
 ) -> JSON:
     """Create a connector account in the public form: its name, and its data provider type and
     configuration as `type.id` and `type.properties`. Secrets are never returned."""
-    spec = (body).to_spec()
+    spec = body.to_spec()
     return JSON(public_account_out(accounts.create(principal, spec)))
 
 
@@ -101,6 +101,6 @@ def update_public_account(
     accounts: AccountsDep,
 ) -> JSON:
     """Change a connector account's name, validity or configuration (`type.properties`); answers 202."""
-    spec = (body).to_spec()
+    spec = body.to_spec()
     updated = accounts.update(principal, account_id, spec)
     return JSON(public_account_out(updated), status_code=202)  # pydomo's accounts_update expects 202

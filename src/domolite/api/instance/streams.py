@@ -102,7 +102,6 @@ def update_stream(
 ) -> JSON:
     """Change a connector stream: its connector (transport, provider, account, configuration, schedule)
     when a body is sent, its DataSet's name and description, its update method."""
-    raw = raw
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
 
     current = connectors.get(principal, stream_id)
