@@ -436,8 +436,7 @@ class Lake:
     def row_count(self, table: str, version: int | None = None) -> int:
         """Rows of the table now, or at snapshot `version`."""
         with self.cursor() as cur:
-            row = cur.execute(f"SELECT count(*) FROM {self.qualified(table, version)}").fetchone()
-        return int(row[0]) if row else 0
+            return self._count(cur, self.qualified(table, version))
 
     def evolve(
         self,
@@ -594,7 +593,7 @@ class Lake:
             return LoadResult(row_count=row_count, rows_loaded=0, snapshot_id=base)
         snapshot_id = int(snap[0])
         if snapshot_id != base + 1:  # landed after another process's commit: count the rows at this snapshot
-            row_count = self._count_at(cur, target, snapshot_id)
+            row_count = self._count(cur, self.qualified(table, snapshot_id))
         return LoadResult(row_count=row_count, rows_loaded=int(inserted[0]) if inserted else 0, snapshot_id=snapshot_id)
 
     @staticmethod
@@ -603,8 +602,9 @@ class Lake:
         return int(row[0]) if row and row[0] is not None else 0
 
     @staticmethod
-    def _count_at(cur: duckdb.DuckDBPyConnection, target: str, version: int) -> int:
-        row = cur.execute(f"SELECT count(*) FROM {target} AT (VERSION => {int(version)})").fetchone()
+    def _count(cur: duckdb.DuckDBPyConnection, qualified: str) -> int:
+        """Rows of a table named as `qualified` gives it (now, or at a snapshot)."""
+        row = cur.execute(f"SELECT count(*) FROM {qualified}").fetchone()
         return int(row[0]) if row else 0
 
     def _remove_failed_load_files(self, cur: duckdb.DuckDBPyConnection) -> None:
@@ -676,13 +676,12 @@ class Lake:
         if rebased:  # its commit info counted the rows it read, not the rows of the snapshot it landed as
             with self.cursor() as cur:
                 for s in rebased:
-                    s.info["rowCount"] = self._count_at(cur, self.qualified(table), s.snapshot_id)
+                    s.info["rowCount"] = self._count(cur, self.qualified(table, s.snapshot_id))
         return out
 
     def latest_snapshot(self) -> int:
         with self.cursor() as cur:
-            row = cur.execute(f"SELECT max(snapshot_id) FROM {LAKE}.snapshots()").fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+            return self._newest_snapshot(cur)
 
     def compact(self, table: str) -> int:
         """Merge the table's small data files (DuckLake compaction); returns how many files were merged."""
