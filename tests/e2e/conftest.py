@@ -1,9 +1,10 @@
-"""Fixtures of the end-to-end tests."""
+"""Fixtures of the end-to-end tests (and the export tests' S3 server, for the API reference's export)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.export.conftest import bucket, s3, s3_url  # noqa: F401
 from tests.pg import Postgres
 from tests.serverproc import Server
 

@@ -16,21 +16,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import jsonschema
 import pytest
-from moto.server import ThreadedMotoServer
 from playwright.sync_api import Request, sync_playwright
 
 from tests.browser import launch_chromium
 from tests.e2e.people import make_person, share
+from tests.export.conftest import KEYS, body
 from tests.helpers import wait_export
 from tests.serverproc import ADMIN_PASSWORD, Server
 
 ADMIN_EMAIL = "admin@domolite.local"
 WRITEBACK = "amazon-s3-unload-writeback"
-S3_KEYS = {"awsAccessKey": "AKIAREFERENCETEST001", "awsAccessSecret": "reference-test-secret"}
 # The tags of the operations the public API's flow checks (the other flow checks the rest).
 PUBLIC_TAGS = {"OAuth", "DataSet API", "DataSet API: query", "DataSet API: PDP policies", "Stream API", "Users"}
 
@@ -54,16 +52,6 @@ def admin(server: Server) -> Iterator[httpx.Client]:
     """The bootstrap admin by developer token (every scope: accounts and the audit log too)."""
     with httpx.Client(base_url=server.url, headers={"X-DOMO-Developer-Token": server.dev_token}, timeout=60) as c:
         yield c
-
-
-@pytest.fixture(scope="module")
-def s3_url() -> Iterator[str]:
-    """An S3 server (moto) for Export to S3."""
-    s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    s3.start()
-    host, port = s3.get_host_and_port()
-    yield f"http://{host}:{port}"
-    s3.stop()
 
 
 def spec_of(server: Server) -> dict[str, Any]:
@@ -276,8 +264,8 @@ def account_configuration(s3_url: str) -> dict[str, str]:
     return {
         "domoClientId": "reference-client",
         "domoClientSecret": f"domo-secret-{uuid.uuid4().hex}",
-        "accessKey": S3_KEYS["awsAccessKey"],
-        "secretKey": S3_KEYS["awsAccessSecret"],
+        "accessKey": KEYS["awsAccessKey"],
+        "secretKey": KEYS["awsAccessSecret"],
         "bucket": "reference-bucket",
         "region": "us-east-1",
         "endpointUrl": s3_url,
@@ -471,15 +459,9 @@ def drive_streams(a: Answers, admin: httpx.Client, account: int) -> None:
     assert [h["currentState"] for h in history] == ["ERROR"]
 
 
-def drive_export(a: Answers, admin: httpx.Client, s3_url: str, ds: str) -> None:
-    bucket = f"reference-{uuid.uuid4().hex[:8]}"
-    s3 = boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1", aws_access_key_id=S3_KEYS["awsAccessKey"],
-                      aws_secret_access_key=S3_KEYS["awsAccessSecret"])  # fmt: skip
-    s3.create_bucket(Bucket=bucket)
-    body = {**S3_KEYS, "bucket": bucket, "region": "us-east-1", "endpointUrl": s3_url,
-            "queryRequest": {"includeBOM": False, "useCache": True, "query": {}}}  # fmt: skip
+def drive_export(a: Answers, admin: httpx.Client, s3_url: str, bucket: str, ds: str) -> None:
     export = "/api/query/v1/export/{dataset_id}"
-    started = a.check(admin.post(f"/api/query/v1/export/{ds}", json=body), "post", export)
+    started = a.check(admin.post(f"/api/query/v1/export/{ds}", json=body(bucket, s3_url)), "post", export)
     done = wait_export(admin, ds, started["exportId"])
     assert done["exportStatus"] == "success", done
     a.check(admin.get(f"/api/query/v1/export/{ds}/{started['exportId']}"), "get", export + "/{export_id}")
@@ -489,7 +471,7 @@ def drive_export(a: Answers, admin: httpx.Client, s3_url: str, ds: str) -> None:
 
 
 def test_the_instance_api_accounts_audit_and_operations_answer_what_they_declare(
-    server: Server, api: httpx.Client, admin: httpx.Client, s3_url: str
+    server: Server, api: httpx.Client, admin: httpx.Client, s3_url: str, bucket: str
 ) -> None:
     a = Answers(spec_of(server))
     drive_sessions(a, server)
@@ -497,7 +479,7 @@ def test_the_instance_api_accounts_audit_and_operations_answer_what_they_declare
     drive_groups_sharing_and_pdp(a, server, api, admin, ds)
     account = drive_tokens_accounts_and_audit(a, admin, s3_url)
     drive_streams(a, admin, account)
-    drive_export(a, admin, s3_url, ds)
+    drive_export(a, admin, s3_url, bucket, ds)
     assert a.check(httpx.get(server.url + "/health"), "get", "/health") == {"status": "ok"}
     assert a.check(httpx.get(server.url + "/ready"), "get", "/ready")["status"] == "ready"
     gone = admin.delete(DS.replace("{dataset_id}", ds), params={"deleteMethod": "hard"})
