@@ -89,13 +89,13 @@ class TokenService:
     ) -> Principal:
         """The caller, with its groups and the DataSets shared with it, read once per request. Every way in
         (OAuth token, developer token, session) builds its principal here, so one user has one access."""
-        group_ids = self.catalog.access.group_ids_of(user.id)
+        group_ids, grants = self.catalog.access.memberships(user.id)
         return Principal(
             user=user,
             scopes=scopes,
             client_id=client_id,
             group_ids=group_ids,
-            grants=self.catalog.access.grants_for(user.id, group_ids),
+            grants=grants,
             via=via,
             credential_id=credential_id or client_id,
         )
@@ -110,15 +110,14 @@ class TokenService:
 
     def verify_dev_token(self, token: str) -> Principal:
         token_id = self.dev_token_id(token)
-        found = self.catalog.users.get_dev_token(token_id) if token_id else None
+        found = self.catalog.users.dev_token_user(token_id) if token_id else None
         if found is None or not token_matches(found[0], token):
             raise Unauthorized("The developer token is not valid")
-        if found[2]:
+        token_hash, user, revoked = found
+        if revoked:
             raise Unauthorized("The developer token has been revoked")
-        try:
-            user = self.catalog.users.get(found[1])
-        except UserNotFound:
-            raise Unauthorized("The developer token's user no longer exists") from None
+        if user is None:
+            raise Unauthorized("The developer token's user no longer exists")
         return self.principal(user, KNOWN_SCOPES, None, via="developer token", credential_id=token_id)
 
     @staticmethod

@@ -228,14 +228,29 @@ class AccessStore(Store):
 
     def grants_for(self, user_id: int, group_ids: frozenset[int]) -> dict[str, AccessLevel]:
         """DataSet id -> the best level shared with the user directly or through one of the groups."""
+        with self.tx() as c:
+            return self._grants(c, user_id, group_ids)
+
+    def memberships(self, user_id: int) -> tuple[frozenset[int], dict[str, AccessLevel]]:
+        """The user's active groups and the DataSets shared with them (`grants_for`), read in one transaction
+        (what every request's caller is built from)."""
+        q = (
+            select(t.group_members.c.group_id)
+            .join(t.groups, t.groups.c.id == t.group_members.c.group_id)
+            .where(t.group_members.c.user_id == user_id, t.groups.c.active.is_(True))
+        )
+        with self.tx() as c:
+            group_ids = frozenset(int(r[0]) for r in c.execute(q))
+            return group_ids, self._grants(c, user_id, group_ids)
+
+    def _grants(self, c: Connection, user_id: int, group_ids: frozenset[int]) -> dict[str, AccessLevel]:
         p = t.dataset_permissions.c
         q = select(p.dataset_id, p.access_level).where(self._grantee_clause(user_id, group_ids))
         best: dict[str, AccessLevel] = {}
-        with self.tx() as c:
-            for dataset_id, level_text in c.execute(q):
-                level = AccessLevel(level_text)
-                if dataset_id not in best or level.rank > best[dataset_id].rank:
-                    best[dataset_id] = level
+        for dataset_id, level_text in c.execute(q):
+            level = AccessLevel(level_text)
+            if dataset_id not in best or level.rank > best[dataset_id].rank:
+                best[dataset_id] = level
         return best
 
     def list_shares(self, dataset_id: str) -> list[Share]:

@@ -36,7 +36,9 @@ def open_catalog(url: str, *, legacy_signing_key_sink: LegacyKeySink | None = No
     found in an older catalog goes to `legacy_signing_key_sink`, or is dropped when there is none)."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=True)
+    # A stale connection is a server-side matter (PostgreSQL); a SQLite file has none, and the ping would cost a
+    # round trip on every transaction.
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

@@ -78,6 +78,19 @@ class UserStore(Store):
                 )
             )
 
+    def dev_token_user(self, token_id: str) -> tuple[str, User | None, bool] | None:
+        """Return (token_hash, its user or None when the user is gone, revoked) of a developer token, or None;
+        one query."""
+        u = t.users.c
+        q = select(t.dev_tokens.c.token_hash, t.dev_tokens.c.revoked_at, u.id, u.email, u.name, u.role).select_from(
+            t.dev_tokens.outerjoin(t.users, u.id == t.dev_tokens.c.user_id)
+        )
+        with self.tx() as c:
+            row = c.execute(q.where(t.dev_tokens.c.id == token_id)).first()
+        if row is None:
+            return None
+        return row.token_hash, None if row.id is None else self._user(row), row.revoked_at is not None
+
     def get_dev_token(self, token_id: str) -> tuple[str, int, bool] | None:
         """Return (token_hash, user_id, revoked) of a developer token, or None."""
         with self.tx() as c:

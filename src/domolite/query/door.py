@@ -15,7 +15,6 @@ import os
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,9 +33,14 @@ from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
 from domolite.query.unload import ParquetFiles, csv_chunks
 from domolite.server.alarms import ALARMS
 from domolite.server.cancel import Cancel, Cancelled
+from domolite.server.memo import Memo
 from domolite.server.scratch import remove_gone, remove_strays
 from domolite.storage.lake import LAKE, Lake, lake_busy
 from domolite.storage.sqltext import ident, literal
+
+
+class _FilesGone(Exception):
+    """A query reading a DataSet's Parquet files straight could not read one (see `Door._table_sql`)."""
 
 
 class RowPolicies(Protocol):
@@ -146,11 +150,11 @@ class Door:
         )
         allowed = literal(lake.readable_root)
         self._sandbox.execute(f"SET allowed_directories = [{allowed}]")
+        self._sandbox.execute("SET parquet_metadata_cache = true")  # the lake's files never change
         self._sandbox.execute("SET enable_external_access = false")
         self._sandbox.execute("SET lock_configuration = true")
-        self._plans: OrderedDict[Hashable, _Plan] = OrderedDict()
-        self._plans_lock = threading.Lock()  # guards the plans and the counts
-        self._counts: OrderedDict[Hashable, int] = OrderedDict()
+        self._plans: Memo[Hashable, _Plan] = Memo(_PLANS)
+        self._counts: Memo[Hashable, int] = Memo(_COUNTS)
 
     def stop(self) -> None:
         """Close every download still running (their DuckDB work stops)."""
@@ -204,20 +208,31 @@ class Door:
         version: int | None,
         preview: str | None = None,
         also: str | None = None,
-    ) -> tuple[str, bool]:
-        """The SELECT and whether a row filter applies. `also` is one more condition of the door's own (which
-        rows landed when), not the caller's."""
+        files: bool = True,
+    ) -> tuple[str, bool, bool]:
+        """The SELECT, whether a row filter applies and whether it reads Parquet files straight. `also` is one
+        more condition of the door's own (which rows landed when), not the caller's. `files` False reads through
+        DuckLake, never straight from the files (see `_table_sql`)."""
         permissions.require_read(principal, dataset)
         if version is None:
             cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
         else:  # the rows of then, in today's schema (the one PDP's policies and the caller's SQL name)
             cols = ", ".join(self.lake.columns_at(dataset.table, version, dataset.columns)) or "NULL AS _empty"
-        sql = f"SELECT {cols} FROM {self.lake.qualified(dataset.table, version)}"
+        table_sql = self._table_sql(dataset, version, also, files)
+        sql = f"SELECT {cols} FROM {table_sql or self.lake.qualified(dataset.table, version)}"
         row_filter = self._row_filter(dataset, principal) if preview is None else preview
         conditions = [f"({c})" for c in (row_filter, also) if c is not None]
         if conditions:
             sql += f" WHERE {' AND '.join(conditions)}"
-        return sql, row_filter is not None
+        return sql, row_filter is not None, table_sql is not None
+
+    def _table_sql(self, dataset: DataSet, version: int | None, also: str | None, files: bool) -> str | None:
+        """The Parquet files of the data version the catalog names for the DataSet (`Lake.files_at`: the same
+        rows, without DuckLake's metadata reads at every query), or None to read the DuckLake table (at
+        `version` for time travel, and whenever the files cannot give the same rows)."""
+        if files and version is None and also is None and dataset.data_version is not None:
+            return self.lake.files_at(dataset.table, dataset.data_version, dataset.columns)
+        return None
 
     def filters_rows(self, dataset: DataSet, principal: Principal) -> bool:
         """Whether row policies leave the principal fewer than all of the DataSet's rows (maybe)."""
@@ -245,17 +260,9 @@ class Door:
             schema,
             row_filter,
         )
-        with self._plans_lock:
-            count = self._counts.get(key)
-            if count is not None:
-                self._counts.move_to_end(key)
-                return count
-        count = int(self.query(dataset, principal, "SELECT COUNT(*) FROM table").rows[0][0])
-        with self._plans_lock:
-            self._counts[key] = count
-            while len(self._counts) > _COUNTS:
-                self._counts.popitem(last=False)
-        return count
+        return self._counts.get(
+            key, lambda: int(self.query(dataset, principal, "SELECT COUNT(*) FROM table").rows[0][0])
+        )
 
     # -- user SQL ---------------------------------------------------------------------------------------------
     def query(
@@ -276,19 +283,36 @@ class Door:
             Busy: the time went on waiting for the server, or the lake's metadata was locked.
             Cancelled: `cancel` was cancelled (the client hung up). ShuttingDown: the server is stopping.
         """
-        source, filtered = self._source(dataset, principal, version, preview)
-        sql = _rewrite(user_sql, dataset.id, source)
-        # The plan of the same text is the same while the DataSet's schema is (the source names the version).
-        plan_key = (sql, tuple((c.name, c.type) for c in dataset.columns))
         cancel = cancel or Cancel(deadline=time.monotonic() + self.timeout_s)
         with self._slot(cancel):
             try:
-                return self._run(sql, plan_key, filtered, cancel)
+                try:
+                    return self._run_on(dataset, principal, user_sql, version, preview, cancel, files=True)
+                except _FilesGone:  # a remembered file went (its DataSet was removed, say): ask DuckLake
+                    self.lake.forget_files(dataset.table)
+                    return self._run_on(dataset, principal, user_sql, version, preview, cancel, files=False)
             except InvalidSql as exc:
                 said = missing_column(exc.detail, user_sql, [c.name for c in dataset.columns])
                 if said is None:
                     raise
                 raise InvalidSql(said) from None
+
+    def _run_on(
+        self,
+        dataset: DataSet,
+        principal: Principal,
+        user_sql: str,
+        version: int | None,
+        preview: str | None,
+        cancel: Cancel,
+        *,
+        files: bool,
+    ) -> QueryResult:
+        source, filtered, from_files = self._source(dataset, principal, version, preview, files=files)
+        sql = _rewrite(user_sql, dataset.id, source)
+        # The plan of the same text is the same while the DataSet's schema is (the source names the version).
+        plan_key = (sql, tuple((c.name, c.type) for c in dataset.columns))
+        return self._run(sql, plan_key, filtered, cancel, files=from_files)
 
     @contextmanager
     def _slot(self, cancel: Cancel) -> Iterator[None]:
@@ -313,29 +337,23 @@ class Door:
 
     def _plan(self, cur: duckdb.DuckDBPyConnection, sql: str, key: Hashable) -> _Plan:
         """The plan of `sql`: remembered, or bound now (DuckDB binds a relation without running it)."""
-        with self._plans_lock:
-            plan = self._plans.get(key)
-            if plan is not None:
-                self._plans.move_to_end(key)
-                return plan
-        relation = cur.sql(sql)
-        duck_types = [str(t) for t in relation.types]
-        plan = _Plan(
-            columns=list(relation.columns),
-            types=[domo_type(t) for t in duck_types],
-            json_sql=json_sql(sql, duck_types, self.max_rows + 1),
-        )
-        with self._plans_lock:
-            self._plans[key] = plan
-            while len(self._plans) > _PLANS:
-                self._plans.popitem(last=False)
-        return plan
+
+        def bind() -> _Plan:
+            relation = cur.sql(sql)
+            duck_types = [str(t) for t in relation.types]
+            return _Plan(
+                columns=list(relation.columns),
+                types=[domo_type(t) for t in duck_types],
+                json_sql=json_sql(sql, duck_types, self.max_rows + 1),
+            )
+
+        return self._plans.get(key, bind)
 
     def _forget(self, key: Hashable) -> None:
-        with self._plans_lock:
-            self._plans.pop(key, None)
+        self._plans.forget(lambda k: k == key)
 
-    def _run(self, sql: str, plan_key: Hashable, filtered: bool, cancel: Cancel) -> QueryResult:
+    def _run(self, sql: str, plan_key: Hashable, filtered: bool, cancel: Cancel, *, files: bool = False) -> QueryResult:
+        """Raises _FilesGone when `files` (the source reads Parquet files straight) and a file could not be read."""
         remaining = cancel.remaining_s()
         limit_s = self.timeout_s if remaining is None else min(self.timeout_s, remaining)
         waited_s = self.timeout_s - limit_s
@@ -376,6 +394,8 @@ class Door:
                 ) from None
             raise QueryTimeout(f"the query ran longer than the {self.timeout_s:g} s limit and was stopped") from None
         except duckdb.Error as exc:
+            if files and isinstance(exc, duckdb.IOException):
+                raise _FilesGone() from None
             if lake_busy(exc):
                 raise Busy("the lake's metadata was locked by a change in progress", 1) from None
             if "max expression depth" in str(exc).lower():
@@ -402,6 +422,8 @@ class Door:
 def _duck_message(exc: Exception, *, redact_values: bool = False) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     text = text.replace(f"{LAKE}.", "")
+    text = re.sub(r"read_parquet\(\[[^\]]*\][^)]*\)", "table", text)  # never name the lake's files
+    text = re.sub(r"\"?[^\s\"']*\.parquet\"?", "(a file of the table)", text)
     text = re.sub(r"\bds_[0-9a-f]{32}\b", "table", text)  # never name lake tables
     if redact_values:
         # The engine may evaluate a user's expression on a row before the row filter drops it; a value quoted

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ import duckdb
 from domolite.errors import Busy, DomoError, InvalidField, ShuttingDown
 from domolite.models.records import Column
 from domolite.server.cancel import Cancel, Cancelled
+from domolite.server.memo import Memo
 from domolite.storage import duck
 from domolite.storage.s3 import LakeBucket
 from domolite.storage.sqltext import SQL_TYPES, ident, is_wide_decimal, literal, text_sql
@@ -88,6 +89,10 @@ def _retrying(attempt: Callable[[], T], collided: Callable[[duckdb.Error], bool]
             undo()
             time.sleep(wait_s * random.uniform(0.5, 1.5))
     raise AssertionError("unreachable")
+
+
+_FILE_LISTS = 1024  # tables' file lists kept per data version (see Lake.files_at)
+_FILE_COLUMNS = 16384  # Parquet files whose columns are kept (files never change)
 
 
 # A schedule time older than anything DuckLake schedules itself, and the cleanup cut-off just after it.
@@ -203,6 +208,8 @@ class Lake:
         self._unload_threads = unload_threads
         self._unload_con: duckdb.DuckDBPyConnection | None = None
         self._unload_lock = threading.Lock()
+        self._file_lists: Memo[Hashable, str | None] = Memo(_FILE_LISTS)
+        self._file_columns: Memo[str, dict[int, tuple[str, str]]] = Memo(_FILE_COLUMNS)
 
     def instance(self, threads: int | None, memory_limit: str) -> duckdb.DuckDBPyConnection:
         """A new DuckDB instance that can attach this lake: DuckLake and the metadata's extension loaded and,
@@ -428,6 +435,68 @@ class Lake:
             else:
                 out.append(f"CAST(NULL AS {sql_type}) AS {name}")
         return out
+
+    def files_at(self, table: str, version: int, columns: Sequence[Column]) -> str | None:
+        """A FROM item that reads the table's rows at snapshot `version` straight from its Parquet files, with
+        `columns` as they are named and typed today; None when that cannot give the same rows as DuckLake's
+        own read of the table: a file with deleted rows, a column renamed, retyped or added since a file was
+        written (matched by DuckLake's column ids, which its files carry as Parquet field ids), no file at all.
+
+        DuckLake reads its metadata (the snapshot, the table, its file list) at every transaction: about half
+        the time of a small query. A snapshot's files never change, so the list is read once per table,
+        version and schema and then remembered (a bounded number of them); the server names the version from
+        its catalog's record of the DataSet, which every load moves."""
+        key: Hashable = (table, int(version), tuple((c.name, c.type) for c in columns))
+        try:
+            return self._file_lists.get(key, lambda: self._files_source(table, int(version), columns))
+        except duckdb.Error:  # the metadata or a file could not be read now: DuckLake's own read decides
+            log.warning("listing the files of %s at %s failed; reading through DuckLake", table, version, exc_info=True)
+            return None
+
+    def forget_files(self, table: str) -> None:
+        """Forget the table's remembered file lists (a file of one could not be read)."""
+        self._file_lists.forget(lambda key: isinstance(key, tuple) and key[0] == table)
+
+    def _files_source(self, table: str, version: int, columns: Sequence[Column]) -> str | None:
+        meta = _metadata(LAKE)
+        with self.cursor() as cur:
+            listed = cur.execute(
+                f"SELECT data_file, delete_file FROM ducklake_list_files({literal(LAKE)}, {literal(table)}, "
+                f"snapshot_version => {int(version)})"
+            ).fetchall()
+            if not listed or any(delete is not None for _, delete in listed):
+                return None
+            ids = {
+                str(name): int(cid)
+                for cid, name in cur.execute(
+                    f"SELECT c.column_id, c.column_name FROM {meta}.ducklake_column c "
+                    f"JOIN {meta}.ducklake_table tb ON tb.table_id = c.table_id WHERE tb.table_name = ? "
+                    "AND tb.end_snapshot IS NULL AND c.end_snapshot IS NULL AND c.parent_column IS NULL",
+                    [table],
+                ).fetchall()
+            }
+            files = [str(data) for data, _ in listed]
+            layouts = [self._columns_of(cur, f) for f in files]
+        for layout in layouts:
+            for col in columns:
+                if layout.get(ids.get(col.name, -1)) != (col.name, SQL_TYPES[col.type]):
+                    return None
+        same = all(layout == layouts[0] for layout in layouts)
+        return f"read_parquet([{', '.join(literal(f) for f in files)}]{'' if same else ', union_by_name = true'})"
+
+    def _columns_of(self, cur: duckdb.DuckDBPyConnection, path: str) -> dict[int, tuple[str, str]]:
+        """A Parquet file's top-level columns: field id -> (name, DuckDB type)."""
+
+        def read() -> dict[int, tuple[str, str]]:
+            ids = dict(
+                cur.execute(
+                    "SELECT name, field_id FROM parquet_schema(?) WHERE field_id IS NOT NULL", [path]
+                ).fetchall()
+            )
+            described = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(path)})").fetchall()
+            return {int(ids[name]): (str(name), str(kind)) for name, kind, *_ in described if name in ids}
+
+        return self._file_columns.get(path, read)
 
     def qualified(self, table: str, version: int | None = None) -> str:
         at = f" AT (VERSION => {int(version)})" if version is not None else ""

@@ -1,0 +1,53 @@
+"""A bounded memory of computed values, shared by threads: the least recently used go first."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Memo(Generic[K, V]):
+    """At most `size` values by key. A value is computed outside the lock (two threads may compute the same one
+    at once; both get an equal value), so a slow computation never holds up readers of other keys."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        """The value remembered for `key`, or `compute()` remembered now (an exception is never remembered)."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = compute()
+        self.put(key, value)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+
+    def forget(self, which: Callable[[K], bool]) -> None:
+        """Forget every value whose key `which` picks."""
+        with self._lock:
+            for key in [k for k in self._values if which(k)]:
+                del self._values[key]
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._values
+
+    def peek(self, key: K) -> V | None:
+        """The value remembered for `key` (None when there is none), without making it recent."""
+        with self._lock:
+            return self._values.get(key)

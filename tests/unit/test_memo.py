@@ -1,0 +1,39 @@
+"""The bounded memory of computed values: the least recently used go first, failures are never remembered."""
+
+from __future__ import annotations
+
+import pytest
+
+from domolite.server.memo import Memo
+
+
+def test_the_least_recently_used_value_goes_first() -> None:
+    memo: Memo[str, int] = Memo(2)
+    computed: list[str] = []
+
+    def value(key: str) -> int:
+        computed.append(key)
+        return len(key)
+
+    assert memo.get("a", lambda: value("a")) == 1
+    assert memo.get("bb", lambda: value("bb")) == 2
+    assert memo.get("a", lambda: value("a")) == 1  # remembered, and now the most recent
+    assert memo.get("ccc", lambda: value("ccc")) == 3  # "bb" goes
+    assert "bb" not in memo and "a" in memo and "ccc" in memo
+    assert computed == ["a", "bb", "ccc"]
+
+
+def test_a_failure_is_not_remembered_and_forget_picks_keys() -> None:
+    memo: Memo[tuple[str, int], str] = Memo(10)
+
+    def fail() -> str:
+        raise ValueError("not now")
+
+    with pytest.raises(ValueError):
+        memo.get(("t", 1), fail)
+    assert ("t", 1) not in memo
+    memo.put(("t", 1), "one")
+    memo.put(("t", 2), "two")
+    memo.put(("u", 1), "other")
+    memo.forget(lambda key: key[0] == "t")
+    assert ("t", 1) not in memo and ("t", 2) not in memo and memo.peek(("u", 1)) == "other"
