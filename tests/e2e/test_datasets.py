@@ -241,3 +241,29 @@ def test_a_query_answer_keeps_its_shape_and_follows_a_schema_change(api: httpx.C
     assert q["rows"] == [["1", 1.5, "1"], ["2", None, "2"]]
     empty = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT * FROM table WHERE false"}).json()
     assert empty["rows"] == [] and empty["numRows"] == 0 and empty["columns"] == ["a", "b"]
+
+
+def test_a_column_dropped_and_added_again_reads_null_and_a_retype_and_back_reads_the_retyped_text(
+    api: httpx.Client,
+) -> None:
+    ds = make_dataset(api, [("n", "LONG"), ("secret", "STRING"), ("code", "STRING")])["id"]
+    api.put(f"/v1/datasets/{ds}/data", content=b"1,ssn-1,007\n2,ssn-2,010\n")
+
+    def rows() -> list[list[object]]:
+        answer = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT * FROM table ORDER BY n"})
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["rows"])
+
+    assert rows() == [[1, "ssn-1", "007"], [2, "ssn-2", "010"]]  # read (and its files listed) before the changes
+
+    def schema(*columns: tuple[str, str]) -> None:
+        body = {"schema": {"columns": [{"type": t, "name": n} for n, t in columns]}}
+        assert api.put(f"/v1/datasets/{ds}", json=body).status_code == 200
+
+    schema(("n", "LONG"), ("code", "STRING"))
+    schema(("n", "LONG"), ("secret", "STRING"), ("code", "STRING"))  # a new column of the old name: no values
+    assert rows() == [[1, None, "007"], [2, None, "010"]]
+    schema(("n", "LONG"), ("secret", "STRING"), ("code", "LONG"))
+    schema(("n", "LONG"), ("secret", "STRING"), ("code", "STRING"))  # the values went through LONG
+    assert rows() == [[1, None, "7"], [2, None, "10"]]
+    assert export_csv(api, ds, header=False) == "1,,7\n2,,10\n"

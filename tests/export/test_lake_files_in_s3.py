@@ -41,8 +41,8 @@ def test_the_files_of_a_lake_in_s3_are_read_straight(tmp_path: Path, s3: Any, bu
         ds = dataclasses.replace(
             records.dataset(pdp=False, columns=tuple(COLUMNS), table="t", row_count=5), data_version=version
         )
-        assert source in door.source_sql(ds, ADMIN)
         found = door.query(ds, ADMIN, "SELECT n, label FROM table ORDER BY n DESC LIMIT 2").rows
+        assert lake._file_lists.peek(("t", version, tuple((c.name, c.type) for c in COLUMNS))) == source
         assert found == [[4, "row 4"], [3, "row 3"]]
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="team/lake/")["Contents"]]
         assert sum(k.endswith(".parquet") for k in keys) == 2

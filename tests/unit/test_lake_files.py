@@ -92,6 +92,26 @@ def test_a_schema_change_since_a_file_was_written_reads_through_ducklake(lake: L
     assert lake.files_at("t", again, added) is None  # no such column in the file
 
 
+def test_a_remembered_list_is_forgotten_when_the_schema_changes(lake: Lake) -> None:
+    version = load(lake, 0, 3)
+    assert lake.files_at("t", version, COLUMNS) is not None  # remembered
+    lake.evolve("t", COLUMNS, [COLUMNS[0], COLUMNS[2]])
+    lake.evolve("t", [COLUMNS[0], COLUMNS[2]], COLUMNS)  # label again: a new column, with no values in the file
+    assert lake.files_at("t", version, COLUMNS) is None
+    assert [r[1] for r in through_ducklake(lake, lake.latest_snapshot())] == [None, None, None]
+
+
+def test_a_compacted_file_holding_later_rows_is_read_through_ducklake_at_an_earlier_version(lake: Lake) -> None:
+    first = load(lake, 0, 3)
+    second = load(lake, 3, 5)
+    assert lake.compact("t") == 2
+    assert lake.files_at("t", first, COLUMNS) is None  # the merged file also holds the second load's rows
+    assert [r[0] for r in through_ducklake(lake, first)] == [0, 1, 2]
+    source = lake.files_at("t", second, COLUMNS)
+    assert source is not None and straight(lake, source) == through_ducklake(lake, second)
+    assert [r[0] for r in straight(lake, source)] == [0, 1, 2, 3, 4]
+
+
 def test_a_dropped_column_leaves_the_files_readable_straight(lake: Lake) -> None:
     version = load(lake, 0, 3)
     fewer = COLUMNS[:2]
@@ -117,11 +137,15 @@ def test_the_door_reads_straight_and_falls_back_when_a_file_is_gone(lake: Lake, 
     door = Door(lake, timeout_s=10.0, max_rows=100, scratch_dir=tmp_path / "scratch")
     try:
         ds = dataset_at(version)
-        assert "read_parquet([" in door.source_sql(ds, ADMIN)
-        assert "read_parquet(" not in door.source_sql(ds, ADMIN, version=version)  # time travel: DuckLake's
-        assert door.query(ds, ADMIN, "SELECT sum(n) AS s FROM table").rows == [[6]]
-        # A remembered list whose file cannot be read (as if it went): the query asks DuckLake, and the list goes.
         key = ("t", version, tuple((c.name, c.type) for c in COLUMNS))
+        # Downloads and exports (their SQL may run long after it was made) and time travel read through DuckLake.
+        assert "read_parquet(" not in door.source_sql(ds, ADMIN)
+        assert "read_parquet(" not in door.source_sql(ds, ADMIN, version=version)
+        assert door.query(ds, ADMIN, "SELECT sum(n) AS s FROM table", version=version).rows == [[6]]
+        assert key not in lake._file_lists
+        assert door.query(ds, ADMIN, "SELECT sum(n) AS s FROM table").rows == [[6]]  # a query reads straight
+        assert "read_parquet([" in str(lake._file_lists.peek(key))
+        # A remembered list whose file cannot be read (as if it went): the query asks DuckLake, and the list goes.
         lake._file_lists.put(key, f"read_parquet(['{tmp_path / 'lake' / 'data' / 'gone.parquet'}'])")
         assert door.query(ds, ADMIN, "SELECT sum(n) AS s FROM table").rows == [[6]]
         assert key not in lake._file_lists
@@ -134,6 +158,10 @@ def test_the_door_reads_straight_and_falls_back_when_a_file_is_gone(lake: Lake, 
 def test_an_error_never_names_the_lakes_files() -> None:
     from domolite.query.door import _duck_message
 
+    spaced = _duck_message(
+        Exception("IO Error: Cannot open file '/srv/my lake/data/main/t/x.parquet'"), root="/srv/my lake/"
+    )
+    assert "my lake" not in spaced and "/srv" not in spaced
     said = _duck_message(
         Exception(
             'IO Error: Cannot open file "/srv/data/lake/data/main/ds_0123456789abcdef0123456789abcdef/x.parquet"'

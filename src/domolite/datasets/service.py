@@ -307,6 +307,7 @@ class DataSets:
             return dataset
         updated = self.catalog.datasets.update(dataset_id, **changes)
         if "columns" in changes:
+            updated = self._schema_changed(updated)
             self.record(principal, Action.SCHEMA_CHANGED, updated, schema_change(dataset.columns, updated.columns))
         if "pdp_enabled" in changes and updated.pdp_enabled != dataset.pdp_enabled:
             self.record(principal, Action.POLICY_CHANGED, updated, f"PDP {'on' if updated.pdp_enabled else 'off'}")
@@ -353,9 +354,12 @@ class DataSets:
                     raise InvalidField(f"columns[{i}].id", f"{c.source!r} is renamed and also kept")
                 renamed[c.column.name] = c.source
         if new != dataset.columns:
-            if shape(new) != shape(dataset.columns) or renamed:
+            evolved = shape(new) != shape(dataset.columns) or bool(renamed)
+            if evolved:
                 self.lake.evolve(dataset.table, dataset.columns, new, renamed)
             updated = self.catalog.datasets.update(dataset.id, columns=new)
+            if evolved:
+                updated = self._schema_changed(updated)
             change = schema_change(dataset.columns, new)
             if renamed:
                 change += "; renamed " + ", ".join(f"{old} to {name}" for name, old in renamed.items())
@@ -411,13 +415,23 @@ class DataSets:
                 found.append(dataset)
         return found[offset : offset + count], len(found)
 
-    def reconcile_row_counts(self) -> None:
-        """Bring cached row counts in line with the lake (after a crash between a lake commit and the catalog)."""
+    def _schema_changed(self, dataset: DataSet) -> DataSet:
+        """After a schema change in the lake, the DataSet's data version moves to the lake's newest snapshot: reads
+        name the version (see `Door._table_sql`), and the files of the version before carry the schema before."""
         version = self.lake.latest_snapshot()
+        self.catalog.datasets.record_data_change(dataset.id, dataset.row_count, version, touch=False)
+        return self.catalog.datasets.get(dataset.id)
+
+    def reconcile_row_counts(self) -> None:
+        """Bring cached row counts and data versions in line with the lake (after a crash between a lake commit
+        and the catalog): a DataSet whose count differs, or whose table had a load after its data version."""
+        version = self.lake.latest_snapshot()
+        newest = self.lake.newest_loads()
         for dataset_id in self.catalog.datasets.all_ids():
             dataset = self.catalog.datasets.get(dataset_id)
             count = self.lake.row_count(dataset.table, version)
-            if count != dataset.row_count:
+            behind = dataset.table in newest and (dataset.data_version or 0) < newest[dataset.table]
+            if count != dataset.row_count or behind:
                 self.catalog.datasets.record_data_change(dataset_id, count, version, touch=False)
 
 

@@ -193,7 +193,8 @@ class Door:
             Forbidden: the principal may not read the DataSet.
         """
         span = None if landed is None else self.lake.landed_between(*landed)
-        return self._source(dataset, principal, version, also=span)[0]
+        # Through DuckLake: a download or an export may run long after its SQL was made, past a file's removal.
+        return self._source(dataset, principal, version, also=span, files=False)[0]
 
     def _row_filter(self, dataset: DataSet, principal: Principal) -> str | None:
         row_filter = self.policies.row_filter(dataset, principal) if self.policies else None
@@ -209,6 +210,7 @@ class Door:
         preview: str | None = None,
         also: str | None = None,
         files: bool = True,
+        cancel: Cancel | None = None,
     ) -> tuple[str, bool, bool]:
         """The SELECT, whether a row filter applies and whether it reads Parquet files straight. `also` is one
         more condition of the door's own (which rows landed when), not the caller's. `files` False reads through
@@ -218,7 +220,7 @@ class Door:
             cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
         else:  # the rows of then, in today's schema (the one PDP's policies and the caller's SQL name)
             cols = ", ".join(self.lake.columns_at(dataset.table, version, dataset.columns)) or "NULL AS _empty"
-        table_sql = self._table_sql(dataset, version, also, files)
+        table_sql = self._table_sql(dataset, version, also, files, cancel)
         sql = f"SELECT {cols} FROM {table_sql or self.lake.qualified(dataset.table, version)}"
         row_filter = self._row_filter(dataset, principal) if preview is None else preview
         conditions = [f"({c})" for c in (row_filter, also) if c is not None]
@@ -226,12 +228,14 @@ class Door:
             sql += f" WHERE {' AND '.join(conditions)}"
         return sql, row_filter is not None, table_sql is not None
 
-    def _table_sql(self, dataset: DataSet, version: int | None, also: str | None, files: bool) -> str | None:
+    def _table_sql(
+        self, dataset: DataSet, version: int | None, also: str | None, files: bool, cancel: Cancel | None
+    ) -> str | None:
         """The Parquet files of the data version the catalog names for the DataSet (`Lake.files_at`: the same
         rows, without DuckLake's metadata reads at every query), or None to read the DuckLake table (at
         `version` for time travel, and whenever the files cannot give the same rows)."""
         if files and version is None and also is None and dataset.data_version is not None:
-            return self.lake.files_at(dataset.table, dataset.data_version, dataset.columns)
+            return self.lake.files_at(dataset.table, dataset.data_version, dataset.columns, cancel)
         return None
 
     def filters_rows(self, dataset: DataSet, principal: Principal) -> bool:
@@ -308,7 +312,7 @@ class Door:
         *,
         files: bool,
     ) -> QueryResult:
-        source, filtered, from_files = self._source(dataset, principal, version, preview, files=files)
+        source, filtered, from_files = self._source(dataset, principal, version, preview, files=files, cancel=cancel)
         sql = _rewrite(user_sql, dataset.id, source)
         # The plan of the same text is the same while the DataSet's schema is (the source names the version).
         plan_key = (sql, tuple((c.name, c.type) for c in dataset.columns))
@@ -400,7 +404,8 @@ class Door:
                 raise Busy("the lake's metadata was locked by a change in progress", 1) from None
             if "max expression depth" in str(exc).lower():
                 raise InvalidSql(NESTED_TOO_DEEPLY) from None
-            raise InvalidSql(_duck_message(exc, redact_values=filtered), detail=str(exc)) from None
+            said = _duck_message(exc, redact_values=filtered, root=self.lake.readable_root)
+            raise InvalidSql(said, detail=str(exc)) from None
         finally:
             alarm.cancel()
             timed.close()
@@ -419,8 +424,10 @@ class Door:
         return FifoReader(write, self.scratch_dir, name="csv-export", owner=self.owner, stop_with=self._stopping)
 
 
-def _duck_message(exc: Exception, *, redact_values: bool = False) -> str:
+def _duck_message(exc: Exception, *, redact_values: bool = False, root: str | None = None) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if root:
+        text = text.replace(root, "")
     text = text.replace(f"{LAKE}.", "")
     text = re.sub(r"read_parquet\(\[[^\]]*\][^)]*\)", "table", text)  # never name the lake's files
     text = re.sub(r"\"?[^\s\"']*\.parquet\"?", "(a file of the table)", text)

@@ -436,11 +436,13 @@ class Lake:
                 out.append(f"CAST(NULL AS {sql_type}) AS {name}")
         return out
 
-    def files_at(self, table: str, version: int, columns: Sequence[Column]) -> str | None:
+    def files_at(self, table: str, version: int, columns: Sequence[Column], cancel: Cancel | None = None) -> str | None:
         """A FROM item that reads the table's rows at snapshot `version` straight from its Parquet files, with
         `columns` as they are named and typed today; None when that cannot give the same rows as DuckLake's
-        own read of the table: a file with deleted rows, a column renamed, retyped or added since a file was
-        written (matched by DuckLake's column ids, which its files carry as Parquet field ids), no file at all.
+        own read of the table: a file with deleted rows, a file that also holds rows of later snapshots (a
+        compaction merges the files of several commits into one), a column renamed, retyped or added since a
+        file was written (matched by DuckLake's column ids, which its files carry as Parquet field ids), no
+        file at all. `cancel` (the query's) stops the listing.
 
         DuckLake reads its metadata (the snapshot, the table, its file list) at every transaction: about half
         the time of a small query. A snapshot's files never change, so the list is read once per table,
@@ -448,7 +450,7 @@ class Lake:
         its catalog's record of the DataSet, which every load moves."""
         key: Hashable = (table, int(version), tuple((c.name, c.type) for c in columns))
         try:
-            return self._file_lists.get(key, lambda: self._files_source(table, int(version), columns))
+            return self._file_lists.get(key, lambda: self._files_source(table, int(version), columns, cancel))
         except duckdb.Error:  # the metadata or a file could not be read now: DuckLake's own read decides
             log.warning("listing the files of %s at %s failed; reading through DuckLake", table, version, exc_info=True)
             return None
@@ -457,14 +459,23 @@ class Lake:
         """Forget the table's remembered file lists (a file of one could not be read)."""
         self._file_lists.forget(lambda key: isinstance(key, tuple) and key[0] == table)
 
-    def _files_source(self, table: str, version: int, columns: Sequence[Column]) -> str | None:
+    def _files_source(self, table: str, version: int, columns: Sequence[Column], cancel: Cancel | None) -> str | None:
         meta = _metadata(LAKE)
-        with self.cursor() as cur:
+        with self.cursor(cancel) as cur:
             listed = cur.execute(
                 f"SELECT data_file, delete_file FROM ducklake_list_files({literal(LAKE)}, {literal(table)}, "
                 f"snapshot_version => {int(version)})"
             ).fetchall()
             if not listed or any(delete is not None for _, delete in listed):
+                return None
+            mixed = cur.execute(
+                f"SELECT count(*) FROM {meta}.ducklake_data_file f "
+                f"JOIN {meta}.ducklake_table tb ON tb.table_id = f.table_id AND tb.end_snapshot IS NULL "
+                "WHERE tb.table_name = ? AND f.begin_snapshot <= ? AND (f.end_snapshot IS NULL OR f.end_snapshot > ?) "
+                "AND (f.partial_max > ? OR f.mapping_id IS NOT NULL)",
+                [table, version, version, version],
+            ).fetchone()
+            if mixed is None or int(mixed[0]):  # rows of later snapshots (or renamed fields): DuckLake sorts them out
                 return None
             ids = {
                 str(name): int(cid)
@@ -564,6 +575,8 @@ class Lake:
             except BaseException:
                 _rollback(cur)
                 raise
+            finally:
+                self.forget_files(table)  # the lists of this schema's names and types may now be wrong
 
     # -- loads ------------------------------------------------------------------------------------------------
     def load(
@@ -747,6 +760,15 @@ class Lake:
                 for s in rebased:
                     s.info["rowCount"] = self._count(cur, self.qualified(table, s.snapshot_id))
         return out
+
+    def newest_loads(self) -> dict[str, int]:
+        """Table -> the snapshot of its newest load (crash recovery)."""
+        newest: dict[str, int] = {}
+        for s in self._loads():
+            table = s.info.get("table")
+            if isinstance(table, str):
+                newest[table] = max(newest.get(table, 0), s.snapshot_id)
+        return newest
 
     def latest_snapshot(self) -> int:
         with self.cursor() as cur:
