@@ -113,7 +113,7 @@ class TokenService:
         found = self.catalog.users.dev_token_user(token_id) if token_id else None
         if found is None or not token_matches(found[0], token):
             raise Unauthorized("The developer token is not valid")
-        token_hash, user, revoked = found
+        _, user, revoked = found
         if revoked:
             raise Unauthorized("The developer token has been revoked")
         if user is None:
@@ -135,7 +135,7 @@ class TokenService:
         """
         if token is not None:
             token_id = self.dev_token_id(token.strip())
-            found = self.catalog.users.get_dev_token(token_id) if token_id else None
+            found = self.catalog.users.dev_token_user(token_id) if token_id else None
             if found is None or not token_matches(found[0], token.strip()):
                 raise NotFound("no such developer token")
         if not token_id or not self.catalog.access.revoke_dev_token(token_id):

@@ -207,16 +207,6 @@ class AccessStore(Store):
         with self.tx() as c:
             return [int(r[0]) for r in c.execute(q)]
 
-    def group_ids_of(self, user_id: int) -> frozenset[int]:
-        """Active groups the user belongs to."""
-        q = (
-            select(t.group_members.c.group_id)
-            .join(t.groups, t.groups.c.id == t.group_members.c.group_id)
-            .where(t.group_members.c.user_id == user_id, t.groups.c.active.is_(True))
-        )
-        with self.tx() as c:
-            return frozenset(int(r[0]) for r in c.execute(q))
-
     # -- shares ----------------------------------------------------------------------------------------------
     @staticmethod
     def _grantee_clause(user_id: int, group_ids: frozenset[int]) -> Any:
@@ -226,14 +216,9 @@ class AccessStore(Store):
             clause = or_(clause, and_(p.grantee_type == GranteeType.GROUP.value, p.grantee_id.in_(list(group_ids))))
         return clause
 
-    def grants_for(self, user_id: int, group_ids: frozenset[int]) -> dict[str, AccessLevel]:
-        """DataSet id -> the best level shared with the user directly or through one of the groups."""
-        with self.tx() as c:
-            return self._grants(c, user_id, group_ids)
-
     def memberships(self, user_id: int) -> tuple[frozenset[int], dict[str, AccessLevel]]:
-        """The user's active groups and the DataSets shared with them (`grants_for`), read in one transaction
-        (what every request's caller is built from)."""
+        """The user's active groups, and DataSet id -> the best level shared with the user directly or through
+        one of them, read in one transaction (what every request's caller is built from)."""
         q = (
             select(t.group_members.c.group_id)
             .join(t.groups, t.groups.c.id == t.group_members.c.group_id)

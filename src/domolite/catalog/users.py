@@ -90,11 +90,3 @@ class UserStore(Store):
         if row is None:
             return None
         return row.token_hash, None if row.id is None else self._user(row), row.revoked_at is not None
-
-    def get_dev_token(self, token_id: str) -> tuple[str, int, bool] | None:
-        """Return (token_hash, user_id, revoked) of a developer token, or None."""
-        with self.tx() as c:
-            row = c.execute(select(t.dev_tokens).where(t.dev_tokens.c.id == token_id)).first()
-        if row is None:
-            return None
-        return row.token_hash, int(row.user_id), row.revoked_at is not None
