@@ -243,6 +243,23 @@ def test_a_query_answer_keeps_its_shape_and_follows_a_schema_change(api: httpx.C
     assert empty["rows"] == [] and empty["numRows"] == 0 and empty["columns"] == ["a", "b"]
 
 
+def test_a_large_query_answer_arrives_whole_and_every_path_answers_with_a_trailing_slash(api: httpx.Client) -> None:
+    ds = make_dataset(api, [("n", "LONG"), ("s", "STRING")])["id"]
+    csv = "".join(f"{i},row number {i} with some text to make the answer larger\n" for i in range(20_000))
+    assert api.put(f"/v1/datasets/{ds}/data/", content=csv.encode()).status_code == 204
+    # An answer past 64 KiB goes out in many parts (rows as they were built): all of them, in order.
+    r = api.post(f"/v1/datasets/query/execute/{ds}/", json={"sql": "SELECT * FROM table ORDER BY n"})
+    assert r.status_code == 200 and len(r.content) > 1 << 20
+    assert int(r.headers["content-length"]) == len(r.content)
+    q = r.json()
+    assert q["numRows"] == 20_000 and q["rows"][0] == [0, "row number 0 with some text to make the answer larger"]
+    assert [row[0] for row in q["rows"]] == list(range(20_000))
+    assert api.get(f"/v1/datasets/{ds}/").json()["rows"] == 20_000
+    assert api.get("/health/").json() == {"status": "ok"}
+    missing = api.get("/v1/datasets/no-such-dataset/")
+    assert_domo_error(missing, 404)
+
+
 def test_a_column_dropped_and_added_again_reads_null_and_a_retype_and_back_reads_the_retyped_text(
     api: httpx.Client,
 ) -> None:

@@ -3,6 +3,7 @@ counts from the request's arrival, so that time spent waiting for a worker or a 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -39,18 +40,13 @@ async def hang_up(receive: Receive, cancel: Cancel) -> None:
 
 async def until_hung_up(request: Request, work: Callable[[Cancel], T], cancel: Cancel) -> T:
     """Run `work(cancel)` on a worker thread; if the client hangs up first, `cancel` is cancelled (so DuckDB
-    stops at once) and this returns when `work` does (raising what it raised)."""
-    result: list[T] = []
-    failure: list[Exception] = []
-    async with anyio.create_task_group() as group:
-        group.start_soon(hang_up, request.receive, cancel)
-        try:
-            result.append(await anyio.to_thread.run_sync(work, cancel))
-        except Exception as exc:  # raised below, outside the group (which would wrap it)
-            failure.append(exc)
-        finally:
-            group.cancel_scope.cancel()
-            cancel.close()
-    if failure:
-        raise failure[0]
-    return result[0]
+    stops at once) and this returns when `work` does (raising what it raised).
+
+    The watch for the hang-up is a plain asyncio task, cancelled when the work ends: an anyio task group would
+    cost each request more than a small query does (its cancel scope formats the task's repr)."""
+    listener = asyncio.ensure_future(hang_up(request.receive, cancel))
+    try:
+        return await anyio.to_thread.run_sync(work, cancel)
+    finally:
+        listener.cancel()
+        cancel.close()

@@ -1,6 +1,7 @@
 """Pure-ASGI middleware: a toe (trace id) per request, the request's origin for the audit log, one access log
-line per request (its fields escaped: no CR or LF from a request reaches the log), and the refusal of a path or
-query holding a NUL character (no text the catalog stores may hold one)."""
+line per request (its fields escaped: no CR or LF from a request reaches the log), the refusal of a path or
+query holding a NUL character (no text the catalog stores may hold one), and a path's trailing slash dropped
+before routing (every route answers with and without it, see `api/routing.py`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domolite.api.errors import error_body
+from domolite.api.routing import without_trailing_slash
 from domolite.audit import origin
 from domolite.models.audit import Origin
 from domolite.server import metrics
@@ -36,6 +38,7 @@ class ToeMiddleware:
             await self.app(scope, receive, send)
             return
         toe = new_toe()
+        asked = scope["path"]  # as the client wrote it, for the log
         state = scope.setdefault("state", {})
         state["toe"] = toe
         state["arrived"] = time.monotonic()  # where a request's time limit counts from
@@ -71,6 +74,7 @@ class ToeMiddleware:
                 )
                 await send({"type": "http.response.body", "body": body})
                 return
+            scope["path"] = without_trailing_slash(scope["path"])
             await self.app(scope, receive, send_with_status)
         finally:
             origin.leave(entered)
@@ -80,7 +84,7 @@ class ToeMiddleware:
             fields = {
                 "client": client[0],
                 "method": scope["method"],
-                "path": scope["path"],
+                "path": asked,
                 "route": route,
                 "status": status["code"],
                 "duration_ms": round(seconds * 1000, 1),
@@ -91,7 +95,7 @@ class ToeMiddleware:
                 '%s "%s %s" %s %.1fms toe=%s',
                 escape(client[0]),
                 escape(scope["method"]),
-                escape(scope["path"]),
+                escape(asked),
                 status["code"],
                 seconds * 1000,
                 toe,

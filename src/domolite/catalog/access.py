@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
@@ -26,6 +26,21 @@ from domolite.models.access import (
     Share,
 )
 from domolite.models.records import Role, User
+
+# What every request's caller is built from, built once: a statement object keeps its compiled form in
+# SQLAlchemy's cache, where building the same query afresh costs more than running it (see bench/README.md).
+_gm, _p = t.group_members.c, t.dataset_permissions.c
+_ACTIVE_GROUPS_OF = (
+    select(_gm.group_id)
+    .join(t.groups, t.groups.c.id == _gm.group_id)
+    .where(_gm.user_id == bindparam("user_id"), t.groups.c.active.is_(True))
+)
+_GRANTS_TO = select(_p.dataset_id, _p.access_level).where(
+    or_(
+        and_(_p.grantee_type == GranteeType.USER.value, _p.grantee_id == bindparam("user_id")),
+        and_(_p.grantee_type == GranteeType.GROUP.value, _p.grantee_id.in_(bindparam("group_ids", expanding=True))),
+    )
+)
 
 
 def _user(row: Any) -> User:
@@ -208,31 +223,16 @@ class AccessStore(Store):
             return [int(r[0]) for r in c.execute(q)]
 
     # -- shares ----------------------------------------------------------------------------------------------
-    @staticmethod
-    def _grantee_clause(user_id: int, group_ids: frozenset[int]) -> Any:
-        p = t.dataset_permissions.c
-        clause = and_(p.grantee_type == GranteeType.USER.value, p.grantee_id == user_id)
-        if group_ids:
-            clause = or_(clause, and_(p.grantee_type == GranteeType.GROUP.value, p.grantee_id.in_(list(group_ids))))
-        return clause
-
     def memberships(self, user_id: int) -> tuple[frozenset[int], dict[str, AccessLevel]]:
         """The user's active groups, and DataSet id -> the best level shared with the user directly or through
         one of them, read in one transaction (what every request's caller is built from)."""
-        q = (
-            select(t.group_members.c.group_id)
-            .join(t.groups, t.groups.c.id == t.group_members.c.group_id)
-            .where(t.group_members.c.user_id == user_id, t.groups.c.active.is_(True))
-        )
         with self.tx() as c:
-            group_ids = frozenset(int(r[0]) for r in c.execute(q))
+            group_ids = frozenset(int(r[0]) for r in c.execute(_ACTIVE_GROUPS_OF, {"user_id": user_id}))
             return group_ids, self._grants(c, user_id, group_ids)
 
     def _grants(self, c: Connection, user_id: int, group_ids: frozenset[int]) -> dict[str, AccessLevel]:
-        p = t.dataset_permissions.c
-        q = select(p.dataset_id, p.access_level).where(self._grantee_clause(user_id, group_ids))
         best: dict[str, AccessLevel] = {}
-        for dataset_id, level_text in c.execute(q):
+        for dataset_id, level_text in c.execute(_GRANTS_TO, {"user_id": user_id, "group_ids": list(group_ids)}):
             level = AccessLevel(level_text)
             if dataset_id not in best or level.rank > best[dataset_id].rank:
                 best[dataset_id] = level

@@ -4,7 +4,7 @@ transaction, so that both commit as one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,10 +26,10 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
-    def first_or(self, query: Executable, missing: Exception) -> Any:
-        """The first row `query` finds, or raise `missing` (the noun's not-found error)."""
+    def first_or(self, query: Executable, missing: Exception, params: Mapping[str, Any] | None = None) -> Any:
+        """The first row `query` finds (with its bound `params`), or raise `missing` (the noun's not-found error)."""
         with self.tx() as c:
-            row = c.execute(query).first()
+            row = c.execute(query, params).first()
         if row is None:
             raise missing
         return row

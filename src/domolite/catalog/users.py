@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
@@ -13,6 +13,16 @@ from domolite.catalog.clock import utcnow
 from domolite.catalog.engine import Store
 from domolite.errors import Conflict, UserNotFound
 from domolite.models.records import Role, User
+
+# Every call with a developer token reads the first, every DataSet shown its owner: built once (see
+# _ACTIVE_GROUPS_OF in catalog/access.py).
+_u = t.users.c
+_USER_BY_ID = select(t.users).where(_u.id == bindparam("user_id"))
+_DEV_TOKEN_USER = (
+    select(t.dev_tokens.c.token_hash, t.dev_tokens.c.revoked_at, _u.id, _u.email, _u.name, _u.role)
+    .select_from(t.dev_tokens.outerjoin(t.users, _u.id == t.dev_tokens.c.user_id))
+    .where(t.dev_tokens.c.id == bindparam("token_id"))
+)
 
 
 class UserStore(Store):
@@ -39,7 +49,7 @@ class UserStore(Store):
             return int(c.execute(select(func.count()).select_from(t.users)).scalar_one())
 
     def get(self, user_id: int) -> User:
-        return self._user(self.first_or(select(t.users).where(t.users.c.id == user_id), UserNotFound(user_id)))
+        return self._user(self.first_or(_USER_BY_ID, UserNotFound(user_id), {"user_id": user_id}))
 
     def find_by_email(self, email: str) -> tuple[User, str | None]:
         with self.tx() as c:
@@ -81,12 +91,8 @@ class UserStore(Store):
     def dev_token_user(self, token_id: str) -> tuple[str, User | None, bool] | None:
         """Return (token_hash, its user or None when the user is gone, revoked) of a developer token, or None;
         one query."""
-        u = t.users.c
-        q = select(t.dev_tokens.c.token_hash, t.dev_tokens.c.revoked_at, u.id, u.email, u.name, u.role).select_from(
-            t.dev_tokens.outerjoin(t.users, u.id == t.dev_tokens.c.user_id)
-        )
         with self.tx() as c:
-            row = c.execute(q.where(t.dev_tokens.c.id == token_id)).first()
+            row = c.execute(_DEV_TOKEN_USER, {"token_id": token_id}).first()
         if row is None:
             return None
         return row.token_hash, None if row.id is None else self._user(row), row.revoked_at is not None
