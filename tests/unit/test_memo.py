@@ -37,3 +37,13 @@ def test_a_failure_is_not_remembered_and_forget_picks_keys() -> None:
     memo.put(("u", 1), "other")
     memo.forget(lambda key: key[0] == "t")
     assert ("t", 1) not in memo and ("t", 2) not in memo and memo.peek(("u", 1)) == "other"
+
+
+def test_discard_forgets_one_key_and_leaves_the_others() -> None:
+    memo: Memo[str, int] = Memo(4)
+    memo.put("a", 1)
+    memo.put("b", 2)
+    memo.discard("a")
+    memo.discard("never there")
+    assert "a" not in memo and memo.peek("b") == 2
+    assert memo.get("a", lambda: 10) == 10  # computed again

@@ -44,7 +44,7 @@ async def until_hung_up(request: Request, work: Callable[[Cancel], T], cancel: C
 
     The watch for the hang-up is a plain asyncio task, cancelled when the work ends: an anyio task group would
     cost each request more than a small query does (its cancel scope formats the task's repr)."""
-    listener = asyncio.ensure_future(hang_up(request.receive, cancel))
+    listener = asyncio.create_task(hang_up(request.receive, cancel))
     try:
         return await anyio.to_thread.run_sync(work, cancel)
     finally:

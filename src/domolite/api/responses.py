@@ -29,6 +29,9 @@ class JSON(Response):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
+_SMALL = 1 << 16  # an answer up to this size is joined into one body message (one write), at no real cost
+
+
 class JSONWithRows(Response):
     """A JSON object of `head`'s members, then `"rows": [...]` from a query's chunked JSON rows (sent as they
     are, never joined into one copy), then `tail`'s members. Everything is known before the first byte, so the
@@ -42,21 +45,15 @@ class JSONWithRows(Response):
         for n, chunk in enumerate(rows_json):
             parts.extend((b",", chunk) if n else (chunk,))
         parts.append(b"]," + orjson.dumps(tail, option=orjson.OPT_NON_STR_KEYS)[1:])
-        self.parts = _joined_small(parts)
-        super().__init__(None, headers={"Content-Length": str(sum(len(p) for p in self.parts))})
+        length = sum(len(p) for p in parts)
+        self.parts = [b"".join(parts)] if length <= _SMALL else parts  # a small answer goes out in one write
+        super().__init__(None, headers={"Content-Length": str(length)})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         last = len(self.parts) - 1
         for n, part in enumerate(self.parts):
             await send({"type": "http.response.body", "body": part, "more_body": n < last})
-
-
-_SMALL = 1 << 16  # an answer this size goes out as one body message (one write), joined at no real cost
-
-
-def _joined_small(parts: list[bytes]) -> list[bytes]:
-    return [b"".join(parts)] if sum(len(p) for p in parts) <= _SMALL else parts
 
 
 def attachment(file_name: str, field: str = "fileName") -> str:

@@ -353,9 +353,6 @@ class Door:
 
         return self._plans.get(key, bind)
 
-    def _forget(self, key: Hashable) -> None:
-        self._plans.forget(lambda k: k == key)
-
     def _run(self, sql: str, plan_key: Hashable, filtered: bool, cancel: Cancel, *, files: bool = False) -> QueryResult:
         """Raises _FilesGone when `files` (the source reads Parquet files straight) and a file could not be read."""
         remaining = cancel.remaining_s()
@@ -385,7 +382,7 @@ class Door:
                         )
                         del rows
                 except duckdb.Error:
-                    self._forget(plan_key)  # the next try binds the SQL again
+                    self._plans.discard(plan_key)  # the next try binds the SQL again
                     raise
         except Cancelled as exc:
             if exc.reason != _TIME_UP:

@@ -37,6 +37,11 @@ class Memo(Generic[K, V]):
             while len(self._values) > self.size:
                 self._values.popitem(last=False)
 
+    def discard(self, key: K) -> None:
+        """Forget the value of `key`, if one is remembered."""
+        with self._lock:
+            self._values.pop(key, None)
+
     def forget(self, which: Callable[[K], bool]) -> None:
         """Forget every value whose key `which` picks."""
         with self._lock:

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from domolite.errors import Busy, DomoError, InvalidField, ShuttingDown
-from domolite.models.records import Column
+from domolite.models.records import Column, DomoType
 from domolite.server.cancel import Cancel, Cancelled
 from domolite.server.memo import Memo
 from domolite.storage import duck
@@ -93,6 +93,7 @@ def _retrying(attempt: Callable[[], T], collided: Callable[[duckdb.Error], bool]
 
 _FILE_LISTS = 1024  # tables' file lists kept per data version (see Lake.files_at)
 _FILE_COLUMNS = 16384  # Parquet files whose columns are kept (files never change)
+_FileListKey = tuple[str, int, tuple[tuple[str, DomoType], ...]]  # table, version, schema (names and types)
 
 
 # A schedule time older than anything DuckLake schedules itself, and the cleanup cut-off just after it.
@@ -208,7 +209,7 @@ class Lake:
         self._unload_threads = unload_threads
         self._unload_con: duckdb.DuckDBPyConnection | None = None
         self._unload_lock = threading.Lock()
-        self._file_lists: Memo[Hashable, str | None] = Memo(_FILE_LISTS)
+        self._file_lists: Memo[_FileListKey, str | None] = Memo(_FILE_LISTS)
         self._file_columns: Memo[str, dict[int, tuple[str, str]]] = Memo(_FILE_COLUMNS)
 
     def instance(self, threads: int | None, memory_limit: str) -> duckdb.DuckDBPyConnection:
@@ -448,7 +449,7 @@ class Lake:
         the time of a small query. A snapshot's files never change, so the list is read once per table,
         version and schema and then remembered (a bounded number of them); the server names the version from
         its catalog's record of the DataSet, which every load moves."""
-        key: Hashable = (table, int(version), tuple((c.name, c.type) for c in columns))
+        key: _FileListKey = (table, int(version), tuple((c.name, c.type) for c in columns))
         try:
             return self._file_lists.get(key, lambda: self._files_source(table, int(version), columns, cancel))
         except duckdb.Error:  # the metadata or a file could not be read now: DuckLake's own read decides
@@ -457,7 +458,7 @@ class Lake:
 
     def forget_files(self, table: str) -> None:
         """Forget the table's remembered file lists (a file of one could not be read)."""
-        self._file_lists.forget(lambda key: isinstance(key, tuple) and key[0] == table)
+        self._file_lists.forget(lambda key: key[0] == table)
 
     def _files_source(self, table: str, version: int, columns: Sequence[Column], cancel: Cancel | None) -> str | None:
         meta = _metadata(LAKE)
