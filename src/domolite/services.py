@@ -107,6 +107,7 @@ def build_services(settings: Settings) -> Services:
         threads=settings.duckdb_threads,
         owner=liveness.id,
         slots=settings.query_slots,
+        copy_budget_bytes=settings.query_copy_mb * 2**20,
     )
     product = catalog.product
     datasets = DataSets(catalog, lake, limits, audit, door, product)

@@ -26,9 +26,11 @@ import duckdb
 from domolite.access import permissions
 from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
 from domolite.models.records import DataSet, DomoType, Principal
+from domolite.query.copies import Copies
 from domolite.query.fifo import PIPE_KIND, FifoReader
 from domolite.query.jsonrows import chunks_of, chunks_of_rows, json_sql, rows_of
 from domolite.query.mistakes import missing_column
+from domolite.query.prepared import ConnectionPool
 from domolite.query.sql import NESTED_TOO_DEEPLY, rewrite
 from domolite.query.unload import ParquetFiles, csv_chunks
 from domolite.server.alarms import ALARMS
@@ -131,9 +133,11 @@ class Door:
         threads: int | None = None,
         owner: str = "",
         slots: int | None = None,
+        copy_budget_bytes: int = 0,
     ) -> None:
         """`slots` queries run at once (default: the core count); the others wait for a free one, within their
-        time limit, so that queries never take all the cores that commits need."""
+        time limit, so that queries never take all the cores that commits need. `copy_budget_bytes` is the memory
+        of the in-memory copies of the DataSets queried most (`query.copies`; 0: none)."""
         self.lake = lake
         self.owner = owner
         self.slots = slots or os.cpu_count() or 2
@@ -155,6 +159,8 @@ class Door:
         self._sandbox.execute("SET lock_configuration = true")
         self._plans: Memo[Hashable, _Plan] = Memo(_PLANS)
         self._counts: Memo[Hashable, int] = Memo(_COUNTS)
+        self._connections = ConnectionPool(self._sandbox.cursor)
+        self.copies = Copies(self._sandbox, copy_budget_bytes)
 
     def stop(self) -> None:
         """Close every download still running (their DuckDB work stops)."""
@@ -162,6 +168,8 @@ class Door:
 
     def close(self) -> None:
         self.stop()
+        self.copies.close()
+        self._connections.close()
         self._sandbox.close()
 
     def recover(self, is_gone: Callable[[str | None], bool]) -> None:
@@ -211,16 +219,18 @@ class Door:
         also: str | None = None,
         files: bool = True,
         cancel: Cancel | None = None,
+        table_sql: str | None = None,
     ) -> tuple[str, bool, bool]:
-        """The SELECT, whether a row filter applies and whether it reads Parquet files straight. `also` is one
-        more condition of the door's own (which rows landed when), not the caller's. `files` False reads through
-        DuckLake, never straight from the files (see `_table_sql`)."""
+        """The SELECT, whether a row filter applies and whether it reads Parquet files (or their copy) straight.
+        `also` is one more condition of the door's own (which rows landed when), not the caller's. `files` False
+        reads through DuckLake, never straight from the files (see `_table_sql`); `table_sql` is the FROM item
+        when the caller has it already."""
         permissions.require_read(principal, dataset)
         if version is None:
             cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
         else:  # the rows of then, in today's schema (the one PDP's policies and the caller's SQL name)
             cols = ", ".join(self.lake.columns_at(dataset.table, version, dataset.columns)) or "NULL AS _empty"
-        table_sql = self._table_sql(dataset, version, also, files, cancel)
+        table_sql = table_sql or self._table_sql(dataset, version, also, files, cancel)
         sql = f"SELECT {cols} FROM {table_sql or self.lake.qualified(dataset.table, version)}"
         row_filter = self._row_filter(dataset, principal) if preview is None else preview
         conditions = [f"({c})" for c in (row_filter, also) if c is not None]
@@ -312,11 +322,27 @@ class Door:
         *,
         files: bool,
     ) -> QueryResult:
-        source, filtered, from_files = self._source(dataset, principal, version, preview, files=files, cancel=cancel)
-        sql = _rewrite(user_sql, dataset.id, source)
-        # The plan of the same text is the same while the DataSet's schema is (the source names the version).
-        plan_key = (sql, tuple((c.name, c.type) for c in dataset.columns))
-        return self._run(sql, plan_key, filtered, cancel, files=from_files)
+        permissions.require_read(principal, dataset)
+        with self._reading(dataset, version, files, cancel) as table_sql:
+            source, filtered, from_files = self._source(
+                dataset, principal, version, preview, files=files, cancel=cancel, table_sql=table_sql
+            )
+            sql = _rewrite(user_sql, dataset.id, source)
+            # The plan of the same text is the same while the DataSet's schema is (the source names the version).
+            plan_key = (sql, tuple((c.name, c.type) for c in dataset.columns))
+            return self._run(sql, plan_key, filtered, cancel, files=from_files)
+
+    @contextmanager
+    def _reading(self, dataset: DataSet, version: int | None, files: bool, cancel: Cancel) -> Iterator[str | None]:
+        """The FROM item a query reads the DataSet from while the block runs: its in-memory copy (kept until
+        then, see `query.copies`), its Parquet files, or None to read the DuckLake table."""
+        files_sql = self._table_sql(dataset, version, None, files, cancel)
+        if files_sql is None:
+            yield None
+            return
+        key = (dataset.table, dataset.data_version, tuple((c.name, c.type) for c in dataset.columns))
+        with self.copies.reading(key, files_sql, dataset.row_count * max(1, len(dataset.columns))) as copy_sql:
+            yield copy_sql or files_sql
 
     @contextmanager
     def _slot(self, cancel: Cancel) -> Iterator[None]:
@@ -363,16 +389,18 @@ class Door:
         timed = Cancel(parent=cancel)
         alarm = ALARMS.set(limit_s, lambda: timed.cancel(_TIME_UP))
         try:
-            with self.lake.cursor(timed, self._sandbox) as cur:
+            with self._connections.connection() as held, self.lake.running(held.interrupter(), timed):
+                # Over a data version's files, the same text is the same statement: run it prepared.
+                execute = held.execute if files else held.con.execute
                 try:
-                    plan = self._plan(cur, sql, plan_key)
+                    plan = self._plan(held.con, sql, plan_key)
                     if plan.json_sql is not None:
-                        found = cur.execute(plan.json_sql).fetchnumpy()["j"]
+                        found = execute(plan.json_sql).fetchnumpy()["j"]
                         count = len(found)
                         chunks = chunks_of(found.tolist()) if count <= self.max_rows else []
                         del found
                     else:
-                        cur.execute(sql)
+                        cur = execute(sql)
                         rows = cur.fetchmany(self.max_rows + 1)
                         count = len(rows)
                         chunks = (
@@ -384,6 +412,10 @@ class Door:
                 except duckdb.Error:
                     self._plans.discard(plan_key)  # the next try binds the SQL again
                     raise
+                if count > self.max_rows:  # raised here, the connection (and any rows left unread) is let go
+                    raise BadRequest(
+                        f"the query returns more than {self.max_rows} rows; add a LIMIT or a WHERE to narrow it"
+                    )
         except Cancelled as exc:
             if exc.reason != _TIME_UP:
                 raise
@@ -406,8 +438,6 @@ class Door:
         finally:
             alarm.cancel()
             timed.close()
-        if count > self.max_rows:
-            raise BadRequest(f"the query returns more than {self.max_rows} rows; add a LIMIT or a WHERE to narrow it")
         return QueryResult(columns=plan.columns, types=plan.types, row_count=count, rows_json=chunks)
 
     # -- CSV export -------------------------------------------------------------------------------------------
@@ -429,6 +459,7 @@ def _duck_message(exc: Exception, *, redact_values: bool = False, root: str | No
     text = re.sub(r"read_parquet\(\[[^\]]*\][^)]*\)", "table", text)  # never name the lake's files
     text = re.sub(r"\"?[^\s\"']*\.parquet\"?", "(a file of the table)", text)
     text = re.sub(r"\bds_[0-9a-f]{32}\b", "table", text)  # never name lake tables
+    text = re.sub(r"\bdomolite_copy_\d+(?:\.main\.t\b)?", "table", text)  # nor a copy's (query.copies)
     if redact_values:
         # The engine may evaluate a user's expression on a row before the row filter drops it; a value quoted
         # in an error (a failed cast, say) could come from a row the caller may not see.

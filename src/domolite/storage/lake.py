@@ -275,11 +275,26 @@ class Lake:
         if self._closing.cancelled:
             raise ShuttingDown("the server is stopping")
         cur = (con or self._con).cursor()
-        interrupt = _interrupter(cur)
+        try:
+            with self.running(_interrupter(cur), cancel):
+                yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def running(self, interrupt: Callable[[], None], cancel: Cancel | None = None) -> Iterator[None]:
+        """DuckDB work on a connection of the caller's, stopped by `interrupt` when `cancel` is cancelled or the
+        lake closes; its errors then become ShuttingDown or Cancelled.
+
+        Raises:
+            ShuttingDown: the lake is closing. Cancelled: `cancel` was cancelled (before or while it ran).
+        """
+        if self._closing.cancelled:
+            raise ShuttingDown("the server is stopping")
         try:
             with self._closing.hooked(interrupt), (cancel or Cancel()).hooked(interrupt):
                 try:
-                    yield cur
+                    yield
                 except duckdb.Error:
                     if self._closing.cancelled:
                         raise ShuttingDown("the server is stopping") from None
@@ -290,8 +305,6 @@ class Lake:
             if self._closing.cancelled:
                 raise ShuttingDown("the server is stopping") from None
             raise
-        finally:
-            cur.close()
 
     @contextmanager
     def writing(self) -> Iterator[None]:
