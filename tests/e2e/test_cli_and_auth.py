@@ -85,7 +85,8 @@ def test_token_scope_outside_the_client_is_refused(server: Server) -> None:
 
 
 def test_tokens_survive_a_restart_and_a_key_rotation_and_expire_on_time(tmp_path: Path) -> None:
-    # Tokens live a minute: long enough to outlast a restart on a busy machine, short enough to wait out.
+    # Tokens live a minute across the restart: long enough to outlast it on a busy machine. The server then
+    # restarts issuing tokens that live 15 s (long enough for a key rotation), to wait one of them out.
     srv = Server(data_dir=tmp_path / "data", env={"DOMOLITE_TOKEN_LIFETIME_S": "60"}).start()
 
     def status(token: str) -> int:
@@ -96,22 +97,26 @@ def test_tokens_survive_a_restart_and_a_key_rotation_and_expire_on_time(tmp_path
         login = {"method": "password", "emailAddress": "admin@domolite.local", "password": ADMIN_PASSWORD}
         session = httpx.post(srv.url + "/api/content/v2/authentication", json=login).json()["sessionToken"]
         srv.stop()
+        srv.env["DOMOLITE_TOKEN_LIFETIME_S"] = "15"
         srv.start()
         assert status(token) == 200
         # A new key signs from now on; the old one still verifies what it signed, until that expires.
         older = srv.token()
+        issued = jwt.decode(older, options={"verify_signature": False})
+        assert issued["exp"] - issued["iat"] == 15
         rotated = json.loads(srv.cli("keys", "rotate", "--json"))
         newer = srv.token()
         assert jwt.get_unverified_header(newer)["kid"] == rotated["kid"] != jwt.get_unverified_header(older)["kid"]
         assert status(older) == 200 and status(newer) == 200
         who = httpx.get(srv.url + "/api/content/v2/users/me", headers={"x-domo-authentication": session})
         assert who.status_code == 200 and who.json()["emailAddress"] == "admin@domolite.local"
-        expires = jwt.decode(older, options={"verify_signature": False})["exp"]
+        expires = issued["exp"]
         time.sleep(max(0.0, expires - time.time()) + 0.5)
         r = httpx.get(srv.url + "/v1/datasets", headers={"Authorization": f"bearer {older}"})
         assert_domo_error(r, 401, "expired")
         assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
         assert status(newer) == 200  # issued a second or more later, by the new key: still valid
+        assert status(token) == 200  # issued before the restart, for a minute: still valid
     finally:
         srv.stop()
 
