@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from alembic.script import ScriptDirectory
 import domolite.catalog
 from domolite.catalog import open_catalog
 from domolite.catalog import schema as t
+from domolite.catalog.database import HEAD_REVISION
 from domolite.models.records import UpdateMethod
 
 
@@ -28,10 +31,25 @@ def drift(catalog_url: str) -> list[Any]:
         catalog.close()
 
 
-def test_the_migrations_have_one_head() -> None:
+def test_the_migrations_have_one_head_the_one_the_catalog_names() -> None:
     config = Config()
     config.set_main_option("script_location", str(Path(domolite.catalog.__file__).parent / "migrations"))
-    assert ScriptDirectory.from_config(config).get_heads() == ["0010_execution_numbers"]
+    assert ScriptDirectory.from_config(config).get_heads() == ["0010_execution_numbers"] == [HEAD_REVISION]
+
+
+def test_a_catalog_behind_is_migrated_and_one_at_the_head_opens_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    upgrade(url, "0009_audit_log")
+    catalog = open_catalog(url)
+    try:
+        assert catalog.at_head()
+    finally:
+        catalog.close()
+    assert run(url, "SELECT version_num FROM alembic_version") == [(HEAD_REVISION,)]
+    probe = "import sys; from domolite.catalog import open_catalog; open_catalog(sys.argv[1]).close(); "
+    probe += "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'boto3')))"
+    out = subprocess.run([sys.executable, "-c", probe, url], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_a_sqlite_catalog_migrated_from_empty_matches_the_declared_tables(tmp_path: Path) -> None:

@@ -13,11 +13,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -31,6 +29,9 @@ from pydantic import SecretStr
 from domolite.errors import Busy, S3Refused
 from domolite.models.exports import ErrorCode, S3Credentials, S3Target
 from domolite.settings import Settings
+
+if TYPE_CHECKING:
+    import boto3
 
 log = logging.getLogger("domolite.s3")
 
@@ -63,6 +64,8 @@ def _session() -> boto3.session.Session:
     client costs milliseconds instead of the ~0.1 s of loading them again. Each client gets the request's
     credentials explicitly, so the server's own AWS identity is never used. Call with `_SESSION_LOCK` held."""
     if not _SESSIONS:
+        import boto3  # here, not at the top: a server with nothing in S3 starts without it (~0.3 s)
+
         _SESSIONS.append(boto3.session.Session())
     return _SESSIONS[0]
 
@@ -77,6 +80,8 @@ def _client(
 ) -> Any:
     """A boto3 S3 client with the given keys (access key, secret, session token; all None: the AWS chain), bounded
     retries and timeouts, and `pool` connections."""
+    from botocore.config import Config
+
     config = Config(
         region_name=region,
         signature_version="s3v4",
@@ -413,6 +418,8 @@ class LakeBucket:
         the chain has none either: S3 then refuses, and the first use says so)."""
         if self.access_key:
             return self
+        import boto3
+
         found = boto3.session.Session().get_credentials()
         if found is None:
             return self
