@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         None, ge=1, description="Queries that run at once; the others wait within their time limit. Default: cores."
     )
     query_copy_mb: int = Field(
-        256, ge=0, description="Memory (MB, compressed) for in-memory copies of the DataSets queried most; 0: none."
+        256, ge=0, description="Memory (MB) for in-memory copies of the DataSets queried most; 0: none."
     )
     lake_write_wait_s: float = Field(
         60.0, gt=0, description="How long a commit waits for its turn at writing the lake before a 503 (retryable)."
