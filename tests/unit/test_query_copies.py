@@ -19,6 +19,7 @@ from typing import TypeVar
 import duckdb
 import pytest
 
+from domolite.catalog.clock import utcnow
 from domolite.models.records import Column, DataSet, DomoType, Principal, Role, User
 from domolite.query.copies import VALUE_BYTES, Copies
 from domolite.query.door import Door, _duck_message
@@ -109,15 +110,15 @@ def test_a_dataset_read_twice_is_copied_and_the_copy_gives_the_same_rows_in_orde
 
 def test_a_version_is_copied_only_once_it_has_stood_a_while(lake: Lake, tmp_path: Path) -> None:
     version = load(lake, 0, 100)
-    door = door_over(lake, tmp_path, steady_s=1.0)
+    door = door_over(lake, tmp_path, steady_s=1.5)
     try:
-        ds = dataset("t", version, 100)
-        for _ in range(3):  # read again and again at once (as while it is being loaded): no copy
-            assert door.query(ds, ADMIN, "SELECT count(*) AS c FROM table").rows == [[100]]
+        just_loaded = dataclasses.replace(dataset("t", version, 100), data_updated_at=utcnow())
+        for _ in range(3):  # read again and again just after its load (as while it is loaded again and again)
+            assert door.query(just_loaded, ADMIN, "SELECT count(*) AS c FROM table").rows == [[100]]
         time.sleep(0.3)
         assert door.copies.names == []
-        time.sleep(0.8)
-        assert door.query(ds, ADMIN, "SELECT count(*) AS c FROM table").rows == [[100]]
+        time.sleep(1.3)
+        assert door.query(just_loaded, ADMIN, "SELECT count(*) AS c FROM table").rows == [[100]]
         eventually(lambda: door.copies.names)
     finally:
         door.close()
@@ -165,7 +166,7 @@ def copies(lake: Lake) -> Iterator[Copies]:
 
 def read_twice(copies: Copies, key: tuple[object, ...], files: str) -> None:
     for _ in range(2):
-        with copies.reading(key, files, 1) as found:
+        with copies.reading(key, files, 1, 60.0) as found:
             assert found is None
 
 
@@ -179,9 +180,9 @@ def test_past_the_budget_the_least_recently_read_copy_goes(lake: Lake, copies: C
     read_twice(copies, ("u", 1), u_files)
     [second] = eventually(lambda: [n for n in copies.names if n != first])
     assert copies.names == [second]
-    with copies.reading(("t", 1), t_files, 1) as found:
+    with copies.reading(("t", 1), t_files, 1, 60.0) as found:
         assert found is None  # read from its files again
-    with copies.reading(("u", 1), u_files, 1) as found:
+    with copies.reading(("u", 1), u_files, 1, 60.0) as found:
         assert found == f"{second}.main.t"
 
 
@@ -192,7 +193,7 @@ def test_a_copy_being_read_is_removed_only_when_its_reader_is_done(lake: Lake, c
     read_twice(copies, ("t", version), files)
     eventually(lambda: copies.names)
     con = copies._con
-    with copies.reading(("t", version), files, 1) as table:
+    with copies.reading(("t", version), files, 1, 60.0) as table:
         assert table is not None
         read_twice(copies, ("t", version + 1), files)  # the same DataSet at another version: this one is stale
         eventually(lambda: copies.names and table.split(".")[0] not in copies.names)

@@ -2,8 +2,8 @@
 
 A query over a DataSet's Parquet files reads and decodes them every time: a 100-row filter of a 1,000,000-row
 DataSet reads the row groups its range touches (~7 ms on 2 cores), where the same filter over the rows in
-memory takes ~1.5 ms. A DataSet queried at least twice, over at least 2 s, at the same data version is copied
-into memory in the background; queries read the copy from then on. A copy is of one data version
+memory takes ~1.5 ms. A DataSet queried at least twice at a data version that has stood 10 s since its load is
+copied into memory in the background; queries read the copy from then on. A copy is of one data version
 and schema (the catalog names the version, every load moves it), so it holds exactly the rows the files hold,
 and a load or a schema change is read from the files until the new version is copied in turn.
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -33,10 +32,11 @@ log = logging.getLogger(__name__)
 
 # Bytes a value takes in a copy, about (1,000,000 rows of 8 columns: 134 MB).
 VALUE_BYTES = 16
-# A DataSet is copied once it has been read this many times at one data version, over this many seconds: a
-# version that a commit replaces at once (a DataSet being loaded again and again) is never worth a copy.
+# A DataSet is copied once it has been read this many times at one data version, and that version has stood
+# this many seconds since its load: a version that the next commit soon replaces (a DataSet loaded again and
+# again) is not worth a copy.
 READS_BEFORE_COPY = 2
-STEADY_S = 2.0
+STEADY_S = 10.0
 _RECENT = 1024  # DataSets whose reads are counted (least recently read go first)
 _NEVER = -1  # the count of a DataSet whose copy failed: it is read from its files
 
@@ -56,7 +56,7 @@ class Copies:
         self.budget_bytes = budget_bytes
         self._lock = threading.Lock()
         self._ready: OrderedDict[Hashable, _Copy] = OrderedDict()
-        self._reads: OrderedDict[Hashable, tuple[int, float]] = OrderedDict()  # reads, and when the first was
+        self._reads: OrderedDict[Hashable, int] = OrderedDict()
         self.steady_s = STEADY_S
         self._building: Hashable | None = None
         self._jobs: queue.SimpleQueue[Callable[[duckdb.DuckDBPyConnection], None] | None] = queue.SimpleQueue()
@@ -67,10 +67,11 @@ class Copies:
 
     # -- reading ----------------------------------------------------------------------------------------------
     @contextmanager
-    def reading(self, key: Hashable, files_sql: str, values: int) -> Iterator[str | None]:
+    def reading(self, key: Hashable, files_sql: str, values: int, age_s: float) -> Iterator[str | None]:
         """The FROM item of the copy of `key` (a DataSet at a data version and schema) while the block runs, or
         None when there is none yet: this read is counted, and the copy made from `files_sql` (the FROM item of
-        its files) in the background once it has been read often enough and its `values` fit."""
+        its files) in the background once it has been read often enough, its version is `steady_s` old (`age_s`:
+        seconds since its load) and its `values` fit."""
         with self._lock:
             copy = self._ready.get(key)
             if copy is not None and not copy.retired:
@@ -79,7 +80,7 @@ class Copies:
                 due = False
             else:
                 copy = None
-                due = self._count_read(key, values)
+                due = self._count_read(key, values, age_s)
         if copy is None:
             if due:
                 self._submit(lambda cur: self._make(cur, key, files_sql))
@@ -94,17 +95,16 @@ class Copies:
             if gone:
                 self._submit(lambda cur: self._detach(cur, copy))
 
-    def _count_read(self, key: Hashable, values: int) -> bool:
+    def _count_read(self, key: Hashable, values: int, age_s: float) -> bool:
         """Count one read of `key` (under the lock); whether its copy is to be made now."""
         if self._closed or not self.budget_bytes or values * VALUE_BYTES > self.budget_bytes:
             return False
-        now = time.monotonic()
-        reads, first = self._reads.pop(key, (0, now))
+        reads = self._reads.pop(key, 0)
         reads = reads if reads == _NEVER else reads + 1
-        self._reads[key] = (reads, first)
+        self._reads[key] = reads
         while len(self._reads) > _RECENT:
             self._reads.popitem(last=False)
-        if reads >= READS_BEFORE_COPY and now - first >= self.steady_s and self._building is None:
+        if reads >= READS_BEFORE_COPY and age_s >= self.steady_s and self._building is None:
             self._building = key
             return True
         return False
@@ -162,7 +162,7 @@ class Copies:
             with self._lock:
                 self._building = None
                 if failed:
-                    self._reads[key] = (_NEVER, 0.0)
+                    self._reads[key] = _NEVER
         with self._lock:
             if self._closed:
                 made.retired = True

@@ -341,7 +341,10 @@ class Door:
             yield None
             return
         key = (dataset.table, dataset.data_version, tuple((c.name, c.type) for c in dataset.columns))
-        with self.copies.reading(key, files_sql, dataset.row_count * max(1, len(dataset.columns))) as copy_sql:
+        values = dataset.row_count * max(1, len(dataset.columns))
+        loaded = dataset.data_updated_at or dataset.created_at  # naive UTC, as the catalog keeps times
+        age_s = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - loaded).total_seconds()
+        with self.copies.reading(key, files_sql, values, age_s) as copy_sql:
             yield copy_sql or files_sql
 
     @contextmanager
