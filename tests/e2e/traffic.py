@@ -4,6 +4,7 @@ downloads that may hang up, and what the server's log says about them."""
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +73,17 @@ def assert_no_errors_logged(server: Server, since: int) -> None:
     assert not errors, errors[:5]
 
 
-def idle_lake_transactions(server: Server, postgres: Postgres | None) -> list[Any]:
-    """PostgreSQL sessions of the server's database sitting in an open transaction (none on SQLite)."""
+def idle_lake_transactions(server: Server, postgres: Postgres | None, settle_s: float = 0.5) -> list[Any]:
+    """PostgreSQL sessions of the server's database left in an open transaction (none on SQLite): idle in the
+    same transaction (the same start) when looked at twice, `settle_s` apart. A session caught between its BEGIN
+    and its first statement (the catalog's own work, at any moment) is not one."""
     if postgres is None:
         return []
-    sql = "SELECT pid, left(query, 60) FROM pg_stat_activity WHERE datname = current_database() "
+    sql = "SELECT pid, xact_start, left(query, 60) FROM pg_stat_activity WHERE datname = current_database() "
     sql += "AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
-    return postgres.query(server.catalog_url, sql)
+    first = postgres.query(server.catalog_url, sql)
+    if not first:
+        return []
+    time.sleep(settle_s)
+    again = {(pid, started) for pid, started, _query in postgres.query(server.catalog_url, sql)}
+    return [(pid, query) for pid, started, query in first if (pid, started) in again]

@@ -10,7 +10,7 @@ and a load or a schema change is read from the files until the new version is co
 Copies share a budget (`query_copy_mb`): the least recently read go first when a new one does not fit. A
 DataSet is copied only when its values (rows x columns) could fit in the budget at 16 bytes a value. Copies
 are not compressed: DuckDB's compressed in-memory tables take a sixth of the memory but cost a GROUP BY over
-1,000,000 rows ~2.5 ms more (15 ms against 12.5 ms), and compressing one waits for the queries running then.
+1,000,000 rows ~2.5 ms more (15 ms against 12.5 ms), and compressing one took over a second while queries ran.
 A copy is never removed while a query reads it.
 
 One thread makes and removes the copies, one at a time, so that the memory each takes is measured alone.
@@ -111,7 +111,7 @@ class Copies:
 
     @property
     def names(self) -> list[str]:
-        """The databases of the copies ready to read (for tests and the metrics)."""
+        """The databases of the copies ready to read."""
         with self._lock:
             return [c.name for c in self._ready.values() if not c.retired]
 
