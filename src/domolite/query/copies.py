@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from domolite.server.memo import Memo
+
 log = logging.getLogger(__name__)
 
 # Bytes a value takes in a copy, about (1,000,000 rows of 8 columns: 134 MB).
@@ -39,6 +41,9 @@ READS_BEFORE_COPY = 2
 STEADY_S = 10.0
 _RECENT = 1024  # DataSets whose reads are counted (least recently read go first)
 _NEVER = -1  # the count of a DataSet whose copy failed: it is read from its files
+
+# A DataSet at a data version and schema: its table first.
+CopyKey = tuple[Hashable, ...]
 
 
 @dataclass
@@ -55,10 +60,10 @@ class Copies:
         self._con = con
         self.budget_bytes = budget_bytes
         self._lock = threading.Lock()
-        self._ready: OrderedDict[Hashable, _Copy] = OrderedDict()
-        self._reads: OrderedDict[Hashable, int] = OrderedDict()
+        self._ready: OrderedDict[CopyKey, _Copy] = OrderedDict()
+        self._reads: Memo[CopyKey, int] = Memo(_RECENT)
         self.steady_s = STEADY_S
-        self._building: Hashable | None = None
+        self._building: CopyKey | None = None
         self._jobs: queue.SimpleQueue[Callable[[duckdb.DuckDBPyConnection], None] | None] = queue.SimpleQueue()
         self._next = 0
         self._closed = False
@@ -67,7 +72,7 @@ class Copies:
 
     # -- reading ----------------------------------------------------------------------------------------------
     @contextmanager
-    def reading(self, key: Hashable, files_sql: str, values: int, age_s: float) -> Iterator[str | None]:
+    def reading(self, key: CopyKey, files_sql: str, values: int, age_s: float) -> Iterator[str | None]:
         """The FROM item of the copy of `key` (a DataSet at a data version and schema) while the block runs, or
         None when there is none yet: this read is counted, and the copy made from `files_sql` (the FROM item of
         its files) in the background once it has been read often enough, its version is `steady_s` old (`age_s`:
@@ -95,15 +100,13 @@ class Copies:
             if gone:
                 self._submit(lambda cur: self._detach(cur, copy))
 
-    def _count_read(self, key: Hashable, values: int, age_s: float) -> bool:
+    def _count_read(self, key: CopyKey, values: int, age_s: float) -> bool:
         """Count one read of `key` (under the lock); whether its copy is to be made now."""
         if self._closed or not self.budget_bytes or values * VALUE_BYTES > self.budget_bytes:
             return False
-        reads = self._reads.pop(key, 0)
+        reads = self._reads.peek(key) or 0
         reads = reads if reads == _NEVER else reads + 1
-        self._reads[key] = reads
-        while len(self._reads) > _RECENT:
-            self._reads.popitem(last=False)
+        self._reads.put(key, reads)
         if reads >= READS_BEFORE_COPY and age_s >= self.steady_s and self._building is None:
             self._building = key
             return True
@@ -141,7 +144,7 @@ class Copies:
                 if not self._closed:
                     log.warning("an in-memory copy of a DataSet could not be made or removed", exc_info=True)
 
-    def _make(self, cur: duckdb.DuckDBPyConnection, key: Hashable, files_sql: str) -> None:
+    def _make(self, cur: duckdb.DuckDBPyConnection, key: CopyKey, files_sql: str) -> None:
         if self._closed:
             return
         name = f"domolite_copy_{self._next}"
@@ -162,16 +165,16 @@ class Copies:
             with self._lock:
                 self._building = None
                 if failed:
-                    self._reads[key] = _NEVER
+                    self._reads.put(key, _NEVER)
         with self._lock:
             if self._closed:
                 made.retired = True
             else:
                 for other_key, other in self._ready.items():  # the same DataSet at another version: stale
-                    if _table_of(other_key) == _table_of(key):
+                    if other_key[0] == key[0]:
                         other.retired = True
                 self._ready[key] = made
-                self._reads.pop(key, None)
+                self._reads.discard(key)
                 total = sum(c.size for c in self._ready.values() if not c.retired)
                 for old in self._ready.values():
                     if total <= self.budget_bytes:
@@ -214,7 +217,3 @@ class Copies:
 def _table_memory(cur: duckdb.DuckDBPyConnection) -> int:
     row = cur.execute("SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'").fetchone()
     return int(row[0]) if row else 0
-
-
-def _table_of(key: Hashable) -> object:
-    return key[0] if isinstance(key, tuple) and key else key

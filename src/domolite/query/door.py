@@ -200,9 +200,10 @@ class Door:
         Raises:
             Forbidden: the principal may not read the DataSet.
         """
+        permissions.require_read(principal, dataset)
         span = None if landed is None else self.lake.landed_between(*landed)
         # Through DuckLake: a download or an export may run long after its SQL was made, past a file's removal.
-        return self._source(dataset, principal, version, also=span, files=False)[0]
+        return self._source(dataset, principal, version, also=span)[0]
 
     def _row_filter(self, dataset: DataSet, principal: Principal) -> str | None:
         row_filter = self.policies.row_filter(dataset, principal) if self.policies else None
@@ -217,20 +218,16 @@ class Door:
         version: int | None,
         preview: str | None = None,
         also: str | None = None,
-        files: bool = True,
-        cancel: Cancel | None = None,
         table_sql: str | None = None,
     ) -> tuple[str, bool, bool]:
-        """The SELECT, whether a row filter applies and whether it reads Parquet files (or their copy) straight.
-        `also` is one more condition of the door's own (which rows landed when), not the caller's. `files` False
-        reads through DuckLake, never straight from the files (see `_table_sql`); `table_sql` is the FROM item
-        when the caller has it already."""
-        permissions.require_read(principal, dataset)
+        """The SELECT (of a DataSet the caller has checked the principal may read), whether a row filter applies
+        and whether it reads Parquet files (or their copy) straight: from `table_sql` (see `_reading`), or from
+        the DuckLake table when None. `also` is one more condition of the door's own (which rows landed when),
+        not the caller's."""
         if version is None:
             cols = ", ".join(ident(c.name) for c in dataset.columns) or "NULL AS _empty"
         else:  # the rows of then, in today's schema (the one PDP's policies and the caller's SQL name)
             cols = ", ".join(self.lake.columns_at(dataset.table, version, dataset.columns)) or "NULL AS _empty"
-        table_sql = table_sql or self._table_sql(dataset, version, also, files, cancel)
         sql = f"SELECT {cols} FROM {table_sql or self.lake.qualified(dataset.table, version)}"
         row_filter = self._row_filter(dataset, principal) if preview is None else preview
         conditions = [f"({c})" for c in (row_filter, also) if c is not None]
@@ -238,13 +235,11 @@ class Door:
             sql += f" WHERE {' AND '.join(conditions)}"
         return sql, row_filter is not None, table_sql is not None
 
-    def _table_sql(
-        self, dataset: DataSet, version: int | None, also: str | None, files: bool, cancel: Cancel | None
-    ) -> str | None:
+    def _table_sql(self, dataset: DataSet, version: int | None, files: bool, cancel: Cancel | None) -> str | None:
         """The Parquet files of the data version the catalog names for the DataSet (`Lake.files_at`: the same
         rows, without DuckLake's metadata reads at every query), or None to read the DuckLake table (at
         `version` for time travel, and whenever the files cannot give the same rows)."""
-        if files and version is None and also is None and dataset.data_version is not None:
+        if files and version is None and dataset.data_version is not None:
             return self.lake.files_at(dataset.table, dataset.data_version, dataset.columns, cancel)
         return None
 
@@ -324,9 +319,7 @@ class Door:
     ) -> QueryResult:
         permissions.require_read(principal, dataset)
         with self._reading(dataset, version, files, cancel) as table_sql:
-            source, filtered, from_files = self._source(
-                dataset, principal, version, preview, files=files, cancel=cancel, table_sql=table_sql
-            )
+            source, filtered, from_files = self._source(dataset, principal, version, preview, table_sql=table_sql)
             sql = _rewrite(user_sql, dataset.id, source)
             # The plan of the same text is the same while the DataSet's schema is (the source names the version).
             plan_key = (sql, tuple((c.name, c.type) for c in dataset.columns))
@@ -336,7 +329,7 @@ class Door:
     def _reading(self, dataset: DataSet, version: int | None, files: bool, cancel: Cancel) -> Iterator[str | None]:
         """The FROM item a query reads the DataSet from while the block runs: its in-memory copy (kept until
         then, see `query.copies`), its Parquet files, or None to read the DuckLake table."""
-        files_sql = self._table_sql(dataset, version, None, files, cancel)
+        files_sql = self._table_sql(dataset, version, files, cancel)
         if files_sql is None:
             yield None
             return
