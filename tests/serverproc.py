@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 
@@ -48,9 +49,29 @@ class Server:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 120) -> Server:
+        chosen = not self.port  # a port picked here may be taken by another process before the server binds it
         self.port = self.port or free_port()
         env = {**os.environ, "DOMOLITE_ADMIN_PASSWORD": ADMIN_PASSWORD, **self.env}
         self.log_path = self.log_path or self.data_dir.parent / f"{self.data_dir.name}-server.log"
+        deadline = time.monotonic() + timeout
+        while True:
+            logged = self.log_path.stat().st_size if self.log_path.exists() else 0
+            self._launch(env)
+            if self._wait_until_serving(deadline):
+                break
+            taken = b"address already in use" in self.log_path.read_bytes()[logged:]
+            if not (chosen and taken and time.monotonic() < deadline):
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
+            self.port = free_port()
+        text = self.log_path.read_text()
+        if not self.client_id:
+            self.client_id = re.search(r"client id\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+            self.client_secret = re.search(r"client secret\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+            self.dev_token = re.search(r"developer token\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+        return self
+
+    def _launch(self, env: dict[str, str]) -> None:
+        assert self.log_path is not None
         with self.log_path.open("ab") as log:  # the server writes to its own copy of the descriptor
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "domolite", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
@@ -58,24 +79,31 @@ class Server:
                 stderr=log,
                 env=env,
             )
-        deadline = time.monotonic() + timeout
+
+    def _wait_until_serving(self, deadline: float) -> bool:
+        """Wait until this process answers on its port (True) or exits (False). An answer counts only once the
+        port's listening socket is this process's own: another server may hold the port this one failed to bind."""
+        assert self.proc is not None and self.log_path is not None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
-            try:
-                httpx.get(self.url + "/health-probe", timeout=5)  # a starved machine may answer slowly
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            self.kill9()  # leave no process behind
-            raise RuntimeError(f"server did not start:\n{self.log_path.read_text()}")
-        text = self.log_path.read_text()
-        if not self.client_id:
-            self.client_id = re.search(r"client id\s+(\S+)", text).group(1)  # type: ignore[union-attr]
-            self.client_secret = re.search(r"client secret\s+(\S+)", text).group(1)  # type: ignore[union-attr]
-            self.dev_token = re.search(r"developer token\s+(\S+)", text).group(1)  # type: ignore[union-attr]
-        return self
+                return False
+            if self._holds_port():
+                try:
+                    httpx.get(self.url + "/health-probe", timeout=5)  # a starved machine may answer slowly
+                    return True
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.1)
+        self.kill9()  # leave no process behind
+        raise RuntimeError(f"server did not start:\n{self.log_path.read_text()}")
+
+    def _holds_port(self) -> bool:
+        assert self.proc is not None
+        try:
+            sockets = psutil.Process(self.proc.pid).net_connections(kind="tcp")
+        except psutil.Error:
+            return False
+        return any(c.status == psutil.CONN_LISTEN and c.laddr.port == self.port for c in sockets)
 
     def sibling(self) -> Server:
         """Another server process on this one's data dir and catalog (with its bootstrap credentials); not started."""
