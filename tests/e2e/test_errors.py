@@ -6,6 +6,7 @@ import base64
 import json
 
 import httpx
+import pytest
 
 from tests.helpers import assert_domo_error, make_dataset, stream_of
 from tests.serverproc import Server
@@ -74,6 +75,27 @@ def test_forged_token_is_401(server: Server) -> None:
 def test_bad_developer_token_is_401(server: Server) -> None:
     r = httpx.get(server.url + "/v1/datasets", headers={"X-DOMO-Developer-Token": "DDCI0000000000000000nope"})
     assert_domo_error(r, 401, "developer token is not valid")
+
+
+@pytest.mark.parametrize("route", ["/v1/datasets/query/execute/{}", "/api/query/v1/execute/{}"])
+def test_a_query_is_told_of_its_caller_before_its_body(server: Server, api: httpx.Client, route: str) -> None:
+    """Both SQL query routes authenticate on the worker thread that runs the query, after the body was read: a
+    request without a valid token is still a 401 whatever its body, and with one, the body's 400 or 413."""
+    ds = make_dataset(api, [("n", "LONG")], "caller first", csv="1\n2\n3\n")
+    url = server.url + route.format(ds["id"])
+    json_type = {"Content-Type": "application/json"}
+    bad_json, too_big = b"{not json", b'{"sql": "' + b"x" * (16 * 2**20) + b'"}'
+    no_sql = b'{"query": "SELECT 1"}'
+    forged = {**json_type, "X-DOMO-Developer-Token": "DDCI0000000000000000nope"}
+    for body in (bad_json, too_big, no_sql):
+        assert_domo_error(httpx.post(url, content=body, headers=json_type), 401, "authentication is required")
+        assert_domo_error(httpx.post(url, content=body, headers=forged), 401, "developer token is not valid")
+    assert_domo_error(api.post(url, content=bad_json, headers=json_type), 400, "not valid JSON")
+    assert_domo_error(api.post(url, content=too_big, headers=json_type), 413, "larger than")
+    assert_domo_error(api.post(url, content=no_sql, headers=json_type), 400, "sql: Field required")
+    got = api.post(url, json={"sql": "SELECT n FROM table ORDER BY n DESC"})
+    assert got.status_code == 200, got.text
+    assert got.json()["rows"] == [[3], [2], [1]]
 
 
 def test_bad_client_credentials_are_401(server: Server) -> None:

@@ -4,7 +4,7 @@ stops before its Content-Length, a JSON body over the limit, and an encoding dom
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 from fastapi import Depends, Request
@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from domolite.api.deps import get_services
 from domolite.api.errors import validation_message
-from domolite.errors import BadRequest, BodyEndedEarly, InvalidField, UnsupportedMediaType
+from domolite.errors import BadRequest, BodyEndedEarly, DomoError, InvalidField, UnsupportedMediaType
 from domolite.models.limits import Limits
 
 M = TypeVar("M", bound=BaseModel)
@@ -85,7 +85,10 @@ async def json_body(request: Request) -> Any:
         PayloadTooLarge: larger than the max_json_bytes setting (refused before the rest is read).
         BadRequest: not JSON, or a string in it holds a NUL character.
     """
-    raw = await small_body(request)
+    return _json_of(await small_body(request))
+
+
+def _json_of(raw: bytes) -> Any:
     if not raw.strip():
         return None
     try:
@@ -114,11 +117,15 @@ def _refuse_nul(value: Any, where: str) -> None:
 
 
 async def parse_body(request: Request, model: type[M], *, default: Any = None) -> M:
-    data = await json_body(request)
+    return _validated(await small_body(request), model, _limits(request), default)
+
+
+def _validated(raw: bytes, model: type[M], limits: Limits, default: Any) -> M:
+    data = _json_of(raw)
     if data is None:
         data = {} if default is None else default
     try:
-        return model.model_validate(data, context={"limits": _limits(request)})
+        return model.model_validate(data, context={"limits": limits})
     except ValidationError as exc:
         raise BadRequest(validation_message(list(exc.errors()))) from None
 
@@ -129,6 +136,40 @@ def body_of(model: type[M], *, default: Any = None) -> Any:
 
     async def read(request: Request) -> M:
         return await parse_body(request, model, default=default)
+
+    return Depends(read)
+
+
+class LaterBody(Generic[M]):
+    """A JSON body read whole before the handler runs and validated as `model` when `value()` is called, on
+    the handler's worker thread after its caller is authenticated (see deps.Caller): a failure to read it
+    (too large, cut short) waits for that too, so a route taking one answers 401 before 400 or 413 as the
+    routes whose body is a plain dependency do."""
+
+    __slots__ = ("_raw", "_failure", "_model", "_limits", "_default")
+
+    def __init__(
+        self, raw: bytes, failure: DomoError | None, model: type[M], limits: Limits, default: Any = None
+    ) -> None:
+        self._raw, self._failure = raw, failure
+        self._model, self._limits, self._default = model, limits, default
+
+    def value(self) -> M:
+        """The body validated as the model (see `parse_body`), or the error reading it raised."""
+        if self._failure is not None:
+            raise self._failure
+        return _validated(self._raw, self._model, self._limits, self._default)
+
+
+def later_body(model: type[M], *, default: Any = None) -> Any:
+    """A dependency: the JSON body, read now and validated as `model` when the handler asks (LaterBody)."""
+
+    async def read(request: Request) -> LaterBody[M]:
+        try:
+            raw, failure = await small_body(request), None
+        except DomoError as exc:
+            raw, failure = b"", exc
+        return LaterBody(raw, failure, model, _limits(request), default)
 
     return Depends(read)
 

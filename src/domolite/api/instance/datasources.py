@@ -9,8 +9,9 @@ from typing import Annotated, Any
 from fastapi import Request
 from starlette.responses import Response
 
-from domolite.api.body import JsonDep, body_of, flag, optional_int
+from domolite.api.body import JsonDep, LaterBody, body_of, flag, later_body, optional_int
 from domolite.api.deps import (
+    CallerDep,
     DataSetsDep,
     GuardDep,
     PrincipalDep,
@@ -36,6 +37,7 @@ from domolite.api.routing import Router
 from domolite.datasets.service import DataSets, SchemaColumn
 from domolite.errors import BadRequest, InvalidField, Unauthorized
 from domolite.models.records import Column, DataSet, Principal, User
+from domolite.server.cancel import Cancel
 
 router = Router()
 
@@ -96,8 +98,8 @@ def who_am_i(principal: PrincipalDep) -> JSON:
 async def execute(
     dataset_id: str,
     request: Request,
-    principal: PrincipalDep,
-    body: Annotated[SqlIn, body_of(SqlIn)],
+    caller: CallerDep,
+    body: Annotated[LaterBody[SqlIn], later_body(SqlIn)],
     queries: QueriesDep,
     settings: SettingsDep,
     offset: str | None = None,
@@ -107,24 +109,27 @@ async def execute(
     """Run SQL against the DataSet (`FROM table`) as the caller may see it (PDP applies), at an earlier
     data version with dataVersion, paged by limit and offset. A PDP preview (previewPdp, filterGroupIds) shows
     the rows those policies show together, to one who may manage them."""
-    version = optional_int(dataVersion, "dataVersion")
     started = time.monotonic()
-    dataset, result = await until_hung_up(
-        request,
-        lambda cancel: queries.run(
+
+    def run(cancel: Cancel) -> JSONWithRows:
+        # One hand-off to a worker thread for the whole query: the caller first, then the body, then the paging.
+        principal = caller.principal()
+        sql_in = body.value()
+        version = optional_int(dataVersion, "dataVersion")
+        dataset, result = queries.run(
             principal,
             dataset_id,
-            body.sql,
+            sql_in.sql,
             limit=optional_int(limit, "limit"),
             offset=optional_int(offset, "offset"),
             version=version,
             cancel=cancel,
-            preview_policies=body.preview_policies(),
-        ),
-        request_cancel(request, settings.query_timeout_s),
-    )
-    head, tail = query_out(dataset, result, duration_ms=int((time.monotonic() - started) * 1000))
-    return JSONWithRows(head, result.rows_json, tail)
+            preview_policies=sql_in.preview_policies(),
+        )
+        head, tail = query_out(dataset, result, duration_ms=int((time.monotonic() - started) * 1000))
+        return JSONWithRows(head, result.rows_json, tail)
+
+    return await until_hung_up(request, run, request_cancel(request, settings.query_timeout_s))
 
 
 # -- metadata, create, delete --------------------------------------------------------------------------------
