@@ -287,11 +287,11 @@ def main() -> None:
         print(f"best ratio / CPU-floor ratio: {best / floor_ratio:.2f}  (target >= 0.9)")
         # The S3 server completes an object only after its last part, with nothing of the object left to
         # overlap: for that long one process works and the other core has nothing of this export to do.
-        tail = statistics.median(completions.seconds)
+        tail = min(completions.seconds)  # the shortest: the bound below is then the highest the runs allow
         bound = ours_floor / (ours_floor + tail / cores * (cores - 1))
         print(
             f"the S3 server completing the object after its last part (upload_file's CompleteMultipartUpload, "
-            f"median): {tail:.2f} s; with that alone on one core, the best ratio / CPU-floor ratio any export "
+            f"shortest): {tail:.2f} s; with that alone on one core, the best ratio / CPU-floor ratio any export "
             f"with this run's CPU can reach: {bound:.2f}"
         )
         duck_best, duck_median = min(r.wall for r in duck), statistics.median(r.wall for r in duck)
