@@ -156,3 +156,14 @@ def test_a_long_record_inside_gzip_is_refused_too(tmp_path: Path) -> None:
     assert refused(tmp_path, in_pieces(packed, 50)) == (
         "part 3, line 11: the record is longer than 4096 bytes, the limit (the max_record_bytes setting)"
     )
+
+
+def test_crlf_line_ends_become_lf_in_any_chunking_and_a_lone_cr_stays(tmp_path: Path) -> None:
+    """CRLF and LF may be mixed in one body; a CR whose LF comes in the next chunk is held back for it, and a
+    CR that no LF follows (inside a value, or the body's last byte) is kept as it is."""
+    body = b'a,1\r\nb,"x\ry"\nc,3\r\n' * 50 + b"d,4\r"
+    wanted = b'a,1\nb,"x\ry"\nc,3\n' * 50 + b"d,4\r"
+    for size in (1, 2, 3, 5, 16, 4096):
+        assert receive(tmp_path, in_pieces(body, size)) == wanted, size
+    assert receive(tmp_path, in_pieces(gzip.compress(body), 7)) == wanted
+    assert receive(tmp_path, [ROWS, b"x,1\r", b"\ny,2\n"]) == ROWS + b"x,1\ny,2\n"  # a chunk without a CR
