@@ -91,6 +91,13 @@ def _retrying(attempt: Callable[[], T], collided: Callable[[duckdb.Error], bool]
     raise AssertionError("unreachable")
 
 
+# DuckLake (1.5.5) keeps, in each DuckDB instance, the whole catalog of every schema version the instance has read,
+# and never lets one go: every DataSet made, removed or given a new schema adds one, so memory grows with the
+# columns of all DataSets times the schema changes (a process that made 1,000 DataSets of 3 columns held
+# ~1.9 GiB; DuckDB and DuckLake alone, 1,000 tables: 1.85 GiB; ~1 kB per column and version). So the writer's
+# instance is replaced by a fresh one once the schema versions it has seen, times the lake's columns, pass
+# this (~100 MB; for 1,000 such DataSets, every 20 schema changes). See Lake._renew_if_stale.
+RENEW_AFTER_COLUMN_VERSIONS = 100_000
 _FILE_LISTS = 1024  # tables' file lists kept per data version (see Lake.files_at)
 _FILE_COLUMNS = 16384  # Parquet files whose columns are kept (files never change)
 _FileListKey = tuple[str, int, tuple[tuple[str, DomoType], ...]]  # table, version, schema (names and types)
@@ -200,10 +207,17 @@ class Lake:
             self.readable_root = str(lake_dir) + "/"
         else:
             self.data_path = self.readable_root = bucket.url_of("lake") + "/"
+        self._threads = threads
         self._memory_limit = memory_limit
         self._con = self.instance(threads, memory_limit)
-        self._attach()
+        self._attach(self._con)
+        # The writer's instance and those it replaced that cursors still use (see _renew_if_stale).
+        self._instances_lock = threading.Lock()
+        self._cursors: dict[int, int] = {}  # id of an instance -> cursors of it open now
+        self._retired: dict[int, duckdb.DuckDBPyConnection] = {}
+        self._schema_version: int | None = None  # the lake's schema version when the writer's instance began
         self._write_lock = threading.RLock()
+        self._write_depth = 0  # how deep the holder of the write turn is in nested writing() blocks
         self.write_wait_s = write_wait_s
         self._closing = Cancel()  # cancelled by close(): interrupts every statement still running
         self._unload_threads = unload_threads
@@ -226,7 +240,7 @@ class Lake:
                 raise
         return con
 
-    def _attach(self) -> None:
+    def _attach(self, con: duckdb.DuckDBPyConnection) -> None:
         """Attach the lake. The first attach of a new lake creates its metadata tables; when several processes
         start together on one, the others' attach fails while that happens (SQLite: locked; PostgreSQL: the
         tables or types already exist) and is tried again, finding the lake made.
@@ -239,11 +253,11 @@ class Lake:
 
         def detach() -> None:
             try:
-                self._con.execute(f"DETACH {LAKE}")
+                con.execute(f"DETACH {LAKE}")
             except duckdb.Error:
                 pass
 
-        _retrying(lambda: self._con.execute(sql), _attach_collided, detach)
+        _retrying(lambda: con.execute(sql), _attach_collided, detach)
 
     def stop(self) -> None:
         """Interrupt every statement still running, in every DuckDB instance that reads the lake through
@@ -256,7 +270,11 @@ class Lake:
             if self._unload_con is not None:
                 self._unload_con.close()
                 self._unload_con = None
-        self._con.close()
+        with self._instances_lock:
+            instances = [self._con, *self._retired.values()]
+            self._retired.clear()
+        for instance in instances:
+            instance.close()
 
     @property
     def closing(self) -> bool:
@@ -274,7 +292,30 @@ class Lake:
         """
         if self._closing.cancelled:
             raise ShuttingDown("the server is stopping")
-        cur = (con or self._con).cursor()
+        if con is not None:
+            with self._cursor_of(con, cancel) as cur:
+                yield cur
+            return
+        with self._instances_lock:
+            owner = self._con
+            self._cursors[id(owner)] = self._cursors.get(id(owner), 0) + 1
+        try:
+            with self._cursor_of(owner, cancel) as cur:
+                yield cur
+        finally:
+            with self._instances_lock:
+                left = self._cursors[id(owner)] - 1
+                if left:
+                    self._cursors[id(owner)] = left
+                else:
+                    del self._cursors[id(owner)]
+                gone = self._retired.pop(id(owner)) if not left and id(owner) in self._retired else None
+            if gone is not None:
+                gone.close()
+
+    @contextmanager
+    def _cursor_of(self, con: duckdb.DuckDBPyConnection, cancel: Cancel | None) -> Iterator[duckdb.DuckDBPyConnection]:
+        cur = con.cursor()
         try:
             with self.running(_interrupter(cur), cancel):
                 yield cur
@@ -316,10 +357,61 @@ class Lake:
         """
         if not self._write_lock.acquire(timeout=self.write_wait_s):
             raise Busy(f"the lake was busy with other changes for {self.write_wait_s:g} s; nothing was changed", 5)
+        self._write_depth += 1
         try:
             yield
         finally:
-            self._write_lock.release()
+            self._write_depth -= 1
+            try:
+                if self._write_depth == 0:
+                    self._renew_if_stale()
+            finally:
+                self._write_lock.release()
+
+    def _renew_if_stale(self) -> None:
+        """At the end of a turn at writing: when the schema versions since the writer's instance began (this
+        process's changes or other processes'), times the lake's columns, pass RENEW_AFTER_COLUMN_VERSIONS, a
+        fresh instance takes its place. Cursors already open finish on the old one, which is closed after the
+        last. Nothing is lost: the instance holds no state of its own beyond the lake it attaches (loads,
+        schema changes and reads each run in a cursor's own transaction)."""
+        if self._closing.cancelled:
+            return
+        meta = _metadata(LAKE)
+        try:
+            with self.cursor() as cur:
+                row = cur.execute(f"SELECT max(schema_version) FROM {meta}.ducklake_snapshot").fetchone()
+                version = int(row[0]) if row and row[0] is not None else 0
+                if self._schema_version is None or version < self._schema_version:
+                    self._schema_version = version
+                    return
+                if version == self._schema_version:
+                    return
+                row = cur.execute(f"SELECT count(*) FROM {meta}.ducklake_column WHERE end_snapshot IS NULL").fetchone()
+                columns = int(row[0]) if row else 0
+        except (duckdb.Error, ShuttingDown):
+            return  # asked again at the end of the next turn
+        if (version - self._schema_version) * max(1, columns) < RENEW_AFTER_COLUMN_VERSIONS:
+            return
+        try:
+            fresh = self.instance(self._threads, self._memory_limit)
+        except duckdb.Error:
+            log.warning("the lake's writer instance could not be renewed; it is kept", exc_info=True)
+            return
+        try:
+            self._attach(fresh)
+        except Exception:
+            fresh.close()
+            log.warning("the lake's writer instance could not be renewed; it is kept", exc_info=True)
+            return
+        with self._instances_lock:
+            old, self._con = self._con, fresh
+            self._schema_version = version
+            idle = id(old) not in self._cursors
+            if not idle:
+                self._retired[id(old)] = old
+        if idle:
+            old.close()
+        log.info("the lake's writer instance was renewed at schema version %d", version)
 
     # -- tables -----------------------------------------------------------------------------------------------
     def create_table(self, table: str, columns: Sequence[Column]) -> None:
