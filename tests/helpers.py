@@ -168,7 +168,7 @@ def metric(text: str, name: str, **labels: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def lake_in(root: Path, *, catalog_url: str | None = None, threads: int = 1) -> Lake:
+def lake_in(root: Path, *, catalog_url: str | None = None, threads: int = 1, unload_threads: int | None = None) -> Lake:
     """A `Lake` as a server process opens one, its files under `root`: on the embedded SQLite metadata, or on
     the PostgreSQL catalog at `catalog_url` (each call a process of its own: its own DuckDB and writer lock)."""
     from domolite.storage.lake import Lake
@@ -179,4 +179,5 @@ def lake_in(root: Path, *, catalog_url: str | None = None, threads: int = 1) -> 
         extension_dir=root / "extensions",
         threads=threads,
         memory_limit="500MB",
+        unload_threads=unload_threads,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from typing import Any
 
 import httpx
 
@@ -241,6 +242,34 @@ def test_a_query_answer_keeps_its_shape_and_follows_a_schema_change(api: httpx.C
     assert q["rows"] == [["1", 1.5, "1"], ["2", None, "2"]]
     empty = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT * FROM table WHERE false"}).json()
     assert empty["rows"] == [] and empty["numRows"] == 0 and empty["columns"] == ["a", "b"]
+
+
+def test_a_dataset_with_no_rows_answers_queries_with_its_columns_and_types_before_and_after_loads(
+    api: httpx.Client,
+) -> None:
+    ds = make_dataset(api, ALL_TYPES)["id"]
+    url = f"/v1/datasets/query/execute/{ds}"
+
+    def query(sql: str) -> dict[str, Any]:
+        r = api.post(url, json={"sql": sql})
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    never_loaded = query("SELECT * FROM table")
+    assert never_loaded["columns"] == [n for n, _ in ALL_TYPES] and never_loaded["rows"] == []
+    assert [m["type"] for m in never_loaded["metadata"]] == [t for _, t in ALL_TYPES]
+    totals = query("SELECT count(*) AS n, sum(l) AS sl, sum(m) AS sm, max(day) AS d, max(at) AS a FROM table")
+    assert totals["rows"] == [[0, None, None, None, None]]
+    assert [m["type"] for m in totals["metadata"]] == ["LONG", "LONG", "DECIMAL", "DATE", "DATETIME"]
+    # The SQL is checked against the column types as it is when there are rows.
+    wrong = api.post(url, json={"sql": "SELECT day + at FROM table"})
+    assert wrong.status_code == 400 and "+(DATE, TIMESTAMP)" in wrong.json()["message"], wrong.text
+    row = b"x,1,2.5,3.25,2024-01-02,2024-01-02 03:04:05\n"
+    assert api.put(f"/v1/datasets/{ds}/data", content=row).status_code == 204
+    assert query("SELECT s, l, m FROM table")["rows"] == [["x", 1, 3.25]]
+    assert api.put(f"/v1/datasets/{ds}/data", content=b"").status_code == 204  # replaced by no rows
+    emptied = query("SELECT count(*) AS n, max(s) AS s FROM table")
+    assert emptied["rows"] == [[0, None]] and api.get(f"/v1/datasets/{ds}").json()["rows"] == 0
 
 
 def test_a_large_query_answer_arrives_whole_and_every_path_answers_with_a_trailing_slash(api: httpx.Client) -> None:

@@ -64,3 +64,28 @@ def test_without_schema_changes_the_writer_instance_is_kept(lake: Lake, caplog: 
             lake.load("t", f"SELECT range AS n FROM range({i + 1})", replace=True, commit_info={})
     assert not any("renewed" in r.getMessage() for r in caplog.records)
     assert lake.row_count("t") == 6
+
+
+def test_the_export_writer_instance_is_renewed_the_same_way_and_exports_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(lake_module, "RENEW_AFTER_COLUMN_VERSIONS", 3 * 2 * 6)
+    lake = lake_in(tmp_path, unload_threads=1)  # exports in an instance of their own
+    try:
+        lake.create_table("t0", [Column("n", DomoType.LONG)])
+        lake.load("t0", "SELECT range AS n FROM range(3)", replace=True, commit_info={})
+        source = f"SELECT n FROM {lake.qualified('t0')} ORDER BY n"
+        lake.unload_csv(source, str(tmp_path / "first.csv"))
+        first = lake._unload_con
+        for i in range(1, 6):
+            lake.create_table(f"t{i}", [Column("n", DomoType.LONG)])
+        with caplog.at_level(logging.INFO, logger="domolite.lake"):
+            lake.unload_csv(source, str(tmp_path / "second.csv"))
+        assert any("export writer instance was renewed" in r.getMessage() for r in caplog.records)
+        assert lake._unload_con is not first
+        with pytest.raises(duckdb.ConnectionException):  # nothing used it any more: closed at once
+            first.execute("SELECT 1")  # type: ignore[union-attr]
+        for name in ("first.csv", "second.csv"):
+            assert (tmp_path / name).read_text().splitlines() == ["n", "0", "1", "2"]
+    finally:
+        lake.close()

@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from domolite.catalog.clock import utcnow
+from domolite.errors import InvalidSql
 from domolite.models.records import Column, DataSet, DomoType, Principal, Role, User
 from domolite.query.copies import VALUE_BYTES, Copies
 from domolite.query.door import Door, _duck_message
@@ -246,3 +247,20 @@ def test_a_query_over_files_runs_prepared_on_a_kept_connection(tmp_path: Path) -
     finally:
         pool.close()
         db.close()
+
+
+def test_a_dataset_the_catalog_says_is_empty_is_answered_without_reading_the_lake(lake: Lake, tmp_path: Path) -> None:
+    """An empty DataSet is answered as no rows of its schema's types, never through DuckLake (each DuckLake read at
+    a new schema version keeps one more copy of the catalog in the sandbox): here its table is not even in the
+    lake, and only a DataSet said to hold rows goes to look for it."""
+    door = door_over(lake, tmp_path, policies=OddRowsOnly())
+    try:
+        empty = dataclasses.replace(dataset("not_in_the_lake", 0, 0), data_version=None)
+        answer = door.query(empty, ADMIN, "SELECT n, label, price, count(*) OVER () AS c FROM table")
+        assert (answer.columns, answer.rows, answer.row_count) == (["n", "label", "price", "c"], [], 0)
+        assert [t.value for t in answer.types] == ["LONG", "STRING", "DECIMAL", "LONG"]
+        assert door.query(empty, ADMIN, "SELECT count(*) AS n, sum(price) AS p FROM table").rows == [[0, None]]
+        with pytest.raises(InvalidSql):
+            door.query(dataclasses.replace(empty, row_count=5), ADMIN, "SELECT n FROM table")
+    finally:
+        door.close()

@@ -38,7 +38,7 @@ from domolite.server.cancel import Cancel, Cancelled
 from domolite.server.memo import Memo
 from domolite.server.scratch import remove_gone, remove_strays
 from domolite.storage.lake import LAKE, Lake, lake_busy
-from domolite.storage.sqltext import ident, literal
+from domolite.storage.sqltext import SQL_TYPES, ident, literal
 
 
 class _FilesGone(Exception):
@@ -328,7 +328,15 @@ class Door:
     @contextmanager
     def _reading(self, dataset: DataSet, version: int | None, files: bool, cancel: Cancel) -> Iterator[str | None]:
         """The FROM item a query reads the DataSet from while the block runs: its in-memory copy (kept until
-        then, see `query.copies`), its Parquet files, or None to read the DuckLake table."""
+        then, see `query.copies`), its Parquet files, or None to read the DuckLake table.
+
+        A DataSet that the catalog says holds no rows is read as no rows of its schema's types, without
+        DuckLake: each read through DuckLake at a new schema version makes the sandbox keep one more copy of
+        the whole catalog (see RENEW_AFTER_COLUMN_VERSIONS in storage/lake.py), and DataSets are looked at
+        while still empty (one made, then shown)."""
+        if version is None and dataset.row_count == 0:
+            yield _no_rows(dataset)
+            return
         files_sql = self._table_sql(dataset, version, files, cancel)
         if files_sql is None:
             yield None
@@ -445,6 +453,12 @@ class Door:
             self.lake.copy_csv(select_sql, dest, header=header, cancel=stop)
 
         return FifoReader(write, self.scratch_dir, name="csv-export", owner=self.owner, stop_with=self._stopping)
+
+
+def _no_rows(dataset: DataSet) -> str:
+    """A FROM item of no rows with the DataSet's columns, typed as its table stores them."""
+    cols = ", ".join(f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in dataset.columns)
+    return f"(SELECT {cols or 'NULL AS _empty'} WHERE false)"
 
 
 def _duck_message(exc: Exception, *, redact_values: bool = False, root: str | None = None) -> str:

@@ -222,6 +222,7 @@ class Lake:
         self._closing = Cancel()  # cancelled by close(): interrupts every statement still running
         self._unload_threads = unload_threads
         self._unload_con: duckdb.DuckDBPyConnection | None = None
+        self._unload_version: int | None = None  # the lake's schema version when that instance began
         self._unload_lock = threading.Lock()
         self._file_lists: Memo[_FileListKey, str | None] = Memo(_FILE_LISTS)
         self._file_columns: Memo[str, dict[int, tuple[str, str]]] = Memo(_FILE_COLUMNS)
@@ -266,12 +267,13 @@ class Lake:
 
     def close(self) -> None:
         self.stop()
-        with self._unload_lock:
-            if self._unload_con is not None:
-                self._unload_con.close()
-                self._unload_con = None
-        with self._instances_lock:
-            instances = [self._con, *self._retired.values()]
+        with self._unload_lock, self._instances_lock:
+            instances = [
+                self._con,
+                *([self._unload_con] if self._unload_con is not None else []),
+                *self._retired.values(),
+            ]
+            self._unload_con = None
             self._retired.clear()
         for instance in instances:
             instance.close()
@@ -292,16 +294,18 @@ class Lake:
         """
         if self._closing.cancelled:
             raise ShuttingDown("the server is stopping")
-        if con is not None:
-            with self._cursor_of(con, cancel) as cur:
-                yield cur
-            return
+        with self._using(lambda: con or self._con) as owner, self._cursor_of(owner, cancel) as cur:
+            yield cur
+
+    @contextmanager
+    def _using(self, pick: Callable[[], duckdb.DuckDBPyConnection]) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The instance `pick` names (under the instances' lock), in use until the block ends: one renewed
+        meanwhile (see _renew) is closed after the last block using it."""
         with self._instances_lock:
-            owner = self._con
+            owner = pick()
             self._cursors[id(owner)] = self._cursors.get(id(owner), 0) + 1
         try:
-            with self._cursor_of(owner, cancel) as cur:
-                yield cur
+            yield owner
         finally:
             with self._instances_lock:
                 left = self._cursors[id(owner)] - 1
@@ -374,44 +378,62 @@ class Lake:
         fresh instance takes its place. Cursors already open finish on the old one, which is closed after the
         last. Nothing is lost: the instance holds no state of its own beyond the lake it attaches (loads,
         schema changes and reads each run in a cursor's own transaction)."""
-        if self._closing.cancelled:
+        self._schema_version, renew_at = self._schema_check(self._schema_version)
+        if renew_at is None:
             return
+        try:
+            fresh = self._fresh(self._threads, read_only=False)
+        except Exception:
+            log.warning("the lake's writer instance could not be renewed; it is kept", exc_info=True)
+            return
+        with self._instances_lock:
+            old, self._con = self._con, fresh
+            self._schema_version = renew_at
+        self._retire(old)
+        log.info("the lake's writer instance was renewed at schema version %d", renew_at)
+
+    def _fresh(self, threads: int | None, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """A new instance with the lake attached (read-only: an export writer's)."""
+        con = self.instance(threads, self._memory_limit)
+        try:
+            if read_only:
+                con.execute(f"ATTACH {literal(self.source)} AS {LAKE} (DATA_PATH {literal(self.data_path)}, READ_ONLY)")
+            else:
+                self._attach(con)
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def _schema_check(self, began: int | None) -> tuple[int | None, int | None]:
+        """For an instance that began at schema version `began` (None: not known yet): the version to remember
+        as its beginning, and the lake's schema version now when the instance is due for renewal (see
+        RENEW_AFTER_COLUMN_VERSIONS), else None. Metadata that cannot be read now changes nothing."""
+        if self._closing.cancelled:
+            return began, None
         meta = _metadata(LAKE)
         try:
             with self.cursor() as cur:
                 row = cur.execute(f"SELECT max(schema_version) FROM {meta}.ducklake_snapshot").fetchone()
                 version = int(row[0]) if row and row[0] is not None else 0
-                if self._schema_version is None or version < self._schema_version:
-                    self._schema_version = version
-                    return
-                if version == self._schema_version:
-                    return
+                if began is None or version < began:
+                    return version, None
+                if version == began:
+                    return began, None
                 row = cur.execute(f"SELECT count(*) FROM {meta}.ducklake_column WHERE end_snapshot IS NULL").fetchone()
                 columns = int(row[0]) if row else 0
         except (duckdb.Error, ShuttingDown):
-            return  # asked again at the end of the next turn
-        if (version - self._schema_version) * max(1, columns) < RENEW_AFTER_COLUMN_VERSIONS:
-            return
-        try:
-            fresh = self.instance(self._threads, self._memory_limit)
-        except duckdb.Error:
-            log.warning("the lake's writer instance could not be renewed; it is kept", exc_info=True)
-            return
-        try:
-            self._attach(fresh)
-        except Exception:
-            fresh.close()
-            log.warning("the lake's writer instance could not be renewed; it is kept", exc_info=True)
-            return
+            return began, None
+        return began, version if (version - began) * max(1, columns) >= RENEW_AFTER_COLUMN_VERSIONS else None
+
+    def _retire(self, old: duckdb.DuckDBPyConnection) -> None:
+        """Close an instance that was replaced: now, or after the last block still using it."""
         with self._instances_lock:
-            old, self._con = self._con, fresh
-            self._schema_version = version
             idle = id(old) not in self._cursors
             if not idle:
                 self._retired[id(old)] = old
         if idle:
             old.close()
-        log.info("the lake's writer instance was renewed at schema version %d", version)
 
     # -- tables -----------------------------------------------------------------------------------------------
     def create_table(self, table: str, columns: Sequence[Column]) -> None:
@@ -903,14 +925,17 @@ class Lake:
         instance, and writing CSV in order with more threads than the reader can take costs CPU that the
         upload needs (issue 5: on 2 cores, 2 threads spent ~0.25 s more CPU per 1M rows and were slower).
         """
-        con = None if self._unload_threads is None else self._unload_connection()
-        self._export(lambda cur: _csv_copy_sql(cur, select_sql, dest, header=True), cancel, con)
+        unload = self._unload_threads is not None
+        if unload:
+            self._unload_connection()  # made at the first export, renewed like the writer's (see _renew)
+        self._export(lambda cur: _csv_copy_sql(cur, select_sql, dest, header=True), cancel, unload=unload)
 
     def _export(
         self,
         sql: str | Callable[[duckdb.DuckDBPyConnection], str],
         cancel: Cancel | None,
-        con: duckdb.DuckDBPyConnection | None = None,
+        *,
+        unload: bool = False,
     ) -> list[tuple[Any, ...]]:
         """Run one COPY of rows out of the lake (its SQL given, or made on the cursor) and return its rows.
 
@@ -918,26 +943,41 @@ class Lake:
             DomoError: DuckDB failed. Cancelled, ShuttingDown: stopped on purpose.
         """
         try:
-            with self.cursor(cancel, con) as cur:
+            if not unload:
+                with self.cursor(cancel) as cur:
+                    return cur.execute(sql if isinstance(sql, str) else sql(cur)).fetchall()
+            if self._closing.cancelled:
+                raise ShuttingDown("the server is stopping")
+            with self._using(self._current_unload) as owner, self._cursor_of(owner, cancel) as cur:
                 return cur.execute(sql if isinstance(sql, str) else sql(cur)).fetchall()
         except duckdb.Error as exc:
             raise DomoError(f"export failed: {type(exc).__name__}") from exc
 
-    def _unload_connection(self) -> duckdb.DuckDBPyConnection:
+    def _unload_connection(self) -> None:
+        """Make the export writer's instance, at the first export; replace it by a fresh one when it is due
+        (the schema versions it may have read, as for the writer's: see _renew_if_stale)."""
         with self._unload_lock:
             if self._closing.cancelled:
                 raise ShuttingDown("the server is stopping")
             if self._unload_con is None:
-                con = self.instance(self._unload_threads, self._memory_limit)
-                try:
-                    con.execute(
-                        f"ATTACH {literal(self.source)} AS {LAKE} (DATA_PATH {literal(self.data_path)}, READ_ONLY)"
-                    )
-                except BaseException:
-                    con.close()
-                    raise
-                self._unload_con = con
-            return self._unload_con
+                at, _ = self._schema_check(None)  # the version the new instance begins at
+            else:
+                self._unload_version, at = self._schema_check(self._unload_version)
+                if at is None:
+                    return
+            con = self._fresh(self._unload_threads, read_only=True)
+            with self._instances_lock:
+                old, self._unload_con = self._unload_con, con
+            self._unload_version = at
+            if old is not None:
+                self._retire(old)
+                log.info("the lake's export writer instance was renewed at schema version %d", at)
+
+    def _current_unload(self) -> duckdb.DuckDBPyConnection:
+        """The export writer's instance now (called under the instances' lock)."""
+        if self._unload_con is None:
+            raise ShuttingDown("the server is stopping")
+        return self._unload_con
 
     def copy_parquet(
         self, select_sql: str, dest_dir: str, *, compression: str, file_size_bytes: int, cancel: Cancel | None = None
