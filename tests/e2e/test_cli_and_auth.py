@@ -105,6 +105,8 @@ def test_tokens_survive_a_restart_and_a_key_rotation_and_expire_on_time(tmp_path
         issued = jwt.decode(older, options={"verify_signature": False})
         assert issued["exp"] - issued["iat"] == 15
         rotated = json.loads(srv.cli("keys", "rotate", "--json"))
+        # Token times are whole seconds: the newer token is issued in a later second, so that it outlives the older.
+        time.sleep(max(0.0, issued["iat"] + 1 - time.time()))
         newer = srv.token()
         assert jwt.get_unverified_header(newer)["kid"] == rotated["kid"] != jwt.get_unverified_header(older)["kid"]
         assert status(older) == 200 and status(newer) == 200
