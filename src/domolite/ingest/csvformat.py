@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from domolite.models.records import Column, DomoType
-from domolite.storage.sqltext import SQL_TYPES, ident, literal
+from domolite.storage.sqltext import ident, literal, null_columns
 
 _READ_OPTIONS = (
     "header=false, auto_detect=false, delim=',', quote='\"', escape='\"', new_line='\\n', "
@@ -83,8 +83,7 @@ def source_sql(
     holds `""`, so a load that fails typed must be tried again untyped before any value is called bad.
     """
     if not files:
-        nulls = ", ".join(f"CAST(NULL AS {_storage_type(c.type)}) AS {ident(c.name)}" for c in columns)
-        return f"SELECT {nulls} WHERE false"
+        return f"SELECT {null_columns(columns)} WHERE false"
     read_as = [(_READ_TYPES.get(c.type, "VARCHAR") if typed else "VARCHAR") for c in columns]
     raw_columns = "{" + ", ".join(f"'c{i}': '{t}'" for i, t in enumerate(read_as)) + "}"
     file_list = "[" + ", ".join(literal(str(f)) for f in files) + "]"
@@ -94,10 +93,6 @@ def source_sql(
     )
     options = f"{_READ_OPTIONS}, {_size_options(max_record_bytes)}"
     return f"SELECT {select} FROM read_csv({file_list}, {options}, columns={raw_columns})"
-
-
-def _storage_type(t: DomoType) -> str:
-    return SQL_TYPES[t]
 
 
 # -- diagnostics --------------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from domolite.server.cancel import Cancel, Cancelled
 from domolite.server.memo import Memo
 from domolite.server.scratch import remove_gone, remove_strays
 from domolite.storage.lake import LAKE, Lake, lake_busy
-from domolite.storage.sqltext import SQL_TYPES, ident, literal
+from domolite.storage.sqltext import ident, literal, null_columns
 
 
 class _FilesGone(Exception):
@@ -457,8 +457,7 @@ class Door:
 
 def _no_rows(dataset: DataSet) -> str:
     """A FROM item of no rows with the DataSet's columns, typed as its table stores them."""
-    cols = ", ".join(f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in dataset.columns)
-    return f"(SELECT {cols or 'NULL AS _empty'} WHERE false)"
+    return f"(SELECT {null_columns(dataset.columns) or 'NULL AS _empty'} WHERE false)"
 
 
 def _duck_message(exc: Exception, *, redact_values: bool = False, root: str | None = None) -> str:

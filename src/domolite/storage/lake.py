@@ -211,7 +211,7 @@ class Lake:
         self._memory_limit = memory_limit
         self._con = self.instance(threads, memory_limit)
         self._attach(self._con)
-        # The writer's instance and those it replaced that cursors still use (see _renew_if_stale).
+        # The writer's instance and those it replaced that cursors still use (see _renew_if_stale, _retire).
         self._instances_lock = threading.Lock()
         self._cursors: dict[int, int] = {}  # id of an instance -> cursors of it open now
         self._retired: dict[int, duckdb.DuckDBPyConnection] = {}
@@ -292,20 +292,27 @@ class Lake:
         Raises:
             ShuttingDown: the lake is closing. Cancelled: `cancel` was cancelled (before or while it ran).
         """
-        if self._closing.cancelled:
-            raise ShuttingDown("the server is stopping")
-        with self._using(lambda: con or self._con) as owner, self._cursor_of(owner, cancel) as cur:
+        with self._cursor(lambda: con or self._con, cancel) as cur:
             yield cur
 
     @contextmanager
-    def _using(self, pick: Callable[[], duckdb.DuckDBPyConnection]) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The instance `pick` names (under the instances' lock), in use until the block ends: one renewed
-        meanwhile (see _renew) is closed after the last block using it."""
+    def _cursor(
+        self, pick: Callable[[], duckdb.DuckDBPyConnection], cancel: Cancel | None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of the instance `pick` names (under the instances' lock), counted as using it until the
+        block ends: an instance renewed meanwhile (see _retire) is closed after the last block using it."""
+        if self._closing.cancelled:
+            raise ShuttingDown("the server is stopping")
         with self._instances_lock:
             owner = pick()
             self._cursors[id(owner)] = self._cursors.get(id(owner), 0) + 1
         try:
-            yield owner
+            cur = owner.cursor()
+            try:
+                with self.running(_interrupter(cur), cancel):
+                    yield cur
+            finally:
+                cur.close()
         finally:
             with self._instances_lock:
                 left = self._cursors[id(owner)] - 1
@@ -316,15 +323,6 @@ class Lake:
                 gone = self._retired.pop(id(owner)) if not left and id(owner) in self._retired else None
             if gone is not None:
                 gone.close()
-
-    @contextmanager
-    def _cursor_of(self, con: duckdb.DuckDBPyConnection, cancel: Cancel | None) -> Iterator[duckdb.DuckDBPyConnection]:
-        cur = con.cursor()
-        try:
-            with self.running(_interrupter(cur), cancel):
-                yield cur
-        finally:
-            cur.close()
 
     @contextmanager
     def running(self, interrupt: Callable[[], None], cancel: Cancel | None = None) -> Iterator[None]:
@@ -927,7 +925,7 @@ class Lake:
         """
         unload = self._unload_threads is not None
         if unload:
-            self._unload_connection()  # made at the first export, renewed like the writer's (see _renew)
+            self._unload_connection()  # made at the first export, renewed like the writer's (see _renew_if_stale)
         self._export(lambda cur: _csv_copy_sql(cur, select_sql, dest, header=True), cancel, unload=unload)
 
     def _export(
@@ -943,12 +941,7 @@ class Lake:
             DomoError: DuckDB failed. Cancelled, ShuttingDown: stopped on purpose.
         """
         try:
-            if not unload:
-                with self.cursor(cancel) as cur:
-                    return cur.execute(sql if isinstance(sql, str) else sql(cur)).fetchall()
-            if self._closing.cancelled:
-                raise ShuttingDown("the server is stopping")
-            with self._using(self._current_unload) as owner, self._cursor_of(owner, cancel) as cur:
+            with self._cursor(self._current_unload if unload else lambda: self._con, cancel) as cur:
                 return cur.execute(sql if isinstance(sql, str) else sql(cur)).fetchall()
         except duckdb.Error as exc:
             raise DomoError(f"export failed: {type(exc).__name__}") from exc

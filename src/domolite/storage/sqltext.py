@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from domolite.models.records import DomoType
+from domolite.models.records import Column, DomoType
 
 SQL_TYPES: dict[DomoType, str] = {
     DomoType.STRING: "VARCHAR",
@@ -14,6 +15,12 @@ SQL_TYPES: dict[DomoType, str] = {
     DomoType.DATE: "DATE",
     DomoType.DATETIME: "TIMESTAMP",
 }
+
+
+def null_columns(columns: Sequence[Column]) -> str:
+    """The select list of one row of NULLs typed as `columns` are stored, named as they are (a relation of no
+    rows: `SELECT <this> WHERE false`)."""
+    return ", ".join(f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {ident(c.name)}" for c in columns)
 
 
 def ident(name: str) -> str:
