@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ import pandas as pd
 import pytest
 from pydomo import Domo
 
+from tests.e2e.people import make_person, share
 from tests.export.conftest import parse_csv, read_object
 from tests.export.writeback import history, make_account, make_connector
 from tests.pg import Postgres
@@ -114,7 +116,7 @@ def test_a_server_keeps_datasets_streams_and_versions_in_postgresql(
     (snapshots,) = postgres.query(catalog_url, "SELECT count(*) FROM ducklake_snapshot")[0]
     assert snapshots >= 3  # one per commit, and the tables' creation
     (head,) = postgres.query(catalog_url, "SELECT version_num FROM alembic_version")[0]
-    assert head == "0010_execution_numbers"
+    assert head == "0011_access_changes"
 
 
 @pytest.fixture
@@ -208,3 +210,31 @@ def test_a_postgresql_catalog_migrated_to_0008_never_gives_an_id_twice(catalog_u
 
 def test_a_postgresql_catalog_migrated_to_0010_numbers_executions_per_stream(catalog_url: str) -> None:
     check_executions_are_numbered_per_stream_after_migrating(catalog_url)
+
+
+def test_a_change_to_access_made_at_one_server_holds_at_the_other_on_its_next_request(
+    pair: tuple[Server, Server],
+) -> None:
+    """Each server remembers the principal of a credential it has checked; what another process changes (a
+    membership, a share, a role, a revocation) still holds from that process's next request on."""
+    first, second = pair
+    with first.client() as admin:
+        person = make_person(first, admin, "Participant", "remembered")
+        ds = admin.post("/v1/datasets", json={"name": "shared through a group", "schema": SCHEMA}).json()["id"]
+        group = admin.post("/v1/groups", json={"name": f"readers-{uuid.uuid4().hex[:6]}"}).json()["id"]
+        assert share(admin, ds, "GROUP", group, "READ").status_code == 200
+        at_second = httpx.Client(base_url=second.url, headers={"X-DOMO-Developer-Token": person.token}, timeout=60)
+        with person.http, at_second:
+            assert at_second.get(f"/v1/datasets/{ds}").status_code == 403  # not a member yet
+            assert admin.put(f"/v1/groups/{group}/users/{person.id}", json={}).status_code == 204
+            assert at_second.get(f"/v1/datasets/{ds}").json()["name"] == "shared through a group"
+            assert at_second.get(f"/v1/datasets/{ds}").status_code == 200  # remembered now
+            assert admin.delete(f"/v1/groups/{group}/users/{person.id}").status_code == 204
+            assert at_second.get(f"/v1/datasets/{ds}").status_code == 403
+            assert at_second.get("/v1/users").status_code == 200
+            assert admin.put(f"/v1/users/{person.id}", json={"role": "Admin"}).status_code == 200
+            assert at_second.get(f"/v1/datasets/{ds}").status_code == 200  # an Admin reads every DataSet
+            (mine,) = [t for t in person.http.get("/api/data/v1/accesstokens").json() if t["ownerId"] == person.id]
+            assert person.http.delete(f"/api/data/v1/accesstokens/{mine['id']}").status_code == 204
+            r = at_second.get("/v1/users")
+            assert r.status_code == 401 and "revoked" in r.json()["message"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from domolite.auth.secrets import verify_secret
 from domolite.auth.signing import BadToken
@@ -54,6 +55,9 @@ class SessionService:
             raise Unauthorized("The session token is not valid") from None
         if payload.get("typ") != SESSION_TYPE:
             raise Unauthorized("The session token is not valid")
+        return self.tokens.remembered(token, lambda: self._principal(payload))
+
+    def _principal(self, payload: dict[str, Any]) -> Principal:
         try:
             user = self.catalog.users.get(int(payload["sub"]))
         except (UserNotFound, ValueError):

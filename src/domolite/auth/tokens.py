@@ -5,17 +5,21 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from domolite.auth.secrets import hash_secret, hash_token, random_secret, token_matches, verify_secret
 from domolite.auth.signing import BadToken, SigningKeys
 from domolite.catalog import Catalog
 from domolite.errors import BadRequest, NotFound, TokenExpired, Unauthorized, UserNotFound
 from domolite.models.records import Principal, User
+from domolite.server.memo import Memo
 
 KNOWN_SCOPES = frozenset({"data", "user", "dashboard", "account", "audit", "workflow"})
 DEV_TOKEN_PREFIX = "DDCI"
 SESSION_TYPE = "session"
+_PRINCIPALS = 4096  # credentials whose principal a process remembers (the least recently used go first)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class TokenService:
         self.catalog = catalog
         self.lifetime_s = lifetime_s
         self._keys = keys
+        # credential (its SHA-256) -> (the catalog's count of access changes it was built at, its principal)
+        self._principals: Memo[str, tuple[int, Principal]] = Memo(_PRINCIPALS)
 
     @property
     def keys(self) -> SigningKeys:
@@ -68,13 +74,16 @@ class TokenService:
 
     def verify_access_token(self, token: str) -> Principal:
         try:
-            payload = self.keys.verify(token)
+            payload = self.keys.verify(token)  # its signature and expiry, at every request
         except BadToken as exc:
             if exc.expired:
                 raise TokenExpired("The access token has expired") from None
             raise Unauthorized("The access token is not valid") from None
         if payload.get("typ") == SESSION_TYPE:
             raise Unauthorized("The access token is not valid")  # a session token goes in x-domo-authentication
+        return self.remembered(token, lambda: self._oauth_principal(payload))
+
+    def _oauth_principal(self, payload: dict[str, Any]) -> Principal:
         try:
             user = self.catalog.users.get(int(payload["sub"]))
         except (UserNotFound, ValueError):
@@ -83,6 +92,22 @@ class TokenService:
             raise Unauthorized("The access token's client no longer exists")
         scopes = frozenset(str(payload.get("scope", "")).split())
         return self.principal(user, scopes, payload.get("client_id"), via="oauth")
+
+    def remembered(self, credential: str, build: Callable[[], Principal]) -> Principal:
+        """The principal of a checked credential: the one built for it before while the catalog's count of
+        access changes (`Catalog.access.changes`, one row) still stands where it stood then, else `build()`.
+        The count moves in the same transaction as every change to users, tokens, clients, groups and shares,
+        whichever process makes it, so a revoked token, a removed member or a withdrawn share is seen on the
+        next request, as without this memory. The count is read before building: a change made meanwhile moves
+        it past the count the new principal is remembered at. A credential that fails is never remembered."""
+        changes = self.catalog.access.changes()
+        key = hash_token(credential)
+        held = self._principals.peek(key)
+        if held is not None and held[0] == changes:
+            return held[1]
+        principal = build()
+        self._principals.put(key, (changes, principal))
+        return principal
 
     def principal(
         self, user: User, scopes: frozenset[str], client_id: str | None, *, via: str, credential_id: str | None = None
@@ -109,6 +134,9 @@ class TokenService:
         return token
 
     def verify_dev_token(self, token: str) -> Principal:
+        return self.remembered(token, lambda: self._dev_token_principal(token))
+
+    def _dev_token_principal(self, token: str) -> Principal:
         token_id = self.dev_token_id(token)
         found = self.catalog.users.dev_token_user(token_id) if token_id else None
         if found is None or not token_matches(found[0], token):

@@ -8,10 +8,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
+from domolite.catalog.changes import ChangeCount
 from domolite.catalog.clock import utcnow
 from domolite.catalog.engine import Store
 from domolite.errors import Conflict, GroupNotFound, PolicyNotFound, UserNotFound
@@ -48,6 +49,13 @@ def _user(row: Any) -> User:
 
 
 class AccessStore(Store):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._changes = ChangeCount(engine)
+
+    def close(self) -> None:
+        self._changes.close()
+
     # -- users -----------------------------------------------------------------------------------------------
     def list_users(self, *, limit: int, offset: int) -> list[tuple[User, datetime]]:
         q = select(t.users).order_by(t.users.c.id).limit(limit).offset(offset)
@@ -223,6 +231,10 @@ class AccessStore(Store):
             return [int(r[0]) for r in c.execute(q)]
 
     # -- shares ----------------------------------------------------------------------------------------------
+    def changes(self) -> int:
+        """How many writes have changed what callers' access is built from (catalog/changes.py counts them)."""
+        return self._changes.read()
+
     def memberships(self, user_id: int) -> tuple[frozenset[int], dict[str, AccessLevel]]:
         """The user's active groups, and DataSet id -> the best level shared with the user directly or through
         one of them, read in one transaction (what every request's caller is built from)."""

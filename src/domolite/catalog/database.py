@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from domolite.catalog.access import AccessStore
 from domolite.catalog.accounts import AccountStore
 from domolite.catalog.audit import AuditStore
+from domolite.catalog.changes import MIGRATING, count_access_change
 from domolite.catalog.datasets import DataSetStore
 from domolite.catalog.exports import ExportStore
 from domolite.catalog.processes import ProcessStore
@@ -55,7 +56,7 @@ def open_catalog(url: str, *, legacy_signing_key_sink: LegacyKeySink | None = No
 
 # The newest migration (tests/postgres/test_migrations.py checks that it is alembic's head). A catalog already
 # there is not migrated at all, and alembic is not even imported (~0.2 s of every start and every CLI command).
-HEAD_REVISION = "0010_execution_numbers"
+HEAD_REVISION = "0011_access_changes"
 
 
 class Catalog:
@@ -64,6 +65,8 @@ class Catalog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        if not event.contains(engine, "after_execute", count_access_change):
+            event.listen(engine, "after_execute", count_access_change)
         self.users = UserStore(engine)
         self.datasets = DataSetStore(engine)
         self.streams = StreamStore(engine)
@@ -92,7 +95,7 @@ class Catalog:
             with self.engine.begin() as conn:
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-                cfg.attributes["connection"] = conn
+                cfg.attributes["connection"] = conn.execution_options(**{MIGRATING: True})
                 command.upgrade(cfg, "head")
             if self.engine.dialect.name == "sqlite" and cfg.attributes.get("deleted_secrets"):
                 with self.engine.connect() as conn:
@@ -131,4 +134,5 @@ class Catalog:
             conn.execute(text("SELECT 1")).scalar_one()
 
     def close(self) -> None:
+        self.access.close()
         self.engine.dispose()

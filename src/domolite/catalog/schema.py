@@ -335,3 +335,16 @@ audit_events = Table(
     Index("ix_audit_events_action_at", "action", "at"),
     sqlite_autoincrement=True,
 )
+
+
+# -- how often what a caller's access is built from has changed (revision 0011_access_changes) ------------------
+# One row (id 1) whose `count` goes up in the same transaction as every write to users, clients, developer
+# tokens, groups, group members or shares, and every DataSet removal (catalog/changes.py counts them). A process
+# that remembers a caller's principal reads this one row per request: the count it was built at still standing
+# means nothing it was built from has changed, in this process or in any other sharing the catalog.
+access_changes = Table(
+    "access_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("count", BigInteger, nullable=False),
+)
