@@ -116,7 +116,7 @@ def test_a_server_keeps_datasets_streams_and_versions_in_postgresql(
     (snapshots,) = postgres.query(catalog_url, "SELECT count(*) FROM ducklake_snapshot")[0]
     assert snapshots >= 3  # one per commit, and the tables' creation
     (head,) = postgres.query(catalog_url, "SELECT version_num FROM alembic_version")[0]
-    assert head == "0011_access_changes"
+    assert head == "0012_dataset_changes"
 
 
 @pytest.fixture
@@ -238,3 +238,32 @@ def test_a_change_to_access_made_at_one_server_holds_at_the_other_on_its_next_re
             assert person.http.delete(f"/api/data/v1/accesstokens/{mine['id']}").status_code == 204
             r = at_second.get("/v1/users")
             assert r.status_code == 401 and "revoked" in r.json()["message"]
+
+
+def test_a_change_to_a_dataset_made_at_one_server_is_seen_at_the_other_on_its_next_request(
+    pair: tuple[Server, Server],
+) -> None:
+    """Each server remembers the DataSet records it has read; what another process changes (a commit, a new name,
+    a removal) is seen from that process's next request on: in the record, in a query and in a download."""
+    first, second = pair
+    token = first.token()
+    with first.client(token) as a, second.client(token) as b:
+        stream = a.post(
+            "/v1/streams", json={"dataSet": {"name": "remembered", "schema": SCHEMA}, "updateMethod": "APPEND"}
+        ).json()
+        ds = stream["dataSet"]["id"]
+        assert b.get(f"/v1/datasets/{ds}").json()["rows"] == 0
+        assert b.get(f"/v1/datasets/{ds}").json()["rows"] == 0  # remembered now
+
+        commit_stream(a, stream["id"], [b"1,one\n2,two\n"])
+        assert b.get(f"/v1/datasets/{ds}").json()["rows"] == 2
+        answer = b.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT id, name FROM table ORDER BY id"})
+        assert answer.json()["rows"] == [[1, "one"], [2, "two"]]
+        assert sorted_rows(b, ds) == ["1,one", "2,two"]
+
+        assert a.put(f"/v1/datasets/{ds}", json={"name": "renamed at the first"}).status_code == 200
+        assert b.get(f"/v1/datasets/{ds}").json()["name"] == "renamed at the first"
+
+        assert a.delete(f"/v1/datasets/{ds}").status_code == 204
+        gone = b.get(f"/v1/datasets/{ds}")
+        assert gone.status_code == 404 and ds in gone.json()["message"]

@@ -1,11 +1,13 @@
 """The catalog counts the changes to what a caller's principal is built from (users, clients, developer tokens,
-groups, members, shares, and the removal of a DataSet): a server remembers a credential's principal only while
-that count stands, so a write that did not move it would leave a revoked or changed credential working."""
+groups, members, shares, and the removal of a DataSet), and the changes to DataSet records: a server remembers a
+credential's principal, and a DataSet's record, only while its count stands, so a write that did not move it
+would leave a revoked or changed credential working, or a commit unseen."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import delete, insert, update
@@ -14,8 +16,9 @@ from domolite.auth.tokens import KNOWN_SCOPES, TokenService
 from domolite.catalog import open_catalog
 from domolite.catalog import schema as t
 from domolite.catalog.changes import ACCESS_TABLES
-from domolite.errors import Unauthorized
-from domolite.models.records import Role
+from domolite.datasets.service import DataSets
+from domolite.errors import DataSetNotFound, Unauthorized
+from domolite.models.records import Column, DataSet, DomoType, Role
 
 NOW = datetime(2026, 12, 3, 12, 0, 0)
 
@@ -77,5 +80,78 @@ def test_a_principal_is_built_again_once_another_process_changed_its_access(tmp_
     TokenService(elsewhere, 3600).revoke_dev_token(token=token)
     with pytest.raises(Unauthorized, match="revoked"):
         tokens.verify_dev_token(token)
+    here.close()
+    elsewhere.close()
+
+
+def _dataset(dataset_id: str, owner_id: int) -> DataSet:
+    return DataSet(
+        id=dataset_id,
+        name="counted",
+        description="",
+        owner_id=owner_id,
+        columns=(Column(name="n", type=DomoType.LONG, visible=True),),
+        table=f"t_{dataset_id}",
+        pdp_enabled=False,
+        row_count=0,
+        created_at=NOW,
+        updated_at=NOW,
+        data_updated_at=None,
+        data_provider_type="api",
+        tags=(),
+        properties={},
+        data_version=None,
+    )
+
+
+def _insert(catalog: Any, dataset: DataSet) -> None:
+    with catalog.tx() as c:
+        catalog.datasets.insert(c, dataset)
+
+
+def test_every_write_to_a_datasets_record_moves_the_count_of_dataset_changes(tmp_path: Path) -> None:
+    catalog = open_catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    user = catalog.users.create("owner@example.com", "Owner", Role.ADMIN, None)
+    steps = [
+        lambda: _insert(catalog, _dataset("d1", user.id)),
+        lambda: catalog.datasets.update("d1", name="renamed"),
+        lambda: catalog.datasets.record_data_change("d1", 5, 1),
+        lambda: catalog.datasets.delete("d1"),
+    ]
+    for step in steps:
+        before = catalog.datasets.changes()
+        step()
+        assert catalog.datasets.changes() == before + 1
+    before = catalog.datasets.changes()
+    group = catalog.access.create_group("g", "", True, user.id)  # writes to other tables move it not
+    catalog.access.add_member(group.id, user.id)
+    with catalog.tx() as c:
+        c.execute(delete(t.audit_events))
+    assert catalog.datasets.changes() == before
+    catalog.close()
+
+
+def test_a_datasets_record_is_read_again_once_another_process_changed_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    here, elsewhere = open_catalog(url), open_catalog(url)  # two processes on one catalog
+    user = here.users.create("owner@example.com", "Owner", Role.ADMIN, None)
+    _insert(elsewhere, _dataset("d1", user.id))
+    unused = cast(Any, None)
+    datasets = DataSets(here, unused, unused, unused, unused, here.product)
+    first = datasets.current("d1")
+    assert datasets.current("d1") is first  # nothing changed: remembered
+    assert (first.name, first.row_count, first.data_version) == ("counted", 0, None)
+
+    elsewhere.datasets.record_data_change("d1", 42, 7)  # a commit at the other process
+    committed = datasets.current("d1")
+    assert (committed.row_count, committed.data_version) == (42, 7)
+
+    other = elsewhere.users.create("next@example.com", "Next", Role.ADMIN, None)
+    elsewhere.datasets.update("d1", owner_id=other.id, name="handed on")
+    assert (datasets.current("d1").owner_id, datasets.current("d1").name) == (other.id, "handed on")
+
+    elsewhere.datasets.delete("d1")
+    with pytest.raises(DataSetNotFound):
+        datasets.current("d1")
     here.close()
     elsewhere.close()

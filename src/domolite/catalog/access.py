@@ -51,7 +51,7 @@ def _user(row: Any) -> User:
 class AccessStore(Store):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
-        self._changes = ChangeCount(engine)
+        self._changes = ChangeCount(engine, t.access_changes)
 
     def close(self) -> None:
         self._changes.close()

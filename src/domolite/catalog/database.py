@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from domolite.catalog.access import AccessStore
 from domolite.catalog.accounts import AccountStore
 from domolite.catalog.audit import AuditStore
-from domolite.catalog.changes import MIGRATING, count_access_change
+from domolite.catalog.changes import MIGRATING, count_changes
 from domolite.catalog.datasets import DataSetStore
 from domolite.catalog.exports import ExportStore
 from domolite.catalog.processes import ProcessStore
@@ -56,7 +56,7 @@ def open_catalog(url: str, *, legacy_signing_key_sink: LegacyKeySink | None = No
 
 # The newest migration (tests/postgres/test_migrations.py checks that it is alembic's head). A catalog already
 # there is not migrated at all, and alembic is not even imported (~0.2 s of every start and every CLI command).
-HEAD_REVISION = "0011_access_changes"
+HEAD_REVISION = "0012_dataset_changes"
 
 
 class Catalog:
@@ -65,8 +65,8 @@ class Catalog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        if not event.contains(engine, "after_execute", count_access_change):
-            event.listen(engine, "after_execute", count_access_change)
+        if not event.contains(engine, "after_execute", count_changes):
+            event.listen(engine, "after_execute", count_changes)
         self.users = UserStore(engine)
         self.datasets = DataSetStore(engine)
         self.streams = StreamStore(engine)
@@ -135,4 +135,5 @@ class Catalog:
 
     def close(self) -> None:
         self.access.close()
+        self.datasets.close()
         self.engine.dispose()

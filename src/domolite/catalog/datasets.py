@@ -7,10 +7,11 @@ import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Connection, bindparam, cast, delete, func, insert, or_, select, update
+from sqlalchemy import JSON, Connection, Engine, bindparam, cast, delete, func, insert, or_, select, update
 
 from domolite.catalog import schema as t
 from domolite.catalog.access import AccessStore
+from domolite.catalog.changes import ChangeCount
 from domolite.catalog.clock import utcnow
 from domolite.catalog.engine import Store
 from domolite.catalog.exports import end_exports
@@ -23,6 +24,17 @@ _BY_ID = select(t.datasets).where(t.datasets.c.id == bindparam("dataset_id"))
 
 
 class DataSetStore(Store):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._changes = ChangeCount(engine, t.dataset_changes)
+
+    def close(self) -> None:
+        self._changes.close()
+
+    def changes(self) -> int:
+        """How many writes have changed the DataSets' records (catalog/changes.py counts them)."""
+        return self._changes.read()
+
     @staticmethod
     def _dataset(row: Any) -> DataSet:
         cols = tuple(

@@ -348,3 +348,15 @@ access_changes = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("count", BigInteger, nullable=False),
 )
+
+
+# -- how often the DataSets' records have changed (revision 0012_dataset_changes) ------------------------------
+# One row (id 1) whose `count` goes up in the same transaction as every INSERT, UPDATE or DELETE of `datasets`
+# (catalog/changes.py counts them): a process that remembers DataSet records reads this one row per request, and
+# the count still standing means no record has changed since, in this process or in any other.
+dataset_changes = Table(
+    "dataset_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("count", BigInteger, nullable=False),
+)

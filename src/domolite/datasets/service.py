@@ -20,6 +20,7 @@ from domolite.errors import Forbidden, InvalidField, UserNotFound
 from domolite.models.audit import Action, AuditEvent, ObjectType
 from domolite.models.limits import Limits
 from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod, User, keep_hidden, shape
+from domolite.server.memo import Memo
 from domolite.storage.tables import INTERNAL_PREFIX, Tables
 
 log = logging.getLogger("domolite.datasets")
@@ -110,6 +111,9 @@ def access_level(principal: Principal, dataset: DataSet) -> str:
     return "NONE"
 
 
+_RECORDS = 4096  # DataSet records a process remembers (the least recently used go first)
+
+
 class DataSets:
     def __init__(
         self,
@@ -127,6 +131,8 @@ class DataSets:
         self.audit = audit
         self.rows = rows
         self._removed_hooks: list[ExecutionsRemoved] = []
+        # DataSet id -> (the catalog's count of changes to DataSet records it was read at, its record)
+        self._records: Memo[str, tuple[int, DataSet]] = Memo(_RECORDS)
 
     def on_executions_removed(self, hook: ExecutionsRemoved) -> None:
         self._removed_hooks.append(hook)
@@ -243,13 +249,28 @@ class DataSets:
         return dataset, self.catalog.streams.get(stream_id)
 
     def get(self, principal: Principal, dataset_id: str) -> DataSet:
-        dataset = self.catalog.datasets.get(dataset_id)
+        dataset = self.current(dataset_id)
         permissions.require_read(principal, dataset)
         return dataset
 
     def get_for_edit(self, principal: Principal, dataset_id: str) -> DataSet:
-        dataset = self.catalog.datasets.get(dataset_id)
+        dataset = self.current(dataset_id)
         permissions.require_edit(principal, dataset)
+        return dataset
+
+    def current(self, dataset_id: str) -> DataSet:
+        """The DataSet's record as the catalog holds it now: the one read before while the catalog's count of
+        changes to DataSet records (`Catalog.datasets.changes`, one row) still stands where it stood then, else
+        read again. Every write to a DataSet's record moves the count in its own transaction, whichever process
+        makes it, so a commit, a schema change or a new owner is seen by the next request, as without this
+        memory. The count is read before the record: a write made meanwhile moves it past the count the record
+        is remembered at. A DataSet not found is never remembered."""
+        changes = self.catalog.datasets.changes()
+        held = self._records.peek(dataset_id)
+        if held is not None and held[0] == changes:
+            return held[1]
+        dataset = self.catalog.datasets.get(dataset_id)
+        self._records.put(dataset_id, (changes, dataset))
         return dataset
 
     def list(self, principal: Principal, *, limit: int, offset: int, name_like: str, sort: str | None) -> list[DataSet]:
