@@ -5,6 +5,8 @@ would leave a revoked or changed credential working, or a commit unseen."""
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -155,3 +157,25 @@ def test_a_datasets_record_is_read_again_once_another_process_changed_it(tmp_pat
         datasets.current("d1")
     here.close()
     elsewhere.close()
+
+
+def test_the_count_read_by_threads_that_come_and_go_keeps_no_file_open_for_an_ended_thread(tmp_path: Path) -> None:
+    """Worker threads come and go (a pool's idle ones end): the connection a thread read the count on is closed
+    once it has ended, when another thread first reads, so the open files stay bounded by the live threads."""
+    catalog = open_catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    catalog.access.changes()
+    catalog.datasets.changes()
+
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_files()
+    seen: list[int] = []
+    for _ in range(40):
+        worker = threading.Thread(target=lambda: seen.append(catalog.access.changes() + catalog.datasets.changes()))
+        worker.start()
+        worker.join()
+    assert seen == [0] * 40
+    assert open_files() <= before + 4  # the last thread's two connections at most (each a file and its WAL)
+    catalog.close()
+    assert open_files() < before

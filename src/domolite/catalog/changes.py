@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, select, update
@@ -50,31 +51,41 @@ class ChangeCount(Store):
         self._read_sql = f"SELECT count FROM {table.name} WHERE id = 1"
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self._file = database if database and database != ":memory:" else None
-        self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []
+        # thread id -> (the thread, its connection); a connection of a thread that has ended is closed when
+        # another thread opens one (worker threads come and go), so there are never more than threads
+        self._held: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._lock = threading.Lock()
 
     def read(self) -> int:
         if self._file is None:
             with self.tx() as conn:
                 return int(conn.execute(self._read).scalar_one())
+        me = threading.current_thread()
         try:
-            raw: sqlite3.Connection | None = getattr(self._local, "conn", None)
-            if raw is None:
-                # autocommit (isolation_level None): no read transaction outlives a read, so each sees the newest
-                raw = sqlite3.connect(self._file, check_same_thread=False, timeout=30, isolation_level=None)
-                with self._lock:
-                    self._opened.append(raw)
-                self._local.conn = raw
-            return int(raw.execute(self._read_sql).fetchone()[0])
+            return int(self._connection(me, self._file).execute(self._read_sql).fetchone()[0])
         except sqlite3.Error:  # the file gone or replaced, say: this thread opens a new connection next time
-            self._local.conn = None
+            self._let_go(lambda thread: thread is me)
             with self.tx() as fresh:
                 return int(fresh.execute(self._read).scalar_one())
 
-    def close(self) -> None:
+    def _connection(self, me: threading.Thread, file: str) -> sqlite3.Connection:
+        held = self._held.get(me.ident or 0)
+        if held is not None and held[0] is me:
+            return held[1]
+        self._let_go(lambda thread: not thread.is_alive())
+        # autocommit (isolation_level None): no read transaction outlives a read, so each sees the newest
+        conn = sqlite3.connect(file, check_same_thread=False, timeout=30, isolation_level=None)
         with self._lock:
-            opened, self._opened = self._opened, []
-        for conn in opened:
+            self._held[me.ident or 0] = (me, conn)
+        return conn
+
+    def _let_go(self, which: Callable[[threading.Thread], bool]) -> None:
+        """Close the connections of the threads `which` picks (no other thread uses them)."""
+        with self._lock:
+            gone = [ident for ident, (thread, _) in self._held.items() if which(thread)]
+            closing = [self._held.pop(ident)[1] for ident in gone]
+        for conn in closing:
             conn.close()
-        self._local = threading.local()
+
+    def close(self) -> None:
+        self._let_go(lambda _thread: True)
