@@ -24,13 +24,24 @@ from domolite.connectors.schedule import parse as parse_schedule
 from domolite.connectors.writeback import DateParse, RunResult, UnloadRunner, metrics_csv
 from domolite.errors import Conflict, DomoError, NotFound, ShuttingDown
 from domolite.ingest.executions import Ingest
-from domolite.models.records import Column, Connector, DomoType, Execution, ExecutionState, RunInfo, Stream
+from domolite.models.records import (
+    EXECUTION_TRANSITIONS,
+    Column,
+    Connector,
+    DomoType,
+    Execution,
+    ExecutionState,
+    RunInfo,
+    Stream,
+)
 from domolite.server import metrics
 from domolite.settings import Settings
 
 log = logging.getLogger("domolite.scheduler")
 
 MANUAL = "MANUAL"
+# How long a manual run waits for a run whose execution has ended to free its stream's lease (normally a few ms).
+FINISHING_S = 5.0
 AUTOMATED = "AUTOMATED"
 
 
@@ -129,12 +140,27 @@ class ConnectorRuns:
 
     # -- runs ----------------------------------------------------------------------------------------------
     def run_now(self, stream: Stream, started_by: int) -> Execution:
-        """A manual run. Raises Conflict while the stream is running."""
+        """A manual run. Raises Conflict while the stream is running: while the execution of its latest run has
+        not ended. A run frees its stream's lease a moment after its execution ends; a manual run asked for in
+        that moment waits for it (up to FINISHING_S) instead of being refused."""
         if self.schedules.get(stream.id) is None:
             self.schedules.put(stream.id, retry_count=0, next_run_at=None)
-        if not self.schedules.claim(stream.id, self.owner, utcnow(), self._lease_end(), due_only=False):
-            raise Conflict(f"stream {stream.id} is already running; wait for its execution to end")
+        deadline = time.monotonic() + FINISHING_S
+        while not self.schedules.claim(stream.id, self.owner, utcnow(), self._lease_end(), due_only=False):
+            if not self._latest_run_ended(stream.id) or time.monotonic() >= deadline:
+                raise Conflict(f"stream {stream.id} is already running; wait for its execution to end")
+            time.sleep(0.05)
         return self._launch(stream.id, MANUAL, started_by)
+
+    def _latest_run_ended(self, stream_id: int) -> bool:
+        runs = self.schedules.runs(stream_id)
+        if not runs:
+            return False
+        try:
+            state = self.catalog.streams.get_execution(stream_id, max(runs)).state
+        except NotFound:
+            return False
+        return not EXECUTION_TRANSITIONS[state]  # SUCCESS, ERROR, ABORTED: no way on
 
     def _lease_end(self) -> datetime:
         return utcnow() + timedelta(seconds=self.settings.scheduler_lease_s)
