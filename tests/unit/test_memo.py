@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domolite.server.memo import Memo
+from domolite.server.memo import Memo, StampedMemo
 
 
 def test_the_least_recently_used_value_goes_first() -> None:
@@ -47,3 +47,18 @@ def test_discard_forgets_one_key_and_leaves_the_others() -> None:
     memo.discard("never there")
     assert "a" not in memo and memo.peek("b") == 2
     assert memo.get("a", lambda: 10) == 10  # computed again
+
+
+def test_a_stamped_value_is_given_back_only_at_the_stamp_it_was_computed_at() -> None:
+    memo: StampedMemo[str, list[int]] = StampedMemo(2)
+    first = memo.get("a", 7, lambda: [7])
+    assert memo.get("a", 7, lambda: [0]) is first  # the stamp stands: remembered
+    assert memo.get("a", 8, lambda: [8]) == [8]  # the stamp moved: computed again
+    assert memo.get("a", 8, lambda: [0]) == [8]
+    assert memo.get("b", 8, lambda: [1]) == [1]
+    assert memo.get("a", 8, lambda: [0]) == [8]  # a hit makes "a" the most recent ...
+    memo.get("c", 8, lambda: [2])  # ... so "b" goes
+    assert memo.get("a", 8, lambda: [0]) == [8] and memo.get("b", 8, lambda: [3]) == [3]
+    with pytest.raises(ValueError):
+        memo.get("d", 8, lambda: (_ for _ in ()).throw(ValueError("not now")))
+    assert memo.get("d", 8, lambda: [4]) == [4]  # a failure is never remembered

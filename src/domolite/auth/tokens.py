@@ -14,7 +14,7 @@ from domolite.auth.signing import BadToken, SigningKeys
 from domolite.catalog import Catalog
 from domolite.errors import BadRequest, NotFound, TokenExpired, Unauthorized, UserNotFound
 from domolite.models.records import Principal, User
-from domolite.server.memo import Memo
+from domolite.server.memo import StampedMemo
 
 KNOWN_SCOPES = frozenset({"data", "user", "dashboard", "account", "audit", "workflow"})
 DEV_TOKEN_PREFIX = "DDCI"
@@ -39,8 +39,8 @@ class TokenService:
         self.catalog = catalog
         self.lifetime_s = lifetime_s
         self._keys = keys
-        # credential (its SHA-256) -> (the catalog's count of access changes it was built at, its principal)
-        self._principals: Memo[str, tuple[int, Principal]] = Memo(_PRINCIPALS)
+        # credential (its SHA-256) -> its principal, at the catalog's count of access changes it was built at
+        self._principals: StampedMemo[str, Principal] = StampedMemo(_PRINCIPALS)
 
     @property
     def keys(self) -> SigningKeys:
@@ -100,14 +100,7 @@ class TokenService:
         whichever process makes it, so a revoked token, a removed member or a withdrawn share is seen on the
         next request, as without this memory. The count is read before building: a change made meanwhile moves
         it past the count the new principal is remembered at. A credential that fails is never remembered."""
-        changes = self.catalog.access.changes()
-        key = hash_token(credential)
-        held = self._principals.peek(key)
-        if held is not None and held[0] == changes:
-            return held[1]
-        principal = build()
-        self._principals.put(key, (changes, principal))
-        return principal
+        return self._principals.get(hash_token(credential), self.catalog.access.changes(), build)
 
     def principal(
         self, user: User, scopes: frozenset[str], client_id: str | None, *, via: str, credential_id: str | None = None

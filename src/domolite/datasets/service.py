@@ -20,7 +20,7 @@ from domolite.errors import Forbidden, InvalidField, UserNotFound
 from domolite.models.audit import Action, AuditEvent, ObjectType
 from domolite.models.limits import Limits
 from domolite.models.records import Column, DataSet, Principal, Stream, UpdateMethod, User, keep_hidden, shape
-from domolite.server.memo import Memo
+from domolite.server.memo import StampedMemo
 from domolite.storage.tables import INTERNAL_PREFIX, Tables
 
 log = logging.getLogger("domolite.datasets")
@@ -131,8 +131,8 @@ class DataSets:
         self.audit = audit
         self.rows = rows
         self._removed_hooks: list[ExecutionsRemoved] = []
-        # DataSet id -> (the catalog's count of changes to DataSet records it was read at, its record)
-        self._records: Memo[str, tuple[int, DataSet]] = Memo(_RECORDS)
+        # DataSet id -> its record, at the catalog's count of changes to DataSet records it was read at
+        self._records: StampedMemo[str, DataSet] = StampedMemo(_RECORDS)
 
     def on_executions_removed(self, hook: ExecutionsRemoved) -> None:
         self._removed_hooks.append(hook)
@@ -265,13 +265,9 @@ class DataSets:
         makes it, so a commit, a schema change or a new owner is seen by the next request, as without this
         memory. The count is read before the record: a write made meanwhile moves it past the count the record
         is remembered at. A DataSet not found is never remembered."""
-        changes = self.catalog.datasets.changes()
-        held = self._records.peek(dataset_id)
-        if held is not None and held[0] == changes:
-            return held[1]
-        dataset = self.catalog.datasets.get(dataset_id)
-        self._records.put(dataset_id, (changes, dataset))
-        return dataset
+        return self._records.get(
+            dataset_id, self.catalog.datasets.changes(), lambda: self.catalog.datasets.get(dataset_id)
+        )
 
     def list(self, principal: Principal, *, limit: int, offset: int, name_like: str, sort: str | None) -> list[DataSet]:
         permissions.require_scope(principal, "data")

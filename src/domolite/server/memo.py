@@ -56,3 +56,29 @@ class Memo(Generic[K, V]):
         """The value remembered for `key` (None when there is none), without making it recent."""
         with self._lock:
             return self._values.get(key)
+
+    def recent(self, key: K) -> V | None:
+        """The value remembered for `key` (None when there is none), made the most recent."""
+        with self._lock:
+            if key not in self._values:
+                return None
+            self._values.move_to_end(key)
+            return self._values[key]
+
+
+class StampedMemo(Generic[K, V]):
+    """At most `size` values by key, each with the stamp it was computed at (a count of changes that moves
+    whenever what the value is computed from changes): a value is given back only while the stamp asked with is
+    the one it was computed at, else computed again and remembered at the new stamp. Read the stamp before
+    computing: a change made meanwhile moves it past the stamp the value is remembered at."""
+
+    def __init__(self, size: int) -> None:
+        self._memo: Memo[K, tuple[int, V]] = Memo(size)
+
+    def get(self, key: K, stamp: int, compute: Callable[[], V]) -> V:
+        held = self._memo.recent(key)
+        if held is not None and held[0] == stamp:
+            return held[1]
+        value = compute()
+        self._memo.put(key, (stamp, value))
+        return value
