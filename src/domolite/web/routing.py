@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
+from domolite.api.routing import Router
 from domolite.web.render import WebRoute
 
 
-def web_router() -> APIRouter:
-    return APIRouter(route_class=WebRoute, include_in_schema=False)
+def web_router() -> Router:
+    return Router(route_class=WebRoute, include_in_schema=False)
