@@ -50,11 +50,9 @@ class Router(APIRouter):
         """One expression matching what any of the routes' paths match (None: some route has no path
         expression, so every request is matched route by route)."""
         if self._paths_of != len(self.routes):
-            patterns = [getattr(route, "path_regex", None) for route in self.routes]
-            self._paths = (
-                re.compile("|".join(f"(?:{_GROUP.sub('(?:', p.pattern)})" for p in patterns if p is not None))
-                if patterns and all(p is not None for p in patterns)
-                else None
-            )
+            regexes = (getattr(route, "path_regex", None) for route in self.routes)
+            patterns = [regex.pattern for regex in regexes if regex is not None]
+            whole = patterns and len(patterns) == len(self.routes)
+            self._paths = re.compile("|".join(f"(?:{_GROUP.sub('(?:', p)})" for p in patterns)) if whole else None
             self._paths_of = len(self.routes)
         return self._paths
