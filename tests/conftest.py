@@ -12,6 +12,7 @@ import httpx
 import pytest
 from _pytest.mark.expression import Expression
 
+from tests.helpers import close_kept_clients
 from tests.pg import Postgres, running_postgres
 from tests.serverproc import Server
 
@@ -71,6 +72,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for mark in marks_of_file(Path(item.path)):
             item.add_marker(mark)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _clients_closed_with_their_module() -> Iterator[None]:
+    yield
+    close_kept_clients()
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,19 @@ if TYPE_CHECKING:
     from domolite.storage.lake import Lake
 
 ERROR_KEYS = {"status", "statusReason", "message", "toe"}
+KEPT: list[httpx.Client] = []
+
+
+def kept_client(base_url: str, headers: dict[str, str] | None = None) -> httpx.Client:
+    """An HTTP client that lives as long as the test module that made it (which then closes it)."""
+    client = httpx.Client(base_url=base_url, headers=headers, timeout=60)
+    KEPT.append(client)
+    return client
+
+
+def close_kept_clients() -> None:
+    while KEPT:
+        KEPT.pop().close()
 
 
 def make_dataset(

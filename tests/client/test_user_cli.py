@@ -20,6 +20,7 @@ import duckdb
 import httpx
 
 from tests.client.conftest import Cli
+from tests.client.holding_proxy import HoldingProxy
 from tests.serverproc import Server
 
 ANSI = re.compile(r"\x1b\[")
@@ -119,42 +120,41 @@ def test_progress_is_a_bar_on_a_terminal(cli: Cli, tmp_path: Path) -> None:
 def test_resume_after_the_upload_is_killed_midway_loads_every_row_once(cli: Cli, tmp_path: Path) -> None:
     rows = 60000
     path = write_csv(tmp_path / "big.csv", rows)
-    env = cli.env()
     args = ("upload", str(path), "--name", "resumed", "--part-size", "16384", "--parallel", "1")
-    proc = subprocess.Popen(cli.command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     uploads = tmp_path / "cache" / "domolite" / "uploads"
-    sent_before_kill = 0
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        logs = list(uploads.glob("*/sent.log"))
-        if logs and len(logs[0].read_text().split()) >= 3:
+    # Parts go one at a time; the proxy holds part 4, so the kill comes after parts 1 to 3 were taken.
+    with HoldingProxy(cli.server.url, hold=r"/part/4$").running() as proxy:
+        env = cli.env(DOMOLITE_SERVER=proxy.url)
+        proc = subprocess.Popen(cli.command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        try:
+            assert proxy.held.wait(120), "the upload reached part 4"
+        finally:
             proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.005)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the upload was killed before it ended"
-    state = json.loads(next(uploads.glob("*/state.json")).read_text())
-    sent_before_kill = len(next(uploads.glob("*/sent.log")).read_text().split())
-    assert 3 <= sent_before_kill < len(state["parts"]), (sent_before_kill, len(state["parts"]))
-    ds = state["dataset"]
-    with cli.server.client() as api:
-        assert api.get(f"/v1/datasets/{ds}").json()["rows"] == 0, "nothing is committed by a killed upload"
-    done = cli.run(*args, "--resume")
-    assert f"resuming: {sent_before_kill} of {len(state['parts'])} parts were sent before" in done.stderr
-    assert dataset_id_of(done.stdout) == ds
-    assert sql(cli.server, ds, "SELECT COUNT(*), COUNT(DISTINCT id), SUM(id) FROM table") == [
-        [rows, rows, sum(range(rows))]
-    ]
-    assert not list(uploads.glob("*")), "a finished upload leaves no work folder"
-    nothing = cli.run(*args, "--resume", ok=False)
-    assert nothing.returncode == 1 and "nothing to resume" in nothing.stderr
+            _, stderr = proc.communicate(timeout=30)
+        proxy.drop()
+        assert proc.returncode == -signal.SIGKILL, stderr.decode(errors="replace")
+        state = json.loads(next(uploads.glob("*/state.json")).read_text())
+        assert next(uploads.glob("*/sent.log")).read_text().split() == ["1", "2", "3"]
+        assert len(state["parts"]) > 4, state["parts"]
+        ds = state["dataset"]
+        with cli.server.client() as api:
+            assert api.get(f"/v1/datasets/{ds}").json()["rows"] == 0, "nothing is committed by a killed upload"
+        done = cli.run(*args, "--resume", DOMOLITE_SERVER=proxy.url)
+        assert f"resuming: 3 of {len(state['parts'])} parts were sent before" in done.stderr
+        assert dataset_id_of(done.stdout) == ds
+        assert sql(cli.server, ds, "SELECT COUNT(*), COUNT(DISTINCT id), SUM(id) FROM table") == [
+            [rows, rows, sum(range(rows))]
+        ]
+        assert not list(uploads.glob("*")), "a finished upload leaves no work folder"
+        nothing = cli.run(*args, "--resume", ok=False, DOMOLITE_SERVER=proxy.url)
+        assert nothing.returncode == 1 and "nothing to resume" in nothing.stderr
 
 
 def test_export_query_show_ls_and_rm(cli: Cli, tmp_path: Path) -> None:
     ds = dataset_id_of(cli.run("upload", str(write_csv(tmp_path / "q.csv", 30)), "--name", "qds").stdout)
     out = tmp_path / "out.csv"
     cli.run("export", ds, "-o", str(out))
-    exported = list(csv.reader(out.open()))
+    exported = list(csv.reader(io.StringIO(out.read_text())))
     assert exported[0] == ["id", "city", "amount", "day"] and len(exported) == 31
     assert exported[3] == ["2", "City, 2", "0.5", "2024-03-03"]
     assert cli.run("export", ds).stdout.splitlines()[1] == '0,"City, 0",0.0,2024-03-01'

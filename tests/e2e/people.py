@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from tests.helpers import kept_client
 from tests.serverproc import Server
 
 
@@ -31,7 +32,7 @@ def make_person(server: Server, admin: httpx.Client, role: str = "Participant", 
     made = admin.post("/api/data/v1/accesstokens", json={"name": "tests", "ownerId": user_id})
     assert made.status_code == 200, made.text
     token = made.json()["token"]
-    http = httpx.Client(base_url=server.url, headers={"X-DOMO-Developer-Token": token}, timeout=60)
+    http = kept_client(server.url, {"X-DOMO-Developer-Token": token})
     return Person(id=user_id, email=email, token=token, http=http)
 
 
@@ -109,5 +110,5 @@ def sign_in_three_ways(server: Server, admin: httpx.Client, role: str = "Partici
         "developer token": {"X-DOMO-Developer-Token": dev.json()["token"]},
         "session": {"x-domo-authentication": login["sessionToken"]},
     }
-    ways = {way: httpx.Client(base_url=server.url, headers=h, timeout=60) for way, h in headers.items()}
+    ways = {way: kept_client(server.url, h) for way, h in headers.items()}
     return ThreeWays(id=int(made["id"]), email=email, ways=ways)

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.browser import launch_chromium
 from tests.export.conftest import s3_url  # noqa: F401  (moto in server mode, for connectors and exports)
-from tests.helpers import make_dataset
+from tests.helpers import kept_client, make_dataset
 from tests.serverproc import ADMIN_PASSWORD, Server
 
 ADMIN_EMAIL = "admin@domolite.local"
@@ -65,7 +65,7 @@ def admin_page(browser: Browser, dc_server: Server) -> Iterator[Page]:
 
 def web_session(server: Server, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> httpx.Client:
     """A plain HTTP client signed in to the Data Center (its CSRF token is the `domolite_csrf` cookie)."""
-    web = httpx.Client(base_url=server.url, timeout=60)
+    web = kept_client(server.url)
     web.get("/signin")
     signed = web.post("/signin", data={"csrf": web.cookies["domolite_csrf"], "email": email, "password": password})
     assert signed.status_code == 303 and "domolite_session" in web.cookies, signed.text
