@@ -459,7 +459,7 @@ class Lake:
             ids = [
                 int(r[0])
                 for r in cur.execute(
-                    f"SELECT DISTINCT table_id FROM {meta}.ducklake_table WHERE table_name = ?", [table]
+                    f"SELECT DISTINCT table_id FROM {meta}.ducklake_table WHERE table_name = {literal(table)}"
                 ).fetchall()
             ]
             cur.execute(f"DROP TABLE IF EXISTS {LAKE}.{ident(table)}")
@@ -502,8 +502,8 @@ class Lake:
                 for (folder,) in folders:
                     cur.execute(
                         f"UPDATE {meta}.ducklake_files_scheduled_for_deletion SET schedule_start = {_LONG_AGO} "
-                        "WHERE starts_with(path, ?) OR starts_with(path, ?)",
-                        [folder, self.data_path + folder],
+                        f"WHERE starts_with(path, {literal(folder)}) "
+                        f"OR starts_with(path, {literal(self.data_path + folder)})"
                     )
                 for listing in (
                     "ducklake_file_column_stats",
@@ -542,10 +542,9 @@ class Lake:
         with self.cursor() as cur:
             rows = cur.execute(
                 "SELECT c.column_id, c.column_name, c.end_snapshot IS NULL, "
-                "c.begin_snapshot <= ? AND (c.end_snapshot IS NULL OR c.end_snapshot > ?) "
+                f"c.begin_snapshot <= {int(version)} AND (c.end_snapshot IS NULL OR c.end_snapshot > {int(version)}) "
                 f"FROM {meta}.ducklake_column c JOIN {meta}.ducklake_table tb ON tb.table_id = c.table_id "
-                "WHERE tb.table_name = ? AND tb.end_snapshot IS NULL AND c.parent_column IS NULL",
-                [version, version, table],
+                f"WHERE tb.table_name = {literal(table)} AND tb.end_snapshot IS NULL AND c.parent_column IS NULL"
             ).fetchall()
         id_now = {str(name): int(cid) for cid, name, now, _ in rows if now}
         name_then = {int(cid): str(name) for cid, name, _, then in rows if then}
@@ -597,9 +596,9 @@ class Lake:
             mixed = cur.execute(
                 f"SELECT count(*) FROM {meta}.ducklake_data_file f "
                 f"JOIN {meta}.ducklake_table tb ON tb.table_id = f.table_id AND tb.end_snapshot IS NULL "
-                "WHERE tb.table_name = ? AND f.begin_snapshot <= ? AND (f.end_snapshot IS NULL OR f.end_snapshot > ?) "
-                "AND (f.partial_max > ? OR f.mapping_id IS NOT NULL)",
-                [table, version, version, version],
+                f"WHERE tb.table_name = {literal(table)} AND f.begin_snapshot <= {int(version)} "
+                f"AND (f.end_snapshot IS NULL OR f.end_snapshot > {int(version)}) "
+                f"AND (f.partial_max > {int(version)} OR f.mapping_id IS NOT NULL)"
             ).fetchone()
             if mixed is None or int(mixed[0]):  # rows of later snapshots (or renamed fields): DuckLake sorts them out
                 return None
@@ -607,9 +606,8 @@ class Lake:
                 str(name): int(cid)
                 for cid, name in cur.execute(
                     f"SELECT c.column_id, c.column_name FROM {meta}.ducklake_column c "
-                    f"JOIN {meta}.ducklake_table tb ON tb.table_id = c.table_id WHERE tb.table_name = ? "
-                    "AND tb.end_snapshot IS NULL AND c.end_snapshot IS NULL AND c.parent_column IS NULL",
-                    [table],
+                    f"JOIN {meta}.ducklake_table tb ON tb.table_id = c.table_id WHERE tb.table_name = {literal(table)} "
+                    "AND tb.end_snapshot IS NULL AND c.end_snapshot IS NULL AND c.parent_column IS NULL"
                 ).fetchall()
             }
             files = [str(data) for data, _ in listed]
@@ -627,7 +625,7 @@ class Lake:
         def read() -> dict[int, tuple[str, str]]:
             ids = dict(
                 cur.execute(
-                    "SELECT name, field_id FROM parquet_schema(?) WHERE field_id IS NOT NULL", [path]
+                    f"SELECT name, field_id FROM parquet_schema({literal(path)}) WHERE field_id IS NOT NULL"
                 ).fetchall()
             )
             described = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(path)})").fetchall()
@@ -793,8 +791,8 @@ class Lake:
             except duckdb.Error:
                 pass
         snap = cur.execute(
-            f"SELECT snapshot_id FROM {LAKE}.snapshots() WHERE snapshot_id > ? AND commit_extra_info = ?",
-            [base, info],
+            f"SELECT snapshot_id FROM {LAKE}.snapshots() WHERE snapshot_id > {int(base)} "
+            f"AND commit_extra_info = {literal(info)}"
         ).fetchone()
         row_count = int(count[0]) if count else 0
         if snap is None:  # it changed nothing (no rows in, none out), so DuckLake made no snapshot of it
