@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from domolite.storage.lake import Lake
 
 ERROR_KEYS = {"status", "statusReason", "message", "toe"}
+# What the instance API's own clients send with a JSON body.
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 KEPT: list[httpx.Client] = []
 
 

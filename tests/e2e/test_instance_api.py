@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.helpers import JSON_HEADERS
 from tests.serverproc import ADMIN_PASSWORD, Server
-
-JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 @pytest.fixture(scope="module")

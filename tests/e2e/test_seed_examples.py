@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from tests.crash.test_stopping import big_parts, commit_in_background, open_execution, state_of
-from tests.e2e.test_instance_api import JSON_HEADERS, STREAM_BODY, create, inst
+from tests.e2e.test_instance_api import STREAM_BODY, create, inst
 from tests.e2e.traffic import new_stream
-from tests.helpers import assert_domo_error, until
+from tests.helpers import JSON_HEADERS, assert_domo_error, until
 
 __all__ = ["inst"]  # the fixture
 

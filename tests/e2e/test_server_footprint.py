@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import JSON_HEADERS
 from tests.serverproc import Server
-
-JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +35,15 @@ def mapped_libraries(server: Server) -> set[str]:
 
 def test_loads_queries_time_travel_and_deletes_never_import_pandas(lone_server: Server) -> None:
     pytest.importorskip("pandas")  # installed with the test clients: the case this guards
-    assert "_duckdb" in mapped_libraries(lone_server) and "pandas" not in mapped_libraries(lone_server)
+    at_start = mapped_libraries(lone_server)
+    assert "_duckdb" in at_start and "pandas" not in at_start
     with httpx.Client(
         base_url=lone_server.url, headers={"X-DOMO-Developer-Token": lone_server.dev_token}, timeout=120
     ) as api:
         columns = [{"type": "STRING", "name": "Friend"}, {"type": "LONG", "name": "Age"}]
         made = api.post(
             "/api/data/v2/datasources",
-            headers=JSON,
+            headers=JSON_HEADERS,
             json={"userDefinedType": "api", "dataSourceName": "footprint", "schema": {"columns": columns}},
         )
         assert made.status_code == 200, made.text
@@ -65,7 +65,7 @@ def test_loads_queries_time_travel_and_deletes_never_import_pandas(lone_server: 
 
         def rows(**params: int) -> list[list[object]]:
             r = api.post(
-                f"/api/query/v1/execute/{ds}", params=params, headers=JSON, json={"sql": "SELECT * FROM table"}
+                f"/api/query/v1/execute/{ds}", params=params, headers=JSON_HEADERS, json={"sql": "SELECT * FROM table"}
             )
             assert r.status_code == 200, r.text
             return sorted(r.json()["rows"])
