@@ -3,6 +3,7 @@ while the S3 server itself, with its in-memory state, stays up to be inspected."
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 
@@ -17,6 +18,8 @@ class TcpProxy:
         self.forwarded = 0
         self.running = threading.Event()
         self.hold_prefix: bytes | None = None  # requests starting with this wait until `released` is set
+        self.hold_match: re.Pattern[bytes] | None = None  # so do requests whose start matches this
+        self.cut_after_match: re.Pattern[bytes] | None = None  # S3 goes once it got a request matching this
         self.released = threading.Event()
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
@@ -71,21 +74,27 @@ class TcpProxy:
             threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
 
+    def _held(self, data: bytes) -> bool:
+        if self.hold_prefix is not None and data.startswith(self.hold_prefix):
+            return True
+        return self.hold_match is not None and self.hold_match.match(data) is not None
+
     def _pump(self, src: socket.socket, dst: socket.socket, request: bool) -> None:
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
-                if request and self.hold_prefix is not None and data.startswith(self.hold_prefix):
+                if request and self._held(data):
                     self.released.wait(60)
                 if not self.running.is_set():
                     break
                 dst.sendall(data)
                 if request:
                     self.forwarded += len(data)
-                    if self.cut_after_bytes is not None and self.forwarded >= self.cut_after_bytes:
-                        self.cut_after_bytes = None
+                    cut_match = self.cut_after_match is not None and self.cut_after_match.match(data) is not None
+                    if cut_match or (self.cut_after_bytes is not None and self.forwarded >= self.cut_after_bytes):
+                        self.cut_after_bytes = self.cut_after_match = None
                         threading.Thread(target=self.stop, daemon=True).start()
                         break
         except OSError:

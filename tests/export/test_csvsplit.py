@@ -19,7 +19,7 @@ class ListSink:
     def write(self, data: bytes) -> None:
         self.data += data
 
-    def complete(self) -> int:
+    def finish(self) -> int:
         return len(self.data)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.export.conftest import KEYS, body, keys_under
+from tests.export.conftest import KEYS, body, keys_under, parse_csv, read_object
 from tests.export.tcpproxy import TcpProxy
 from tests.helpers import assert_domo_error, catalog_rows, make_dataset, until, wait_export
 from tests.serverproc import Server
@@ -53,18 +53,27 @@ def test_one_active_export_per_dataset(api: httpx.Client, s3: Any, proxy: TcpPro
     assert wait_export(api, ds, third.json()["exportId"])["exportStatus"] == "success"
 
 
+def _request_to(bucket: str, target: str) -> re.Pattern[bytes]:
+    """The start of a POST to an export's object: `target` is its name and query, e.g. `data.csv?uploads`."""
+    return re.compile(rb"POST /" + re.escape(bucket.encode()) + rb"/[^ ]*/export/" + re.escape(target.encode()))
+
+
+def _export_in_objects(api: httpx.Client, bucket: str, proxy: TcpProxy, rows: int) -> tuple[str, str]:
+    """A DataSet of `rows` rows (~33 bytes each), and its export through the proxy started, in objects of
+    250,000 bytes: the DataSet's id and the export's."""
+    lines = "".join(f"{i},row number {i} with some padding\n" for i in range(rows))
+    ds = make_dataset(api, [("n", "LONG"), ("s", "STRING")], "several objects", csv=lines)["id"]
+    r = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, maxFileSize=250_000))
+    assert r.status_code == 200, r.text
+    return ds, r.json()["exportId"]
+
+
 def test_s3_gone_mid_export_leaves_nothing_behind(api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str) -> None:
-    lines = "".join(f"{i},row number {i} with some padding text to make it longer\n" for i in range(60_000))
-    ds = make_dataset(api, [("n", "LONG"), ("s", "STRING")], "vanishing s3", csv=lines)["id"]
-    proxy.cut_after_bytes = 1_500_000  # S3 stops answering after about three objects' worth of bytes
-    r = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, maxFileSize=500_000))
-    assert r.status_code == 200
-    export_id = r.json()["exportId"]
-    deadline = time.monotonic() + 30
-    while proxy.running.is_set() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not proxy.running.is_set(), "the export finished before S3 was cut"
-    assert proxy.forwarded >= 1_500_000
+    # S3 completes the second object and is gone before its answer comes back: by then the first object is
+    # complete, and the next ones are being written
+    proxy.cut_after_match = _request_to(bucket, "data_1.csv?uploadId=")
+    ds, export_id = _export_in_objects(api, bucket, proxy, 60_000)
+    until(lambda: not proxy.running.is_set(), 30, "S3 being cut")
     time.sleep(1.5)
     assert api.get(f"/api/query/v1/export/{ds}/{export_id}").json()["exportStatus"] == "exporting"  # still cleaning up
     proxy.start()  # S3 comes back: the job's clean-up (abort, delete) gets through
@@ -77,7 +86,57 @@ def test_s3_gone_mid_export_leaves_nothing_behind(api: httpx.Client, s3: Any, pr
     assert cleaned is not None and int(cleaned[1]) >= 1 and int(cleaned[2]) >= 1, job["message"]
     assert KEYS["awsAccessSecret"] not in job["message"] and KEYS["awsAccessKey"] not in job["message"]
     assert job["urlRowCountMap"] == {} and job["finished"]
-    # nothing that looks complete, and no multipart upload left open
+    # nothing that looks complete (not even the object whose completion went unanswered), no upload left open
+    assert keys_under(s3, bucket) == []
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_the_next_object_is_written_while_s3_completes_the_one_before(
+    api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str
+) -> None:
+    # S3 takes its time completing the first object: its CompleteMultipartUpload waits
+    proxy.hold_match = _request_to(bucket, "data.csv?uploadId=")
+    ds, export_id = _export_in_objects(api, bucket, proxy, 30_000)
+    prefix = f"{ds}/{export_id}/export/"
+
+    def parts_of(name: str) -> int:
+        uploads = s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix + name).get("Uploads", [])
+        return sum(
+            len(s3.list_parts(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"]).get("Parts", [])) for u in uploads
+        )
+
+    # meanwhile the export goes on: the next objects' rows are sent
+    until(lambda: parts_of("data_1.csv") >= 1 and parts_of("data_2.csv") >= 1, 30, "the next objects' parts")
+    assert parts_of("data.csv") == 1 and keys_under(s3, bucket) == []  # the first one is not complete yet
+    running = api.get(f"/api/query/v1/export/{ds}/{export_id}").json()
+    assert running["exportStatus"] == "exporting" and running["urlRowCountMap"] == {}
+    proxy.released.set()
+    job = wait_export(api, ds, export_id)
+    assert job["exportStatus"] == "success", job["message"]
+    names = [url.rsplit("/", 1)[1] for url in job["urlRowCountMap"]]
+    assert names[:3] == ["data.csv", "data_1.csv", "data_2.csv"] and len(names) >= 4
+    got: list[list[str]] = []
+    for url, count in job["urlRowCountMap"].items():
+        header, rows = parse_csv(read_object(s3, url))
+        assert header == ["n", "s"] and len(rows) == count
+        got += rows
+    assert got == [[str(i), f"row number {i} with some padding"] for i in range(30_000)]
+
+
+def test_an_upload_s3_started_without_answering_is_aborted(
+    api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str
+) -> None:
+    # S3 starts the second object's upload, and is gone before its answer comes back
+    proxy.cut_after_match = _request_to(bucket, "data_1.csv?uploads")
+    ds, export_id = _export_in_objects(api, bucket, proxy, 20_000)
+    until(lambda: not proxy.running.is_set(), 30, "S3 being cut")
+    time.sleep(1.5)
+    proxy.start()  # S3 comes back: the job cleans up
+    job = wait_export(api, ds, export_id)
+    assert job["exportStatus"] == "error" and job["errorCode"] == "S3_UNREACHABLE"
+    assert "while starting the upload of" in job["message"] and "data_1.csv" in job["message"]
+    cleaned = re.search(r"cleaned up: (\d+) open upload\(s\) aborted", job["message"])
+    assert cleaned is not None and int(cleaned[1]) >= 1, job["message"]
     assert keys_under(s3, bucket) == []
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 

@@ -22,7 +22,9 @@ QUOTE = ord('"')
 class Sink(Protocol):
     def write(self, data: bytes) -> None: ...
 
-    def complete(self) -> int: ...
+    def finish(self) -> int:
+        """End the object (it may go on being completed after this returns); its size in bytes."""
+        ...
 
 
 def count_row_ends(buf: bytes, start: int, end: int, in_quotes: bool) -> tuple[int, bool]:
@@ -119,7 +121,7 @@ class CsvSplitter:
         tail = self._codec.flush()
         if tail:
             self._sink.write(tail)
-        size = self._sink.complete()
+        size = self._sink.finish()
         self._on_object(self._index, self._rows, size)
         self._index += 1
         self._sink = None

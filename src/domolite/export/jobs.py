@@ -95,9 +95,18 @@ class _Progress:
     open: dict[str, MultipartUpload] = field(default_factory=dict)
     done: list[ExportObject] = field(default_factory=list)
     done_keys: list[str] = field(default_factory=list)
+    # An object whose upload S3 may have started without its answer reaching the job (S3 became unreachable):
+    # its upload is found by key when the job cleans up.
+    unanswered: str | None = None
     last_report: float = 0.0
 
-    def opened(self, key: str, upload: MultipartUpload) -> MultipartUpload:
+    def open_upload(self, s3: S3, key: str, content_type: str) -> MultipartUpload:
+        try:
+            upload = s3.open_upload(key, content_type)
+        except S3Refused as exc:
+            if exc.code == ErrorCode.S3_UNREACHABLE:
+                self.unanswered = key
+            raise
         self.open[key] = upload
         return upload
 
@@ -105,6 +114,17 @@ class _Progress:
         self.open.pop(key, None)
         self.done.append(ExportObject(url, rows, size))
         self.done_keys.append(key)
+
+
+@dataclass
+class _Completing:
+    """An object whose last part was handed over, while S3 completes it."""
+
+    key: str
+    url: str
+    rows: int
+    size: int
+    upload: MultipartUpload
 
 
 def _object_key(base: str, index: int, ext: str) -> str:
@@ -358,14 +378,25 @@ class Exports:
         ext = ".csv" + EXTENSIONS[options.compression]
         content_type = CONTENT_TYPES[options.compression]
         keys: dict[int, str] = {}
+        # Objects being completed, in order: the next object is written meanwhile. An object counts as finished
+        # (and is listed in the job's progress) once S3 has completed it.
+        completing: list[_Completing] = []
+
+        def settle(wait: bool) -> None:
+            while completing and (wait or completing[0].upload.completed):
+                done = completing.pop(0)
+                done.upload.wait()  # raises the completion's failure
+                progress.finished(done.key, done.url, done.rows, done.size)
 
         def open_object(index: int) -> MultipartUpload:
             self._check_stop()
             keys[index] = key = _object_key(base, index, ext)
-            return progress.opened(key, s3.open_upload(key, content_type))
+            return progress.open_upload(s3, key, content_type)
 
         def on_object(index: int, rows: int, size: int) -> None:
-            progress.finished(keys[index], s3.url(keys[index]), rows, size)
+            key = keys[index]
+            completing.append(_Completing(key, s3.url(key), rows, size, progress.open[key]))
+            settle(wait=False)
             self._report(job, progress, splitter.rows_total, force=True)
 
         splitter = CsvSplitter(
@@ -382,10 +413,12 @@ class Exports:
                 splitter.feed(chunk)
                 for upload in progress.open.values():
                     upload.raise_if_failed()
+                settle(wait=False)
                 self._report(job, progress, splitter.rows_total)
         finally:
             chunks.close()  # stops DuckDB if the export stopped early
         splitter.finish()
+        settle(wait=True)
 
     def _write_parquet(
         self,
@@ -409,7 +442,7 @@ class Exports:
             for index, (path, rows, _size) in enumerate(written):
                 self._check_stop()
                 key = _object_key(base, index, ".parquet")
-                upload = progress.opened(key, s3.open_upload(key, "application/vnd.apache.parquet"))
+                upload = progress.open_upload(s3, key, "application/vnd.apache.parquet")
                 _send_file(path, upload, self._check_stop)
                 progress.finished(key, s3.url(key), rows, upload.complete())
                 rows_so_far += rows
@@ -421,10 +454,22 @@ class Exports:
         """Abort open uploads and delete finished objects of a failed export; say what was undone."""
         deadline = time.monotonic() + self.settings.export_abort_grace_s
         aborted = not_aborted = 0
+        maybe_complete: list[str] = []
         for key, upload in list(progress.open.items()):
-            upload.abandon()
+            if upload.abandon():  # S3 completed it all the same: a finished object, deleted below
+                progress.open.pop(key)
+                progress.done_keys.append(key)
+                continue
             if s3.retrying(partial(s3.abort, key, upload.upload_id), deadline):
                 aborted += 1
+            else:
+                not_aborted += 1
+            if upload.finished:  # its completion failed, perhaps only its answer: S3 may hold the object
+                maybe_complete.append(key)
+        if progress.unanswered is not None:
+            found: list[int] = []
+            if s3.retrying(lambda: found.append(s3.abort_uploads_of(str(progress.unanswered))), deadline):
+                aborted += found[0]
             else:
                 not_aborted += 1
         deleted = not_deleted = 0
@@ -432,6 +477,9 @@ class Exports:
             if s3.retrying(partial(s3.delete, key), deadline):
                 deleted += 1
             else:
+                not_deleted += 1
+        for key in maybe_complete:  # deleting a key that does not exist is no error
+            if not s3.retrying(partial(s3.delete, key), deadline):
                 not_deleted += 1
         notes = []
         if aborted or deleted:

@@ -120,8 +120,12 @@ class S3:
         )
         self._pool = ThreadPoolExecutor(max_workers=upload_threads, thread_name_prefix="s3-part")
         self._in_flight = threading.BoundedSemaphore(upload_threads)
+        # Objects are completed one at a time, in the order they were finished, by a thread of their own: a
+        # completion waits for its object's parts, which the part threads send.
+        self._completer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3-complete")
 
     def close(self) -> None:
+        self._completer.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._client.close()
         self._secrets = ()
@@ -251,6 +255,19 @@ class S3:
         except BotoCoreError as exc:
             raise self.translate(exc, f"aborting the upload of {key}") from None
 
+    def abort_uploads_of(self, key: str) -> int:
+        """Abort every multipart upload of `key` (one S3 started without its answer reaching us); how many."""
+        reply = self._call(
+            f"listing the uploads of {key}",
+            self._client.list_multipart_uploads,
+            Bucket=self.target.bucket,
+            Prefix=key,
+        )
+        found = [u["UploadId"] for u in reply.get("Uploads", []) if u.get("Key") == key]
+        for upload_id in found:
+            self.abort(key, upload_id)
+        return len(found)
+
     def retrying(self, what: Callable[[], None], deadline: float) -> bool:
         """Run a clean-up call until it works or `deadline` (monotonic) passes; retry S3_UNREACHABLE only."""
         delay = 0.2
@@ -270,7 +287,11 @@ class MultipartUpload:
     """One object being written: bytes are gathered into parts, sent by the S3 pool; at most `upload_threads`
     parts of the job are held in memory at once (writers block until a slot is free). A part is sent once
     `part_bytes` are gathered, so a part holds between `part_bytes` and `part_bytes` plus one write; only
-    the last part may be smaller (S3's rule). The written chunks are joined once, with no other copy."""
+    the last part may be smaller (S3's rule). The written chunks are joined once, with no other copy.
+
+    `finish` ends the object and has it completed in the background (S3 joins the parts, which can take a while
+    for a large object), so that the next object's parts can be written and sent meanwhile; `wait` waits for
+    that completion."""
 
     def __init__(self, s3: S3, key: str, upload_id: str) -> None:
         self.s3 = s3
@@ -280,6 +301,7 @@ class MultipartUpload:
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._futures: list[Future[dict[str, Any]]] = []
+        self._completion: Future[int] | None = None
         self._failed: S3Refused | None = None
 
     def write(self, data: bytes) -> None:
@@ -330,33 +352,68 @@ class MultipartUpload:
         return part
 
     def raise_if_failed(self) -> None:
+        """Raise the failure of a part or of the completion, if one has failed."""
         if self._failed is not None:
             raise self._failed
 
-    def complete(self) -> int:
-        """Send what is buffered, wait for every part and complete the object. Returns its size in bytes."""
+    def finish(self) -> int:
+        """Send what is buffered and have the object completed, in the background, once every part is in.
+        Returns its size in bytes; `wait` says when it is complete."""
+        if self._completion is not None:
+            raise RuntimeError(f"{self.key} was already finished")
         if self._pending or not self._futures:
             self._send_pending()
-        parts = []
-        for future in self._futures:
-            try:
-                parts.append(future.result())
-            except S3Refused:
-                raise
-            except Exception as exc:
-                raise self.s3.translate(exc, f"uploading {self.key}") from None
-        self.s3._call(
-            f"completing {self.key}",
-            self.s3._client.complete_multipart_upload,
-            Bucket=self.s3.target.bucket,
-            Key=self.key,
-            UploadId=self.upload_id,
-            MultipartUpload={"Parts": parts},
-        )
+        self._completion = self.s3._completer.submit(self._complete)
         return self.size
 
-    def abandon(self) -> None:
-        """Stop sending: wait for parts in flight (their results are ignored) so that an abort is final."""
+    @property
+    def finished(self) -> bool:
+        """Whether `finish` was called: its completion was asked for."""
+        return self._completion is not None
+
+    @property
+    def completed(self) -> bool:
+        """Whether the completion asked for by `finish` has ended (well or not)."""
+        return self._completion is not None and self._completion.done()
+
+    def wait(self) -> int:
+        """Wait for the completion asked for by `finish`; raise its failure. Returns the object's size."""
+        if self._completion is None:
+            raise RuntimeError(f"{self.key} was not finished")
+        return self._completion.result()
+
+    def complete(self) -> int:
+        """Send what is buffered, wait for every part and complete the object. Returns its size in bytes."""
+        self.finish()
+        return self.wait()
+
+    def _complete(self) -> int:
+        parts = []
+        try:
+            for future in self._futures:
+                try:
+                    parts.append(future.result())
+                except S3Refused:
+                    raise
+                except Exception as exc:
+                    raise self.s3.translate(exc, f"uploading {self.key}") from None
+            self.s3._call(
+                f"completing {self.key}",
+                self.s3._client.complete_multipart_upload,
+                Bucket=self.s3.target.bucket,
+                Key=self.key,
+                UploadId=self.upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except S3Refused as exc:
+            self._failed = self._failed or exc
+            raise
+        return self.size
+
+    def abandon(self) -> bool:
+        """Stop sending: wait for parts in flight and for a completion already under way (their results are
+        ignored) so that an abort is final. True when the object was completed all the same: it then exists,
+        and is to be deleted rather than aborted."""
         self._pending = []
         self._pending_bytes = 0
         for future in self._futures:
@@ -366,6 +423,14 @@ class MultipartUpload:
                 future.result()
             except Exception:
                 pass
+        if self._completion is None:
+            return False
+        self._completion.cancel()  # not yet started: it never will be
+        try:
+            self._completion.result()
+        except Exception:  # it failed or was cancelled
+            return False
+        return True
 
 
 def _header(reply: Any, name: str) -> str | None:
