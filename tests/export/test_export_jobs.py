@@ -78,8 +78,9 @@ def test_s3_gone_mid_export_leaves_nothing_behind(api: httpx.Client, s3: Any, pr
     assert api.get(f"/api/query/v1/export/{ds}/{export_id}").json()["exportStatus"] == "exporting"  # still cleaning up
     proxy.start()  # S3 comes back: the job's clean-up (abort, delete) gets through
     job = wait_export(api, ds, export_id)
-    assert job["exportStatus"] == "error" and job["errorCode"] == "S3_UNREACHABLE"
-    assert "could not be reached" in job["message"] and "could not be" not in job["message"].split(";", 1)[1]
+    assert job["exportStatus"] == "error" and job["errorCode"] == "S3_UNREACHABLE", job["message"]
+    # S3 could not be reached, or its answer was cut short, at the proxy's address; the clean-up got through
+    assert proxy.url in job["message"] and "could not be" not in job["message"].split(";", 1)[1]
     cleaned = re.search(
         r"cleaned up: (\d+) open upload\(s\) aborted, (\d+) finished object\(s\) deleted", job["message"]
     )
@@ -133,8 +134,8 @@ def test_an_upload_s3_started_without_answering_is_aborted(
     time.sleep(1.5)
     proxy.start()  # S3 comes back: the job cleans up
     job = wait_export(api, ds, export_id)
-    assert job["exportStatus"] == "error" and job["errorCode"] == "S3_UNREACHABLE"
-    assert "while starting the upload of" in job["message"] and "data_1.csv" in job["message"]
+    assert job["exportStatus"] == "error" and job["errorCode"] == "S3_UNREACHABLE", job["message"]
+    assert proxy.url in job["message"]  # S3 could not be reached there, or its answer was cut short
     cleaned = re.search(r"cleaned up: (\d+) open upload\(s\) aborted", job["message"])
     assert cleaned is not None and int(cleaned[1]) >= 1, job["message"]
     assert keys_under(s3, bucket) == []

@@ -89,15 +89,30 @@ class ExportRequest:
 
 
 @dataclass
+class _Completing:
+    """An object whose last part was handed over, while S3 completes it."""
+
+    key: str
+    url: str
+    rows: int
+    size: int
+    upload: MultipartUpload
+
+
+@dataclass
 class _Progress:
     """What a running job has written: uploads still open, objects complete."""
 
     open: dict[str, MultipartUpload] = field(default_factory=dict)
+    # Objects written whose completion S3 is still on, in order: they are finished once complete.
+    being_completed: list[_Completing] = field(default_factory=list)
     done: list[ExportObject] = field(default_factory=list)
     done_keys: list[str] = field(default_factory=list)
-    # An object whose upload S3 may have started without its answer reaching the job (S3 became unreachable):
-    # its upload is found by key when the job cleans up.
-    unanswered: str | None = None
+    # Where the job's objects go (`<path>/<exportId>/export/`: no other job writes there).
+    prefix: str = ""
+    # S3 became unreachable while starting an upload: it may have started it (or another, on a retry) without
+    # the answer reaching the job. The job's clean-up then looks for uploads under `prefix`.
+    unanswered: bool = False
     last_report: float = 0.0
 
     def open_upload(self, s3: S3, key: str, content_type: str) -> MultipartUpload:
@@ -105,7 +120,7 @@ class _Progress:
             upload = s3.open_upload(key, content_type)
         except S3Refused as exc:
             if exc.code == ErrorCode.S3_UNREACHABLE:
-                self.unanswered = key
+                self.unanswered = True
             raise
         self.open[key] = upload
         return upload
@@ -115,16 +130,18 @@ class _Progress:
         self.done.append(ExportObject(url, rows, size))
         self.done_keys.append(key)
 
+    def completing(self, key: str, url: str, rows: int, size: int) -> None:
+        """The object at `key` is written: S3 completes it while the next one is written (`settle`)."""
+        self.being_completed.append(_Completing(key, url, rows, size, self.open[key]))
+        self.settle(wait=False)
 
-@dataclass
-class _Completing:
-    """An object whose last part was handed over, while S3 completes it."""
-
-    key: str
-    url: str
-    rows: int
-    size: int
-    upload: MultipartUpload
+    def settle(self, wait: bool) -> None:
+        """Count the objects S3 has completed as finished, in order (with `wait`, all of them, once complete);
+        raise the failure of a completion."""
+        while self.being_completed and (wait or self.being_completed[0].upload.completed):
+            done = self.being_completed.pop(0)
+            done.upload.wait()
+            self.finished(done.key, done.url, done.rows, done.size)
 
 
 def _object_key(base: str, index: int, ext: str) -> str:
@@ -315,9 +332,9 @@ class Exports:
         except BaseException:
             s3.close()
             raise
-        progress = _Progress()
+        base = f"{target.prefix}/{job.id}/export"
+        progress = _Progress(prefix=base + "/")
         try:
-            base = f"{target.prefix}/{job.id}/export"
             if options.format is ExportFormat.PARQUET:
                 self._write_parquet(job, s3, base, select_sql, options, max_bytes, progress)
             else:
@@ -378,15 +395,6 @@ class Exports:
         ext = ".csv" + EXTENSIONS[options.compression]
         content_type = CONTENT_TYPES[options.compression]
         keys: dict[int, str] = {}
-        # Objects being completed, in order: the next object is written meanwhile. An object counts as finished
-        # (and is listed in the job's progress) once S3 has completed it.
-        completing: list[_Completing] = []
-
-        def settle(wait: bool) -> None:
-            while completing and (wait or completing[0].upload.completed):
-                done = completing.pop(0)
-                done.upload.wait()  # raises the completion's failure
-                progress.finished(done.key, done.url, done.rows, done.size)
 
         def open_object(index: int) -> MultipartUpload:
             self._check_stop()
@@ -394,9 +402,7 @@ class Exports:
             return progress.open_upload(s3, key, content_type)
 
         def on_object(index: int, rows: int, size: int) -> None:
-            key = keys[index]
-            completing.append(_Completing(key, s3.url(key), rows, size, progress.open[key]))
-            settle(wait=False)
+            progress.completing(keys[index], s3.url(keys[index]), rows, size)
             self._report(job, progress, splitter.rows_total, force=True)
 
         splitter = CsvSplitter(
@@ -413,12 +419,12 @@ class Exports:
                 splitter.feed(chunk)
                 for upload in progress.open.values():
                     upload.raise_if_failed()
-                settle(wait=False)
+                progress.settle(wait=False)
                 self._report(job, progress, splitter.rows_total)
         finally:
             chunks.close()  # stops DuckDB if the export stopped early
         splitter.finish()
-        settle(wait=True)
+        progress.settle(wait=True)
 
     def _write_parquet(
         self,
@@ -444,9 +450,10 @@ class Exports:
                 key = _object_key(base, index, ".parquet")
                 upload = progress.open_upload(s3, key, "application/vnd.apache.parquet")
                 _send_file(path, upload, self._check_stop)
-                progress.finished(key, s3.url(key), rows, upload.complete())
+                progress.completing(key, s3.url(key), rows, upload.finish())
                 rows_so_far += rows
                 self._report(job, progress, rows_so_far, force=True)
+            progress.settle(wait=True)
         finally:
             files.close()
 
@@ -466,9 +473,9 @@ class Exports:
                 not_aborted += 1
             if upload.finished:  # its completion failed, perhaps only its answer: S3 may hold the object
                 maybe_complete.append(key)
-        if progress.unanswered is not None:
+        if progress.unanswered:
             found: list[int] = []
-            if s3.retrying(lambda: found.append(s3.abort_uploads_of(str(progress.unanswered))), deadline):
+            if s3.retrying(lambda: found.append(s3.abort_uploads_under(progress.prefix)), deadline):
                 aborted += found[0]
             else:
                 not_aborted += 1

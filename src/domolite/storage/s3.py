@@ -179,6 +179,15 @@ class S3:
         result.message = self.scrub(result.message)
         return result
 
+    def answered(self, reply: dict[str, Any], name: str, action: str) -> str:
+        """The field `name` of S3's answer to `action`. An answer without it was cut short (the connection broke
+        while S3 answered): that is S3_UNREACHABLE, as a connection that broke before the answer is."""
+        value = reply.get(name)
+        if not value:
+            where = self.target.endpoint_url or "AWS S3"
+            raise S3Refused(ErrorCode.S3_UNREACHABLE, f"S3's answer from {where} was cut short while {action}")
+        return str(value)
+
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
@@ -230,7 +239,7 @@ class S3:
             ChecksumAlgorithm=PART_CHECKSUM,
             **self._object_args(content_type),
         )
-        return MultipartUpload(self, key, str(reply["UploadId"]))
+        return MultipartUpload(self, key, self.answered(reply, "UploadId", f"starting the upload of {key}"))
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self._call(
@@ -255,16 +264,28 @@ class S3:
         except BotoCoreError as exc:
             raise self.translate(exc, f"aborting the upload of {key}") from None
 
-    def abort_uploads_of(self, key: str) -> int:
-        """Abort every multipart upload of `key` (one S3 started without its answer reaching us); how many."""
-        reply = self._call(
-            f"listing the uploads of {key}",
-            self._client.list_multipart_uploads,
-            Bucket=self.target.bucket,
-            Prefix=key,
-        )
-        found = [u["UploadId"] for u in reply.get("Uploads", []) if u.get("Key") == key]
-        for upload_id in found:
+    def abort_uploads_under(self, prefix: str) -> int:
+        """Abort every multipart upload whose key starts with `prefix` (ones S3 started without its answer
+        reaching us); how many."""
+        found: list[tuple[str, str]] = []
+        markers: dict[str, str] = {}
+        while True:
+            reply = self._call(
+                f"listing the uploads under {prefix}",
+                self._client.list_multipart_uploads,
+                Bucket=self.target.bucket,
+                Prefix=prefix,
+                **markers,
+            )
+            found += [(str(u["Key"]), str(u["UploadId"])) for u in reply.get("Uploads", [])]
+            if not reply.get("IsTruncated"):
+                break
+            action = f"listing the uploads under {prefix}"
+            markers = {
+                "KeyMarker": self.answered(reply, "NextKeyMarker", action),
+                "UploadIdMarker": self.answered(reply, "NextUploadIdMarker", action),
+            }
+        for key, upload_id in found:
             self.abort(key, upload_id)
         return len(found)
 
@@ -346,7 +367,12 @@ class MultipartUpload:
         except (ClientError, BotoCoreError) as exc:
             self._failed = self.s3.translate(exc, f"uploading part {number} of {self.key}")
             raise self._failed from None
-        part = {"PartNumber": number, "ETag": reply["ETag"]}
+        try:
+            etag = self.s3.answered(reply, "ETag", f"uploading part {number} of {self.key}")
+        except S3Refused as exc:
+            self._failed = exc
+            raise
+        part = {"PartNumber": number, "ETag": etag}
         if reply.get("ChecksumCRC32"):
             part["ChecksumCRC32"] = reply["ChecksumCRC32"]
         return part
@@ -381,11 +407,6 @@ class MultipartUpload:
         if self._completion is None:
             raise RuntimeError(f"{self.key} was not finished")
         return self._completion.result()
-
-    def complete(self) -> int:
-        """Send what is buffered, wait for every part and complete the object. Returns its size in bytes."""
-        self.finish()
-        return self.wait()
 
     def _complete(self) -> int:
         parts = []
