@@ -326,6 +326,28 @@ def test_large_export_is_split_into_objects_with_their_own_header(
     assert [e["url"] for e in manifest["entries"]] == urls and manifest["rowCount"] == len(ROWS)
 
 
+def test_large_parquet_export_is_split_into_files_in_row_order(
+    api: httpx.Client, s3: Any, s3_url: str, bucket: str
+) -> None:
+    # DuckDB cuts Parquet files at row groups (122,880 rows): 250,000 rows past a 1 KiB size make three files
+    lines = "".join(f"{i},row {i}\n" for i in range(250_000))
+    ds = make_dataset(api, [("n", "LONG"), ("s", "STRING")], "parquet in files", csv=lines)["id"]
+    job = run(api, ds, body(bucket, s3_url, exportFormat="parquet", maxFileSize=1024))
+    assert job["exportStatus"] == "success", job["message"]
+    urls = list(job["urlRowCountMap"])
+    assert [u.rsplit("/", 1)[1] for u in urls] == ["data.parquet", "data_1.parquet", "data_2.parquet"]
+    con = duckdb.connect()
+    got: list[tuple[Any, ...]] = []
+    for url in urls:
+        rows = con.execute("SELECT n, s FROM read_parquet(?)", [_tmp_file(read_object(s3, url))]).fetchall()
+        assert len(rows) == job["urlRowCountMap"][url]
+        got += rows
+    assert got == [(i, f"row {i}") for i in range(250_000)]
+    manifest = json.loads(read_object(s3, job["manifestUrl"]))
+    assert [e["url"] for e in manifest["entries"]] == urls and manifest["rowCount"] == 250_000
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
 def test_identical_request_reuses_the_last_export_until_the_data_changes(
     api: httpx.Client, s3: Any, s3_url: str, bucket: str
 ) -> None:

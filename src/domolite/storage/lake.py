@@ -981,8 +981,26 @@ class Lake:
             f"FORMAT parquet, COMPRESSION {literal(compression)}, FILE_SIZE_BYTES {int(file_size_bytes)}, RETURN_STATS"
         )
         rows = self._export(f"COPY ({select_sql}) TO {literal(dest_dir)} ({options})", cancel)
-        files = [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
-        return sorted(files, key=lambda f: (len(f[0]), f[0]))
+        if len(rows) > 1 and self._threads != 1:
+            # DuckDB writing with several threads numbers the files it cuts out of the rows' order (and may add
+            # an empty one): the rows are written again by an instance of one thread, which keeps their order.
+            for row in rows:
+                Path(str(row[0])).unlink(missing_ok=True)
+            in_order = dest_dir.rstrip("/") + "_in_order"
+            rows = self._export_alone(f"COPY ({select_sql}) TO {literal(in_order)} ({options})", cancel)
+        files = sorted(((str(r[0]), int(r[1]), int(r[2])) for r in rows), key=lambda f: (len(f[0]), f[0]))
+        return [f for f in files if f[1] > 0] or files[:1]  # an empty answer is still one file
+
+    def _export_alone(self, sql: str, cancel: Cancel | None) -> list[tuple[Any, ...]]:
+        """Run one COPY of rows out of the lake in an instance of its own with one thread, closed after."""
+        con = self._fresh(1, read_only=True)
+        try:
+            with self._cursor(lambda: con, cancel) as cur:
+                return cur.execute(sql).fetchall()
+        except duckdb.Error as exc:
+            raise DomoError(f"export failed: {type(exc).__name__}") from exc
+        finally:
+            con.close()
 
 
 def _csv_copy_sql(cur: duckdb.DuckDBPyConnection, select_sql: str, dest: str, *, header: bool) -> str:
