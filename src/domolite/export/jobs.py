@@ -356,7 +356,11 @@ class Exports:
             code, message = _failure(exc)
             if code is ErrorCode.INTERNAL:
                 log.error("export %s failed unexpectedly (%s)", job.id, type(exc).__name__)
-            message += self._clean_up(s3, progress)
+            try:
+                message += self._clean_up(s3, progress)
+            except Exception as cleanup_exc:  # the job's end is recorded all the same
+                log.error("export %s: clean-up failed (%s)", job.id, type(cleanup_exc).__name__)
+                message += "; the clean-up of what was written failed"
             message = s3.scrub(message)
             try:
                 self.jobs.advance(job, ExportState.ERROR, objects=(), error_code=code, message=message)
@@ -462,6 +466,8 @@ class Exports:
         deadline = time.monotonic() + self.settings.export_abort_grace_s
         aborted = not_aborted = 0
         maybe_complete: list[str] = []
+        for upload in progress.open.values():  # stop them all first, then wait for each
+            upload.stop()
         for key, upload in list(progress.open.items()):
             if upload.abandon():  # S3 completed it all the same: a finished object, deleted below
                 progress.open.pop(key)

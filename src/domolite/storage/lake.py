@@ -981,7 +981,7 @@ class Lake:
             f"FORMAT parquet, COMPRESSION {literal(compression)}, FILE_SIZE_BYTES {int(file_size_bytes)}, RETURN_STATS"
         )
         rows = self._export(f"COPY ({select_sql}) TO {literal(dest_dir)} ({options})", cancel)
-        if len(rows) > 1 and self._threads != 1:
+        if sum(1 for r in rows if int(r[1]) > 0) > 1 and self._threads != 1:
             # DuckDB writing with several threads numbers the files it cuts out of the rows' order (and may add
             # an empty one): the rows are written again by an instance of one thread, which keeps their order.
             for row in rows:

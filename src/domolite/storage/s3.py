@@ -277,7 +277,8 @@ class S3:
                 Prefix=prefix,
                 **markers,
             )
-            found += [(str(u["Key"]), str(u["UploadId"])) for u in reply.get("Uploads", [])]
+            uploads = reply.get("Uploads", [])
+            found += [(str(u["Key"]), str(u["UploadId"])) for u in uploads if u.get("Key") and u.get("UploadId")]
             if not reply.get("IsTruncated"):
                 break
             action = f"listing the uploads under {prefix}"
@@ -431,14 +432,20 @@ class MultipartUpload:
             raise
         return self.size
 
-    def abandon(self) -> bool:
-        """Stop sending: wait for parts in flight and for a completion already under way (their results are
-        ignored) so that an abort is final. True when the object was completed all the same: it then exists,
-        and is to be deleted rather than aborted."""
+    def stop(self) -> None:
+        """Send nothing more: parts and a completion not yet started never will be (nothing is waited for)."""
         self._pending = []
         self._pending_bytes = 0
         for future in self._futures:
             future.cancel()
+        if self._completion is not None:
+            self._completion.cancel()
+
+    def abandon(self) -> bool:
+        """Stop sending: wait for parts in flight and for a completion already under way (their results are
+        ignored) so that an abort is final. True when the object was completed all the same: it then exists,
+        and is to be deleted rather than aborted."""
+        self.stop()
         for future in self._futures:
             try:
                 future.result()
@@ -446,7 +453,6 @@ class MultipartUpload:
                 pass
         if self._completion is None:
             return False
-        self._completion.cancel()  # not yet started: it never will be
         try:
             self._completion.result()
         except Exception:  # it failed or was cancelled
