@@ -20,6 +20,7 @@ class TcpProxy:
         self.hold_prefix: bytes | None = None  # requests starting with this wait until `released` is set
         self.hold_match: re.Pattern[bytes] | None = None  # so do requests whose start matches this
         self.cut_after_match: re.Pattern[bytes] | None = None  # S3 goes once it got a request matching this
+        self.drop_answer_match: re.Pattern[bytes] | None = None  # the answer to a request matching this is lost
         self.released = threading.Event()
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
@@ -92,6 +93,9 @@ class TcpProxy:
                 dst.sendall(data)
                 if request:
                     self.forwarded += len(data)
+                    if self.drop_answer_match is not None and self.drop_answer_match.match(data) is not None:
+                        self.drop_answer_match = None
+                        break  # this connection closes before S3's answer (the listener stays)
                     cut_match = self.cut_after_match is not None and self.cut_after_match.match(data) is not None
                     if cut_match or (self.cut_after_bytes is not None and self.forwarded >= self.cut_after_bytes):
                         self.cut_after_bytes = self.cut_after_match = None

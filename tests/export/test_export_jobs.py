@@ -58,10 +58,24 @@ def _request_to(bucket: str, target: str) -> re.Pattern[bytes]:
     return re.compile(rb"POST /" + re.escape(bucket.encode()) + rb"/[^ ]*/export/" + re.escape(target.encode()))
 
 
+def _padded_rows(rows: int) -> list[list[str]]:
+    return [[str(i), f"row number {i} with some padding"] for i in range(rows)]
+
+
+def _rows_of(s3: Any, job: dict[str, Any]) -> list[list[str]]:
+    """The rows of an export's objects, in order; each object has the header and the rows it is said to hold."""
+    got: list[list[str]] = []
+    for url, count in job["urlRowCountMap"].items():
+        header, rows = parse_csv(read_object(s3, url))
+        assert header == ["n", "s"] and len(rows) == count
+        got += rows
+    return got
+
+
 def _export_in_objects(api: httpx.Client, bucket: str, proxy: TcpProxy, rows: int) -> tuple[str, str]:
-    """A DataSet of `rows` rows (~33 bytes each), and its export through the proxy started, in objects of
-    250,000 bytes: the DataSet's id and the export's."""
-    lines = "".join(f"{i},row number {i} with some padding\n" for i in range(rows))
+    """A DataSet of `rows` rows (~33 bytes each; see `_padded_rows`), and its export through the proxy started, in
+    objects of 250,000 bytes: the DataSet's id and the export's."""
+    lines = "".join(",".join(row) + "\n" for row in _padded_rows(rows))
     ds = make_dataset(api, [("n", "LONG"), ("s", "STRING")], "several objects", csv=lines)["id"]
     r = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, maxFileSize=250_000))
     assert r.status_code == 200, r.text
@@ -119,12 +133,7 @@ def test_the_next_object_is_written_while_s3_completes_the_one_before(
     assert job["exportStatus"] == "success", job["message"]
     names = [url.rsplit("/", 1)[1] for url in job["urlRowCountMap"]]
     assert names[:3] == ["data.csv", "data_1.csv", "data_2.csv"] and len(names) >= 4
-    got: list[list[str]] = []
-    for url, count in job["urlRowCountMap"].items():
-        header, rows = parse_csv(read_object(s3, url))
-        assert header == ["n", "s"] and len(rows) == count
-        got += rows
-    assert got == [[str(i), f"row number {i} with some padding"] for i in range(30_000)]
+    assert _rows_of(s3, job) == _padded_rows(30_000)
 
 
 def test_an_upload_s3_started_without_answering_is_aborted(
@@ -143,6 +152,19 @@ def test_an_upload_s3_started_without_answering_is_aborted(
     assert cleaned is not None and int(cleaned[1]) >= 1, job["message"]
     assert keys_under(s3, bucket) == []
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_a_start_sent_again_after_its_answer_was_lost_leaves_no_upload_open(
+    api: httpx.Client, s3: Any, proxy: TcpProxy, bucket: str
+) -> None:
+    # S3 starts the second object's upload, its answer is lost, and the client sends the start again
+    proxy.drop_answer_match = _request_to(bucket, "data_1.csv?uploads")
+    ds, export_id = _export_in_objects(api, bucket, proxy, 20_000)
+    job = wait_export(api, ds, export_id)
+    assert job["exportStatus"] == "success", job["message"]
+    assert proxy.drop_answer_match is None  # the answer was dropped
+    assert _rows_of(s3, job) == _padded_rows(20_000)
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []  # the first start's upload too
 
 
 def test_restart_marks_running_exports_interrupted(tmp_path: Path, s3: Any, proxy: TcpProxy, bucket: str) -> None:

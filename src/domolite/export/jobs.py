@@ -110,8 +110,8 @@ class _Progress:
     done_keys: list[str] = field(default_factory=list)
     # Where the job's objects go (`<path>/<exportId>/export/`: no other job writes there).
     prefix: str = ""
-    # S3 became unreachable while starting an upload: it may have started it (or another, on a retry) without
-    # the answer reaching the job. The job's clean-up then looks for uploads under `prefix`.
+    # S3 became unreachable while starting an upload, or a start was sent again: S3 may have started an upload
+    # without the answer reaching the job. The job then looks for uploads under `prefix` when it ends.
     unanswered: bool = False
     last_report: float = 0.0
 
@@ -122,6 +122,7 @@ class _Progress:
             if exc.code == ErrorCode.S3_UNREACHABLE:
                 self.unanswered = True
             raise
+        self.unanswered = self.unanswered or upload.start_retried
         self.open[key] = upload
         return upload
 
@@ -340,6 +341,8 @@ class Exports:
             else:
                 self._write_csv(job, s3, base, select_sql, options, max_bytes, progress)
             self._report(job, progress, sum(o.rows for o in progress.done), force=True)  # still running?
+            if progress.unanswered:
+                self._abort_strays(job, s3, progress)
             manifest_key = f"{base}/manifest.json"
             progress.done_keys.append(manifest_key)  # removed with the objects if the job is ended now
             s3.put(manifest_key, _manifest(job, options, names, progress.done), "application/json")
@@ -460,6 +463,16 @@ class Exports:
             progress.settle(wait=True)
         finally:
             files.close()
+
+    def _abort_strays(self, job: ExportJob, s3: S3, progress: _Progress) -> None:
+        """With every object of the job complete, abort the uploads left under its prefix: ones S3 started for a
+        start whose answer was lost. Not being able to is logged; the export stands."""
+        deadline = time.monotonic() + self.settings.export_abort_grace_s
+        found: list[int] = []
+        if not s3.retrying(lambda: found.append(s3.abort_uploads_under(progress.prefix)), deadline):
+            log.warning("export %s: the uploads S3 may have started without answering could not be checked", job.id)
+        elif found[0]:
+            log.info("export %s: %d upload(s) S3 started without answering were aborted", job.id, found[0])
 
     def _clean_up(self, s3: S3, progress: _Progress) -> str:
         """Abort open uploads and delete finished objects of a failed export; say what was undone."""

@@ -239,7 +239,10 @@ class S3:
             ChecksumAlgorithm=PART_CHECKSUM,
             **self._object_args(content_type),
         )
-        return MultipartUpload(self, key, self.answered(reply, "UploadId", f"starting the upload of {key}"))
+        upload = MultipartUpload(self, key, self.answered(reply, "UploadId", f"starting the upload of {key}"))
+        # A start the client sent again (its connection broke) may have started an upload the first time too.
+        upload.start_retried = int(reply.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0) > 0
+        return upload
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self._call(
@@ -325,6 +328,7 @@ class MultipartUpload:
         self._futures: list[Future[dict[str, Any]]] = []
         self._completion: Future[int] | None = None
         self._failed: S3Refused | None = None
+        self.start_retried = False
 
     def write(self, data: bytes) -> None:
         if not data:
