@@ -81,6 +81,10 @@ class TcpProxy:
         return self.hold_match is not None and self.hold_match.match(data) is not None
 
     def _pump(self, src: socket.socket, dst: socket.socket, request: bool) -> None:
+        # a request matched by `drop_answer_match` or `cut_after_match`: what to do once S3 has all of it, and
+        # how many bytes of its body are still to come
+        after: str | None = None
+        body_left = 0
         try:
             while True:
                 data = src.recv(65536)
@@ -91,16 +95,25 @@ class TcpProxy:
                 if not self.running.is_set():
                     break
                 dst.sendall(data)
-                if request:
-                    self.forwarded += len(data)
-                    if self.drop_answer_match is not None and self.drop_answer_match.match(data) is not None:
-                        self.drop_answer_match = None
-                        break  # this connection closes before S3's answer (the listener stays)
-                    cut_match = self.cut_after_match is not None and self.cut_after_match.match(data) is not None
-                    if cut_match or (self.cut_after_bytes is not None and self.forwarded >= self.cut_after_bytes):
-                        self.cut_after_bytes = self.cut_after_match = None
-                        threading.Thread(target=self.stop, daemon=True).start()
-                        break
+                if not request:
+                    continue
+                self.forwarded += len(data)
+                if after is not None:
+                    body_left -= len(data)
+                elif self.drop_answer_match is not None and self.drop_answer_match.match(data) is not None:
+                    self.drop_answer_match = None
+                    after, body_left = "drop", _body_left(data)
+                elif self.cut_after_match is not None and self.cut_after_match.match(data) is not None:
+                    self.cut_after_match = None
+                    after, body_left = "cut", _body_left(data)
+                elif self.cut_after_bytes is not None and self.forwarded >= self.cut_after_bytes:
+                    after, body_left = "cut", 0
+                if after is None or body_left > 0:
+                    continue
+                if after == "cut":
+                    self.cut_after_bytes = None
+                    threading.Thread(target=self.stop, daemon=True).start()
+                break  # this connection closes before S3's answer ("drop": the listener stays)
         except OSError:
             pass
         finally:
@@ -109,3 +122,12 @@ class TcpProxy:
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+def _body_left(data: bytes) -> int:
+    """Bytes of a request's body still to come after `data`, its first bytes (headers and any body)."""
+    end = data.find(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", data[:end] if end >= 0 else data)
+    if end < 0 or length is None:
+        return 0
+    return int(length[1]) - (len(data) - end - 4)

@@ -90,7 +90,8 @@ def test_s3_gone_mid_export_leaves_nothing_behind(api: httpx.Client, s3: Any, pr
     until(lambda: not proxy.running.is_set(), 30, "S3 being cut")
     time.sleep(1.5)
     assert api.get(f"/api/query/v1/export/{ds}/{export_id}").json()["exportStatus"] == "exporting"  # still cleaning up
-    # the S3 server itself (not behind the proxy) holds both objects: the second one's completion did happen
+    # the S3 server itself (not behind the proxy) holds both objects: the second one's completion did happen,
+    # only its answer was lost
     prefix = f"{ds}/{export_id}/export/"
     assert keys_under(s3, bucket) == [prefix + "data.csv", prefix + "data_1.csv"]
     proxy.start()  # S3 comes back: the job's clean-up (abort, delete) gets through
