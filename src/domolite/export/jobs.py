@@ -467,12 +467,11 @@ class Exports:
     def _abort_strays(self, job: ExportJob, s3: S3, progress: _Progress) -> None:
         """With every object of the job complete, abort the uploads left under its prefix: ones S3 started for a
         start whose answer was lost. Not being able to is logged; the export stands."""
-        deadline = time.monotonic() + self.settings.export_abort_grace_s
-        found: list[int] = []
-        if not s3.retrying(lambda: found.append(s3.abort_uploads_under(progress.prefix)), deadline):
+        found = _abort_strays_under(s3, progress.prefix, time.monotonic() + self.settings.export_abort_grace_s)
+        if found is None:
             log.warning("export %s: the uploads S3 may have started without answering could not be checked", job.id)
-        elif found[0]:
-            log.info("export %s: %d upload(s) S3 started without answering were aborted", job.id, found[0])
+        elif found:
+            log.info("export %s: %d upload(s) S3 started without answering were aborted", job.id, found)
 
     def _clean_up(self, s3: S3, progress: _Progress) -> str:
         """Abort open uploads and delete finished objects of a failed export; say what was undone."""
@@ -493,11 +492,11 @@ class Exports:
             if upload.finished:  # its completion failed, perhaps only its answer: S3 may hold the object
                 maybe_complete.append(key)
         if progress.unanswered:
-            found: list[int] = []
-            if s3.retrying(lambda: found.append(s3.abort_uploads_under(progress.prefix)), deadline):
-                aborted += found[0]
-            else:
+            found = _abort_strays_under(s3, progress.prefix, deadline)
+            if found is None:
                 not_aborted += 1
+            else:
+                aborted += found
         deleted = not_deleted = 0
         for key in progress.done_keys:
             if s3.retrying(partial(s3.delete, key), deadline):
@@ -515,6 +514,14 @@ class Exports:
         if not_deleted:
             notes.append(f"{not_deleted} finished object(s) could not be deleted")
         return ("; " + "; ".join(notes)) if notes else ""
+
+
+def _abort_strays_under(s3: S3, prefix: str, deadline: float) -> int | None:
+    """Abort the uploads under `prefix` (retried until `deadline`): how many, or None when S3 could not say."""
+    found: list[int] = []
+    if not s3.retrying(lambda: found.append(s3.abort_uploads_under(prefix)), deadline):
+        return None
+    return found[0]
 
 
 def _send_file(path: Path, upload: MultipartUpload, check_stop: Callable[[], None]) -> None:
