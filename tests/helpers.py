@@ -4,6 +4,7 @@ server."""
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import sqlalchemy
 
 if TYPE_CHECKING:
     from domolite.storage.lake import Lake
+    from tests.serverproc import Server
 
 ERROR_KEYS = {"status", "statusReason", "message", "toe"}
 # What the instance API's own clients send with a JSON body.
@@ -196,3 +198,20 @@ def lake_in(root: Path, *, catalog_url: str | None = None, threads: int = 1, unl
         memory_limit="500MB",
         unload_threads=unload_threads,
     )
+
+
+def oauth_client(server: Server, scope: str, name: str = "") -> httpx.Client:
+    """A client whose OAuth token, of a new client of the bootstrap admin, is granted `scope` (space- or
+    comma-separated)."""
+    scopes = scope.replace(" ", ",")
+    out = server.cli(
+        "clients", "create", "--user", "admin@domolite.local", "--name", name or scope, "--scope", scopes, "--json"
+    )
+    creds = json.loads(out)
+    granted = httpx.post(
+        server.url + "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds["clientId"], creds["clientSecret"]),
+    )
+    granted.raise_for_status()
+    return server.client(granted.json()["access_token"])

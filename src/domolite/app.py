@@ -46,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     services.ingest.remove_ended_parts()
     remove_orphans(services)
     services.uploads.settle_partition_deletions()
+    services.datasets.reconcile_schemas()
     services.datasets.reconcile_row_counts()
     services.accounts.check_key()
 

@@ -157,11 +157,13 @@ def build_services(settings: Settings) -> Services:
 
 
 def remove_orphans(services: Services) -> None:
-    """Parquet files no DuckLake listing knows (loads that failed or were interrupted) are removed at start:
+    """Lake tables no DataSet has (deletes whose removal of the table failed) and Parquet files no DuckLake
+    listing knows (loads that failed or were interrupted) are removed at start:
     all of them when no other process uses the lake, else those older than the start of every other live
     process, less a minute for clocks apart (so no file of a load still running elsewhere goes)."""
     others = services.liveness.survey().others_started()
     cutoff = None if others is None else others - timedelta(minutes=1)
+    services.datasets.remove_lost_tables(cutoff)  # before the files: their files then go with them
     removed = services.lake.remove_orphans(cutoff)
     if removed:
         log.info("removed %d Parquet file(s) of loads that did not finish", removed)

@@ -32,14 +32,14 @@ def test_a_manual_run_waits_for_a_finished_run_to_free_its_lease_and_is_refused_
         admin = Principal(
             user=create_user(services.catalog, "a@example.com", "A", "Admin", None), scopes=frozenset({"data"})
         )
-        _dataset, stream = services.datasets.create(
+        dataset, stream = services.datasets.create(
             admin, name="written back", description="", columns=[Column("n", DomoType.LONG)]
         )
         schedules.put(stream.id, retry_count=0, next_run_at=None)
 
         def a_run_of_the_other_process(state: ExecutionState) -> int:
             assert schedules.claim(stream.id, OTHER, utcnow(), utcnow() + timedelta(minutes=5), due_only=False)
-            execution = services.ingest.open_execution(stream, None)
+            execution = services.ingest.open_execution(stream, dataset, None)
             schedules.record_run(RunInfo(execution.id, stream.id, "MANUAL", 0, admin.user.id, None))
             if state is not ExecutionState.ACTIVE:
                 streams.advance_execution(execution, state, message="the last run ended")

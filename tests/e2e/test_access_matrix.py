@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.e2e.people import Person, ThreeWays, make_person, share, sign_in_three_ways
-from tests.helpers import make_dataset
+from tests.helpers import make_dataset, oauth_client
 from tests.serverproc import Server
 
 CSV = "1,a\n2,b\n"
@@ -227,21 +227,7 @@ def test_participants_cannot_create_datasets(cast: dict[str, Person]) -> None:
 def test_v1_token_reaches_only_what_its_scopes_allow(server: Server, api: httpx.Client) -> None:
     ds = make_dataset(api, COLUMNS, "scoped", csv=CSV)["id"]
 
-    def client_with(scope: str) -> httpx.Client:
-        out = server.cli(
-            "clients", "create", "--user", "admin@domolite.local", "--name", scope, "--scope", scope, "--json"
-        )
-        import json
-
-        creds = json.loads(out)
-        r = httpx.post(
-            server.url + "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(creds["clientId"], creds["clientSecret"]),
-        )
-        return server.client(r.json()["access_token"])
-
-    with client_with("data") as data_only, client_with("user") as user_only:
+    with oauth_client(server, "data") as data_only, oauth_client(server, "user") as user_only:
         assert data_only.get(f"/v1/datasets/{ds}").status_code == 200
         assert data_only.get("/v1/users").status_code == 403
         assert user_only.get("/v1/users").status_code == 200
@@ -249,6 +235,28 @@ def test_v1_token_reaches_only_what_its_scopes_allow(server: Server, api: httpx.
         assert denied.status_code == 403 and "data" in denied.json()["message"]
         assert user_only.get(f"/v1/datasets/{ds}/data").status_code == 403
         assert user_only.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT 1"}).status_code == 403
+
+
+def test_a_token_limited_to_some_scopes_cannot_hand_out_a_developer_token(server: Server, api: httpx.Client) -> None:
+    # A developer token carries every scope: a client granted only some may not mint, list or revoke them.
+    admin = httpx.Client(base_url=server.url, headers={"X-DOMO-Developer-Token": server.dev_token})
+    mine = admin.post("/api/data/v1/accesstokens", json={"name": "admin's own"}).json()
+    every = "data user dashboard account audit workflow"
+    with oauth_client(server, "user") as user_only, oauth_client(server, every) as all_scopes:
+        made = user_only.post("/api/data/v1/accesstokens", json={"name": "escalated"})
+        assert made.status_code == 403 and "'data'" in made.json()["message"]
+        listed = user_only.get("/api/data/v1/accesstokens")
+        assert listed.status_code == 403 and "every scope" in listed.json()["message"]
+        assert user_only.delete(f"/api/data/v1/accesstokens/{mine['id']}").status_code == 403
+        names = [t["name"] for t in admin.get("/api/data/v1/accesstokens").json()]
+        assert "escalated" not in names and "admin's own" in names  # nothing was made or revoked
+        # granted every scope, the same user may
+        made = all_scopes.post("/api/data/v1/accesstokens", json={"name": "granted"})
+        assert made.status_code == 200
+        with httpx.Client(base_url=server.url, headers={"X-DOMO-Developer-Token": made.json()["token"]}) as minted:
+            assert minted.get("/v1/users").status_code == 200
+        assert all_scopes.delete(f"/api/data/v1/accesstokens/{made.json()['id']}").status_code == 204
+    admin.close()
 
 
 # -- lists and searches, and every way in --------------------------------------------------------------------
@@ -435,7 +443,7 @@ def hidden(server: Server, api: httpx.Client, cast: dict[str, Person]) -> Ctx:
         },
     )
     assert account.status_code == 200, account.text
-    token = api.post("/api/data/v1/accesstokens", json={"name": f"{marker} token", "ownerId": owner.id})
+    token = owner.http.post("/api/data/v1/accesstokens", json={"name": f"{marker} token"})
     assert token.status_code == 200
     return {
         "marker": marker,
@@ -523,3 +531,15 @@ def test_audit_routes_answer_the_same_by_every_way_in(reader: ThreeWays) -> None
         for way, http in reader.ways.items():
             r = http.get(path)
             assert r.status_code == 403 and "Admin" in r.json()["message"], (way, r.text)
+
+
+def test_a_run_of_a_stream_one_may_not_read_is_refused_alike_whether_it_exists_or_not(
+    cast: dict[str, Person], hidden: Ctx
+) -> None:
+    # The access check comes first: a 403 for any run number, not a 404 that tells which runs exist.
+    nobody = cast["nobody"].http
+    base = f"/api/data/v1/streams/{hidden['stream']}/executions"
+    assert cast["owner"].http.get(f"{base}/{hidden['execution']}").status_code == 200  # it exists
+    there, missing = nobody.get(f"{base}/{hidden['execution']}"), nobody.get(f"{base}/987654")
+    assert (there.status_code, missing.status_code) == (403, 403)
+    assert there.json()["message"] == missing.json()["message"]

@@ -312,6 +312,18 @@ def test_append_replace_gzip_empty_and_parallel_parts(inst: httpx.Client) -> Non
     again = inst.put(f"/api/data/v3/datasources/{ds}/uploads/{u}/commit", json=commit)
     assert again.status_code == 200 and again.json()["uploadStatus"] == "SUCCESS"
     assert rows(inst, ds, "SELECT * FROM table ORDER BY Age") == [["Cy", 1], ["Di", 2], ["Ed", 3]]  # still 3 rows
+    # a second commit that asks for something else is answered as the first one was, and changes nothing
+    other = inst.put(f"/api/data/v3/datasources/{ds}/uploads/{u}/commit", json={"action": "APPEND", "dataTag": "zzz"})
+    assert other.status_code == 200 and (other.json()["action"], other.json()["dataTag"]) == ("REPLACE", None)
+    assert inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={}).json() == []
+
+    tagged = inst.post(f"/api/data/v3/datasources/{ds}/uploads", json={"action": None, "appendId": None}).json()
+    t = tagged["uploadId"]
+    assert inst.put(f"/api/data/v3/datasources/{ds}/uploads/{t}/parts/1", content=b"Fy,4\n").status_code == 200
+    first = inst.put(f"/api/data/v3/datasources/{ds}/uploads/{t}/commit", json={"action": "APPEND", "dataTag": "p9"})
+    again = inst.put(f"/api/data/v3/datasources/{ds}/uploads/{t}/commit", json={"action": "REPLACE"})
+    assert (again.json()["action"], again.json()["dataTag"]) == (first.json()["action"], first.json()["dataTag"])
+    assert first.json()["dataTag"] == "p9"
 
 
 def test_partition_tag_replaces_only_its_rows(inst: httpx.Client) -> None:
@@ -360,6 +372,10 @@ def test_partition_tag_replaces_only_its_rows(inst: httpx.Client) -> None:
     page2 = inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={"limit": 1, "offset": 1}).json()
     assert [e["partitionId"] for e in page2] == ["2024-01-02"]  # default order: oldest first
     assert inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={"limit": 100, "offset": 2}).json() == []
+    for past_the_years in (253402300800000, 10**20, -(10**20), 1e300, "0001-01-01T00:00:00+05:00"):
+        field = {"fieldName": "datecompleted", "filterValues": {"MIN": past_the_years, "MAX": None}}
+        r = inst.post(f"/api/query/v1/datasources/{ds}/partition/list", json={"paginationFields": [field]})
+        assert r.status_code == 400 and "filterValues.MIN" in r.json()["message"], r.text  # was a 500
     plain = inst.get(f"/api/query/v1/datasources/{ds}/partition")
     assert sorted(p["partitionId"] for p in plain.json()) == ["2024-01-01", "2024-01-02"]
 
@@ -607,6 +623,26 @@ def test_stream_list_pages_with_offset_and_the_offet_spelling(inst: httpx.Client
         assert skip < 1000, "the list never ended"
     assert len(seen) == len(set(seen)) >= 2
     assert [s["id"] for s in inst.get("/api/data/v1/streams", params={"limit": 2, "offset": 1}).json()] == seen[1:3]
+    # an explicit offset=0 wins over offet
+    both = inst.get("/api/data/v1/streams", params={"limit": 2, "offset": 0, "offet": 1}).json()
+    assert [s["id"] for s in both] == seen[0:2]
+
+
+def test_negative_limits_and_offsets_are_refused_naming_them(inst: httpx.Client) -> None:
+    ds = people(inst, "paged lists")
+    stream = inst.post("/api/data/v1/streams", json={**STREAM_BODY, "dataSource": {"name": "paged runs"}}).json()
+    pages = [
+        f"/api/data/v1/streams/{stream['id']}/executions",
+        f"/api/data/v3/datasources/{ds}/dataversions/details",
+        "/api/data/v1/streams",
+    ]
+    for url in pages:
+        for name in ("limit", "offset"):
+            r = inst.get(url, params={name: -1})
+            assert r.status_code == 400 and r.json()["message"].startswith(f"{name}:"), (url, r.text)
+    for name in ("limit", "offset"):
+        r = inst.post(f"/api/query/v1/execute/{ds}", params={name: -1}, json={"sql": "SELECT * FROM table"})
+        assert r.status_code == 400 and r.json()["message"].startswith(f"{name}: must not be negative"), r.text
 
 
 # -- search --------------------------------------------------------------------------------------------------

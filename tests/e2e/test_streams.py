@@ -116,6 +116,51 @@ def test_upsert_needs_key_columns_of_the_schema(api: httpx.Client) -> None:
     assert_domo_error(r, 400, "'nope' is not a column")
 
 
+def test_an_upsert_is_refused_while_its_keys_are_not_columns_and_the_execution_waits(api: httpx.Client) -> None:
+    upsert = create_stream(api, "UPSERT", keyColumnNames=["id"])
+    sid, ds = upsert["id"], upsert["dataSet"]["id"]
+    run_execution(api, sid, {0: b"1,a\n"})
+    eid = api.post(f"/v1/streams/{sid}/executions", json={}).json()["id"]
+    assert api.put(f"/v1/streams/{sid}/executions/{eid}/part/0", content=b"a,1\n").status_code == 200
+    # the key column is renamed by a schema change after the execution was opened
+    renamed = {"columns": [{"type": "STRING", "name": "name"}, {"type": "LONG", "name": "key"}]}
+    assert api.put(f"/v1/datasets/{ds}", json={"schema": renamed}).status_code == 200
+    r = api.put(f"/v1/streams/{sid}/executions/{eid}/commit", json={})
+    assert_domo_error(r, 400, "keyColumnNames")
+    assert "'id'" in r.json()["message"]
+    # nothing changed, and the execution waits for the stream to be put right
+    assert api.get(f"/v1/streams/{sid}/executions/{eid}").json()["currentState"] == "ACTIVE"
+    assert export_csv(api, ds) == "a,\n"  # the kept column; the new one is NULL
+    assert api.patch(f"/v1/streams/{sid}", json={"keyColumnNames": ["key"]}).status_code == 200
+    r = api.put(f"/v1/streams/{sid}/executions/{eid}/commit", json={})
+    assert r.status_code == 200 and r.json()["currentState"] == "SUCCESS"
+    run_execution(api, sid, {0: b"b,1\n"})  # the same key: upserted on the new key column
+    assert sorted(export_csv(api, ds).splitlines()) == ["a,", "b,1"]
+
+    # an execution asking for UPSERT on a stream without keys, or with keys that are not columns
+    append = create_stream(api, "APPEND")
+    r = api.post(f"/v1/streams/{append['id']}/executions", json={"updateMethod": "UPSERT"})
+    assert_domo_error(r, 400, "UPSERT needs at least one key column")
+    assert api.get(f"/v1/streams/{append['id']}/executions").json() == []
+    stray = create_stream(api, "APPEND", keyColumnNames=["zzz"])
+    r = api.post(f"/v1/streams/{stray['id']}/executions", json={"updateMethod": "UPSERT"})
+    assert_domo_error(r, 400, "the key column 'zzz' is not a column of the schema")
+
+
+def test_an_import_is_replace_or_append_never_upsert(api: httpx.Client) -> None:
+    upsert = create_stream(api, "UPSERT", keyColumnNames=["id"])
+    ds = upsert["dataSet"]["id"]
+    assert api.put(f"/v1/datasets/{ds}/data", content=b"1,a\n", headers={"Content-Type": "text/csv"}).status_code == 204
+    r = api.put(
+        f"/v1/datasets/{ds}/data",
+        params={"updateMethod": "UPSERT"},
+        content=b"1,b\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    assert_domo_error(r, 400, "updateMethod")
+    assert export_csv(api, ds) == "1,a\n"  # before, this appended "1,b"
+
+
 def test_parts_sparse_out_of_order_replaced_parallel_and_in_three_encodings(api: httpx.Client) -> None:
     stream = create_stream(api, "REPLACE")
     sid, ds = stream["id"], stream["dataSet"]["id"]
@@ -228,3 +273,67 @@ def test_what_is_written_to_is_found_before_the_body_s_encoding_is_judged(api: h
     r = api.put(f"/v1/streams/{sid}/executions/{eid}/part/1", content=b"1,a\n", headers=brotli)
     assert_domo_error(r, 415, "Content-Encoding br")
     assert_domo_error(api.put(f"/v1/datasets/{dataset_id}/data", content=b"1,a\n", headers=brotli), 415, "br")
+
+
+TYPED = {
+    "columns": [
+        {"type": "LONG", "name": "id"},
+        {"type": "STRING", "name": "name"},
+        {"type": "DOUBLE", "name": "d"},
+        {"type": "DECIMAL", "name": "m"},
+        {"type": "DATETIME", "name": "t"},
+    ]
+}
+CR = "a carriage return (CR) outside quotes"
+# A body DuckDB refuses, and the line (and column) the answer must name: the first bad line as DuckDB reads it.
+REFUSED_BODIES = [
+    (b"1,x,1,1,2024-01-02\r2,y,1,1,2024-01-02\r", f"line 1: {CR}"),  # lone CRs as line ends
+    (b"1,x,1,1,2024-01-02\n2,y,1,1,2024-01-02\r", f"line 2: {CR}"),  # a last line ending in a lone CR
+    (b"1,a\rb,1,1,\n2,c,1,1,\n", f"line 1: {CR}"),  # a CR inside an unquoted value
+    (b"1,x,1,1,\n\n2,y,1,1,\nq,z,1,1,\n", "line 4, column 'id': 'q'"),  # a blank line is skipped, not the error
+    ("１２,x,1,1,\n".encode(), "line 1, column 'id': '１２' is not a whole number"),  # fullwidth digits
+    ("1,x,١٢,1,\n".encode(), "line 1, column 'd': '١٢' is not a number"),  # Arabic-Indic digits
+    ("1,x,1,١٢,\n".encode(), "line 1, column 'm': '١٢' is not a decimal number"),
+    (b"1,x,1,1,2024-01-02T03:04:05 +01:00\n", "line 1, column 't': '2024-01-02T03:04:05 +01:00' is not a DATETIME"),
+    (b"5,x,1,1,\n6,y,1,1,,z\n", "line 2: expected 5 columns, found 6"),
+    # values DuckDB's casts take, which Domo's date-time format cannot show
+    (b"1,x,1,1,2024-01-01\n2,y,1,1,infinity\n", "line 2, column 't': 'infinity' is not a DATETIME"),
+    (b"1,x,1,1,0000-01-01T00:00:00\n", "line 1, column 't': '0000-01-01T00:00:00' is not a valid DATETIME"),
+    (b"1,x,1,1,10000-01-01T00:00:00\n", "line 1, column 't': '10000-01-01T00:00:00' is not a DATETIME"),
+]
+
+
+def test_a_date_domo_cannot_show_is_refused_naming_it(api: httpx.Client) -> None:
+    ds = make_dataset(api, [("d", "DATE")], "dates")["id"]
+    for value, said in [
+        ("infinity", "'infinity' is not a DATE"),
+        ("-infinity", "'-infinity' is not a DATE"),
+        ("0000-01-01", "'0000-01-01' is not a valid DATE"),
+        ("2024-01-01 (BC)", "'2024-01-01 (BC)' is not a DATE"),
+        ("10000-01-01", "'10000-01-01' is not a DATE"),
+    ]:
+        body = f"2024-05-06\n{value}\n".encode()
+        r = api.put(f"/v1/datasets/{ds}/data", content=body, headers={"Content-Type": "text/csv"})
+        assert_domo_error(r, 400, f"the body, line 2, column 'd': {said}")
+    assert export_csv(api, ds) == ""
+    ok = api.put(f"/v1/datasets/{ds}/data", content=b"0001-01-01\n9999-12-31\n", headers={"Content-Type": "text/csv"})
+    assert ok.status_code == 204 and export_csv(api, ds) == "0001-01-01\n9999-12-31\n"
+
+
+def test_a_refused_import_names_the_body_and_the_line_duckdb_failed_on(api: httpx.Client) -> None:
+    ds = make_dataset(api, [(c["name"], c["type"]) for c in TYPED["columns"]], "diagnosed")["id"]
+    for body, said in REFUSED_BODIES:
+        r = api.put(f"/v1/datasets/{ds}/data", content=body, headers={"Content-Type": "text/csv"})
+        assert_domo_error(r, 400, f"the body, {said}")
+    assert export_csv(api, ds) == ""
+
+
+def test_a_refused_commit_names_the_part_and_the_line(api: httpx.Client) -> None:
+    stream = api.post("/v1/streams", json={"dataSet": {"name": "diagnosed", "schema": TYPED}, "updateMethod": "APPEND"})
+    sid = stream.json()["id"]
+    for body, said in REFUSED_BODIES:
+        eid = api.post(f"/v1/streams/{sid}/executions", json={}).json()["id"]
+        assert api.put(f"/v1/streams/{sid}/executions/{eid}/part/1", content=b"7,ok,1,1,\n").status_code == 200
+        assert api.put(f"/v1/streams/{sid}/executions/{eid}/part/2", content=body).status_code == 200
+        assert_domo_error(api.put(f"/v1/streams/{sid}/executions/{eid}/commit"), 400, f"part 2, {said}")
+    assert export_csv(api, stream.json()["dataSet"]["id"]) == ""

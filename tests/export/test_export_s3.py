@@ -16,7 +16,7 @@ import pytest
 import zstandard
 
 from tests.export.conftest import KEYS, body, keys_under, parse_csv, read_object
-from tests.helpers import make_dataset, wait_export
+from tests.helpers import make_dataset, oauth_client, wait_export
 from tests.serverproc import Server
 
 REGIONS = ["West", "East", "Central", "South"]
@@ -388,6 +388,13 @@ def test_bad_requests_name_the_field(api: httpx.Client, s3_url: str, bucket: str
     assert r.status_code == 400 and r.json()["message"].startswith("bucket:")
     r = api.post(url, json=body(bucket, s3_url, exportFormat="xml"))
     assert r.status_code == 400 and "exportFormat" in r.json()["message"]
+    for past_the_years in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"):
+        late = {"exprType": "DATE_VALUE", "value": past_the_years}
+        where = {
+            "where": {"exprType": "EQUALS", "leftExpr": {"column": "Region", "exprType": "COLUMN"}, "rightExpr": late}
+        }
+        r = api.post(url, json=body(bucket, s3_url, where))
+        assert r.status_code == 400 and "where.rightExpr.value" in r.json()["message"], r.text  # was a 500
     assert set(r.json()) == {"status", "statusReason", "message", "toe"}
     assert not [j for j in api.get(url).json() if j["bucket"] == bucket]  # nothing was started
 
@@ -402,28 +409,8 @@ def test_auth_errors_and_unknown_dataset(
     assert r.status_code == 200
     r = api.post("/api/query/v1/export/00000000-0000-0000-0000-000000000000", json=body(bucket, s3_url))
     assert r.status_code == 404
-    out = server.cli(
-        "clients",
-        "create",
-        "--user",
-        "admin@domolite.local",
-        "--name",
-        "no data",
-        "--scope",
-        "user",
-        "--json",
-    )
-    creds = json.loads(out)
-    token = httpx.post(
-        f"{server.url}/oauth/token",
-        data={"grant_type": "client_credentials"},
-        auth=(creds["clientId"], creds["clientSecret"]),
-    ).json()["access_token"]
-    r = httpx.post(
-        f"{server.url}/api/query/v1/export/{sales}",
-        json=body(bucket, s3_url),
-        headers={"Authorization": f"bearer {token}"},
-    )
+    with oauth_client(server, "user", "no data") as no_data:
+        r = no_data.post(f"/api/query/v1/export/{sales}", json=body(bucket, s3_url))
     assert r.status_code == 403
     assert r.json()["message"].startswith("To access this endpoint you must have READ rights on the dataset")
 

@@ -35,7 +35,7 @@ def read(path: Path, type_: DomoType, typed: bool) -> Any:
 
 
 def csv_field(value: str) -> str:
-    return f'"{value}"' if "," in value else value
+    return f'"{value}"' if any(c in value for c in ",\n\r") else value
 
 
 @pytest.mark.parametrize("type_", list(VALUES))
@@ -67,6 +67,9 @@ DECIMAL_EDGES = [
     "1234567890123456789", "-9999999999999999999.999999999", "12345678901234567890123456789",
     "-12345678901234567890123456789.123456789", "12345678901.", "1.5e3", "1E-10", "5E-10", "-5e-10", "1e9",
     "-1.25e12", "1.234567890123e15", "1.2e20", "1_000", "1_000_000_000.5",
+    # a sign after white space other than a space: tab, line feed, carriage return, form feed
+    "\t-12345678901.5", "\n-12345678901.5", "\r-12345678901.5", "\x0c-12345678901.5", " \t-12345678901.25\t",
+    "\t-12345678901", "\t+12345678901.5", "\t-5.5",
 ]  # fmt: skip
 
 

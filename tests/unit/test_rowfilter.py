@@ -12,6 +12,7 @@ from domolite.access.rowfilter import NO_ROWS, row_filter
 from domolite.errors import InvalidField
 from domolite.models.access import FilterOperator as Op
 from domolite.models.access import Policy, PolicyFilter
+from domolite.models.records import Column, DomoType
 from tests.unit.records import COLUMNS, policy, where
 
 pytestmark = pytest.mark.unit
@@ -109,3 +110,24 @@ def test_a_value_not_of_the_column_type_is_refused_naming_it(column: str, value:
     with pytest.raises(InvalidField) as refused:
         row_filter(COLUMNS, [policy(1, where(column, Op.EQUALS, value), users=(2,))], 2, frozenset())
     assert refused.value.field == "values" and column in refused.value.message
+
+
+def test_a_datetime_value_with_an_offset_matches_the_utc_time_it_names() -> None:
+    # Loaded DATETIMEs with an offset are stored in UTC; a policy's value is read the same way.
+    columns = (Column("t", DomoType.DATETIME),)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE s (t TIMESTAMP, name VARCHAR)")
+    con.execute(
+        "INSERT INTO s VALUES ('2024-01-01 00:00:00', 'utc midnight'), ('2023-12-31 19:00:00', 'plus5 midnight')"
+    )
+
+    def names(value: str) -> list[str]:
+        clause = row_filter(columns, [policy(1, where("t", Op.EQUALS, value), users=(2,))], 2, frozenset())
+        return [r[0] for r in con.execute(f"SELECT name FROM s WHERE {clause}").fetchall()]
+
+    assert names("2024-01-01T00:00:00+05:00") == ["plus5 midnight"]
+    assert names("2024-01-01T00:00:00Z") == ["utc midnight"]
+    assert names("2024-01-01T00:00:00") == ["utc midnight"]  # no offset: as written, as a load does
+    with pytest.raises(InvalidField) as refused:  # out of range once moved to UTC
+        names("0001-01-01T00:00:00+05:00")
+    assert refused.value.field == "values" and "'t'" in refused.value.message

@@ -112,6 +112,14 @@ def require_group_admin(principal: Principal) -> None:
         raise Forbidden("only an Admin or a Privileged user may manage groups")
 
 
+def require_every_scope(principal: Principal, scopes: frozenset[str], why: str) -> None:
+    """A call that hands out (or manages) what carries every scope needs a credential with every scope: a
+    session, a developer token, or an OAuth token granted them all."""
+    missing = sorted(scopes - principal.scopes)
+    if missing:
+        raise Forbidden(f"{why}; this token lacks the {', '.join(repr(s) for s in missing)} scope(s)")
+
+
 def require_token_admin(principal: Principal, owner_id: int) -> None:
     """Developer tokens: one's own, or anyone's for an Admin."""
     if principal.user.id != owner_id and not principal.is_admin:

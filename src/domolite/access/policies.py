@@ -29,12 +29,23 @@ class FilterSpec:
 
 
 @dataclass(frozen=True)
+class PolicyFields:
+    """How the request names a policy's parts, for the errors that name one (the public API's words by default)."""
+
+    filters: str = "filters"
+    column: str = "column"
+    users: str = "users"
+    groups: str = "groups"
+
+
+@dataclass(frozen=True)
 class PolicySpec:
     name: str | None = None
     type: str | None = None
     filters: tuple[FilterSpec, ...] | None = None
     user_ids: tuple[int, ...] | None = None
     group_ids: tuple[int, ...] | None = None
+    fields: PolicyFields = PolicyFields()
 
 
 class Policies:
@@ -76,8 +87,8 @@ class Policies:
                 "type",
                 f"only 'user' policies can be created (the open policy always exists), not {spec.type!r}",
             )
-        filters = self._check_filters(dataset, spec.filters or ())
-        users, groups = self._check_members(spec.user_ids or (), spec.group_ids or ())
+        filters = self._check_filters(dataset, spec.filters or (), spec.fields)
+        users, groups = self._check_members(spec.user_ids or (), spec.group_ids or (), spec.fields)
         policy = self.catalog.access.insert_policy(
             dataset.id, spec.name.strip(), PolicyType.USER, filters, users, groups
         )
@@ -96,12 +107,13 @@ class Policies:
             changed = replace(changed, name=spec.name.strip())
         if spec.filters is not None:
             if policy.is_open and spec.filters:
-                raise InvalidField("filters", "the open policy (All Rows) has no filters")
-            changed = replace(changed, filters=tuple(self._check_filters(dataset, spec.filters)))
+                raise InvalidField(spec.fields.filters, "the open policy (All Rows) has no filters")
+            changed = replace(changed, filters=tuple(self._check_filters(dataset, spec.filters, spec.fields)))
         if spec.user_ids is not None or spec.group_ids is not None:
             users, groups = self._check_members(
                 spec.user_ids if spec.user_ids is not None else policy.user_ids,
                 spec.group_ids if spec.group_ids is not None else policy.group_ids,
+                spec.fields,
             )
             changed = replace(changed, user_ids=tuple(users), group_ids=tuple(groups))
         replaced = self.catalog.access.replace_policy(changed)
@@ -136,15 +148,19 @@ class Policies:
         return row_filter(dataset.columns, policies, principal.user.id, principal.group_ids)
 
     # -- checks ----------------------------------------------------------------------------------------------
-    def _check_filters(self, dataset: DataSet, specs: Sequence[FilterSpec]) -> Sequence[PolicyFilter]:
+    def _check_filters(
+        self, dataset: DataSet, specs: Sequence[FilterSpec], fields: PolicyFields
+    ) -> Sequence[PolicyFilter]:
         by_name = {c.name.lower(): c for c in dataset.columns}
         out: list[PolicyFilter] = []
         chars = 0
         for i, spec in enumerate(specs):
-            where = f"filters[{i}]"
+            where = f"{fields.filters}[{i}]"
             column = by_name.get(spec.column.lower())
             if column is None:
-                raise InvalidField(f"{where}.column", f"{spec.column!r} is not a column of DataSet {dataset.id}")
+                raise InvalidField(
+                    f"{where}.{fields.column}", f"{spec.column!r} is not a column of DataSet {dataset.id}"
+                )
             operator = FilterOperator.parse(spec.operator, f"{where}.operator")
             arity = OPERATOR_ARITY[operator]
             if not spec.values:
@@ -157,14 +173,16 @@ class Policies:
             chars += sum(len(v) + 1 for v in spec.values)
             out.append(PolicyFilter(column.name, operator, tuple(spec.values), spec.negate, spec.ignore_case))
         if chars >= MAX_VALUES_CHARS:
-            raise InvalidField("filters", f"the values of a policy must stay under {MAX_VALUES_CHARS} characters")
+            raise InvalidField(fields.filters, f"the values of a policy must stay under {MAX_VALUES_CHARS} characters")
         return out
 
-    def _check_members(self, users: Sequence[int], groups: Sequence[int]) -> tuple[Sequence[int], Sequence[int]]:
+    def _check_members(
+        self, users: Sequence[int], groups: Sequence[int], fields: PolicyFields
+    ) -> tuple[Sequence[int], Sequence[int]]:
         missing_users = set(users) - self.catalog.access.existing_user_ids(users)
         if missing_users:
-            raise InvalidField("users", f"no such user(s): {', '.join(map(str, sorted(missing_users)))}")
+            raise InvalidField(fields.users, f"no such user(s): {', '.join(map(str, sorted(missing_users)))}")
         missing_groups = set(groups) - self.catalog.access.existing_group_ids(groups)
         if missing_groups:
-            raise InvalidField("groups", f"no such group(s): {', '.join(map(str, sorted(missing_groups)))}")
+            raise InvalidField(fields.groups, f"no such group(s): {', '.join(map(str, sorted(missing_groups)))}")
         return sorted(set(users)), sorted(set(groups))

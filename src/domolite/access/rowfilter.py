@@ -121,8 +121,10 @@ def typed_literal(column: Column, value: str, where: str) -> str:
         if kind is DomoType.DATE:
             return f"DATE {literal(dt.date.fromisoformat(value.strip()).isoformat())}"
         if kind is DomoType.DATETIME:
-            stamp = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00")).replace(tzinfo=None)
-            return f"TIMESTAMP {literal(stamp.isoformat(sep=' '))}"
-    except (ValueError, InvalidOperation):
+            stamp = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            if stamp.tzinfo is not None:  # stored in UTC, as a loaded value with an offset is
+                stamp = stamp.astimezone(dt.UTC)
+            return f"TIMESTAMP {literal(stamp.replace(tzinfo=None).isoformat(sep=' '))}"
+    except (ValueError, InvalidOperation, OverflowError):
         raise InvalidField(where, f"{value!r} is not a {kind.value} value for column {column.name!r}") from None
     return literal(value)

@@ -214,3 +214,11 @@ def optional_int(value: str | None, name: str) -> int | None:
     if not -(2**63) <= number < 2**63:
         raise InvalidField(name, f"{value} is outside the range of a 64-bit integer")
     return number
+
+
+def optional_count(value: str | None, name: str) -> int | None:
+    """A page's limit or offset given as text (a query parameter): a whole number, not negative."""
+    number = optional_int(value, name)
+    if number is not None and number < 0:
+        raise InvalidField(name, f"must not be negative (got {number})")
+    return number

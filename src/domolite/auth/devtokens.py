@@ -6,7 +6,7 @@ from typing import Any
 
 from domolite.access import permissions
 from domolite.audit.log import AuditLog
-from domolite.auth.tokens import TokenService
+from domolite.auth.tokens import KNOWN_SCOPES, TokenService
 from domolite.catalog import Catalog
 from domolite.errors import Forbidden, NotFound
 from domolite.models.audit import Action, ObjectType
@@ -23,10 +23,18 @@ class AccessTokens:
         comment = f"developer token of user {row['user_id']}"
         self.audit.record(self.audit.event(principal, action, ObjectType.ACCESS_TOKEN, row["id"], row["name"], comment))
 
+    @staticmethod
+    def _require_every_scope(principal: Principal) -> None:
+        """A developer token carries every scope of its user, so a credential limited to some scopes (an OAuth
+        client's) may not list, create or revoke them."""
+        permissions.require_every_scope(principal, KNOWN_SCOPES, "developer tokens carry every scope")
+
     def list(self, principal: Principal) -> list[dict[str, Any]]:
+        self._require_every_scope(principal)
         return self.catalog.access.list_dev_tokens(None if principal.is_admin else principal.user.id)
 
     def create(self, principal: Principal, name: str, owner_id: int | None) -> tuple[dict[str, Any], str]:
+        self._require_every_scope(principal)
         owner = owner_id if owner_id is not None else principal.user.id
         if owner != principal.user.id and not principal.is_admin:
             raise Forbidden("only an Admin may create a developer token for another user")
@@ -38,6 +46,7 @@ class AccessTokens:
         return row, token
 
     def revoke(self, principal: Principal, token_id: str) -> None:
+        self._require_every_scope(principal)
         rows = [r for r in self.catalog.access.list_dev_tokens(None) if r["id"] == token_id]
         if not rows:
             raise NotFound("no such access token")

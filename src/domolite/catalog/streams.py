@@ -208,6 +208,8 @@ class StreamStore(Store):
             ).rowcount
             if n == 0:
                 current = c.execute(select(t.executions.c.state).where(t.executions.c.id == execution.id)).scalar()
+                if current is None:  # removed meanwhile, with its stream or DataSet
+                    raise ExecutionNotFound(execution.stream_id, execution.number)
                 raise ExecutionNotActive(execution.stream_id, execution.number, str(current))
             for write in also:
                 write(c)

@@ -169,13 +169,13 @@ class ConnectorRuns:
         """With the lease held: open the execution and hand the run to a worker. Frees the lease on failure."""
         try:
             stream = self.catalog.streams.get(stream_id)
-            self.catalog.datasets.get(stream.dataset_id)
+            dataset = self.catalog.datasets.get(stream.dataset_id)
             held = self.schedules.get(stream_id)
             now = utcnow()
             assert held is not None
             retry = run_type == AUTOMATED and held.retry_at is not None and held.retry_at <= now
             attempt = held.attempt if retry else 0
-            execution = self.ingest.open_execution(stream, None)
+            execution = self.ingest.open_execution(stream, dataset, None)
             self.schedules.record_run(RunInfo(execution.id, stream_id, run_type, attempt, started_by, None))
         except BaseException:
             self._release_unchanged(stream_id)

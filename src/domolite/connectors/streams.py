@@ -243,12 +243,12 @@ class Connectors:
         """A manual run: the writeback connector starts in the background (the execution is ACTIVE); a stream
         of any other provider ends ERROR at once, saying why. Raises Conflict while the stream is running."""
         stream = self.catalog.streams.get(stream_id)
-        self.datasets.get_for_edit(principal, stream.dataset_id)
+        dataset = self.datasets.get_for_edit(principal, stream.dataset_id)
         connector = self.product.get_connector(stream_id)
         if connector is not None and connector.provider_key == PROVIDER_KEY:
             execution = self.runs.run_now(stream, principal.user.id)
             return Run(execution, self.runs.runs(stream_id).get(execution.id))
-        execution = self.ingest.open_execution(stream, None)
+        execution = self.ingest.open_execution(stream, dataset, None)
         if connector is None:
             message = (
                 f"stream {stream_id} has no connector: its DataSet is loaded through uploads, not by running the stream"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import datetime
 import fnmatch
 import logging
 import unicodedata
@@ -51,6 +52,21 @@ def check_columns(columns: Sequence[Column], limits: Limits, where: str = "schem
         if key in seen:
             raise InvalidField(field, f"duplicate column name {col.name!r} (names ignore case)")
         seen.add(key)
+
+
+def check_upsert_keys(keys: Sequence[str], columns: Sequence[Column]) -> None:
+    """UPSERT matches rows on its key columns: one or more, each a column of the schema (as it is now: a
+    schema change may have dropped or renamed one since the stream was made).
+
+    Raises:
+        InvalidField: `keyColumnNames`, naming what is missing.
+    """
+    if not keys:
+        raise InvalidField("keyColumnNames", "UPSERT needs at least one key column")
+    names = {c.name.lower() for c in columns}
+    for key in keys:
+        if key.lower() not in names:
+            raise InvalidField("keyColumnNames", f"the key column {key!r} is not a column of the schema")
 
 
 @dataclass(frozen=True)
@@ -211,12 +227,7 @@ class DataSets:
         if columns or not schema_later:
             check_columns(columns, self.limits)
         if update_method is UpdateMethod.UPSERT:
-            names = {c.name.lower() for c in columns}
-            if not key_columns:
-                raise InvalidField("keyColumnNames", "UPSERT needs at least one key column")
-            for key in key_columns:
-                if key.lower() not in names:
-                    raise InvalidField("keyColumnNames", f"{key!r} is not a column of the schema")
+            check_upsert_keys(key_columns, columns)
         if owner_id is not None:
             self.catalog.users.get(owner_id)
         now = utcnow()
@@ -344,7 +355,7 @@ class DataSets:
         self.record(principal, Action.DELETED, dataset, f"{dataset.row_count} rows")
         try:
             self.lake.remove_table(dataset.table)
-        except Exception:  # the catalog no longer knows it: the files are orphans a start removes
+        except Exception:  # the catalog no longer knows it: a start removes it (remove_lost_tables)
             log.exception("removing the lake table of deleted DataSet %s failed", dataset_id)
         self.executions_removed(removed)
 
@@ -438,6 +449,40 @@ class DataSets:
         version = self.lake.latest_snapshot()
         self.catalog.datasets.record_data_change(dataset.id, dataset.row_count, version, touch=False)
         return self.catalog.datasets.get(dataset.id)
+
+    def remove_lost_tables(self, made_before: datetime.datetime | None) -> int:
+        """Remove the DataSet tables the lake still has and the catalog does not: a delete whose removal of the
+        table failed (the lake was busy) or was cut short by a crash. Only tables made before `made_before`
+        (naive UTC; all with None): a DataSet another process is creating has its table before its catalog row.
+        Returns how many were removed (one that fails now is tried again at the next start)."""
+        known = {self.catalog.datasets.get(i).table for i in self.catalog.datasets.all_ids()}
+        removed = 0
+        for table in self.lake.tables_made_before(made_before):
+            if not table.startswith("ds_") or table in known:
+                continue
+            try:
+                files = self.lake.remove_table(table)
+            except Exception:
+                log.exception("removing lake table %s, which no DataSet has, failed", table)
+                continue
+            log.info("removed lake table %s (%d files), left by a deleted DataSet", table, files)
+            removed += 1
+        return removed
+
+    def reconcile_schemas(self) -> None:
+        """A schema change is made in the lake, then recorded in the catalog: a process that stopped in between
+        (killed) left the lake's new schema with the catalog's old one. The lake's is the DataSet's schema now
+        (its rows have it), so the catalog takes it, as the change would have recorded it. Run at start."""
+        for dataset_id in self.catalog.datasets.all_ids():
+            dataset = self.catalog.datasets.get(dataset_id)
+            lake = self.lake.columns_now(dataset.table)
+            if {(c.name.lower(), c.type) for c in lake} == {(c.name.lower(), c.type) for c in dataset.columns}:
+                continue
+            columns = keep_hidden(lake, dataset.columns)  # in the lake's order; hidden ones stay hidden
+            updated = self._schema_changed(self.catalog.datasets.update(dataset_id, columns=columns))
+            change = schema_change(dataset.columns, updated.columns)
+            self.record(None, Action.SCHEMA_CHANGED, updated, f"{change}; settled after its server stopped")
+            log.warning("DataSet %s took the lake's schema, which its catalog record did not have yet", dataset_id)
 
     def reconcile_row_counts(self) -> None:
         """Bring cached row counts and data versions in line with the lake (after a crash between a lake commit

@@ -46,7 +46,7 @@ _DECIMAL_LIMIT = decimal.Decimal(10) ** 29 - decimal.Decimal("0.0000000005")  # 
 _DECIMAL_CAST = (
     "COALESCE(CAST(TRY_CAST(NULLIF({c}, '') AS DECIMAL(18,9)) AS DECIMAL(38,9)), "
     f"CASE WHEN regexp_full_match({{c}}, '{_DECIMAL_PLAIN}') THEN "
-    f"CAST(CASE WHEN starts_with(ltrim({{c}}), '-') THEN -({_DECIMAL_SPLIT}) ELSE {_DECIMAL_SPLIT} END "
+    f"CAST(CASE WHEN contains(split_part({{c}}, '.', 1), '-') THEN -({_DECIMAL_SPLIT}) ELSE {_DECIMAL_SPLIT} END "
     "AS DECIMAL(38,9)) "
     "ELSE CAST(NULLIF({c}, '') AS DECIMAL(38,9)) END)"
 )
@@ -92,16 +92,39 @@ def source_sql(
         for i, c in enumerate(columns)
     )
     options = f"{_READ_OPTIONS}, {_size_options(max_record_bytes)}"
-    return f"SELECT {select} FROM read_csv({file_list}, {options}, columns={raw_columns})"
+    read = f"SELECT {select} FROM read_csv({file_list}, {options}, columns={raw_columns})"
+    if not any(c.type in _IN_RANGE for c in columns):
+        return read
+    checked = ", ".join(
+        _IN_RANGE[c.type].format(c=ident(c.name)) + f" AS {ident(c.name)}" if c.type in _IN_RANGE else ident(c.name)
+        for c in columns
+    )
+    return f"SELECT {checked} FROM ({read})"
+
+
+# DuckDB's casts also take `infinity`, `-infinity`, years past 9999 and BC dates (`0000-01-01`), which Domo's
+# formats (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS) cannot show: such a value fails the load (and is then named).
+_IN_RANGE: dict[DomoType, str] = {
+    DomoType.DATE: (
+        "CASE WHEN {c} IS NULL OR {c} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31' THEN {c} "
+        "ELSE error('a DATE outside the years 1 to 9999') END"
+    ),
+    DomoType.DATETIME: (
+        "CASE WHEN {c} IS NULL OR {c} BETWEEN TIMESTAMP '0001-01-01' AND TIMESTAMP '9999-12-31 23:59:59.999999' "
+        "THEN {c} ELSE error('a DATETIME outside the years 1 to 9999') END"
+    ),
+}
 
 
 # -- diagnostics --------------------------------------------------------------------------------------------------
 
-_INT = re.compile(r"^\s*[+-]?(\d+(\.0*)?|\d+(\.\d*)?[eE][+-]?\d+)\s*$")
-_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00(?:\.0+)?)?)?\s*$")
-_DATETIME = re.compile(
+# ASCII only, as DuckDB's casts: a digit of another script (１２, ١٢) is no digit to them.
+_INT = re.compile(r"^\s*[+-]?(\d+(\.0*)?|\d+(\.\d*)?[eE][+-]?\d+)\s*$", re.ASCII)
+_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00(?:\.0+)?)?)?\s*$", re.ASCII)
+_DATETIME = re.compile(  # an offset follows the time directly (DuckDB reads " +01:00" as a time zone name)
     r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?"
-    r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
+    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*$",
+    re.ASCII,
 )
 
 
@@ -117,11 +140,13 @@ def value_problem(value: str, type_: DomoType) -> str | None:
         return None
     if type_ is DomoType.DOUBLE:
         try:
-            float(value)
+            float(value if value.isascii() else "x")
         except ValueError:
             return "is not a number"
         return None
     if type_ is DomoType.DECIMAL:
+        if not value.isascii():
+            return "is not a decimal number"
         try:
             number = decimal.Decimal(value.strip())
         except decimal.InvalidOperation:
@@ -145,30 +170,49 @@ def value_problem(value: str, type_: DomoType) -> str | None:
     return None
 
 
-def diagnose(parts: Sequence[tuple[int, Path]], columns: Sequence[Column]) -> str | None:
-    """The first problem in the parts, naming part, line and column; None if Python finds none."""
+def diagnose(parts: Sequence[tuple[str, Path]], columns: Sequence[Column]) -> str | None:
+    """The first problem in the parts (each named: "part 3", "the body"), naming the line and the column; None
+    if Python finds none. Lines are read as DuckDB reads them: they end with LF (or CRLF), a blank line is a
+    NULL with one column and nothing with more, and a carriage return anywhere else must be quoted."""
     ncols = len(columns)
     csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))  # a field is as long as a record may be
-    for part_no, path in parts:
-        with path.open("r", encoding="utf-8", newline="", errors="strict") as fh:
+    for name, path in parts:
+        with path.open("r", encoding="utf-8", newline="\n", errors="strict") as fh:
             reader = csv.reader(fh, strict=True)
             line = 1
             try:
                 for record in reader:
-                    if not record:  # a blank line
-                        record = [""]
+                    if not record and ncols > 1:  # a blank line: skipped
+                        line = reader.line_num + 1
+                        continue
+                    record = record or [""]
                     if len(record) != ncols:
-                        return f"part {part_no}, line {line}: expected {ncols} columns, found {len(record)}"
+                        return f"{name}, line {line}: expected {ncols} columns, found {len(record)}"
                     for col, value in zip(columns, record, strict=True):
                         if value == "" or value == "\\N":
                             continue
                         problem = value_problem(value, col.type)
                         if problem:
                             shown = value if len(value) <= 60 else value[:57] + "..."
-                            return f"part {part_no}, line {line}, column {col.name!r}: {shown!r} {problem}"
+                            return f"{name}, line {line}, column {col.name!r}: {shown!r} {problem}"
                     line = reader.line_num + 1
             except csv.Error as exc:
-                return f"part {part_no}, line {reader.line_num}: malformed CSV ({exc})"
+                if "new-line character" in str(exc):
+                    return f"{name}, line {reader.line_num}: {_LONE_CR}"
+                return f"{name}, line {reader.line_num}: malformed CSV ({exc})"
             except UnicodeDecodeError:
-                return f"part {part_no}: the data is not UTF-8 text"
+                return f"{name}: the data is not UTF-8 text"
+        if _ends_in_cr(path):
+            return f"{name}, line {max(line - 1, 1)}: {_LONE_CR}"
     return None
+
+
+_LONE_CR = "a carriage return (CR) outside quotes that does not end a CRLF; lines end with LF or CRLF"
+
+
+def _ends_in_cr(path: Path) -> bool:
+    with path.open("rb") as fh:
+        if fh.seek(0, 2) == 0:
+            return False
+        fh.seek(-1, 2)
+        return fh.read(1) == b"\r"

@@ -16,6 +16,7 @@ import anyio
 from domolite.audit.log import AuditLog
 from domolite.catalog import Catalog
 from domolite.catalog.engine import CatalogWrite
+from domolite.datasets.service import check_upsert_keys
 from domolite.errors import Busy, CommitRunning, DomoError, ExecutionNotActive, InvalidCsv, InvalidPart, ShuttingDown
 from domolite.ingest.csvformat import diagnose, source_sql
 from domolite.ingest.parts import receive_body
@@ -107,8 +108,16 @@ class Ingest:
         return self.audit.event(by, Action.DATA_COMMITTED, ObjectType.DATA_SOURCE, dataset.id, dataset.name, text)
 
     # -- executions -------------------------------------------------------------------------------------------
-    def open_execution(self, stream: Stream, method: UpdateMethod | None) -> Execution:
-        return self.catalog.streams.create_execution(stream.id, method or stream.update_method)
+    def open_execution(self, stream: Stream, dataset: DataSet, method: UpdateMethod | None) -> Execution:
+        """Open an execution of the stream with `method` (the stream's when None).
+
+        Raises:
+            InvalidField: an UPSERT whose stream has no key columns, or one no longer in the schema.
+        """
+        method = method or stream.update_method
+        if method is UpdateMethod.UPSERT:
+            check_upsert_keys(stream.key_columns, dataset.columns)
+        return self.catalog.streams.create_execution(stream.id, method)
 
     def _active(self, stream_id: int, execution_id: int) -> Execution:
         execution = self.catalog.streams.get_execution(stream_id, execution_id)
@@ -198,6 +207,12 @@ class Ingest:
         with self.lake.writing():  # Busy after a bounded wait: the execution stays ACTIVE, to be committed again
             if self.lake.closing:
                 raise ShuttingDown("the server is stopping; commit the execution again")
+            # The DataSet and stream as they are now, in the write turn: a schema change or a delete may have
+            # come first (the DataSet's gone: DataSetNotFound; a key column gone: InvalidField, still ACTIVE).
+            dataset = self.catalog.datasets.get(dataset.id)
+            stream = self.catalog.streams.get(stream.id)
+            if (method or execution.update_method) is UpdateMethod.UPSERT:
+                check_upsert_keys(stream.key_columns, dataset.columns)
             return self._commit_in_turn(dataset, stream, execution, method, partition, reported, failure, by)
 
     def _commit_in_turn(
@@ -301,9 +316,13 @@ class Ingest:
         return dest
 
     def apply_import(self, dataset: DataSet, path: Path, method: UpdateMethod, by: Principal | None = None) -> None:
+        """Load a received import (`receive_import`) into the DataSet as it is once the lake's write turn is
+        taken: a schema change or a delete may have come while the body arrived (DataSetNotFound then)."""
         try:
             info: dict[str, object] = {"import": path.parent.name, "method": method.value, "bytes": path.stat().st_size}
-            result = self._load(dataset, None, [(0, path.stat().st_size)], method, (), info, path=path)
+            with self.lake.writing():
+                dataset = self.catalog.datasets.get(dataset.id)
+                result = self._load(dataset, None, [(0, path.stat().st_size)], method, (), info, path=path)
             with self.catalog.tx() as conn:
                 self.catalog.datasets.record_data_change(dataset.id, result.row_count, result.snapshot_id, conn)
                 what = f"{method.value} of {result.rows_loaded} rows by import"
@@ -360,11 +379,14 @@ class Ingest:
     ) -> str | None:
         """The first bad value of the parts, read in Python (from local copies when they are in the bucket)."""
         if path is not None or execution_id is None:
-            return diagnose([(0, path)] if path is not None else [], dataset.columns)
+            return diagnose([("the body", path)] if path is not None else [], dataset.columns)
         scratch = private_dir(self.staging_dir, DIAGNOSE_KIND, self.process_id)
         try:
             with ExitStack() as stack:
-                copies = [(n, stack.enter_context(self.staging.readable(execution_id, n, scratch))) for n in part_nos]
+                copies = [
+                    (f"part {n}", stack.enter_context(self.staging.readable(execution_id, n, scratch)))
+                    for n in part_nos
+                ]
                 return diagnose(copies, dataset.columns)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

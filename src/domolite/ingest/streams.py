@@ -10,7 +10,7 @@ import anyio
 
 from domolite.access import permissions
 from domolite.catalog import Catalog
-from domolite.datasets.service import DataSets
+from domolite.datasets.service import DataSets, check_upsert_keys
 from domolite.errors import InvalidField
 from domolite.ingest.executions import Ingest
 from domolite.models.access import Capability
@@ -134,9 +134,7 @@ class Streams:
         effective = method or stream.update_method
         keys = key_columns if key_columns is not None else stream.key_columns
         if effective is UpdateMethod.UPSERT:
-            names = {c.name.lower() for c in dataset.columns}
-            if not keys or any(k.lower() not in names for k in keys):
-                raise InvalidField("keyColumnNames", "UPSERT needs key columns that are columns of the schema")
+            check_upsert_keys(keys, dataset.columns)
         return self.catalog.streams.update(stream_id, method, key_columns), dataset
 
     def delete(self, principal: Principal, stream_id: int) -> None:

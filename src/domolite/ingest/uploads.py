@@ -142,7 +142,7 @@ class Uploads:
             self._check_room(dataset, tag)
         method = UpdateMethod.parse(action, "action") if action else None
         stream = self._stream_of(dataset)
-        execution = self.ingest.open_execution(stream, method if method is not UpdateMethod.UPSERT else None)
+        execution = self.ingest.open_execution(stream, dataset, method if method is not UpdateMethod.UPSERT else None)
         return self.product.add_upload(execution.id, dataset.id, stream.id, tag)
 
     async def begin(
@@ -211,7 +211,14 @@ class Uploads:
         method: UpdateMethod,
     ) -> None:
         """A one-shot CSV import (PUT /v1/datasets/{id}/data): the caller may edit the DataSet (checked before the
-        body is read), the body is received whole, then loaded as one data version (on a worker thread)."""
+        body is read), the body is received whole, then loaded as one data version (on a worker thread).
+
+        Raises:
+            InvalidField: `updateMethod` UPSERT: an import takes REPLACE or APPEND (UPSERT is a stream's, on its
+                key columns).
+        """
+        if method is UpdateMethod.UPSERT:
+            raise InvalidField("updateMethod", "an import takes REPLACE or APPEND; UPSERT is for a stream's executions")
         dataset = await anyio.to_thread.run_sync(self.datasets.get_for_edit, principal, dataset_id)
         path = await self.ingest.receive_import(dataset, chunks, gzip=gzip())
         await anyio.to_thread.run_sync(self.ingest.apply_import, dataset, path, method, principal)
@@ -234,10 +241,10 @@ class Uploads:
         """
         dataset = self.datasets.get_for_edit(principal, dataset_id)
         upload = self.product.get_upload(dataset_id, upload_id)
-        tag = check_tag(data_tag) or upload.data_tag
         execution = self.catalog.streams.get_execution(upload.stream_id, upload.id)
-        if execution.state is ExecutionState.SUCCESS:
-            return Committed(upload, execution, tag)
+        if execution.state is ExecutionState.SUCCESS:  # answered as the first commit was, whatever this one says
+            return Committed(upload, execution, self._tag_committed(upload))
+        tag = check_tag(data_tag) or upload.data_tag
         method = UpdateMethod.parse(action, "action") if action else None
         if method is UpdateMethod.UPSERT:
             raise InvalidField("action", "uploads take APPEND or REPLACE")
@@ -249,6 +256,12 @@ class Uploads:
             dataset, stream, upload.id, method=method, partition=tag, by=principal
         )
         return Committed(upload, done, tag)
+
+    def _tag_committed(self, upload: Upload) -> str | None:
+        """The partition tag a committed upload's commit used (its own, or the one given at stage 1)."""
+        snapshot = self.lake.committed_snapshot("execution", upload.id)
+        partition = snapshot.info.get("partition") if snapshot is not None else None
+        return partition if isinstance(partition, str) else upload.data_tag
 
     # -- partitions ------------------------------------------------------------------------------------------
     def partitions(

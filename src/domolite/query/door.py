@@ -301,10 +301,22 @@ class Door:
                     self.lake.forget_files(dataset.table)
                     return self._run_on(dataset, principal, user_sql, version, preview, cancel, files=False)
             except InvalidSql as exc:
+                if version is None and "Binder Error" in (exc.detail or "") and self._schema_moved(dataset):
+                    raise Busy("the DataSet's schema changed while the query was planned; send it again", 1) from None
                 said = missing_column(exc.detail, user_sql, [c.name for c in dataset.columns])
                 if said is None:
                     raise
                 raise InvalidSql(said) from None
+
+    def _schema_moved(self, dataset: DataSet) -> bool:
+        """Whether the lake's columns of the DataSet's table are no longer those the catalog's record lists: a
+        schema change between its two steps (the lake first, then the catalog), which a query that names a
+        column of either can fail on without being wrong."""
+        try:
+            now = self.lake.columns_now(dataset.table)
+        except duckdb.Error:
+            return False
+        return {c.name.lower() for c in now} != {c.name.lower() for c in dataset.columns}
 
     def _run_on(
         self,
@@ -473,4 +485,8 @@ def _duck_message(exc: Exception, *, redact_values: bool = False, root: str | No
         # The engine may evaluate a user's expression on a row before the row filter drops it; a value quoted
         # in an error (a failed cast, say) could come from a row the caller may not see.
         text = re.sub(r"'(?:[^']|'')*'", "'…'", text)
+        if not isinstance(exc, duckdb.BinderException | duckdb.ParserException | duckdb.CatalogException):
+            # a value met while running (a cast, strptime, JSON) may be quoted "like this" as well; names in
+            # binding and parsing errors are the SQL's own, and stay
+            text = re.sub(r'"(?:[^"]|"")*"', '"…"', text)
     return text[:500]

@@ -523,6 +523,24 @@ class Lake:
             )
         return n
 
+    def columns_now(self, table: str) -> list[Column]:
+        """The table's columns as the lake has them now, in its order (domolite's hidden ones left out)."""
+        with self.cursor() as cur:
+            return _user_columns(cur, self.qualified(table))
+
+    def tables_made_before(self, before: datetime.datetime | None) -> list[str]:
+        """The names of the lake's tables (as they are now) made before `before` (naive UTC), or all with None."""
+        meta = _metadata(LAKE)
+        # the metadata keeps the time as text in SQLite, as a timestamp in PostgreSQL
+        made = "" if before is None else f" AND CAST(s.snapshot_time AS TIMESTAMPTZ) < {_timestamp(before)}"
+        with self.cursor() as cur:
+            rows = cur.execute(
+                f"SELECT t.table_name FROM {meta}.ducklake_table t "
+                f"JOIN {meta}.ducklake_snapshot s ON s.snapshot_id = t.begin_snapshot "
+                f"WHERE t.end_snapshot IS NULL{made} ORDER BY t.table_name"
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def remove_orphans(self, older_than: datetime.datetime | None) -> int:
         """Delete Parquet files in the lake's folder that no DuckLake listing knows (a load that failed or
         was interrupted wrote them): those last written before `older_than`, or all with None."""
@@ -652,6 +670,9 @@ class Lake:
         """Change the table to the `new` schema in one snapshot, keeping rows; columns are matched by name,
         or through `renamed_from` (new name -> old name) for a renamed column.
 
+        A table that has the `new` schema already is left as it is: the change reached the lake and not the
+        catalog (its process stopped in between), and is being made again.
+
         Raises:
             InvalidField: a kept column's values cannot take its new type (names the column and a value).
         """
@@ -660,6 +681,9 @@ class Lake:
         old_by_name = {c.name.lower(): c for c in old}
         new_by_name = {renames.get(c.name.lower(), c.name.lower()): c for c in new}
         with self.writing(), self.cursor() as cur:
+            wanted = {(c.name.lower(), c.type) for c in new}
+            if {(c.name.lower(), c.type) for c in _user_columns(cur, target)} == wanted:
+                return  # made already (see above)
             for key, col in new_by_name.items():
                 before = old_by_name.get(key)
                 if before is None or before.type is col.type:
@@ -942,7 +966,7 @@ class Lake:
             with self._cursor(self._current_unload if unload else lambda: self._con, cancel) as cur:
                 return cur.execute(sql if isinstance(sql, str) else sql(cur)).fetchall()
         except duckdb.Error as exc:
-            raise DomoError(f"export failed: {type(exc).__name__}") from exc
+            raise _export_failed(exc) from exc
 
     def _unload_connection(self) -> None:
         """Make the export writer's instance, at the first export; replace it by a fresh one when it is due
@@ -998,9 +1022,31 @@ class Lake:
             with self._cursor(lambda: con, cancel) as cur:
                 return cur.execute(sql).fetchall()
         except duckdb.Error as exc:
-            raise DomoError(f"export failed: {type(exc).__name__}") from exc
+            raise _export_failed(exc) from exc
         finally:
             con.close()
+
+
+def _user_columns(cur: duckdb.DuckDBPyConnection, target: str) -> list[Column]:
+    """The table's columns, in its order (domolite's hidden ones left out)."""
+    return [
+        Column(str(name), _DOMO_TYPES[str(kind).upper().replace(" ", "")])
+        for name, kind, *_ in cur.execute(f"DESCRIBE {target}").fetchall()
+        if not str(name).lower().startswith(INTERNAL_PREFIX)
+    ]
+
+
+_DOMO_TYPES = {sql: domo for domo, sql in SQL_TYPES.items()}
+
+
+def _export_failed(exc: duckdb.Error) -> DomoError:
+    """What a failed COPY of a server-made SELECT (a download, an export) is. Such a SELECT names the columns
+    the catalog lists: one DuckDB cannot bind means the lake's schema moved on before the catalog's (a schema
+    change between its two steps), and the same request a moment later reads the new schema."""
+    if isinstance(exc, duckdb.BinderException):
+        log.warning("a read of the lake met a schema the catalog did not list yet: %s", str(exc).splitlines()[0])
+        return Busy("the DataSet's schema changed while its rows were being read; ask again", 1)
+    return DomoError(f"export failed: {type(exc).__name__}")
 
 
 def _csv_copy_sql(cur: duckdb.DuckDBPyConnection, select_sql: str, dest: str, *, header: bool) -> str:

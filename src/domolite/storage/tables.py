@@ -5,6 +5,7 @@ implementation; the service container hands it to those services typed as `Table
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -55,6 +56,10 @@ class Tables(Protocol):
     def drop_table(self, table: str) -> None: ...
 
     def remove_table(self, table: str) -> int: ...
+
+    def tables_made_before(self, before: datetime.datetime | None) -> list[str]: ...
+
+    def columns_now(self, table: str) -> list[Column]: ...
 
     def row_count(self, table: str, version: int | None = None) -> int: ...
 

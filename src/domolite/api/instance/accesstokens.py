@@ -1,4 +1,7 @@
-"""/api/data/v1/accesstokens: developer tokens (list, create, revoke). The token is shown once, on create."""
+"""/api/data/v1/accesstokens: developer tokens (list, create, revoke). The token is shown once, on create.
+
+A developer token carries every scope, so these calls take a credential with every scope (a developer token, a
+session, or an OAuth token granted all of them); one limited to some gets a 403."""
 
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ BASE = "/api/data/v1/accesstokens"
 
 @router.get(BASE)
 def list_tokens(principal: PrincipalDep, access_tokens: AccessTokensDep) -> JSON:
-    """The developer tokens (never the tokens themselves): the caller's own, or every user's for an Admin."""
+    """The developer tokens (never the tokens themselves): the caller's own, or every user's for an Admin. Takes a
+    credential with every scope."""
     return JSON([access_token_out(t) for t in access_tokens.list(principal)])
 
 
@@ -28,7 +32,8 @@ def create_token(
     principal: PrincipalDep, body: Annotated[AccessTokenIn, body_of(AccessTokenIn)], access_tokens: AccessTokensDep
 ) -> JSON:
     """Create a developer token for the caller (or, for an Admin, for `ownerId`); the token is in this
-    answer only. It is sent as X-DOMO-Developer-Token."""
+    answer only. It is sent as X-DOMO-Developer-Token. Takes a credential with every scope: an OAuth token limited
+    to some scopes gets a 403, as it could otherwise mint a token that carries them all."""
     row, token = access_tokens.create(principal, body.name, body.owner_id)
     return JSON({**access_token_out(row), "token": token})
 

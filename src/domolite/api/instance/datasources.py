@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Request
 from starlette.responses import Response
 
-from domolite.api.body import JsonDep, LaterBody, body_of, flag, later_body, optional_int
+from domolite.api.body import JsonDep, LaterBody, body_of, flag, later_body, optional_count, optional_int
 from domolite.api.deps import (
     CallerDep,
     DataSetsDep,
@@ -120,8 +120,8 @@ async def execute(
             principal,
             dataset_id,
             sql_in.sql,
-            limit=optional_int(limit, "limit"),
-            offset=optional_int(offset, "offset"),
+            limit=optional_count(limit, "limit"),
+            offset=optional_count(offset, "offset"),
             version=version,
             cancel=cancel,
             preview_policies=sql_in.preview_policies(),

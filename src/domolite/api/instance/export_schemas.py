@@ -228,6 +228,8 @@ def _date(text: str, where: str) -> date | datetime:
         return parsed.replace(tzinfo=None) if parsed.tzinfo is None else parsed.astimezone(UTC).replace(tzinfo=None)
     except ValueError:
         raise InvalidField(where, f"{text!r} is not a date (YYYY-MM-DD) or date-time") from None
+    except OverflowError:  # an offset that carries it past the years 1 to 9999
+        raise InvalidField(where, f"{text!r} is out of the range of dates (years 1 to 9999)") from None
 
 
 def _operand(raw: Any, where: str) -> tuple[ColumnExpr | Value, ...]:

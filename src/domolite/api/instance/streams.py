@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from domolite.api.body import RawBodyDep, body_of, optional_int
+from domolite.api.body import RawBodyDep, body_of, optional_count
 from domolite.api.deps import ConnectorsDep, DataSetsDep, PrincipalDep, StreamsDep
 from domolite.api.instance.datasources import datasource_view
 from domolite.api.instance.schemas import StreamIn, execution_out, history_out, stream_out
@@ -78,8 +78,10 @@ def list_streams(
 ) -> JSON:
     """The streams in their connector form, a page at a time (limit, by default 500; offset, also spelt
     offet)."""
-    size = optional_int(limit, "limit")
-    start = optional_int(offset, "offset") or optional_int(offet, "offet") or 0
+    size = optional_count(limit, "limit")
+    start = optional_count(offset, "offset")
+    if start is None:
+        start = optional_count(offet, "offet") or 0
     found = connectors.list(principal, limit=size if size is not None else 500, offset=start)
     return JSON([view(datasets, principal, f) for f in found])
 
@@ -138,8 +140,8 @@ def list_runs(
     offset: str | None = None,
 ) -> JSON:
     """The stream's runs, newest first (limit, offset). A PDP-filtered caller sees no row counts."""
-    size = optional_int(limit, "limit")
-    start = optional_int(offset, "offset") or 0
+    size = optional_count(limit, "limit")
+    start = optional_count(offset, "offset") or 0
     runs = connectors.history(principal, stream_id)
     hidden = _counts_hidden(streams, datasets, principal, stream_id)
     page = runs[start : start + size] if size is not None else runs[start:]
@@ -156,6 +158,7 @@ def get_run(
     datasets: DataSetsDep,
 ) -> JSON:
     """One run of the stream: its state, phase, run type, rows, bytes and error."""
+    streams.get(principal, stream_id)  # the caller may read it, before saying whether the run exists
     key = streams.execution_key(stream_id, execution_id)
     run = connectors.execution(principal, stream_id, key)
     return JSON(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Request
 
-from domolite.api.body import body_chunks, body_of, is_gzip, optional_int
+from domolite.api.body import body_chunks, body_of, is_gzip, optional_count
 from domolite.api.deps import DataSetsDep, PrincipalDep, UploadsDep, VersionsDep
 from domolite.api.instance.schemas import (
     CommitIn,
@@ -122,8 +122,8 @@ def data_versions(
     method and partition. A PDP-filtered caller sees no row counts."""
     found = list(reversed(versions.of_id(principal, dataset_id)))  # newest first
     hidden = datasets.counts_hidden(principal, dataset_id)
-    start = optional_int(offset, "offset") or 0
-    size = optional_int(limit, "limit")
+    start = optional_count(offset, "offset") or 0
+    size = optional_count(limit, "limit")
     page = found[start : start + size if size is not None else None]
     return JSON([data_version_out(v, hidden) for v in page])
 
@@ -164,13 +164,15 @@ def _moment(value: Any, where: str) -> datetime | None:
     """MIN/MAX of dateCompleted: epoch milliseconds or an ISO date-time."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC).replace(tzinfo=None)
     try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value / 1000, UTC).replace(tzinfo=None)
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
     except ValueError:
         raise InvalidField(where, f"{value!r} is neither epoch milliseconds nor an ISO date-time") from None
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    except (OverflowError, OSError):  # a number or an offset past the years 1 to 9999
+        raise InvalidField(where, f"{value!r} is out of the range of dates (years 1 to 9999)") from None
 
 
 @router.post(PARTITIONS + "/partition/list", openapi_extra=body_model(PartitionListIn))

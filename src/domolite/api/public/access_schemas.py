@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import Field, field_validator
 
-from domolite.access.policies import FilterSpec, PolicySpec
+from domolite.access.policies import FilterSpec, PolicyFields, PolicySpec
 from domolite.api.public.schemas import Description, Email, Int64, Name, WireModel, iso
 from domolite.models.access import Group, Policy
 from domolite.models.records import User
@@ -205,6 +205,7 @@ class FilterGroupIn(WireModel):
             filters=_maybe_tuple(p.spec() for p in self.parameters) if self.parameters is not None else None,
             user_ids=_maybe_tuple(self.user_ids),
             group_ids=_maybe_tuple(self.group_ids),
+            fields=PolicyFields(filters="parameters", column="name", users="userIds", groups="groupIds"),
         )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from domolite.api.body import optional_int
+from domolite.api.body import optional_count, optional_int
 from domolite.api.deps import AuditDep, PrincipalDep
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
@@ -78,9 +78,7 @@ def activity_log(
     size = optional_int(limit, "limit")
     if size is not None and not 1 <= size <= MAX_LIMIT:
         raise InvalidField("limit", f"must be between 1 and {MAX_LIMIT}")
-    skip = optional_int(offset, "offset") or 0
-    if skip < 0:
-        raise InvalidField("offset", "must not be negative")
+    skip = optional_count(offset, "offset") or 0
     query = AuditQuery(
         start=_time(start, "start"),
         end=_time(end, "end"),

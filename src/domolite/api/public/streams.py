@@ -114,8 +114,8 @@ def create_execution(
     unless the body names another."""
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
 
-    stream, _dataset = streams.get_for_edit(principal, stream_id)
-    return JSON(execution_out(ingest.open_execution(stream, method)), status_code=201)
+    stream, dataset = streams.get_for_edit(principal, stream_id)
+    return JSON(execution_out(ingest.open_execution(stream, dataset, method)), status_code=201)
 
 
 @router.get("/v1/streams/{stream_id}/executions")
