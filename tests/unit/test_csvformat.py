@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from domolite.ingest.csvformat import source_sql
+from domolite.ingest.csvformat import source_sql, value_problem
 from domolite.models.records import Column, DomoType
 
 VALUES = {
@@ -105,3 +105,29 @@ def test_a_bad_or_too_large_decimal_is_refused(tmp_path: Path, value: str) -> No
     path = tmp_path / "bad.csv"
     path.write_text(csv_field(value) + "\n")
     assert read(path, DomoType.DECIMAL, typed=False) == "refused"
+
+
+# Values for the diagnosis: what the load refuses, and only that, is named as a bad value.
+DIAGNOSED = {
+    **VALUES,
+    DomoType.LONG: [*VALUES[DomoType.LONG], "2.5", "-2.5", ".5", "5.", "1.5e0", "9223372036854775807.4", "１２",
+                    "1__0", "_1", "1_", "1_000_000", "0X1F", "-0x10", "+0x10", "0x", "1_0.5"],
+    DomoType.DOUBLE: [*VALUES[DomoType.DOUBLE], "١٢", "1e400"],
+    DomoType.DECIMAL: ["1.5", "-0.5", "1e3", "1e40", "abc", "nan", "١٢", " 2.5 "],
+    DomoType.DATE: [*VALUES[DomoType.DATE], "infinity", "-infinity", "0000-01-01", "10000-01-01", "epoch", "EPOCH",
+                    "2024/1/2", "2024-01/02", "2024/02/30"],
+    DomoType.DATETIME: ["2024-01-02T03:04:05", "2024-01-02 03:04", "2024-01-02T03:04:05Z", "2024-01-02T03:04:05+0100",
+                        "2024-01-02T03:04:05 +01:00", "2024-01-02T03:04:05 Z", "infinity", "0000-01-01T00:00:00",
+                        "2024-01-02T25:00:00", "2024-01-02", "abc", "epoch", "2024/01/02 03:04:05", "2024-01/02 03:04"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("type_", list(DIAGNOSED))
+def test_the_diagnosis_names_a_value_exactly_when_the_load_refuses_it(tmp_path: Path, type_: DomoType) -> None:
+    # After a failed load the diagnosis looks for the first bad value: one it wrongly calls bad would be named in
+    # place of the real one, and one it wrongly passes would leave DuckDB's own message, with no line.
+    for n, value in enumerate(v for v in DIAGNOSED[type_] if v not in ("", "\\N")):
+        path = tmp_path / f"{n}.csv"
+        path.write_text(csv_field(value) + "\n", encoding="utf-8")
+        refused = read(path, type_, typed=False) == "refused"
+        assert (value_problem(value, type_) is not None) == refused, (value, value_problem(value, type_))

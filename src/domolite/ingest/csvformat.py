@@ -119,10 +119,13 @@ _IN_RANGE: dict[DomoType, str] = {
 # -- diagnostics --------------------------------------------------------------------------------------------------
 
 # ASCII only, as DuckDB's casts: a digit of another script (１２, ١٢) is no digit to them.
-_INT = re.compile(r"^\s*[+-]?(\d+(\.0*)?|\d+(\.\d*)?[eE][+-]?\d+)\s*$", re.ASCII)
-_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00(?:\.0+)?)?)?\s*$", re.ASCII)
+# A LONG may have a fraction, rounded half away from zero as DuckDB's cast rounds it (1.5 is 2).
+_INT = re.compile(r"^\s*[+-]?(\d+(_\d+)*(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$", re.ASCII)  # 1_000 is 1000
+_HEX = re.compile(r"^\s*0[xX][0-9a-fA-F]+\s*$", re.ASCII)  # DuckDB's cast reads 0x10 as 16
+# The date's parts are joined by - or / (the same both times), as DuckDB's casts read them.
+_DATE = re.compile(r"^\s*(\d{4})(?P<s>[-/])(\d{1,2})(?P=s)(\d{1,2})(?:[T ]00:00(?::00(?:\.0+)?)?)?\s*$", re.ASCII)
 _DATETIME = re.compile(  # an offset follows the time directly (DuckDB reads " +01:00" as a time zone name)
-    r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?"
+    r"^\s*(\d{4})(?P<s>[-/])(\d{1,2})(?P=s)(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?"
     r"(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*$",
     re.ASCII,
 )
@@ -133,9 +136,13 @@ def value_problem(value: str, type_: DomoType) -> str | None:
     if type_ is DomoType.STRING:
         return None
     if type_ is DomoType.LONG:
-        if not _INT.match(value):
+        if _HEX.match(value):
+            rounded = decimal.Decimal(int(value.strip(), 16))
+        elif not _INT.match(value):
             return "is not a whole number"
-        if not -(2**63) <= int(decimal.Decimal(value.strip())) < 2**63:
+        else:
+            rounded = decimal.Decimal(value.strip()).quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP)
+        if not -(2**63) <= rounded < 2**63:
             return "is out of the LONG range"
         return None
     if type_ is DomoType.DOUBLE:
@@ -156,15 +163,17 @@ def value_problem(value: str, type_: DomoType) -> str | None:
         if abs(number) >= _DECIMAL_LIMIT:  # rounding to 9 decimals can only carry it to the limit itself
             return "is out of the DECIMAL range (29 digits before the point, 9 after)"
         return None
+    if value.strip().lower() == "epoch":  # DuckDB's name for 1970-01-01
+        return None
     pattern = _DATE if type_ is DomoType.DATE else _DATETIME
     match = pattern.match(value)
     if not match:
         expected = "YYYY-MM-DD" if type_ is DomoType.DATE else "YYYY-MM-DD[THH:MM:SS[.fff]]"
         return f"is not a {type_.value} ({expected})"
     try:
-        dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-        if type_ is DomoType.DATETIME and match.group(4) is not None:
-            dt.time(int(match.group(4)), int(match.group(5)), int(match.group(6) or 0))
+        dt.date(int(match.group(1)), int(match.group(3)), int(match.group(4)))
+        if type_ is DomoType.DATETIME and match.group(5) is not None:
+            dt.time(int(match.group(5)), int(match.group(6)), int(match.group(7) or 0))
     except ValueError as exc:
         return f"is not a valid {type_.value} ({exc})"
     return None
