@@ -13,6 +13,7 @@ import select
 import signal
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import httpx
 
 from tests.client.conftest import Cli
 from tests.client.holding_proxy import HoldingProxy
-from tests.serverproc import Server
+from tests.serverproc import Server, free_port
 
 ANSI = re.compile(r"\x1b\[")
 
@@ -173,6 +174,12 @@ def test_export_query_show_ls_and_rm(cli: Cli, tmp_path: Path) -> None:
     ]
     assert json.loads(cli.run("query", ds, query, "--format", "json").stdout)[0] == {"city": "City, 0", "n": 1}
     assert cli.run("query", ds, query).stdout.splitlines()[:2] == ["city\tn", "City, 0\t1"]
+    twice = cli.run("query", ds, "SELECT id AS a, id * 10 AS a FROM table WHERE id = 1", "--format", "json")
+    assert json.loads(twice.stdout) == [{"a": 1, "a (2)": 10}]  # both columns, told apart
+    for where in (tmp_path / "no-such-folder" / "x.csv", tmp_path / "no-such-folder" / "x.parquet"):
+        failed = cli.run("export", ds, "-o", str(where), ok=False)
+        assert failed.returncode == 1 and "Traceback" not in failed.stderr
+        assert failed.stderr.strip() == f"error: cannot write {where}: the folder {where.parent} does not exist"
     bad = cli.run("query", ds, "DROP TABLE table", ok=False)
     assert bad.returncode == 1 and bad.stderr.startswith("error: running the query failed: 400")
     listed = json.loads(cli.run("datasets", "ls", "--name-like", "qds", "--json").stdout)
@@ -195,6 +202,36 @@ def test_a_wrong_token_or_secret_gets_a_clear_message(cli: Cli) -> None:
     assert secret.returncode == 1 and f"refused the OAuth client {cli.server.client_id!r}" in secret.stderr
     none = cli.run("datasets", "ls", ok=False, DOMOLITE_TOKEN="", DOMOLITE_SERVER="")
     assert none.returncode == 1 and "no server: give --server URL" in none.stderr
+
+
+def test_a_server_that_answers_with_no_json_gets_a_one_line_message(cli: Cli, tmp_path: Path) -> None:
+    # what a proxy's sign-in page looks like to the CLI: a 200 of HTML, and a 404 of HTML
+    page = tmp_path / "site"
+    (page / "v1").mkdir(parents=True)
+    (page / "v1" / "datasets").write_text("<html><body><h1>Sign in</h1>\n<p>to the proxy</p></body></html>")
+    port = free_port()
+    site = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(page)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(url + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        listed = cli.run("datasets", "ls", ok=False, DOMOLITE_SERVER=url)
+        assert listed.returncode == 1 and "Traceback" not in listed.stderr and len(listed.stderr.splitlines()) == 1
+        assert "not JSON" in listed.stderr
+        shown = cli.run("datasets", "show", "nope", ok=False, DOMOLITE_SERVER=url)
+        assert shown.returncode == 1 and len(shown.stderr.splitlines()) == 1 and "404" in shown.stderr
+    finally:
+        site.terminate()
+        site.wait(timeout=10)
 
 
 def test_oauth_client_from_the_environment_and_a_login_profile(cli: Cli) -> None:

@@ -194,6 +194,11 @@ def test_access_list_and_revoke(cast: dict[str, Person]) -> None:
     sharer = cast["can_share"].http
     assert share(sharer, ds, "USER", cast["stranger"].id, "CAN_EDIT").status_code == 403
     assert sharer.delete(f"/api/data/v3/datasources/{ds}/permissions/USER/{cast['co_owner'].id}").status_code == 403
+    # nor lower someone above them first (then remove them as a reader)
+    demoted = share(sharer, ds, "USER", cast["co_owner"].id, "READ")
+    assert demoted.status_code == 403 and "CO_OWNER" in demoted.json()["message"]
+    listed = owner.http.get(f"/api/data/v3/datasources/{ds}/permissions").json()
+    assert {(e["id"], e["accessLevel"]) for e in listed["list"]} >= {(str(cast["co_owner"].id), "CO_OWNER")}
     assert share(owner.http, ds, "USER", cast["stranger"].id, "OWNER").status_code == 400
     assert share(owner.http, ds, "USER", 987654321, "READ").status_code == 400
     assert share(owner.http, ds, "USER", cast["stranger"].id, "SUPREME").status_code == 400

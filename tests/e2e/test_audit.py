@@ -162,3 +162,29 @@ def test_events_are_kept_for_the_retention_time(tmp_path_factory: pytest.TempPat
             assert [e["actionType"] for e in events(admin, objectId=new)] == ["CREATED"]
     finally:
         srv.stop()
+
+
+def test_role_changes_and_group_changes_are_events(server: Server, admin: httpx.Client, api: httpx.Client) -> None:
+    # They grant or take away access: who changed what, and from what to what.
+    person = make_person(server, api, "Admin", "demoted")
+    assert admin.put(f"/v1/users/{person.id}", json={"role": "Participant"}).status_code == 200
+    group = admin.post("/v1/groups", json={"name": f"audited-{uuid.uuid4().hex[:6]}"}).json()["id"]
+    assert admin.put(f"/v1/groups/{group}/users/{person.id}", json={}).status_code == 204
+    assert admin.delete(f"/v1/groups/{group}/users/{person.id}").status_code == 204
+    assert admin.delete(f"/v1/groups/{group}").status_code == 204
+    about_user = [e for e in events(admin, objectId=str(person.id)) if e["objectType"] == "USER"]
+    assert (
+        about_user[0]["actionType"] == "CHANGED"
+        and "role 'Admin' -> 'Participant'" in about_user[0]["additionalComment"]
+    )
+    about_group = [
+        (e["actionType"], e["additionalComment"])
+        for e in reversed(events(admin, objectId=str(group), objectType="GROUP"))
+    ]
+    assert about_group == [
+        ("CREATED", "no members"),
+        ("CHANGED", f"added user {person.id}"),
+        ("CHANGED", f"removed user {person.id}"),
+        ("DELETED", ""),
+    ]
+    assert all(e["eventText"] for e in events(admin, objectId=str(group), objectType="GROUP"))

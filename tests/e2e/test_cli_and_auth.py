@@ -49,9 +49,47 @@ def test_admin_commands_print_json_and_their_credentials_work(server: Server) ->
 
 def test_cli_reports_a_duplicate_user(server: Server) -> None:
     server.cli("users", "create", "--email", "dup@example.com", "--name", "Dup")
-    with pytest.raises(Exception) as caught:
-        server.cli("users", "create", "--email", "dup@example.com", "--name", "Dup")
-    assert "already exists" in str(getattr(caught.value, "stderr", ""))
+    for again in ("dup@example.com", "DUP@Example.com"):  # logins ignore case, so addresses are unique without it
+        with pytest.raises(Exception) as caught:
+            server.cli("users", "create", "--email", again, "--name", "Dup")
+        assert "already exists" in str(getattr(caught.value, "stderr", ""))
+
+
+def test_an_address_differing_only_in_case_is_taken(server: Server) -> None:
+    with httpx.Client(base_url=server.url, headers={"X-DOMO-Developer-Token": server.dev_token}) as admin:
+        first = admin.post("/v1/users", json={"name": "Lee", "email": "lee.case@example.com", "role": "Participant"})
+        assert first.status_code == 200, first.text
+        r = admin.post("/v1/users", json={"name": "LEE", "email": "LEE.Case@example.com", "role": "Participant"})
+        assert_domo_error(r, 409, "already exists")
+        other = admin.post("/v1/users", json={"name": "Kim", "email": "kim.case@example.com", "role": "Participant"})
+        moved = admin.put(f"/v1/users/{other.json()['id']}", json={"email": "Lee.CASE@example.com"})
+        assert_domo_error(moved, 409, "already exists")
+        assert admin.get(f"/v1/users/{other.json()['id']}").json()["email"] == "kim.case@example.com"
+
+
+def test_credentials_are_answered_with_no_store_and_a_form_of_any_letter_case_is_read(server: Server) -> None:
+    auth = (server.client_id, server.client_secret)
+    r = httpx.post(
+        server.url + "/oauth/token",
+        content=b"grant_type=client_credentials&scope=user",
+        headers={"Content-Type": "Application/X-WWW-Form-Urlencoded"},
+        auth=auth,
+    )
+    assert r.status_code == 200 and r.json()["scope"] == "user"  # was every scope of the client
+    assert (r.headers["cache-control"], r.headers["pragma"]) == ("no-store", "no-cache")
+    login = httpx.post(
+        server.url + "/api/content/v2/authentication",
+        json={"method": "password", "emailAddress": "admin@domolite.local", "password": ADMIN_PASSWORD},
+    )
+    assert login.json()["success"] is True and login.headers["cache-control"] == "no-store"
+    with httpx.Client(base_url=server.url, headers={"X-DOMO-Developer-Token": server.dev_token}) as admin:
+        made = admin.post("/api/data/v1/accesstokens", json={"name": "cached?"})
+        assert made.headers["cache-control"] == "no-store"
+        token_id = made.json()["id"]
+        assert admin.delete(f"/api/data/v1/accesstokens/{token_id}").status_code == 204
+        assert admin.delete(f"/api/data/v1/accesstokens/{token_id}").status_code == 204  # revoked already: no change
+        events = admin.get("/v1/audit", params={"objectId": token_id}).json()
+        assert [e["actionType"] for e in events] == ["REVOKED", "CREATED"]  # one revoke recorded, not two
 
 
 @pytest.mark.parametrize(

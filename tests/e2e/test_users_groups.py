@@ -84,3 +84,27 @@ def test_only_admins_manage_users_and_participants_cannot_manage_groups(server: 
     assert participant.http.post("/v1/groups", json={"name": f"q-{uuid.uuid4().hex[:6]}"}).status_code == 403
     assert participant.http.get("/v1/users").status_code == 200  # everyone may read the directory
     assert participant.http.delete(f"/v1/users/{privileged.id}").status_code == 403
+
+
+def test_one_who_is_not_an_admin_cannot_join_a_group_to_more_access_than_they_have(
+    server: Server, api: httpx.Client
+) -> None:
+    admins = api.post(
+        "/v1/datasets", json={"name": "the admin's", "schema": {"columns": [{"type": "LONG", "name": "n"}]}}
+    )
+    ds = admins.json()["id"]
+    finance = api.post("/v1/groups", json={"name": f"finance-{uuid.uuid4().hex[:6]}"}).json()["id"]
+    share = {"permissions": [{"type": "GROUP", "id": finance, "accessLevel": "CO_OWNER"}], "sendEmail": False}
+    assert api.post(f"/api/data/v3/datasources/{ds}/share", json=share).status_code == 200
+    privileged = make_person(server, api, "Privileged", "climber")
+    assert privileged.http.get(f"/v1/datasets/{ds}").status_code == 403
+    joined = privileged.http.put(f"/v1/groups/{finance}/users/{privileged.id}", json={})
+    assert joined.status_code == 403 and "CO_OWNER" in joined.json()["message"]
+    assert privileged.http.get(f"/v1/datasets/{ds}").status_code == 403  # still nothing
+    assert privileged.id not in api.get(f"/v1/groups/{finance}/users").json()
+    # a group with nothing shared beyond what they have: theirs to manage, as before
+    plain = privileged.http.post("/v1/groups", json={"name": f"plain-{uuid.uuid4().hex[:6]}"}).json()["id"]
+    assert privileged.http.put(f"/v1/groups/{plain}/users/{privileged.id}", json={}).status_code == 204
+    # an Admin may add anyone to any group
+    assert api.put(f"/v1/groups/{finance}/users/{privileged.id}", json={}).status_code == 204
+    assert privileged.http.get(f"/v1/datasets/{ds}").status_code == 200

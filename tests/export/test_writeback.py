@@ -234,12 +234,16 @@ def test_a_bad_configuration_is_refused_naming_the_field(
         (stream_body(account, input_id, date_parse="SOMETIMES"), "configuration.dateParseOption", 400),
         (stream_body(None, input_id), "account.id", 400),
         (stream_body(account, input_id, schedule={"type": "YEARLY"}), "advancedScheduleJson.type", 400),
+        (stream_body(account, input_id, schedule={"type": "MINUTE", "interval": 10**15}), "interval", 400),
+        (stream_body(account, input_id, schedule={"type": "MONTH", "interval": 121}), "at most 120 months", 400),
         (stream_body(account, "00000000-0000-0000-0000-000000000000"), "00000000-0000-0000-0000-000000000000", 404),
     ]
+    before = len(api.get("/api/data/v1/streams").json())
     for body, field, status in cases:
         r = api.post("/api/data/v1/streams", json=body)
         assert r.status_code == status, (field, r.text)
         assert field in r.json()["message"], (field, r.json())
+    assert len(api.get("/api/data/v1/streams").json()) == before  # nothing was made, not even in part
 
 
 def test_no_endpoint_or_log_line_shows_the_account_secrets(

@@ -102,6 +102,22 @@ def test_share_with_a_user_whose_view_honours_pdp(
     page.get_by_role("link", name="Back to the current data").click()
     expect(page.get_by_role("table", name="Data preview").locator("tbody tr")).to_have_count(5)
 
+    # Partitions: a tagged upload's row count is the admin's to see; Pat, filtered by PDP, sees none (as the API)
+    uploads = f"/api/data/v3/datasources/{dataset_id}/uploads"
+    upload = dc_api.post(uploads, json={"action": None, "appendId": None}).json()["uploadId"]
+    part = dc_api.put(f"{uploads}/{upload}/parts/1", content=b"east,6\nwest,7\n", headers={"Content-Type": "text/csv"})
+    assert part.status_code == 200, part.text
+    committed = dc_api.put(f"{uploads}/{upload}/commit", json={"action": "APPEND", "dataTag": "p1"})
+    assert committed.status_code == 200, committed.text
+    page.goto(f"/datasources/{dataset_id}/details/partitions")
+    cells = page.get_by_role("table", name="Partitions").locator("tbody tr td")
+    expect(cells.nth(0)).to_have_text("p1")
+    expect(cells.nth(2)).to_have_text("2")
+    pat_page.goto(f"/datasources/{dataset_id}/details/partitions")
+    pat_cells = pat_page.get_by_role("table", name="Partitions").locator("tbody tr td")
+    expect(pat_cells.nth(0)).to_have_text("p1")
+    expect(pat_cells.nth(2)).to_have_text("—")  # of the 2 rows, 1 is Pat's: no count tells more than that
+
     # revoke: Pat no longer reaches it
     page.get_by_role("link", name="Permissions").click()
     page.get_by_role("button", name=f"Revoke Pat {tag}").click()
@@ -131,3 +147,65 @@ def test_share_with_a_user_whose_view_honours_pdp(
     page.get_by_role("button", name="Delete the DataSet").click()
     expect(page.get_by_role("status")).to_have_text(f"DataSet {name!r} deleted.")
     assert dc_api.get(f"/v1/datasets/{dataset_id}").status_code == 404
+
+
+def test_saving_a_policy_from_its_form_unchanged_keeps_it_as_it_was(admin_page: Page, dc_api: httpx.Client) -> None:
+    page = admin_page
+    dataset_id = sales(dc_api, f"Kept policies {uuid.uuid4().hex[:6]}", [("west", 1), ("east", 2)])
+    me = dc_api.get("/v1/users", params={"limit": 1}).json()[0]["id"]
+
+    def policy(name: str, filters: list[dict[str, object]]) -> dict[str, object]:
+        made = dc_api.post(
+            f"/v1/datasets/{dataset_id}/policies", json={"name": name, "filters": filters, "users": [me]}
+        )
+        assert made.status_code == 201, made.text
+        return dict(made.json())
+
+    comma = {"column": "region", "values": ["Smith, John", "east"], "operator": "EQUALS"}
+    two = policy("two filters", [comma, {"column": "amount", "values": ["1"], "operator": "GREATER_THAN"}])
+    one = policy("a comma value", [comma])
+    for made in (two, one):
+        page.goto(f"/datasources/{dataset_id}/details/pdp?edit={made['id']}")
+        page.get_by_role("button", name="Save policy").click()
+        expect(page.get_by_role("status")).to_have_text(f"Policy '{made['name']}' saved.")
+        after = dc_api.get(f"/v1/datasets/{dataset_id}/policies/{made['id']}").json()
+        assert after["filters"] == made["filters"], (made["name"], after["filters"])
+
+
+def test_numbers_past_64_bits_and_fields_the_models_refuse_are_messages_on_the_page(
+    admin_page: Page, dc_api: httpx.Client
+) -> None:
+    page = admin_page
+    huge = "99999999999999999999999"
+    answer = page.goto(f"/?page={huge}")  # the first page, as for any page number that is not one
+    assert answer is not None and answer.status == 200
+    expect(page.get_by_role("table", name="DataSets")).to_be_visible()
+    for path in (f"/connectors/{huge}", "/connectors/abc", f"/connectors/{huge}/edit"):
+        answer = page.goto(path)
+        assert answer is not None and answer.status == 400, path
+        expect(page.get_by_role("heading", name="Not available")).to_be_visible()  # a page, not JSON
+    # a form sent with an id past 64 bits: a notice, and nothing changes
+    dataset_id = sales(dc_api, f"Huge ids {uuid.uuid4().hex[:6]}", [("east", 1)])
+    page.goto(f"/datasources/{dataset_id}/details/permissions")
+    page.locator("select[name=grantee]").evaluate(f"s => s.options[0].value = 'user:{huge}'")
+    page.locator("select[name=grantee]").select_option(index=0)
+    page.get_by_role("button", name="Share").click()
+    expect(page.get_by_role("alert")).to_contain_text("choose a user or a group")
+
+
+def test_an_account_in_a_region_the_form_does_not_list_keeps_it_when_saved(
+    admin_page: Page, dc_api: httpx.Client
+) -> None:
+    config = {"domoClientId": "c", "domoClientSecret": "s", "accessKey": "AKIAEXAMPLE", "secretKey": "secret",
+              "bucket": "far-bucket", "region": "eu-south-1"}  # fmt: skip
+    body = {"displayName": "far away", "name": "far away", "dataProviderType": "amazon-s3-unload-writeback",
+            "configurations": config}  # fmt: skip
+    made = dc_api.post("/api/data/v1/accounts", json=body)
+    assert made.status_code == 200, made.text
+    page = admin_page
+    page.goto(f"/accounts?edit={made.json()['id']}")
+    page.get_by_label("Account name").fill("far away, renamed")
+    page.get_by_role("button", name="Save account").click()
+    expect(page.get_by_role("status")).to_contain_text("saved")
+    kept = dc_api.get(f"/api/data/v1/accounts/{made.json()['id']}").json()
+    assert kept["displayName"] == "far away, renamed" and kept["configurations"]["region"] == "eu-south-1"

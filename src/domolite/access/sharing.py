@@ -61,10 +61,12 @@ class Sharing:
     def share(
         self, principal: Principal, dataset_id: str, grants: Sequence[tuple[GranteeType, int, AccessLevel]]
     ) -> None:
-        """Give each grantee its level (replacing an earlier share). One may grant at most one's own level."""
+        """Give each grantee its level (replacing an earlier share). One may grant at most one's own level, and
+        may not change the share of one who has more (lowering it would get round the rule of `revoke`)."""
         dataset = self.catalog.datasets.get(dataset_id)
         permissions.require_share(principal, dataset)
         ceiling = self._ceiling(principal, dataset)
+        current = {(s.grantee_type, s.grantee_id): s.level for s in self.catalog.access.list_shares(dataset.id)}
         shares: list[Share] = []
         for i, (kind, grantee_id, level) in enumerate(grants):
             where = f"permissions[{i}]"
@@ -72,6 +74,11 @@ class Sharing:
                 raise InvalidField(f"{where}.accessLevel", "OWNER cannot be shared; change the DataSet's owner instead")
             if level.rank > ceiling.rank:
                 raise Forbidden(f"{where}: you can share at most {ceiling.value} on DataSet {dataset.id}")
+            held = current.get((kind, grantee_id))
+            if held is not None and held.rank > ceiling.rank:
+                raise Forbidden(
+                    f"{where}: you cannot change the share of {kind.value} {grantee_id}, who has {held.value}"
+                )
             self._require_grantee(kind, grantee_id, f"{where}.id")
             if kind is GranteeType.USER and grantee_id == dataset.owner_id:
                 continue  # the owner already has every right

@@ -22,6 +22,10 @@ from domolite.query.fifo import FifoReader
 log = logging.getLogger("domolite.api")
 
 
+# An answer that carries a credential is never kept by a cache (RFC 6749 5.1, as Domo's token answer says).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 class JSON(Response):
     media_type = "application/json"
 

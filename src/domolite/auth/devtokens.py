@@ -51,5 +51,7 @@ class AccessTokens:
         if not rows:
             raise NotFound("no such access token")
         permissions.require_token_admin(principal, int(rows[0]["user_id"]))
+        if rows[0]["revoked_at"] is not None:  # revoked before: nothing changes, and nothing is recorded
+            return
         self.tokens.revoke_dev_token(token_id=token_id)
         self._record(principal, Action.REVOKED, rows[0])

@@ -23,6 +23,18 @@ def verify_secret(stored_hash: str, secret: str) -> bool:
         return False
 
 
+_STAND_IN = hash_secret("a password no one has")  # checked when there is no hash: the answer takes as long
+
+
+def verify_secret_or_none(stored_hash: str | None, secret: str) -> bool:
+    """`verify_secret`, which takes as long without a hash (an unknown user) as with one: how long a wrong login
+    takes does not tell whether the user exists."""
+    if not stored_hash:
+        verify_secret(_STAND_IN, secret)
+        return False
+    return verify_secret(stored_hash, secret)
+
+
 def random_secret(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
 

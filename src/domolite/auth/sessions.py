@@ -7,7 +7,7 @@ import time
 import uuid
 from typing import Any
 
-from domolite.auth.secrets import verify_secret
+from domolite.auth.secrets import verify_secret_or_none
 from domolite.auth.signing import BadToken
 from domolite.auth.tokens import KNOWN_SCOPES, SESSION_TYPE, TokenService
 from domolite.catalog import Catalog
@@ -29,8 +29,9 @@ class SessionService:
         try:
             user, password_hash = self.catalog.users.find_by_email(email.strip())
         except UserNotFound:
+            verify_secret_or_none(None, password)  # as long as a wrong password takes
             return None
-        if not password_hash or not verify_secret(password_hash, password):
+        if not verify_secret_or_none(password_hash, password):
             return None
         return user, self.issue(user, self.lifetime_s)
 

@@ -15,6 +15,7 @@ from domolite.catalog import schema as t
 from domolite.catalog.changes import ChangeCount
 from domolite.catalog.clock import utcnow
 from domolite.catalog.engine import Store
+from domolite.catalog.users import email_taken
 from domolite.errors import Conflict, GroupNotFound, PolicyNotFound, UserNotFound
 from domolite.models.access import (
     AccessLevel,
@@ -88,6 +89,8 @@ class AccessStore(Store):
             return
         try:
             with self.tx() as c:
+                if email is not None and email_taken(c, email, but=user_id):
+                    raise Conflict(f"a user with email {email} already exists")
                 if c.execute(update(t.users).where(t.users.c.id == user_id).values(**values)).rowcount == 0:
                     raise UserNotFound(user_id)
         except IntegrityError:
@@ -200,6 +203,15 @@ class AccessStore(Store):
                 )
             )
             self._forget_in_policies(c, "group_ids", group_id)
+
+    def group_shares(self, group_id: int) -> list[tuple[str, AccessLevel]]:
+        """The DataSets shared with the group, and at what level."""
+        p = t.dataset_permissions.c
+        q = select(p.dataset_id, p.access_level).where(
+            p.grantee_type == GranteeType.GROUP.value, p.grantee_id == group_id
+        )
+        with self.tx() as c:
+            return [(str(r.dataset_id), AccessLevel(r.access_level)) for r in c.execute(q)]
 
     def add_member(self, group_id: int, user_id: int) -> None:
         with self.tx() as c:

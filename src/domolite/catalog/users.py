@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from domolite.catalog import schema as t
@@ -32,8 +32,11 @@ class UserStore(Store):
         return User(id=int(row.id), email=row.email, name=row.name, role=Role(row.role))
 
     def create(self, email: str, name: str, role: Role, password_hash: str | None) -> User:
+        """Raises Conflict when a user has the address already, in any letter case (logins ignore case)."""
         try:
             with self.tx() as c:
+                if email_taken(c, email):
+                    raise Conflict(f"a user with email {email} already exists")
                 uid = c.execute(
                     insert(t.users).values(
                         email=email, name=name, role=role.value, password_hash=password_hash, created_at=utcnow()
@@ -96,3 +99,11 @@ class UserStore(Store):
         if row is None:
             return None
         return row.token_hash, None if row.id is None else self._user(row), row.revoked_at is not None
+
+
+def email_taken(c: Connection, email: str, but: int | None = None) -> bool:
+    """Whether a user (other than `but`) has the address, ignoring letter case."""
+    q = select(t.users.c.id).where(func.lower(t.users.c.email) == email.lower())
+    if but is not None:
+        q = q.where(t.users.c.id != but)
+    return c.execute(q.limit(1)).first() is not None

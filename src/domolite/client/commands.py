@@ -186,9 +186,14 @@ def export(api: Api, dataset_id: str, output: Path | None) -> None:
 
     dataset = api.json("GET", f"/v1/datasets/{dataset_id}", "reading the DataSet")
     parquet = output is not None and output.suffix.lower() == ".parquet"
+    if output is not None and not output.parent.is_dir():
+        raise ClientError(f"cannot write {output}: the folder {output.parent} does not exist")
     with tempfile.TemporaryDirectory() as scratch:
         csv_path = Path(scratch) / "rows.csv" if parquet else output
-        out = csv_path.open("wb") if csv_path else sys.stdout.buffer
+        try:
+            out = csv_path.open("wb") if csv_path else sys.stdout.buffer
+        except OSError as exc:
+            raise ClientError(f"cannot write {csv_path}: {exc.strerror}") from None
         try:
             with (
                 api.stream(
@@ -217,10 +222,23 @@ def _csv_to_parquet(source: Path, dest: Path, columns: list[dict[str, str]]) -> 
 
     types = ", ".join(f"{sql_text(c['name'])}: '{_DUCKDB_TYPES.get(c['type'], 'VARCHAR')}'" for c in columns)
     with duckdb.connect() as con:
-        con.execute(
-            f"COPY (SELECT * FROM read_csv({sql_text(str(source))}, header = true, columns = {{{types}}})) "
-            f"TO {sql_text(str(dest))} (FORMAT parquet)"
-        )
+        try:
+            con.execute(
+                f"COPY (SELECT * FROM read_csv({sql_text(str(source))}, header = true, columns = {{{types}}})) "
+                f"TO {sql_text(str(dest))} (FORMAT parquet)"
+            )
+        except duckdb.IOException as exc:
+            raise ClientError(f"cannot write {dest}: {str(exc).splitlines()[0]}") from None
+
+
+def _told_apart(names: list[str]) -> list[str]:
+    """The names, each one that came before given a number: ["a", "a"] -> ["a", "a (2)"]."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
 
 
 @click.command()
@@ -233,8 +251,9 @@ def query(api: Api, dataset_id: str, sql: str, fmt: str) -> None:
     """Run SQL over one DataSet (`SELECT ... FROM table`)."""
     result = api.json("POST", f"/v1/datasets/query/execute/{dataset_id}", "running the query", json={"sql": sql})
     columns, rows = list(result["columns"]), list(result["rows"])
-    if fmt == "json":
-        _print_json([dict(zip(columns, row, strict=True)) for row in rows])
+    if fmt == "json":  # an object per row; columns that share a name are told apart: a, a (2), ...
+        keys = _told_apart(columns)
+        _print_json([dict(zip(keys, row, strict=True)) for row in rows])
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

@@ -91,8 +91,9 @@ def resolve(
 def _message(response: httpx.Response) -> str:
     try:
         body = response.json()
-    except ValueError:
-        return response.text[:300].strip() or response.reason_phrase
+    except ValueError:  # not the server's error body: its first line, at most 200 characters
+        first = response.text.strip().splitlines()[0] if response.text.strip() else ""
+        return first[:200] or response.reason_phrase
     if isinstance(body, dict):
         return str(body.get("message") or body.get("error_description") or body.get("error") or body)
     return str(body)[:300]
@@ -153,7 +154,15 @@ class Api:
         return self.check(response, doing)
 
     def json(self, method: str, path: str, doing: str, **kwargs: Any) -> Any:
-        return self.request(method, path, doing, **kwargs).json()
+        response = self.request(method, path, doing, **kwargs)
+        try:
+            return response.json()
+        except ValueError:  # a proxy's sign-in page, say: not the server's API
+            kind = response.headers.get("content-type", "no content type")
+            raise ClientError(
+                f"{doing} failed: {self.credentials.server} answered {response.status_code} with {kind}, not JSON; "
+                "is it a domolite (or Domo) server?"
+            ) from None
 
     @contextmanager
     def stream(self, path: str, doing: str, **kwargs: Any) -> Iterator[httpx.Response]:

@@ -127,6 +127,10 @@ def _month_day(year: int, month: int, day: int) -> date:
     return date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 
+# The longest interval of each kind: ten years (a longer one could not be counted out in dates).
+_LONGEST = {Every.MINUTE: 5_256_000, Every.HOUR: 87_600, Every.DAY: 3_660, Every.WEEK: 522, Every.MONTH: 120}
+
+
 def parse(text: str | None) -> Schedule:
     """Parse `advancedScheduleJson` (a JSON text); None or empty is MANUAL. Raises InvalidField naming the key."""
     if text is None or not text.strip():
@@ -145,6 +149,9 @@ def parse(text: str | None) -> Schedule:
         raise InvalidField(f"{FIELD}.interval", f"must be a whole number of {every.value.lower()}s, got {interval!r}")
     if int(interval) < 1:
         raise InvalidField(f"{FIELD}.interval", "must be at least 1")
+    longest = _LONGEST.get(every)
+    if longest is not None and int(interval) > longest:
+        raise InvalidField(f"{FIELD}.interval", f"must be at most {longest} {every.value.lower()}s (ten years)")
     timezone = str(raw.get("timezone") or "UTC")
     try:
         ZoneInfo(timezone)

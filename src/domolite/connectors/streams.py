@@ -166,6 +166,7 @@ class Connectors:
         writeback = spec.provider_key == PROVIDER_KEY
         if writeback:
             self._check_writeback(principal, spec, principal.user.id)
+            parse_schedule(spec.schedule)  # a bad schedule is refused before anything is made
         dataset, stream = self.datasets.create(
             principal,
             name=name,

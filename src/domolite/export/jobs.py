@@ -20,7 +20,7 @@ from domolite.access import permissions
 from domolite.audit.log import AuditLog
 from domolite.catalog import Catalog
 from domolite.catalog.clock import utcnow
-from domolite.errors import Conflict, DomoError, Forbidden, InvalidField, S3Refused, ShuttingDown
+from domolite.errors import Conflict, DomoError, ExportNotFound, Forbidden, InvalidField, S3Refused, ShuttingDown
 from domolite.export.codecs import CONTENT_TYPES, EXTENSIONS
 from domolite.export.csvsplit import CsvSplitter
 from domolite.models.access import Capability
@@ -204,9 +204,13 @@ class Exports:
         return [job for job in jobs if job.requested_by == principal.user.id]
 
     def get(self, principal: Principal, dataset_id: str, export_id: str) -> ExportJob:
-        """One export. Raises DataSetNotFound, Forbidden, ExportNotFound."""
-        self._readable(principal, dataset_id)
-        return self.jobs.get(dataset_id, export_id)
+        """One export the caller may see (as `for_dataset` says: another reader's is not found).
+        Raises DataSetNotFound, Forbidden, ExportNotFound."""
+        dataset = self._readable(principal, dataset_id)
+        job = self.jobs.get(dataset_id, export_id)
+        if job.requested_by != principal.user.id and not permissions.can(principal, dataset, Capability.MANAGE):
+            raise ExportNotFound(dataset_id, export_id)
+        return job
 
     def wait(self, dataset_id: str, export_id: str, tick: Callable[[], None], poll_s: float = 0.2) -> ExportJob:
         """Wait for an export to end; `tick` runs at every poll (a connector run renews its lease there)."""
@@ -232,6 +236,7 @@ class Exports:
         # permissions and PDP for this principal
         source_sql = self.door.source_sql(dataset, principal, landed=request.query.landed)
         select_sql, names = query_request.to_sql(request.query, dataset, source_sql)
+        self.door.check_select(select_sql, "queryRequest.query")
         options = request.options
         if options.format is ExportFormat.CSV and options.compression is Compression.SNAPPY:
             raise InvalidField("compression", "snappy is for Parquet; CSV takes none, gzip or zstd")

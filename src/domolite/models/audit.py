@@ -11,6 +11,7 @@ class Action(StrEnum):
     """Domo's `actionType` of an activity log entry."""
 
     CREATED = "CREATED"
+    CHANGED = "CHANGED"
     DATA_COMMITTED = "DATA_COMMITTED"
     SCHEMA_CHANGED = "SCHEMA_CHANGED"
     SHARED = "SHARED"
@@ -31,6 +32,7 @@ class ObjectType(StrEnum):
     ACCESS_TOKEN = "ACCESS_TOKEN"
     CLIENT = "CLIENT"
     USER = "USER"
+    GROUP = "GROUP"
     ACCOUNT = "ACCOUNT"
     SIGNING_KEY = "SIGNING_KEY"
     SESSION = "SESSION"
@@ -51,7 +53,11 @@ EVENT_TEXT: dict[tuple[Action, ObjectType], str] = {
     (Action.REVOKED, ObjectType.ACCESS_TOKEN): "Revoked access token",
     (Action.CREATED, ObjectType.CLIENT): "Created OAuth client",
     (Action.CREATED, ObjectType.USER): "Created user",
+    (Action.CHANGED, ObjectType.USER): "Changed user",
     (Action.DELETED, ObjectType.USER): "Deleted user",
+    (Action.CREATED, ObjectType.GROUP): "Created group",
+    (Action.CHANGED, ObjectType.GROUP): "Changed group",
+    (Action.DELETED, ObjectType.GROUP): "Deleted group",
     (Action.DELETED, ObjectType.ACCOUNT): "Deleted account",
     (Action.ROTATED, ObjectType.SIGNING_KEY): "Rotated token signing key",
 }

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import duckdb
 
 from domolite.access import permissions
-from domolite.errors import BadRequest, Busy, InvalidSql, QueryTimeout
+from domolite.errors import BadRequest, Busy, InvalidField, InvalidSql, QueryTimeout
 from domolite.models.records import DataSet, DomoType, Principal
 from domolite.query.copies import Copies
 from domolite.query.fifo import PIPE_KIND, FifoReader
@@ -204,6 +204,20 @@ class Door:
         span = None if landed is None else self.lake.landed_between(*landed)
         # Through DuckLake: a download or an export may run long after its SQL was made, past a file's removal.
         return self._source(dataset, principal, version, also=span)[0]
+
+    def check_select(self, select_sql: str, where: str) -> None:
+        """Bind a SELECT made on `source_sql` (an export's), which runs nothing: one DuckDB cannot bind (a value
+        compared with a column of another type, an ORDER BY of a column not grouped) is refused before any job
+        starts.
+
+        Raises:
+            InvalidField: `where`, with DuckDB's reason (no lake names in it).
+        """
+        try:
+            with self.lake.cursor() as cur:
+                cur.sql(select_sql).types  # noqa: B018 -- binding is the check
+        except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException) as exc:
+            raise InvalidField(where, _duck_message(exc, root=self.lake.readable_root)) from None
 
     def _row_filter(self, dataset: DataSet, principal: Principal) -> str | None:
         row_filter = self.policies.row_filter(dataset, principal) if self.policies else None

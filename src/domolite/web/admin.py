@@ -13,17 +13,17 @@ from domolite.errors import InvalidField
 from domolite.models.records import Principal, Role
 from domolite.web.render import page, redirect
 from domolite.web.routing import web_router
-from domolite.web.session import FormDep, UserDep, form_list
+from domolite.web.session import FormDep, UserDep, form_list, whole
 
 router = web_router()
 ROLES = [r.value for r in Role]
 
 
 def _number(form: dict[str, str], name: str) -> int:
-    value = form.get(name, "")
-    if not value.isdigit():
+    value = whole(form.get(name, ""))
+    if value is None:
         raise InvalidField(name, "choose one")
-    return int(value)
+    return value
 
 
 def _admin_page(
@@ -39,7 +39,7 @@ def _admin_page(
         users=users,
         groups=groups,
         members=members,
-        names={u.id: u.name for u, _created in users},
+        names={principal.user.id: principal.user.name, **{u.id: u.name for u, _created in users}},
         tokens=tokens,
         roles=ROLES,
         new_token=new_token,
@@ -77,7 +77,7 @@ def create_group(request: Request, principal: UserDep, directory: DirectoryDep, 
         name=form.get("name", ""),
         description=form.get("description", ""),
         active=True,
-        member_ids=[int(u) for u in form_list(request, "members") if u.isdigit()],
+        member_ids=[n for u in form_list(request, "members") if (n := whole(u)) is not None],
     )
     return redirect("/admin", notice=f"Group {group.name} created.")
 

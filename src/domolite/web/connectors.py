@@ -12,13 +12,14 @@ from starlette.responses import Response
 
 from domolite.api.deps import AccountsDep, ConnectorsDep, DataSetsDep
 from domolite.api.instance.schemas import StreamIn, history_out
+from domolite.api.public.schemas import IdPath
 from domolite.connectors.accounts import S3_UNLOAD_WRITEBACK, AccountSpec
 from domolite.connectors.streams import ConnectorSpec, ConnectorStream
 from domolite.errors import InvalidField
 from domolite.models.records import Principal, UpdateMethod
 from domolite.web.render import page, redirect
 from domolite.web.routing import web_router
-from domolite.web.session import FormDep, UserDep
+from domolite.web.session import FormDep, UserDep, whole
 
 router = web_router()
 PROVIDER = S3_UNLOAD_WRITEBACK.key
@@ -64,9 +65,9 @@ def accounts(request: Request, principal: UserDep, accounts: AccountsDep, edit: 
 
 @router.post("/accounts")
 def save_account(principal: UserDep, accounts: AccountsDep, form: FormDep) -> Response:
-    account_id = form.get("account", "")
-    if account_id.isdigit():
-        account = accounts.update(principal, int(account_id), _account_spec(form, editing=True))
+    account_id = whole(form.get("account", ""))
+    if account_id is not None:
+        account = accounts.update(principal, account_id, _account_spec(form, editing=True))
         return redirect("/accounts", notice=f"Account {account.display_name!r} saved.")
     account = accounts.create(principal, _account_spec(form, editing=False))
     return redirect("/accounts", notice=f"Account {account.display_name!r} created.")
@@ -74,10 +75,10 @@ def save_account(principal: UserDep, accounts: AccountsDep, form: FormDep) -> Re
 
 @router.post("/accounts/delete")
 def delete_account(principal: UserDep, accounts: AccountsDep, form: FormDep) -> Response:
-    account_id = form.get("account", "")
-    if not account_id.isdigit():
+    account_id = whole(form.get("account", ""))
+    if account_id is None:
         raise InvalidField("account", "choose an account")
-    accounts.delete(principal, int(account_id))
+    accounts.delete(principal, account_id)
     return redirect("/accounts", notice="Account deleted.")
 
 
@@ -147,25 +148,29 @@ def new_connector(request: Request, principal: UserDep, accounts: AccountsDep) -
     return _form_page(request, principal, accounts, dict(FORM_DEFAULTS), None)
 
 
+def _or(number: int | None, default: int) -> int:
+    return default if number is None else number
+
+
 def _schedule(form: dict[str, str]) -> dict[str, Any]:
     every = form.get("scheduleType", "MANUAL")
     out: dict[str, Any] = {"type": every, "timezone": form.get("timezone", "UTC").strip() or "UTC"}
     if every != "MANUAL":
-        out["interval"] = int(form["interval"]) if form.get("interval", "").isdigit() else 1
+        out["interval"] = _or(whole(form.get("interval")), 1)
     if every in ("DAY", "WEEK", "MONTH"):
         out["time"] = form.get("time", "") or "00:00"
     if every == "WEEK":
         out["dayOfWeek"] = form.get("dayOfWeek", "MONDAY")
     if every == "MONTH":
-        out["dayOfMonth"] = int(form["dayOfMonth"]) if form.get("dayOfMonth", "").isdigit() else 1
+        out["dayOfMonth"] = _or(whole(form.get("dayOfMonth")), 1)
     return out
 
 
 def _connector_account(principal: Principal, accounts: AccountsDep, form: dict[str, str]) -> int:
     """The Credentials pane: an account from the Accounts tab, or new credentials (kept as a new account)."""
-    chosen = form.get("account", "")
-    if chosen.isdigit():
-        return int(chosen)
+    chosen = whole(form.get("account", ""))
+    if chosen is not None:
+        return chosen
     spec = _account_spec(form, editing=False)
     if not spec.display_name:
         spec = AccountSpec(
@@ -188,7 +193,7 @@ def _stream_body(form: dict[str, str]) -> StreamIn:
             "dataProvider": {"key": PROVIDER},
             "dataSource": {"name": form.get("name", ""), "description": form.get("description", "")},
             "advancedScheduleJson": json.dumps(_schedule(form)),
-            "scheduleRetryCount": int(retries) if retries.isdigit() else 0,
+            "scheduleRetryCount": _or(whole(retries), 0),
             "updateMethod": form.get("updateMethod", "APPEND"),
         }
     )
@@ -246,7 +251,7 @@ def _form_values(found: ConnectorStream) -> dict[str, str]:
 
 @router.get("/connectors/{stream_id}/edit")
 def edit_connector(
-    request: Request, stream_id: int, principal: UserDep, connectors: ConnectorsDep, accounts: AccountsDep
+    request: Request, stream_id: IdPath, principal: UserDep, connectors: ConnectorsDep, accounts: AccountsDep
 ) -> Response:
     found = connectors.get(principal, stream_id)
     return _form_page(request, principal, accounts, _form_values(found), stream_id)
@@ -254,7 +259,7 @@ def edit_connector(
 
 @router.post("/connectors/{stream_id}/edit")
 def save_connector(
-    stream_id: int, principal: UserDep, connectors: ConnectorsDep, form: FormDep, accounts: AccountsDep
+    stream_id: IdPath, principal: UserDep, connectors: ConnectorsDep, form: FormDep, accounts: AccountsDep
 ) -> Response:
     """The same update as PUT /api/data/v1/streams/{id}: the panes replace the connector's configuration,
     account and schedule, and the DataSet's name, description and update method."""
@@ -273,7 +278,7 @@ def save_connector(
 
 @router.get("/connectors/{stream_id}")
 def connector(
-    request: Request, stream_id: int, principal: UserDep, connectors: ConnectorsDep, datasets: DataSetsDep
+    request: Request, stream_id: IdPath, principal: UserDep, connectors: ConnectorsDep, datasets: DataSetsDep
 ) -> Response:
     found = connectors.get(principal, stream_id)
     hidden = datasets.counts_hidden(principal, found.dataset)
@@ -283,6 +288,6 @@ def connector(
 
 
 @router.post("/connectors/{stream_id}/run")
-def run_connector(stream_id: int, principal: UserDep, connectors: ConnectorsDep, form: FormDep) -> Response:
+def run_connector(stream_id: IdPath, principal: UserDep, connectors: ConnectorsDep, form: FormDep) -> Response:
     run = connectors.run(principal, stream_id)
     return redirect(f"/connectors/{stream_id}", notice=f"Run {run.execution.id} started.")

@@ -29,7 +29,7 @@ from domolite.models.access import AccessLevel, FilterOperator, GranteeType
 from domolite.models.records import DataSet, Principal
 from domolite.web.render import page, redirect
 from domolite.web.routing import web_router
-from domolite.web.session import FormDep, UserDep, form_list
+from domolite.web.session import FormDep, UserDep, form_list, whole
 
 router = web_router()
 PREVIEW_ROWS = 50
@@ -93,8 +93,8 @@ def data(
 ) -> Response:
     dataset = datasets.get(principal, dataset_id)
     names = [c.name for c in dataset.columns]
-    number = max(int(page_no), 1) if page_no.isdigit() else 1
-    at = int(version) if version.isdigit() else None
+    number = max(whole(page_no) or 1, 1)
+    at = whole(version)
     sql = "SELECT * FROM table"
     if sort in names:
         sql += f" ORDER BY {quote_ident(sort)} {'DESC' if dir == 'desc' else 'ASC'}"
@@ -136,7 +136,8 @@ def partitions(
 ) -> Response:
     dataset = datasets.get(principal, dataset_id)
     found = uploads.partitions(principal, dataset.id, include_deleted=False, descending=True)
-    return _tab(request, datasets, principal, dataset, "partitions", partitions=found)
+    hidden = datasets.counts_hidden(principal, dataset)  # as the API's partition list hides them
+    return _tab(request, datasets, principal, dataset, "partitions", partitions=found, hidden=hidden)
 
 
 # -- permissions -----------------------------------------------------------------------------------------------
@@ -166,10 +167,11 @@ def permissions(
 
 
 def _grantee(value: str) -> tuple[GranteeType, int]:
-    kind, _, number = value.partition(":")
-    if not number.isdigit():
+    kind, _, text = value.partition(":")
+    number = whole(text)
+    if number is None:
         raise InvalidField("grantee", "choose a user or a group")
-    return GranteeType.parse(kind.upper(), "grantee"), int(number)
+    return GranteeType.parse(kind.upper(), "grantee"), number
 
 
 @router.post("/datasources/{dataset_id}/share")
@@ -222,18 +224,22 @@ def pdp(
 
 
 def _policy_spec(request: Request, form: dict[str, str]) -> PolicySpec:
-    values = tuple(v.strip() for v in form.get("values", "").split(",") if v.strip())
-    filters = (
+    """The policy a form asks for. Values come one per line (a value may hold a comma). A policy of several
+    filters is edited for its name, users and groups only: the form keeps its filters (`keep_filters`)."""
+    values = tuple(v.strip() for v in form.get("values", "").splitlines() if v.strip())
+    filters: tuple[FilterSpec, ...] | None = (
         (FilterSpec(form.get("column", ""), form.get("operator", "EQUALS"), values, form.get("negate") == "on"),)
         if form.get("column")
         else ()
     )
+    if form.get("keep_filters") == "1":
+        filters = None
     return PolicySpec(
         name=form.get("name", ""),
         type="user",
         filters=filters,
-        user_ids=tuple(int(u) for u in form_list(request, "users") if u.isdigit()),
-        group_ids=tuple(int(g) for g in form_list(request, "groups") if g.isdigit()),
+        user_ids=tuple(n for u in form_list(request, "users") if (n := whole(u)) is not None),
+        group_ids=tuple(n for g in form_list(request, "groups") if (n := whole(g)) is not None),
     )
 
 
@@ -242,9 +248,9 @@ def save_policy(
     request: Request, dataset_id: str, principal: UserDep, policies: PoliciesDep, form: FormDep
 ) -> Response:
     spec = _policy_spec(request, form)
-    policy_id = form.get("policy", "")
-    if policy_id.isdigit():
-        policies.update(principal, dataset_id, int(policy_id), spec)
+    policy_id = whole(form.get("policy", ""))
+    if policy_id is not None:
+        policies.update(principal, dataset_id, policy_id, spec)
         return redirect(f"{base(dataset_id)}/pdp", notice=f"Policy {spec.name!r} saved.")
     policies.create(principal, dataset_id, spec)
     return redirect(f"{base(dataset_id)}/pdp", notice=f"Policy {spec.name!r} created.")
@@ -252,10 +258,10 @@ def save_policy(
 
 @router.post("/datasources/{dataset_id}/pdp/delete")
 def delete_policy(dataset_id: str, principal: UserDep, policies: PoliciesDep, form: FormDep) -> Response:
-    policy_id = form.get("policy", "")
-    if not policy_id.isdigit():
+    policy_id = whole(form.get("policy", ""))
+    if policy_id is None:
         raise InvalidField("policy", "choose a policy")
-    policies.delete(principal, dataset_id, int(policy_id))
+    policies.delete(principal, dataset_id, policy_id)
     return redirect(f"{base(dataset_id)}/pdp", notice="Policy deleted.")
 
 

@@ -24,6 +24,7 @@ from domolite.web.session import (
     safe_next,
     session_token,
     set_session,
+    whole,
 )
 
 router = web_router()
@@ -90,7 +91,7 @@ def datasets_list(
     key = sort.lstrip("-")
     field = SORTS.get(key, "name")
     descending = sort.startswith("-")
-    number = max(int(page_no), 1) if page_no.isdigit() else 1
+    number = max(whole(page_no) or 1, 1)
     found = datasets.list(
         principal,
         limit=PAGE_SIZE + 1,

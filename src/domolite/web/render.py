@@ -11,9 +11,12 @@ from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from domolite.api.errors import validation_message
 from domolite.errors import DomoError
 from domolite.web.session import CSRF_FIELD, SignInNeeded, csrf_token, finish, sign_in_path
 
@@ -95,11 +98,17 @@ class WebRoute(APIRoute):
                 response = await inner(request)
             except SignInNeeded as exc:
                 response = redirect(sign_in_path(exc.next_path))
-            except DomoError as exc:
+            except (DomoError, RequestValidationError, ValidationError) as exc:
+                # a form or a link the API's models refuse is a message on the page, as a DomoError is
+                status, message = (
+                    (exc.status, exc.message)
+                    if isinstance(exc, DomoError)
+                    else (400, validation_message(list(exc.errors())))
+                )
                 if request.method == "GET":
-                    response = page(request, "error.html", status=exc.status, message=exc.message)
+                    response = page(request, "error.html", status=status, message=message)
                 else:
-                    response = redirect(back(request), error=exc.message)
+                    response = redirect(back(request), error=message)
             return finish(request, response)
 
         return handler

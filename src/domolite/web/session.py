@@ -88,6 +88,14 @@ async def read_form(request: Request) -> dict[str, str]:
     return fields
 
 
+def whole(text: str | None) -> int | None:
+    """An id or a number a form or a link sent: ASCII digits within 64 bits, or None (the field was not one)."""
+    if text is None or not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if number < 2**63 else None
+
+
 def form_list(request: Request, name: str) -> list[str]:
     """Every value of a repeated form field (read_form ran first)."""
     lists: dict[str, list[str]] = getattr(request.state, "form_lists", {})

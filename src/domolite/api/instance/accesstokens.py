@@ -13,7 +13,7 @@ from domolite.api.body import body_of
 from domolite.api.deps import AccessTokensDep, PrincipalDep
 from domolite.api.openapi import body_model
 from domolite.api.public.access_schemas import AccessTokenIn, access_token_out
-from domolite.api.responses import JSON
+from domolite.api.responses import JSON, NO_STORE
 from domolite.api.routing import Router
 
 router = Router()
@@ -35,7 +35,7 @@ def create_token(
     answer only. It is sent as X-DOMO-Developer-Token. Takes a credential with every scope: an OAuth token limited
     to some scopes gets a 403, as it could otherwise mint a token that carries them all."""
     row, token = access_tokens.create(principal, body.name, body.owner_id)
-    return JSON({**access_token_out(row), "token": token})
+    return JSON({**access_token_out(row), "token": token}, headers=NO_STORE)
 
 
 @router.delete(BASE + "/{token_id}", status_code=204)

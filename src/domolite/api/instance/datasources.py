@@ -32,7 +32,7 @@ from domolite.api.instance.schemas import (
 from domolite.api.lifetime import request_cancel, until_hung_up
 from domolite.api.openapi import answers_csv, body_model, body_schema
 from domolite.api.public.schemas import query_out
-from domolite.api.responses import JSON, JSONWithRows, PipedCSV
+from domolite.api.responses import JSON, NO_STORE, JSONWithRows, PipedCSV
 from domolite.api.routing import Router
 from domolite.datasets.service import DataSets, SchemaColumn
 from domolite.errors import BadRequest, InvalidField, Unauthorized
@@ -81,7 +81,8 @@ def login(request: Request, body: Annotated[LoginIn, body_of(LoginIn)], sessions
             "success": True,
             "sessionToken": token,
             "twoFactorInfo": {"token": None, "key": None, "status": "VALID", "phoneMask": None},
-        }
+        },
+        headers=NO_STORE,
     )
 
 

@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from domolite.api.body import small_body
 from domolite.api.deps import GuardDep, TokensDep, client_address
 from domolite.api.openapi import body_form
-from domolite.api.responses import JSON
+from domolite.api.responses import JSON, NO_STORE
 from domolite.api.routing import Router
 from domolite.auth.tokens import Grant
 from domolite.errors import BadRequest, Unauthorized
@@ -39,7 +39,7 @@ _TOKEN_FORM = {"grant_type": {"type": "string", "enum": ["client_credentials"]},
 async def _token_params(request: Request) -> dict[str, str]:
     """The query's parameters, and a form body's over them."""
     params = dict(request.query_params)
-    if request.method == "POST" and "form-urlencoded" in request.headers.get("content-type", ""):
+    if request.method == "POST" and "form-urlencoded" in request.headers.get("content-type", "").lower():
         params.update(parse_qsl((await small_body(request)).decode("utf-8", "replace")))
     return params
 
@@ -74,5 +74,6 @@ def token(
             "userId": grant.user.id,
             "role": grant.user.role.value,
             "jti": grant.jti,
-        }
+        },
+        headers=NO_STORE,
     )
