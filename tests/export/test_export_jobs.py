@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.people import make_person, share
 from tests.export.conftest import KEYS, body, keys_under, parse_csv, read_object
 from tests.export.tcpproxy import TcpProxy
 from tests.helpers import assert_domo_error, catalog_rows, make_dataset, until, wait_export
@@ -51,6 +52,26 @@ def test_one_active_export_per_dataset(api: httpx.Client, s3: Any, proxy: TcpPro
     third = api.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, compression="gzip"))
     assert third.json()["exportId"] != running["exportId"]
     assert wait_export(api, ds, third.json()["exportId"])["exportStatus"] == "success"
+
+
+def test_a_reader_meeting_another_users_running_export_is_told_to_wait_not_shown_it(
+    server: Server, api: httpx.Client, proxy: TcpProxy, bucket: str
+) -> None:
+    # A reader sees their own exports only; the running one of the owner is not theirs to be handed.
+    owner = make_person(server, api, "Privileged", "runningowner")
+    reader = make_person(server, api, "Participant", "waitingreader")
+    ds = make_dataset(owner.http, [("n", "LONG")], "someone's running", csv="1\n2\n")["id"]
+    assert share(owner.http, ds, "USER", reader.id, "READ").status_code == 200
+    proxy.hold_prefix = b"POST "
+    first = owner.http.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url)).json()
+    wait_export(owner.http, ds, first["exportId"], "exporting")
+    refused = reader.http.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url))
+    assert refused.status_code == 409 and "another user's export" in refused.json()["message"]
+    assert first["exportId"] not in refused.text
+    again = owner.http.post(f"/api/query/v1/export/{ds}", json=body(bucket, proxy.url, path="elsewhere"))
+    assert again.status_code == 200 and again.json()["exportId"] == first["exportId"]  # the owner's own: shown
+    proxy.released.set()
+    assert wait_export(owner.http, ds, first["exportId"])["exportStatus"] == "success"
 
 
 def _request_to(bucket: str, target: str) -> re.Pattern[bytes]:

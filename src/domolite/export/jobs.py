@@ -198,19 +198,21 @@ class Exports:
         Admins, one's own for other readers (an export shows where another user's rows went, and how many).
         Raises DataSetNotFound, Forbidden."""
         dataset = self._readable(principal, dataset_id)
-        jobs = self.jobs.for_dataset(dataset_id)
-        if permissions.can(principal, dataset, Capability.MANAGE):
-            return jobs
-        return [job for job in jobs if job.requested_by == principal.user.id]
+        return [job for job in self.jobs.for_dataset(dataset_id) if self._may_see(principal, dataset, job)]
 
     def get(self, principal: Principal, dataset_id: str, export_id: str) -> ExportJob:
         """One export the caller may see (as `for_dataset` says: another reader's is not found).
         Raises DataSetNotFound, Forbidden, ExportNotFound."""
         dataset = self._readable(principal, dataset_id)
         job = self.jobs.get(dataset_id, export_id)
-        if job.requested_by != principal.user.id and not permissions.can(principal, dataset, Capability.MANAGE):
+        if not self._may_see(principal, dataset, job):
             raise ExportNotFound(dataset_id, export_id)
         return job
+
+    @staticmethod
+    def _may_see(principal: Principal, dataset: DataSet, job: ExportJob) -> bool:
+        """One's own exports, and every export for the DataSet's owner, co-owners and Admins."""
+        return job.requested_by == principal.user.id or permissions.can(principal, dataset, Capability.MANAGE)
 
     def wait(self, dataset_id: str, export_id: str, tick: Callable[[], None], poll_s: float = 0.2) -> ExportJob:
         """Wait for an export to end; `tick` runs at every poll (a connector run renews its lease there)."""
@@ -255,6 +257,8 @@ class Exports:
         if active is not None:
             if not reuse:
                 raise Conflict(f"an export of DataSet {dataset.id} is already running ({active.id})")
+            if not self._may_see(principal, dataset, active):  # another reader's: not theirs to be shown
+                raise Conflict(f"another user's export of DataSet {dataset.id} is running; try again when it ends")
             return already_running(active)
         previous = self.jobs.last_success(dataset.id, reuse_key) if reuse else None
         if previous is not None:
