@@ -167,6 +167,7 @@ class ShuttingDown(Busy):
 class ExecutionNotActive(Conflict):
     def __init__(self, stream_id: int, execution_id: int, state: str) -> None:
         super().__init__(f"Execution {execution_id} of stream {stream_id} is {state}, not ACTIVE")
+        self.state = state
 
 
 class CommitRunning(Conflict):

@@ -82,6 +82,28 @@ def test_list_limit_offset_sort_and_name_like(api: httpx.Client) -> None:
     assert len(api.get("/v1/datasets", params={"limit": 500}).json()) <= 50
 
 
+def test_list_takes_domos_sort_spellings(api: httpx.Client) -> None:
+    ids = [make_dataset(api, [("a", "LONG")], name=f"spelled-{c}")["id"] for c in "bca"]
+    api.put(f"/v1/datasets/{ids[0]}/data", content=b"1\n")  # b: updated last
+
+    def order(sort: str) -> list[str]:
+        return [d["name"][-1] for d in api.get("/v1/datasets", params={"nameLike": "spelled-", "sort": sort}).json()]
+
+    assert order("nameDescending") == order("-name") == ["c", "b", "a"]
+    assert order("lastUpdatedAscending") == order("lastUpdated") == order("lastTouchedAscending") == ["c", "a", "b"]
+    assert order("-lastUpdated") == order("-lastTouched") == ["b", "a", "c"]
+    assert order("createdAt") == order("createdAtAscending") == order("cardCount") == ["b", "c", "a"]
+    assert order("-createdAt") == ["a", "c", "b"]
+    assert order("dataSourceId") == [n for _, n in sorted(zip(ids, "bca", strict=True))]
+
+
+def test_name_like_ignores_the_case_of_every_letter(api: httpx.Client) -> None:
+    ds = make_dataset(api, [("a", "LONG")], name="Épée Straße Ωmega")["id"]
+    for like in ("Épée", "épée", "ÉPÉE", "straße", "ωMEGA", "pée str"):
+        assert [d["id"] for d in api.get("/v1/datasets", params={"nameLike": like}).json()] == [ds], like
+    assert api.get("/v1/datasets", params={"nameLike": "Epee"}).json() == []
+
+
 def test_import_accepts_domo_csv_and_export_writes_it_back(api: httpx.Client) -> None:
     ds = make_dataset(api, ALL_TYPES)["id"]
     body = (
@@ -214,6 +236,40 @@ def test_datetime_offsets_are_stored_in_utc_and_plain_values_as_given(api: httpx
         [6, "2024-01-02T00:00:00"],
         [7, None],
     ]
+
+
+def test_sql_timestamps_and_now_answer_as_datetimes_in_utc(api: httpx.Client) -> None:
+    # SQL's TIMESTAMP (a time zone type in DuckDB), now(), and both inside a list (the Python form).
+    ds = make_dataset(api, [("k", "LONG"), ("at", "DATETIME")])["id"]
+    api.put(f"/v1/datasets/{ds}/data", content=b"1,2024-01-02T03:04:05\n")
+    sql = (
+        "SELECT CAST('2024-01-01 10:11:12' AS TIMESTAMP) AS t, CAST(at AS TIMESTAMP) AS a, "
+        "TIMESTAMP '2024-05-06 07:08:09.5' AS lit, CURRENT_TIMESTAMP IS NOT NULL AS has_now FROM table"
+    )
+    for url in (f"/v1/datasets/query/execute/{ds}", f"/api/query/v1/execute/{ds}"):
+        q = api.post(url, json={"sql": sql})
+        assert q.status_code == 200, q.text
+        assert q.json()["rows"] == [["2024-01-01T10:11:12", "2024-01-02T03:04:05", "2024-05-06T07:08:09.500", True]]
+        assert [m["type"] for m in q.json()["metadata"]][:3] == ["DATETIME"] * 3
+    nested = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": "SELECT [now()] AS l, k FROM table"})
+    assert nested.status_code == 200, nested.text
+    assert nested.json()["rows"][0][1] == 1 and len(nested.json()["rows"][0][0]) == 1
+
+
+def test_computed_columns_are_named_as_written_whatever_comes_first(api: httpx.Client) -> None:
+    ds = make_dataset(api, [("n", "LONG"), ("s", "STRING")])["id"]
+    api.put(f"/v1/datasets/{ds}/data", content=b"1,ab\n")
+    named = {
+        "SELECT CAST(n AS CHAR) AS nc, COUNT(*) FROM table GROUP BY 1": ["nc", "COUNT(*)"],
+        "SELECT CAST(n AS CHAR) FROM table": ["CAST(n AS CHAR)"],
+        "SELECT SUBSTRING(s,1,2), n FROM table": ["SUBSTRING(s,1,2)", "n"],
+        "SELECT (SELECT max(n) FROM table), COUNT(*) FROM table": ["(SELECT max(n) FROM table)", "COUNT(*)"],
+        "SELECT DISTINCT UPPER(s), n + 1 FROM table": ["UPPER(s)", "n + 1"],
+        "SELECT EXISTS(SELECT 1 FROM table) FROM table": ["EXISTS(SELECT 1 FROM table)"],
+    }
+    for sql, columns in named.items():
+        q = api.post(f"/v1/datasets/query/execute/{ds}", json={"sql": sql})
+        assert q.status_code == 200 and q.json()["columns"] == columns, (sql, q.text)
 
 
 def test_a_quoted_empty_value_is_null_in_number_and_date_columns(api: httpx.Client) -> None:

@@ -52,6 +52,14 @@ def test_unknown_column_type_is_400_naming_the_column(api: httpx.Client) -> None
     assert_domo_error(r, 400, "schema.columns[0].type", "BLOB")
 
 
+def test_an_item_of_a_list_is_named_by_its_index(api: httpx.Client) -> None:
+    r = api.post(
+        "/v1/datasets", json={"name": "x", "schema": {"columns": [{"type": "LONG", "name": "a"}, {"type": 1}]}}
+    )
+    assert_domo_error(r, 400, "schema.columns[1].")
+    assert ".1." not in r.json()["message"]
+
+
 def test_duplicate_column_names_are_400(api: httpx.Client) -> None:
     cols = [{"type": "LONG", "name": "a"}, {"type": "STRING", "name": "A"}]
     assert_domo_error(api.post("/v1/datasets", json={"name": "x", "schema": {"columns": cols}}), 400, "duplicate")

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import JSON_HEADERS
+from tests.helpers import JSON_HEADERS, assert_domo_error
 from tests.serverproc import ADMIN_PASSWORD, Server
 
 
@@ -380,6 +380,53 @@ def test_partition_tag_replaces_only_its_rows(inst: httpx.Client) -> None:
     assert sorted(p["partitionId"] for p in plain.json()) == ["2024-01-01", "2024-01-02"]
 
 
+def test_a_tag_with_slashes_and_spaces_is_emptied_and_removed_by_its_encoded_name(inst: httpx.Client) -> None:
+    ds = people(inst, "slashed partition")
+    assert upload(inst, ds, ["Ann,1\n"], tag="2024/01/01").status_code == 200
+    assert upload(inst, ds, ["Bob,2\n"], tag="a b/c").status_code == 200
+    r = inst.delete(f"/api/query/v1/datasources/{ds}/tag/2024%2F01%2F01/data")
+    assert r.status_code == 200 and r.json()["partitionId"] == "2024/01/01" and r.json()["deleted"] is True
+    assert rows(inst, ds) == [["Bob", 2]]
+    assert inst.delete(f"/api/query/v1/datasources/{ds}/partition/2024%2F01%2F01").status_code == 200
+    assert inst.delete(f"/api/query/v1/datasources/{ds}/tag/a%20b%2Fc/data").json()["partitionId"] == "a b/c"
+    assert inst.delete(f"/api/query/v1/datasources/{ds}/partition/a%20b%2Fc").json()["partitionId"] == "a b/c"
+    assert inst.get(f"/api/query/v1/datasources/{ds}/partition").json() == []
+
+
+def test_an_ended_upload_is_told_in_upload_words_and_tags_must_agree(inst: httpx.Client) -> None:
+    ds = people(inst, "ended upload")
+    base = f"/api/data/v3/datasources/{ds}/uploads"
+    csv = {"Content-Type": "text/csv"}
+    opened = inst.post(base, json={"action": None}, headers=JSON_HEADERS)
+    assert opened.status_code == 200, opened.text
+    failed = opened.json()["uploadId"]
+    assert inst.put(f"{base}/{failed}/parts/1", content=b"Ann,x\n", headers=csv).status_code == 200
+    assert inst.put(f"{base}/{failed}/commit", json={"action": "APPEND"}).status_code == 400
+    for again in (
+        inst.put(f"{base}/{failed}/parts/1", content=b"Ann,1\n", headers=csv),
+        inst.put(f"{base}/{failed}/commit", json={"action": "APPEND"}),
+    ):
+        assert_domo_error(again, 409, f"upload {failed} has ended (ERROR)", "open a new upload")
+        assert "stream" not in again.json()["message"] and "Execution" not in again.json()["message"]
+    done = inst.post(base, json={"action": None}, headers=JSON_HEADERS).json()["uploadId"]
+    assert inst.put(f"{base}/{done}/parts/1", content=b"Ann,1\n", headers=csv).status_code == 200
+    assert inst.put(f"{base}/{done}/commit", json={"action": "APPEND"}).status_code == 200
+    late = inst.put(f"{base}/{done}/parts/2", content=b"Bob,2\n", headers=csv)
+    assert_domo_error(late, 409, f"upload {done} has ended (SUCCESS)")
+    # A partition named two ways must be named alike: nothing is opened or committed otherwise.
+    clash = inst.post(base, params={"dataTag": "T1", "restateDataTag": "T2"}, json={})
+    assert_domo_error(clash, 400, "restateDataTag")
+    tagged = inst.post(base, params={"dataTag": "T2"}, json={}).json()["uploadId"]
+    assert inst.put(f"{base}/{tagged}/parts/1", content=b"Cy,3\n", headers=csv).status_code == 200
+    assert_domo_error(inst.put(f"{base}/{tagged}/commit", json={"action": "APPEND", "dataTag": "T3"}), 400, "dataTag")
+    both = {"action": "APPEND", "dataTag": "T2", "restateDataTag": "T9"}
+    assert_domo_error(inst.put(f"{base}/{tagged}/commit", json=both), 400, "restateDataTag")
+    assert rows(inst, ds) == [["Ann", 1]]
+    same = inst.put(f"{base}/{tagged}/commit", json={"action": "APPEND", "dataTag": "T2", "restateDataTag": "T2"})
+    assert same.status_code == 200 and same.json()["dataTag"] == "T2"
+    assert sorted(rows(inst, ds)) == [["Ann", 1], ["Cy", 3]]
+
+
 def test_failing_upload_to_a_partition_keeps_its_old_rows(inst: httpx.Client) -> None:
     ds = people(inst, "failing partition")
     assert upload(inst, ds, ["Ann,1\n"], tag="p1").status_code == 200
@@ -470,6 +517,24 @@ def test_data_versions_are_snapshots_and_time_travel_reads_them(inst: httpx.Clie
     assert [v["dataId"] for v in narrow] == [versions[0]["dataId"]]
     body["versionWindow"]["expression"] = "nosuchfield = 1"
     assert inst.post("/api/dataprocessing/v2/dataflows/data-version-hydrate", json=body).status_code == 400
+    # Refused whatever the versions are: a part that AND or OR would never reach is checked all the same.
+    empty = people(inst, "no versions")
+    for expression in (
+        "dataId > 0 and (select 1) = 1",
+        f"dataId in (select {first})",
+        "1 = 0 and nosuchfield = 1",
+        "1 = 1 or upper(dataTag) = 'X'",
+        "dataTag is true",
+    ):
+        for on in (ds, empty):
+            body = {"dataSourceId": on, "versionWindow": {"type": "EXPRESSION", "expression": expression}}
+            r = inst.post("/api/dataprocessing/v2/dataflows/data-version-hydrate", json=body)
+            assert_domo_error(r, 400, "versionWindow.expression")
+    body = {
+        "dataSourceId": ds,
+        "versionWindow": {"type": "EXPRESSION", "expression": "dataTag IS NULL AND NOT dataId IN (1)"},
+    }
+    assert len(inst.post("/api/dataprocessing/v2/dataflows/data-version-hydrate", json=body).json()) == 2
 
 
 def test_time_travel_reads_a_version_from_before_a_schema_change_in_todays_schema(inst: httpx.Client) -> None:

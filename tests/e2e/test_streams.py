@@ -46,6 +46,19 @@ def test_stream_create_get_list_patch_delete(api: httpx.Client) -> None:
     assert api.get(f"/v1/datasets/{stream['dataSet']['id']}").status_code == 200
 
 
+def test_the_update_method_may_come_as_a_query_parameter(api: httpx.Client) -> None:
+    sid = create_stream(api)["id"]
+    patched = api.patch(f"/v1/streams/{sid}", params={"updateMethod": "REPLACE"})
+    assert patched.status_code == 200 and patched.json()["updateMethod"] == "REPLACE"
+    assert api.get(f"/v1/streams/{sid}").json()["updateMethod"] == "REPLACE"
+    both = api.patch(f"/v1/streams/{sid}", params={"updateMethod": "APPEND"}, json={"updateMethod": "APPEND"})
+    assert both.status_code == 200 and both.json()["updateMethod"] == "APPEND"
+    clash = api.patch(f"/v1/streams/{sid}", params={"updateMethod": "REPLACE"}, json={"updateMethod": "APPEND"})
+    assert_domo_error(clash, 400, "updateMethod")
+    assert_domo_error(api.patch(f"/v1/streams/{sid}", params={"updateMethod": "SIDEWAYS"}), 400, "updateMethod")
+    assert api.get(f"/v1/streams/{sid}").json()["updateMethod"] == "APPEND"
+
+
 def test_stream_search_by_id_name_and_owner(api: httpx.Client) -> None:
     r = api.post(
         "/v1/streams",
@@ -77,7 +90,7 @@ def test_execution_body_may_be_empty_or_null_update_method(api: httpx.Client) ->
     empty = api.post(f"/v1/streams/{sid}/executions", content=b"")
     null = api.post(f"/v1/streams/{sid}/executions", json={"updateMethod": None})
     override = api.post(f"/v1/streams/{sid}/executions", json={"updateMethod": "REPLACE"})
-    assert empty.status_code == null.status_code == override.status_code == 201
+    assert empty.status_code == null.status_code == override.status_code == 200  # as the document's sample
     assert empty.json()["currentState"] == "ACTIVE" and empty.json()["updateMethod"] == "APPEND"
     assert null.json()["updateMethod"] == "APPEND" and override.json()["updateMethod"] == "REPLACE"
     listed = api.get(f"/v1/streams/{sid}/executions", params={"limit": 10, "offset": 0}).json()
@@ -142,9 +155,32 @@ def test_an_upsert_is_refused_while_its_keys_are_not_columns_and_the_execution_w
     r = api.post(f"/v1/streams/{append['id']}/executions", json={"updateMethod": "UPSERT"})
     assert_domo_error(r, 400, "UPSERT needs at least one key column")
     assert api.get(f"/v1/streams/{append['id']}/executions").json() == []
-    stray = create_stream(api, "APPEND", keyColumnNames=["zzz"])
-    r = api.post(f"/v1/streams/{stray['id']}/executions", json={"updateMethod": "UPSERT"})
-    assert_domo_error(r, 400, "the key column 'zzz' is not a column of the schema")
+    stray = api.post(
+        "/v1/streams",
+        json={"dataSet": {"name": "x", "schema": SCHEMA}, "updateMethod": "APPEND", "keyColumnNames": ["zzz"]},
+    )
+    assert_domo_error(stray, 400, "'zzz' is not a column")
+
+
+def test_append_with_key_columns_is_the_documents_upsert(api: httpx.Client) -> None:
+    stream = create_stream(api, "APPEND", keyColumnNames=["id"])
+    assert stream["updateMethod"] == "UPSERT" and stream["keyColumnNames"] == ["id"]
+    run_execution(api, stream["id"], {1: b"1,a\n2,b\n"})
+    run_execution(api, stream["id"], {1: b"2,B\n3,C\n"})
+    assert sorted(export_csv(api, stream["dataSet"]["id"]).splitlines()) == ["1,a", "2,B", "3,C"]
+    # Keys given later to an APPEND stream, alone or with APPEND: an upsert from then on.
+    later = create_stream(api, "APPEND")
+    patched = api.patch(f"/v1/streams/{later['id']}", json={"keyColumnNames": ["id"]})
+    assert patched.status_code == 200 and patched.json()["updateMethod"] == "UPSERT"
+    run_execution(api, later["id"], {1: b"1,a\n"})
+    run_execution(api, later["id"], {1: b"1,b\n"})
+    assert export_csv(api, later["dataSet"]["id"]) == "1,b\n"
+    # An execution may still ask to append: the rows are added, keys or not.
+    run_execution(api, later["id"], {1: b"1,c\n"}, {"updateMethod": "APPEND"})
+    assert sorted(export_csv(api, later["dataSet"]["id"]).splitlines()) == ["1,b", "1,c"]
+    # REPLACE keeps its meaning with keys set.
+    replaced = api.patch(f"/v1/streams/{later['id']}", json={"updateMethod": "REPLACE", "keyColumnNames": ["id"]})
+    assert replaced.json()["updateMethod"] == "REPLACE"
 
 
 def test_an_import_is_replace_or_append_never_upsert(api: httpx.Client) -> None:
@@ -188,6 +224,14 @@ def test_parts_sparse_out_of_order_replaced_parallel_and_in_three_encodings(api:
     r = api.put(f"/v1/streams/{sid}/executions/{eid}/commit")
     assert r.json()["currentState"] == "SUCCESS" and r.json()["uploadedParts"] == 4
     assert sorted(export_csv(api, ds).splitlines()) == ["1,a", "2,b", "3,c", "5,e"]
+    # The ended execution still says how many parts it had, read alone or in the list.
+    assert api.get(f"/v1/streams/{sid}/executions/{eid}").json()["uploadedParts"] == 4
+    listed = api.get(f"/v1/streams/{sid}/executions").json()
+    assert [e["uploadedParts"] for e in listed if e["id"] == eid] == [4]
+    aborted = api.post(f"/v1/streams/{sid}/executions").json()["id"]
+    assert api.put(f"/v1/streams/{sid}/executions/{aborted}/part/1", content=b"9,z\n").status_code == 200
+    assert api.put(f"/v1/streams/{sid}/executions/{aborted}/abort").status_code == 200
+    assert api.get(f"/v1/streams/{sid}/executions/{aborted}").json()["uploadedParts"] == 1
 
 
 def test_abort_one_and_abort_all_active(api: httpx.Client) -> None:

@@ -34,7 +34,7 @@ def drift(catalog_url: str) -> list[Any]:
 def test_the_migrations_have_one_head_the_one_the_catalog_names() -> None:
     config = Config()
     config.set_main_option("script_location", str(Path(domolite.catalog.__file__).parent / "migrations"))
-    assert ScriptDirectory.from_config(config).get_heads() == ["0012_dataset_changes"] == [HEAD_REVISION]
+    assert ScriptDirectory.from_config(config).get_heads() == ["0013_execution_parts"] == [HEAD_REVISION]
 
 
 def test_a_catalog_behind_is_migrated_and_one_at_the_head_opens_without_alembic(tmp_path: Path) -> None:

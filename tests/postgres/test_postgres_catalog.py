@@ -116,7 +116,7 @@ def test_a_server_keeps_datasets_streams_and_versions_in_postgresql(
     (snapshots,) = postgres.query(catalog_url, "SELECT count(*) FROM ducklake_snapshot")[0]
     assert snapshots >= 3  # one per commit, and the tables' creation
     (head,) = postgres.query(catalog_url, "SELECT version_num FROM alembic_version")[0]
-    assert head == "0012_dataset_changes"
+    assert head == "0013_execution_parts"
 
 
 @pytest.fixture

@@ -28,6 +28,9 @@ VALUES = {
     "TIMESTAMP": ["'2024-01-02 03:04:05'", "'2024-01-02 03:04:05.123'", "'2024-12-31 23:59:59.999999'",
                   "'2024-01-02 03:04:05.0005'", "'1969-12-31 23:59:59.5'", "'1900-01-01 00:00:00'"],
     "TIMESTAMP_MS": ["'2024-01-02 03:04:05.120'"],
+    "TIMESTAMP_NS": ["'2024-01-02 03:04:05.123456789'", "'2024-01-02 03:04:05'"],
+    # What SQL's TIMESTAMP and now() become: the session's (UTC) wall time.
+    "TIMESTAMPTZ": ["'2024-01-02 03:04:05'", "'2024-01-02 03:04:05.25+02:00'", "'1969-12-31 23:59:59.5'"],
 }  # fmt: skip
 
 
@@ -77,7 +80,7 @@ def test_duplicate_and_odd_column_names_and_types_without_a_duckdb_form() -> Non
     con = duckdb.connect()
     sql = 'SELECT 1 AS a, 2 AS a, 3 AS "j", 4 AS "c0", 5 AS "we""ird"'
     assert duckdb_form(con, sql) == [[1, 2, 3, 4, 5]]
-    for type_ in ("TIME", "INTERVAL", "BLOB", "INTEGER[]", "UUID", "TIMESTAMP WITH TIME ZONE"):
+    for type_ in ("TIME", "INTERVAL", "BLOB", "INTEGER[]", "UUID", "TIMESTAMP WITH TIME ZONE[]"):
         assert json_sql("SELECT 1", [type_], 10) is None, type_
 
 

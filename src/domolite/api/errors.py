@@ -35,12 +35,20 @@ def error_response(request: Request, status: int, message: str, headers: dict[st
 
 
 def validation_message(errors: list[Any]) -> str:
-    """'field.path: problem' for each pydantic error, joined; names the field that was wrong."""
+    """'field.path: problem' for each pydantic error, joined; names the field that was wrong, items of a list by
+    their index as the hand-made messages do (`permissions[0].id`; `body[1].id` for an item of a body that is a
+    list)."""
     parts = []
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        where = ".".join(loc) or "body"
-        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+        where = ""
+        for p in err.get("loc", ()):
+            if p in ("body", "query", "path", "header"):
+                continue
+            if isinstance(p, int):
+                where = f"{where or 'body'}[{p}]"
+            else:
+                where = f"{where}.{p}" if where else str(p)
+        parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
     return "; ".join(parts) or "the request is invalid"
 
 

@@ -31,6 +31,10 @@ MIGRATION_LOCK = 0x646F6D6F  # a PostgreSQL advisory lock key of our own ("domo"
 LegacyKeySink = Callable[[str], None]
 
 
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def open_catalog(url: str, *, legacy_signing_key_sink: LegacyKeySink | None = None) -> Catalog:
     """Connect to the catalog at `url` and bring its tables up to the newest migration (a token signing key
     found in an older catalog goes to `legacy_signing_key_sink`, or is dropped when there is none)."""
@@ -48,6 +52,9 @@ def open_catalog(url: str, *, legacy_signing_key_sink: LegacyKeySink | None = No
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+            # SQLite's own lower() folds only A-Z: `nameLike=Épée` would miss "Épée". PostgreSQL's folds every
+            # letter, as Python's does (which the other side of each comparison uses).
+            dbapi_conn.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     catalog = Catalog(engine)
     catalog.migrate(legacy_signing_key_sink)
@@ -56,7 +63,7 @@ def open_catalog(url: str, *, legacy_signing_key_sink: LegacyKeySink | None = No
 
 # The newest migration (tests/postgres/test_migrations.py checks that it is alembic's head). A catalog already
 # there is not migrated at all, and alembic is not even imported (~0.2 s of every start and every CLI command).
-HEAD_REVISION = "0012_dataset_changes"
+HEAD_REVISION = "0013_execution_parts"
 
 
 class Catalog:

@@ -116,6 +116,7 @@ class DataSetStore(Store):
             "lasttouched": t.datasets.c.updated_at,
             "created": t.datasets.c.created_at,
             "rowcount": t.datasets.c.row_count,
+            "id": t.datasets.c.id,
         }.get(key)
         if key == "owner":
             q = q.select_from(t.datasets.outerjoin(t.users, t.users.c.id == t.datasets.c.owner_id))

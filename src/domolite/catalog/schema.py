@@ -107,6 +107,8 @@ executions = Table(
     Column("owner", String(64), nullable=True),  # the process committing it (revision 0007_processes)
     # its place in its stream: the execution id clients see (revision 0010_execution_numbers)
     Column("number", BigInteger, nullable=False, server_default="0"),
+    # the parts it had, kept when it ends and its parts go; NULL while open (revision 0013_execution_parts)
+    Column("parts", BigInteger, nullable=True),
     Index("ix_executions_stream_number", "stream_id", "number", unique=True),
     sqlite_autoincrement=True,
 )

@@ -78,9 +78,11 @@ class StreamStore(Store):
 
     # -- executions -------------------------------------------------------------------------------------------
     def _execution(self, conn: Connection, row: Any) -> Execution:
-        nparts = conn.execute(
-            select(func.count()).select_from(t.parts).where(t.parts.c.execution_id == row.id)
-        ).scalar_one()
+        nparts = row.parts
+        if nparts is None:  # open: its parts are there to count
+            nparts = conn.execute(
+                select(func.count()).select_from(t.parts).where(t.parts.c.execution_id == row.id)
+            ).scalar_one()
         return Execution(
             id=int(row.id),
             stream_id=int(row.stream_id),
@@ -192,6 +194,10 @@ class StreamStore(Store):
             values["owner"] = owner
         if new in (ExecutionState.SUCCESS, ExecutionState.ERROR, ExecutionState.ABORTED):
             values["ended_at"] = now
+            # The parts it had, kept: they are let go of once it has ended.
+            values["parts"] = (
+                select(func.count()).select_from(t.parts).where(t.parts.c.execution_id == execution.id)
+            ).scalar_subquery()
         if message is not None:
             values["message"] = message
         if rows is not None:

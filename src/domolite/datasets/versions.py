@@ -190,10 +190,41 @@ def compile_window(expression: str) -> Callable[[dict[str, Any]], bool]:
         except RecursionError:
             raise InvalidField("versionWindow.expression", "is nested too deeply; flatten it") from None
 
-    predicate(
-        dict.fromkeys(DataVersion("", 0, 0, 0, 0, 0, "", None).fields())
-    )  # refuse unknown fields now, not per row
+    fields = dict.fromkeys(DataVersion("", 0, 0, 0, 0, 0, "", None).fields())
+
+    def check(node: exp.Expression) -> None:
+        """Refuse what `value` would refuse, wherever it is: AND and OR stop early, so evaluating once on
+        one row would not reach every part (`dataId > 0 AND (SELECT 1) = 1` with no versions)."""
+        if isinstance(node, exp.Column):
+            value(node, fields)  # an unknown field: InvalidField naming the known ones
+            if node.table:
+                raise InvalidField("versionWindow.expression", f"{node.sql(dialect='mysql')!r} is not supported")
+            return
+        plain_in = isinstance(node, exp.In) and not any(node.args.get(k) for k in ("query", "unnest", "field"))
+        null_is = isinstance(node, exp.Is) and isinstance(node.expression, exp.Null)
+        if not (plain_in or null_is or isinstance(node, _CHECKED)):
+            raise InvalidField("versionWindow.expression", f"{node.sql(dialect='mysql')!r} is not supported")
+        for child in node.iter_expressions():
+            check(child)
+
+    try:
+        check(root)
+    except RecursionError:
+        raise InvalidField("versionWindow.expression", "is nested too deeply; flatten it") from None
     return predicate
+
+
+# The nodes `compile_window` evaluates as they are (IN and IS are checked by their parts).
+_CHECKED: tuple[type[exp.Expression], ...] = (
+    exp.Paren,
+    exp.Literal,
+    exp.Boolean,
+    exp.Null,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    *_COMPARE,
+)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -21,7 +21,7 @@ from domolite.catalog import Catalog
 from domolite.catalog.engine import CatalogWrite
 from domolite.catalog.product import ProductStore
 from domolite.datasets.service import DataSets
-from domolite.errors import InvalidField, PartitionLimitReached, PartitionNotFound
+from domolite.errors import Conflict, ExecutionNotActive, InvalidField, PartitionLimitReached, PartitionNotFound
 from domolite.ingest.csvformat import source_sql
 from domolite.ingest.executions import Ingest, Landed
 from domolite.models.audit import Action
@@ -183,7 +183,10 @@ class Uploads:
     async def receive_part(
         self, upload: Upload, part_no: int, chunks: AsyncIterator[bytes], *, gzip: bool
     ) -> Execution:
-        return await self.ingest.receive_part(upload.stream_id, upload.id, part_no, chunks, gzip=gzip)
+        try:
+            return await self.ingest.receive_part(upload.stream_id, upload.id, part_no, chunks, gzip=gzip)
+        except ExecutionNotActive as exc:
+            raise _ended(upload, exc) from None
 
     async def receive_part_of(
         self,
@@ -244,7 +247,14 @@ class Uploads:
         execution = self.catalog.streams.get_execution(upload.stream_id, upload.id)
         if execution.state is ExecutionState.SUCCESS:  # answered as the first commit was, whatever this one says
             return Committed(upload, execution, self._tag_committed(upload))
-        tag = check_tag(data_tag) or upload.data_tag
+        given = check_tag(data_tag)
+        if given is not None and upload.data_tag is not None and given != upload.data_tag:
+            raise InvalidField(
+                "dataTag",
+                f"upload {upload.id} was opened for the partition {upload.data_tag!r}, not {given!r}; commit it "
+                "with that tag or none",
+            )
+        tag = given or upload.data_tag
         method = UpdateMethod.parse(action, "action") if action else None
         if method is UpdateMethod.UPSERT:
             raise InvalidField("action", "uploads take APPEND or REPLACE")
@@ -252,9 +262,12 @@ class Uploads:
             self._check_room(dataset, tag)
             method = UpdateMethod.APPEND
         stream = self.catalog.streams.get(upload.stream_id)
-        done, _version = self.ingest.commit_version(
-            dataset, stream, upload.id, method=method, partition=tag, by=principal
-        )
+        try:
+            done, _version = self.ingest.commit_version(
+                dataset, stream, upload.id, method=method, partition=tag, by=principal
+            )
+        except ExecutionNotActive as exc:
+            raise _ended(upload, exc) from None
         return Committed(upload, done, tag)
 
     def _tag_committed(self, upload: Upload) -> str | None:
@@ -326,3 +339,13 @@ class Uploads:
         """Forget the tag. Rows still carrying it stay; delete the partition's data first to remove them."""
         permissions.require_edit(principal, self.datasets.get_for_edit(principal, dataset_id))
         self.product.remove_partition(dataset_id, tag)
+
+
+def _ended(upload: Upload, exc: ExecutionNotActive) -> Conflict:
+    """An upload that takes no more parts or commits, told in the upload's words."""
+    if exc.state == ExecutionState.COMMITTING.value:
+        return Conflict(f"upload {upload.id} is being committed; wait for its commit to end")
+    return Conflict(
+        f"upload {upload.id} has ended ({exc.state}) and takes no more parts or commits; open a new upload and "
+        "send its parts"
+    )

@@ -25,7 +25,8 @@ CHUNK_ROWS = 20_000
 _AS_IS = frozenset(
     {"BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "VARCHAR", "DATE"}
 )
-_DATETIME = frozenset({"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS"})
+# With a time zone (what SQL's TIMESTAMP becomes, and now()), the session's UTC wall time, as a DATETIME column.
+_DATETIME = frozenset({"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE"})
 _SECONDS = "'%Y-%m-%dT%H:%M:%S'"
 _MILLIS = "'%Y-%m-%dT%H:%M:%S.%g'"
 

@@ -356,16 +356,15 @@ def _result_texts(select: exp.Select, text: str) -> list[str] | None:
     at = next((i for i, t in enumerate(tokens) if t.start == first), None)
     if at is None:
         return None
-    depth = 0
-    while at > 0:  # back to this list's SELECT
+    # Back to this list's SELECT. Only the first item's own tokens lie between (`CAST(`, `(`, ...), and among
+    # them the SELECTs of the subqueries the item opens with (`(SELECT n ...)`): those are passed over.
+    inner = sum(1 for n in select.expressions[0].walk() if isinstance(n, exp.Select) and _first_start(n) == first)
+    while at > 0:
         at -= 1
-        kind = tokens[at].token_type
-        if kind in _CLOSES:
-            depth += 1
-        elif kind in _OPENS:
-            depth -= 1
-        elif depth == 0 and kind is TokenType.SELECT:
-            break
+        if tokens[at].token_type is TokenType.SELECT:
+            if inner == 0:
+                break
+            inner -= 1
     else:
         return None
     at += 1

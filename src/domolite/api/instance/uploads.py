@@ -36,6 +36,13 @@ PARTITIONS = "/api/query/v1/datasources/{dataset_id}"
 # -- uploads -------------------------------------------------------------------------------------------------
 
 
+def one_tag(data_tag: str | None, restate_data_tag: str | None) -> str | None:
+    """The partition tag, given as `dataTag` or `restateDataTag` (both: the same)."""
+    if data_tag and restate_data_tag and data_tag != restate_data_tag:
+        raise InvalidField("restateDataTag", f"names {restate_data_tag!r} where dataTag names {data_tag!r}")
+    return data_tag or restate_data_tag
+
+
 @router.post(UPLOADS, openapi_extra=body_model(UploadIn))
 async def open_upload(
     dataset_id: str,
@@ -48,7 +55,7 @@ async def open_upload(
     """Open a three-stage upload into the DataSet, for a partition when dataTag is given. With `values`
     (one row, split at `delimiter`), the row is appended and committed at once."""
     upload = await uploads.begin(
-        principal, dataset_id, body.action, dataTag or restateDataTag, body.values, body.delimiter
+        principal, dataset_id, body.action, one_tag(dataTag, restateDataTag), body.values, body.delimiter
     )
     if isinstance(upload, Committed):  # the append-row upload
         return JSON(commit_out(upload, True))
@@ -87,7 +94,7 @@ def commit_upload(
 ) -> JSON:
     """Commit the upload: its parts become one data version (REPLACE or APPEND), or with a dataTag the
     partition's rows, replacing what the partition held. Committing again answers the commit as it was."""
-    done = uploads.commit(principal, dataset_id, upload_id, body.action, body.data_tag or body.restate_data_tag)
+    done = uploads.commit(principal, dataset_id, upload_id, body.action, one_tag(body.data_tag, body.restate_data_tag))
     return JSON(commit_out(done, body.wants_index()))
 
 
@@ -212,14 +219,14 @@ def list_partitions(
     return JSON([partition_out(p, hidden) for p in found])
 
 
-@router.delete(PARTITIONS + "/tag/{tag}/data")
+@router.delete(PARTITIONS + "/tag/{tag:path}/data")
 def delete_partition_data(dataset_id: str, tag: str, principal: PrincipalDep, uploads: UploadsDep) -> JSON:
     """Empty a partition: its rows leave the DataSet, the partition stays (deleted)."""
     p = uploads.delete_partition_data(principal, dataset_id, tag)
     return JSON({"dataSourceId": dataset_id, "partitionId": p.tag, "dataId": p.data_id, "deleted": p.deleted})
 
 
-@router.delete(PARTITIONS + "/partition/{tag}")
+@router.delete(PARTITIONS + "/partition/{tag:path}")
 def remove_partition(dataset_id: str, tag: str, principal: PrincipalDep, uploads: UploadsDep) -> JSON:
     """Forget a partition's tag; rows still carrying it stay (empty the partition first to remove them)."""
     uploads.remove_partition(principal, dataset_id, tag)

@@ -60,8 +60,31 @@ def list_datasets(
     """The DataSets the caller may read, a page at a time (limit at most 50, offset), sorted by `sort` and
     narrowed to names containing `nameLike`."""
     size, start = page(limit, offset)
-    found = datasets.list(principal, limit=size, offset=start, name_like=nameLike, sort=sort)
+    found = datasets.list(principal, limit=size, offset=start, name_like=nameLike, sort=list_order(sort))
     return JSON([dataset_view(v) for v in datasets.views(principal, found)])
+
+
+# Domo's other `sort` spellings as the service's sort keys: `...Ascending` and `...Descending` say the way, and a
+# name alone is ascending, `-` before it descending, as pydomo sends them (`lastUpdated`, `-lastUpdated`). Card
+# and error-state orders have nothing to order by here: creation order, as any unknown value.
+_DOMO_SORTS = {
+    "namedescending": "-name",
+    "lasttouchedascending": "lastupdated",
+    "lastupdatedascending": "lastupdated",
+    "createdat": "created",
+    "createdatascending": "created",
+    "datasourceid": "id",
+}
+
+
+def list_order(sort: str | None) -> str | None:
+    """The service's sort key for a `sort` value (see `_DOMO_SORTS`)."""
+    if not sort:
+        return sort
+    mapped = _DOMO_SORTS.get(sort.lstrip("-+").lower())
+    if mapped is None:
+        return sort
+    return mapped if mapped.startswith("-") or not sort.startswith("-") else "-" + mapped
 
 
 @router.get("/v1/datasets/{dataset_id}")

@@ -23,6 +23,7 @@ from domolite.api.public.schemas import (
 from domolite.api.responses import JSON
 from domolite.api.routing import Router
 from domolite.datasets.service import DataSets
+from domolite.errors import InvalidField
 from domolite.models.records import DataSet, Principal, Stream, UpdateMethod
 
 router = Router()
@@ -47,12 +48,17 @@ def create_stream(
         name=body.data_set.name,
         description=body.data_set.description,
         columns=body.data_set.schema_.to_domain(),
-        update_method=UpdateMethod.parse(body.update_method),
+        update_method=keyed(UpdateMethod.parse(body.update_method), body.key_column_names),
         key_columns=body.key_column_names,
         owner_id=body.data_set.owner.id if body.data_set.owner else None,
     )
     location = str(request.base_url).rstrip("/") + f"/v1/streams/{stream.id}"
     return JSON(view(datasets, principal, stream, dataset), status_code=201, headers={"Location": location})
+
+
+def keyed(method: UpdateMethod, key_columns: list[str] | None) -> UpdateMethod:
+    """APPEND with key columns is how the Stream API document asks for an upsert (pydomo sends UPSERT)."""
+    return UpdateMethod.UPSERT if method is UpdateMethod.APPEND and key_columns else method
 
 
 @router.get("/v1/streams")
@@ -88,9 +94,21 @@ def update_stream(
     body: Annotated[StreamPatchIn, body_of(StreamPatchIn)],
     streams: StreamsDep,
     datasets: DataSetsDep,
+    updateMethod: str | None = None,
 ) -> JSON:
-    """Change a stream's update method and, for UPSERT, its key columns."""
-    method = UpdateMethod.parse(body.update_method) if body.update_method else None
+    """Change a stream's update method and, for UPSERT, its key columns. The method may also come as the query
+    parameter `updateMethod` (the form Domo's reference lists); given both ways, they must agree."""
+    if (
+        updateMethod
+        and body.update_method
+        and UpdateMethod.parse(updateMethod) != UpdateMethod.parse(body.update_method)
+    ):
+        raise InvalidField("updateMethod", "the query parameter and the body name different update methods")
+    chosen = body.update_method or updateMethod
+    method = UpdateMethod.parse(chosen) if chosen else None
+    if body.key_column_names and method in (None, UpdateMethod.APPEND):
+        current, _ = streams.get(principal, stream_id)
+        method = keyed(method or current.update_method, body.key_column_names)
     stream, dataset = streams.update(principal, stream_id, method, body.key_column_names)
     return JSON(view(datasets, principal, stream, dataset))
 
@@ -102,7 +120,7 @@ def delete_stream(stream_id: IdPath, principal: PrincipalDep, streams: StreamsDe
     return Response(status_code=204)
 
 
-@router.post("/v1/streams/{stream_id}/executions", status_code=201, openapi_extra=body_model(ExecutionIn))
+@router.post("/v1/streams/{stream_id}/executions", openapi_extra=body_model(ExecutionIn))
 def create_execution(
     stream_id: IdPath,
     principal: PrincipalDep,
@@ -115,7 +133,7 @@ def create_execution(
     method = UpdateMethod.parse(body.update_method) if body.update_method else None
 
     stream, dataset = streams.get_for_edit(principal, stream_id)
-    return JSON(execution_out(ingest.open_execution(stream, dataset, method)), status_code=201)
+    return JSON(execution_out(ingest.open_execution(stream, dataset, method)))
 
 
 @router.get("/v1/streams/{stream_id}/executions")
