@@ -43,7 +43,7 @@ class Streams:
             description=description,
             columns=columns,
             owner_id=owner_id,
-            update_method=update_method,
+            update_method=_keyed(update_method, key_columns),
             key_columns=key_columns,
         )
         return stream, dataset
@@ -131,6 +131,8 @@ class Streams:
         self, principal: Principal, stream_id: int, method: UpdateMethod | None, key_columns: Sequence[str] | None
     ) -> tuple[Stream, DataSet]:
         stream, dataset = self.get_for_edit(principal, stream_id)
+        if key_columns:  # keys given to an APPEND stream (or with APPEND): an upsert from now on
+            method = _keyed(method or stream.update_method, key_columns)
         effective = method or stream.update_method
         keys = key_columns if key_columns is not None else stream.key_columns
         if effective is UpdateMethod.UPSERT:
@@ -149,3 +151,8 @@ class Streams:
                 principal, Action.DELETED, ObjectType.STREAM, stream_id, dataset.name, f"stream of DataSet {dataset.id}"
             )
         )
+
+
+def _keyed(method: UpdateMethod, key_columns: Sequence[str]) -> UpdateMethod:
+    """APPEND with key columns is how the Stream API document asks for an upsert (pydomo sends UPSERT)."""
+    return UpdateMethod.UPSERT if method is UpdateMethod.APPEND and key_columns else method

@@ -48,17 +48,12 @@ def create_stream(
         name=body.data_set.name,
         description=body.data_set.description,
         columns=body.data_set.schema_.to_domain(),
-        update_method=keyed(UpdateMethod.parse(body.update_method), body.key_column_names),
+        update_method=UpdateMethod.parse(body.update_method),
         key_columns=body.key_column_names,
         owner_id=body.data_set.owner.id if body.data_set.owner else None,
     )
     location = str(request.base_url).rstrip("/") + f"/v1/streams/{stream.id}"
     return JSON(view(datasets, principal, stream, dataset), status_code=201, headers={"Location": location})
-
-
-def keyed(method: UpdateMethod, key_columns: list[str] | None) -> UpdateMethod:
-    """APPEND with key columns is how the Stream API document asks for an upsert (pydomo sends UPSERT)."""
-    return UpdateMethod.UPSERT if method is UpdateMethod.APPEND and key_columns else method
 
 
 @router.get("/v1/streams")
@@ -98,17 +93,11 @@ def update_stream(
 ) -> JSON:
     """Change a stream's update method and, for UPSERT, its key columns. The method may also come as the query
     parameter `updateMethod` (the form Domo's reference lists); given both ways, they must agree."""
-    if (
-        updateMethod
-        and body.update_method
-        and UpdateMethod.parse(updateMethod) != UpdateMethod.parse(body.update_method)
-    ):
+    in_body = UpdateMethod.parse(body.update_method) if body.update_method else None
+    in_query = UpdateMethod.parse(updateMethod) if updateMethod else None
+    if in_body and in_query and in_body is not in_query:
         raise InvalidField("updateMethod", "the query parameter and the body name different update methods")
-    chosen = body.update_method or updateMethod
-    method = UpdateMethod.parse(chosen) if chosen else None
-    if body.key_column_names and method in (None, UpdateMethod.APPEND):
-        current, _ = streams.get(principal, stream_id)
-        method = keyed(method or current.update_method, body.key_column_names)
+    method = in_body or in_query
     stream, dataset = streams.update(principal, stream_id, method, body.key_column_names)
     return JSON(view(datasets, principal, stream, dataset))
 
